@@ -34,7 +34,7 @@ INDUSTRY_WEIGHTS = np.array([30, 10, 5, 3, 15, 6, 8, 7, 8, 8], dtype=float)
 NAME_PARTS = ("华", "新", "恒", "永", "嘉", "盛", "泰", "宏", "远", "丰", "瑞", "达", "安", "海", "金", "正")
 AREA_ZH = {"urban": "城市", "rural": "农村", "remote": "偏远"}
 TICKET_TYPES = ("repair", "inquiry", "billing", "connection", "complaint", "suggestion", "praise")
-TICKET_TYPE_WEIGHTS = np.array([30, 26, 14, 8, 8, 6, 8], dtype=float)
+TICKET_TYPE_WEIGHTS = np.array([32, 28, 15, 8, 3, 6, 8], dtype=float)
 CHANNELS = ("hotline", "online", "account_manager", "counter", "visit")
 CHANNEL_WEIGHTS = np.array([45, 25, 15, 10, 5], dtype=float)
 COMPLAINT_CATEGORIES = ("服务态度", "停电", "电费差错", "业扩延误", "电压质量")
@@ -275,7 +275,7 @@ def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.D
 def make_visits(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.DataFrame:
     n = len(customers)
     capacity = customers["contract_capacity_kva"].to_numpy()
-    rate = np.select([capacity >= np.quantile(capacity, 0.97), capacity >= np.quantile(capacity, 0.85)], [10.0, 3.0], 0.3)
+    rate = np.select([capacity >= np.quantile(capacity, 0.97), capacity >= np.quantile(capacity, 0.85)], [12.0, 6.0], 0.3)
     count = rng.poisson(rate * (rng.random(n) > 0.12))  # some key accounts are simply never visited
     owner = np.repeat(np.arange(n), count)
     total = len(owner)

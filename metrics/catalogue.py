@@ -1,0 +1,124 @@
+"""The metric catalogue: the one place each scorecard KPI is defined, and `compute`, the one way to get it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import duckdb
+import pandas as pd
+
+from metrics import customer, financial, growth, process
+from metrics.filters import Filters
+from metrics.query import CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS
+from metrics.settings import DEFAULT_SETTINGS, MetricSettings
+
+Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
+
+PERIODS = ("month", "quarter", "year")
+TICKET_BY = (*TIME_GRAINS, *CUSTOMER_DIMENSIONS, *TICKET_DIMENSIONS)
+CUSTOMER_BY = (*PERIODS, *CUSTOMER_DIMENSIONS)
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    perspective: Perspective
+    label_en: str
+    label_zh: str
+    unit: str
+    direction: Literal["higher", "lower"]
+    format: Literal["count", "yuan", "kwh", "percent", "ratio", "hours", "minutes", "score", "per_10k", "nps"]
+    definition: str
+    function: Callable[..., pd.DataFrame]
+    dimensions: tuple[str, ...]
+    is_ratio: bool
+
+
+def _m(id, perspective, label_en, label_zh, unit, direction, fmt, function, dimensions, is_ratio=False) -> Metric:
+    definition = " ".join(function.__doc__.split())
+    return Metric(id, perspective, label_en, label_zh, unit, direction, fmt, definition, function, dimensions, is_ratio)
+
+
+CATALOGUE: dict[str, Metric] = {m.id: m for m in (
+    _m("revenue", "financial", "Revenue", "售电收入", "yuan", "higher", "yuan", financial.revenue, CUSTOMER_BY),
+    _m("consumption_kwh", "financial", "Electricity sold", "售电量", "kWh", "higher", "kwh",
+       financial.consumption_kwh, CUSTOMER_BY),
+    _m("revenue_yoy", "financial", "Revenue growth (YoY)", "收入同比增长", "%", "higher", "percent",
+       financial.revenue_yoy, CUSTOMER_BY, True),
+    _m("collection_rate", "financial", "Collection rate", "电费回收率", "%", "higher", "percent",
+       financial.collection_rate, CUSTOMER_BY, True),
+    _m("key_account_revenue_share", "financial", "Key-account revenue share", "大客户收入占比", "%", "higher",
+       "percent", financial.key_account_revenue_share, CUSTOMER_BY, True),
+    _m("top20_revenue_share", "financial", "Top 20% revenue share", "前20%客户收入占比", "%", "lower", "percent",
+       financial.top20_revenue_share, CUSTOMER_BY, True),
+    _m("active_customers", "customer", "Active customers", "在册客户数", "customers", "higher", "count",
+       customer.active_customers, CUSTOMER_BY),
+    _m("complaints", "customer", "Complaints", "投诉量", "tickets", "lower", "count", customer.complaints,
+       TICKET_BY),
+    _m("complaint_rate_per_10k", "customer", "Complaints per 10,000 customers", "万户投诉率", "per 10k", "lower",
+       "per_10k", customer.complaint_rate_per_10k, CUSTOMER_BY, True),
+    _m("csat", "customer", "Customer satisfaction (CSAT)", "客户满意率", "%", "higher", "percent", customer.csat,
+       CUSTOMER_BY, True),
+    _m("nps", "customer", "Net promoter score", "净推荐值", "points", "higher", "nps", customer.nps,
+       CUSTOMER_BY, True),
+    _m("callback_satisfaction", "customer", "Callback satisfaction", "回访满意度", "score 1-5", "higher", "score",
+       customer.callback_satisfaction, TICKET_BY, True),
+    _m("logo_retention", "customer", "Customer retention", "客户保有率", "%", "higher", "percent",
+       customer.logo_retention, CUSTOMER_BY, True),
+    _m("churned_customers", "customer", "Churned customers", "流失客户数", "customers", "lower", "count",
+       customer.churned_customers, CUSTOMER_BY),
+    _m("net_revenue_retention", "customer", "Net revenue retention", "净收入留存率", "%", "higher", "percent",
+       customer.net_revenue_retention, CUSTOMER_BY, True),
+    _m("gross_revenue_retention", "customer", "Gross revenue retention", "总收入留存率", "%", "higher", "percent",
+       customer.gross_revenue_retention, CUSTOMER_BY, True),
+    _m("tickets", "internal_process", "Service tickets", "服务工单量", "tickets", "lower", "count", process.tickets,
+       TICKET_BY),
+    _m("backlog", "internal_process", "Open backlog", "在途工单", "tickets", "lower", "count", process.backlog,
+       TICKET_BY),
+    _m("median_response_hours", "internal_process", "Median response time", "响应时长中位数", "hours", "lower",
+       "hours", process.median_response_hours, TICKET_BY),
+    _m("p90_response_hours", "internal_process", "90th percentile response time", "响应时长P90", "hours", "lower",
+       "hours", process.p90_response_hours, TICKET_BY),
+    _m("median_resolution_hours", "internal_process", "Median resolution time", "办结时长中位数", "hours", "lower",
+       "hours", process.median_resolution_hours, TICKET_BY),
+    _m("p90_resolution_hours", "internal_process", "90th percentile resolution time", "办结时长P90", "hours",
+       "lower", "hours", process.p90_resolution_hours, TICKET_BY),
+    _m("repair_arrival_minutes", "internal_process", "Repair arrival time", "抢修到达时长", "minutes", "lower",
+       "minutes", process.repair_arrival_minutes, TICKET_BY),
+    _m("sla_compliance", "internal_process", "SLA compliance", "服务承诺达标率", "%", "higher", "percent",
+       process.sla_compliance, TICKET_BY, True),
+    _m("first_contact_resolution", "internal_process", "First-contact resolution", "首问一次解决率", "%", "higher",
+       "percent", process.first_contact_resolution, TICKET_BY, True),
+    _m("reopen_rate", "internal_process", "Reopen rate", "工单重复率", "%", "lower", "percent", process.reopen_rate,
+       TICKET_BY, True),
+    _m("visit_coverage", "learning_growth", "Key-account visit coverage", "大客户走访覆盖率", "%", "higher",
+       "percent", growth.visit_coverage, CUSTOMER_BY, True),
+    _m("training_hours_per_staff", "learning_growth", "Training hours per staff", "人均培训学时", "hours",
+       "higher", "hours", growth.training_hours_per_staff, (*PERIODS, "region"), True),
+)}
+
+PERSPECTIVES: dict[str, tuple[str, str]] = {
+    "financial": ("Financial", "财务"),
+    "customer": ("Customer", "客户"),
+    "internal_process": ("Internal process", "内部流程"),
+    "learning_growth": ("Learning and growth", "学习与成长"),
+}
+
+
+def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by: tuple[str, ...] | list[str] = (),
+            settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """The metric's value for the filters, one row per combination of the `by` dimensions."""
+    metric = CATALOGUE.get(metric_id)
+    if metric is None:
+        raise KeyError(f"unknown metric '{metric_id}'; known metrics: {', '.join(CATALOGUE)}")
+    by = tuple(by)
+    wrong = [d for d in by if d not in metric.dimensions]
+    if wrong:
+        raise ValueError(f"metric '{metric_id}' cannot be broken down by {', '.join(wrong)}; "
+                         f"it can be broken down by {', '.join(metric.dimensions)}")
+    if len(set(by)) != len(by) or sum(d in TIME_GRAINS for d in by) > 1:
+        raise ValueError(f"by {by}: name each dimension once and at most one time grain")
+    frame = metric.function(con, filters, by, settings)
+    columns = [*by, "value", *(("numerator", "denominator") if metric.is_ratio else ())]
+    return frame[columns].reset_index(drop=True)

@@ -1,0 +1,116 @@
+"""Customer perspective (SPEC 5.3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from metrics.facts import (CUSTOMER_COLUMNS, customer_aggregate, per_period, ratio, survey_aggregate,
+                           ticket_aggregate)
+from metrics.query import Grouping, Params, between, month_between, run, scope_sql
+
+
+def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
+    """Active in a window: opened on or before its end and not closed before its start."""
+    return (f"{alias}.opened_on <= {p(end)}::DATE AND "
+            f"({alias}.closed_on IS NULL OR {alias}.closed_on >= {p(start)}::DATE)")
+
+
+@per_period
+def active_customers(con, f, by, settings) -> pd.DataFrame:
+    """Customers active in the window: opened_on <= end and (closed_on is null or closed_on >= start)."""
+    p = Params()
+    return customer_aggregate(con, f, by, settings, "count(*) AS value", "s.opened_on",
+                              active_in(p, f.start, f.end), p)
+
+
+def complaints(con, f, by, settings) -> pd.DataFrame:
+    """Tickets with ticket_type complaint, by created_at."""
+    return ticket_aggregate(con, f, by, settings, "count(*) AS value", "t.ticket_type = 'complaint'",
+                            apply_ticket_types=False)
+
+
+@per_period
+def complaint_rate_per_10k(con, f, by, settings) -> pd.DataFrame:
+    """Complaints / active customers x 10,000."""
+    num = complaints(con, f, by, settings).rename(columns={"value": "numerator"})
+    den = active_customers(con, f, by, settings).rename(columns={"value": "denominator"})
+    frame = den.merge(num, on=list(by), how="left") if by else pd.concat([num, den], axis=1)
+    frame = ratio(frame.fillna({"numerator": 0}), 10_000)
+    return frame[[*by, "value", "numerator", "denominator"]]
+
+
+def csat(con, f, by, settings) -> pd.DataFrame:
+    """Surveys with overall >= 4 / surveys with overall."""
+    return ratio(survey_aggregate(con, f, by, settings,
+                                  "count(*) FILTER (WHERE v.overall >= 4) AS numerator, "
+                                  "count(v.overall) AS denominator"))
+
+
+def nps(con, f, by, settings) -> pd.DataFrame:
+    """(Share of surveys with nps >= 9 - share with nps <= 6) x 100."""
+    return ratio(survey_aggregate(con, f, by, settings,
+                                  "count(*) FILTER (WHERE v.nps >= 9) - count(*) FILTER (WHERE v.nps <= 6) "
+                                  "AS numerator, count(v.nps) AS denominator"), 100)
+
+
+def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
+    """Mean of tickets.satisfaction (callback score, 1-5)."""
+    return ticket_aggregate(con, f, by, settings,
+                            "avg(t.satisfaction) AS value, sum(t.satisfaction) AS numerator, "
+                            "count(t.satisfaction) AS denominator")
+
+
+@per_period
+def logo_retention(con, f, by, settings) -> pd.DataFrame:
+    """Customers active on the day before start who are still active on end / customers active on the day before start."""
+    p = Params()
+    day_before = f.start - dt.timedelta(days=1)
+    frame = customer_aggregate(
+        con, f, by, settings,
+        f"count(*) FILTER (WHERE {active_in(p, f.end, f.end)}) AS numerator, count(*) AS denominator",
+        "s.opened_on", active_in(p, day_before, day_before), p)
+    return ratio(frame)
+
+
+def churned_customers(con, f, by, settings) -> pd.DataFrame:
+    """Customers with closed_on in the window."""
+    p = Params()
+    return customer_aggregate(con, f, by, settings, "count(*) AS value", "s.closed_on",
+                              between(p, "s.closed_on", f), p)
+
+
+def _revenue_retention(con, f, by, settings, measure: str) -> pd.DataFrame:
+    p = Params()
+    base_window = f.shifted_years(-1)
+    g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)}),
+        base AS (
+            SELECT b.customer_id, sum(b.amount_billed) AS base
+            FROM billing b JOIN scope s USING (customer_id)
+            WHERE {month_between(p, 'b.period', base_window)}
+            GROUP BY ALL HAVING sum(b.amount_billed) > 0),
+        current AS (
+            SELECT b.customer_id, sum(b.amount_billed) AS current
+            FROM billing b JOIN base USING (customer_id)
+            WHERE {month_between(p, 'b.period', f)}
+            GROUP BY ALL)
+        SELECT {g.select}{measure} AS numerator, sum(base.base) AS denominator
+        FROM base JOIN scope s USING (customer_id) LEFT JOIN current USING (customer_id)
+        {g.group} {g.order}"""
+    return ratio(run(con, sql, p))
+
+
+@per_period
+def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
+    """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier revenue."""
+    return _revenue_retention(con, f, by, settings, "coalesce(sum(current.current), 0)")
+
+
+@per_period
+def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
+    """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
+    return _revenue_retention(con, f, by, settings, "coalesce(sum(least(coalesce(current.current, 0), base.base)), 0)")
+

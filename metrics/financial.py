@@ -1,0 +1,72 @@
+"""Financial perspective (SPEC 5.2). Bills count in the window when their month overlaps it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from metrics.facts import CUSTOMER_COLUMNS, billing_aggregate, per_period, ratio
+from metrics.query import Grouping, Params, month_between, run, scope_sql
+
+
+def revenue(con, f, by, settings) -> pd.DataFrame:
+    """Sum of amount_billed."""
+    return billing_aggregate(con, f, by, settings, "coalesce(sum(b.amount_billed), 0) AS value")
+
+
+def consumption_kwh(con, f, by, settings) -> pd.DataFrame:
+    """Sum of consumption_kwh."""
+    return billing_aggregate(con, f, by, settings, "coalesce(sum(b.consumption_kwh), 0) AS value")
+
+
+def collection_rate(con, f, by, settings) -> pd.DataFrame:
+    """Amount paid / amount billed (电费回收率)."""
+    frame = billing_aggregate(con, f, by, settings,
+                              "sum(b.amount_paid) AS numerator, sum(b.amount_billed) AS denominator")
+    return ratio(frame)
+
+
+@per_period
+def revenue_yoy(con, f, by, settings) -> pd.DataFrame:
+    """Revenue / revenue of the same window a year earlier - 1."""
+    current = revenue(con, f, by, settings).rename(columns={"value": "numerator"})
+    base = revenue(con, f.shifted_years(-1), by, settings).rename(columns={"value": "denominator"})
+    frame = current.merge(base, on=list(by), how="outer") if by else pd.concat([current, base], axis=1)
+    frame = ratio(frame.fillna({"numerator": 0.0}))
+    frame["value"] = frame["value"] - 1
+    return frame
+
+
+def key_account_revenue_share(con, f, by, settings) -> pd.DataFrame:
+    """Revenue of VIP and key customers / revenue (tiers as of the window's end)."""
+    frame = billing_aggregate(con, f, (*by, "tier") if "tier" not in by else by, settings,
+                              "sum(b.amount_billed) AS revenue")
+    frame["numerator"] = frame["revenue"].where(frame["tier"].isin(["VIP", "key"]), 0.0)
+    keys = list(by)
+    if keys:
+        out = frame.groupby(keys, as_index=False, dropna=False)[["numerator", "revenue"]].sum()
+    else:
+        out = pd.DataFrame({"numerator": [frame["numerator"].sum()], "revenue": [frame["revenue"].sum()]})
+    return ratio(out.rename(columns={"revenue": "denominator"}))[[*keys, "value", "numerator", "denominator"]]
+
+
+def top20_revenue_share(con, f, by, settings) -> pd.DataFrame:
+    """Revenue of the top 20% of customers (by revenue in the window, ceil(0.2 x customers with revenue)) / revenue."""
+    p = Params()
+    g = Grouping(tuple(by), "b.period", CUSTOMER_COLUMNS)
+    partition = f"PARTITION BY {', '.join(by)}" if by else ""
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)}),
+        per_customer AS (
+            SELECT {g.select}b.customer_id, sum(b.amount_billed) AS revenue
+            FROM billing b JOIN scope s USING (customer_id)
+            WHERE {month_between(p, 'b.period', f)}
+            GROUP BY ALL HAVING sum(b.amount_billed) > 0),
+        ranked AS (
+            SELECT *, row_number() OVER ({partition} ORDER BY revenue DESC, customer_id) AS rank,
+                   count(*) OVER ({partition}) AS customers
+            FROM per_customer)
+        SELECT {''.join(f'{d}, ' for d in by)}
+               sum(revenue) FILTER (WHERE rank <= ceil(0.2 * customers)) AS numerator,
+               sum(revenue) AS denominator
+        FROM ranked {('GROUP BY ' + ', '.join(by)) if by else ''} {g.order}"""
+    return ratio(run(con, sql, p))

@@ -1,0 +1,38 @@
+"""Learning and growth perspective (SPEC 5.5)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from metrics.customer import active_in
+from metrics.facts import CUSTOMER_COLUMNS, per_period, ratio
+from metrics.query import Grouping, Params, between, run, scope_sql
+
+
+@per_period
+def visit_coverage(con, f, by, settings) -> pd.DataFrame:
+    """VIP and key customers active at end with at least one visit in the window / VIP and key customers active at end."""
+    p = Params()
+    g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier=True)}),
+        visited AS (SELECT DISTINCT customer_id FROM visits v WHERE {between(p, 'v.visited_on', f)})
+        SELECT {g.select}count(visited.customer_id) AS numerator, count(*) AS denominator
+        FROM scope s LEFT JOIN visited USING (customer_id)
+        WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}
+        {g.group} {g.order}"""
+    return ratio(run(con, sql, p))
+
+
+def training_hours_per_staff(con, f, by, settings) -> pd.DataFrame:
+    """Training hours / distinct staff trained in the window; only the region filter applies (the staff's region)."""
+    p = Params()
+    g = Grouping(tuple(by), "st.trained_on", {"region": "st.region"})
+    regions = f.effective_regions
+    region_filter = f"list_contains({p(list(regions))}, st.region)" if regions is not None else "true"
+    sql = f"""
+        SELECT {g.select}sum(st.hours) AS numerator, count(DISTINCT st.staff_id) AS denominator
+        FROM staff_training st
+        WHERE {between(p, 'st.trained_on', f)} AND {region_filter}
+        {g.group} {g.order}"""
+    return ratio(run(con, sql, p))

@@ -1,0 +1,145 @@
+"""SQL building blocks shared by every metric: bound parameters, the filtered customer scope with tiers,
+whitelisted dimensions, and running a query on its own cursor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from metrics.filters import Filters
+from metrics.settings import MetricSettings
+
+TIME_GRAINS = ("week", "month", "quarter", "year")
+CUSTOMER_DIMENSIONS = ("region", "service_center", "industry", "tier", "area")
+TICKET_DIMENSIONS = ("ticket_type", "channel", "category")
+DIMENSIONS = (*TIME_GRAINS[1:], *CUSTOMER_DIMENSIONS, *TICKET_DIMENSIONS, "week")
+
+
+class Params:
+    """Collects bound parameters and hands out their placeholders; nothing a user typed becomes SQL text."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value: object) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+    def used_in(self, sql: str) -> dict[str, object]:
+        used = set(re.findall(r"\$(p\d+)\b", sql))
+        return {k: v for k, v in self.values.items() if k in used}
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
+    frame = con.cursor().execute(sql, p.used_in(sql)).df()
+    for grain in TIME_GRAINS:
+        if grain in frame.columns:
+            frame[grain] = pd.to_datetime(frame[grain]).dt.date
+    return frame
+
+
+def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
+    """customer_id -> tier as of a date, company-wide (SPEC 5.1): given tier, else by trailing-12-month revenue rank."""
+    return f"""
+        SELECT customer_id,
+               coalesce(given_tier, CASE
+                   WHEN revenue <= 0 OR share_before IS NULL THEN 'standard'
+                   WHEN share_before < {p(settings.tiers.vip_below)} THEN 'VIP'
+                   WHEN share_before < {p(settings.tiers.key_below)} THEN 'key'
+                   ELSE 'standard' END) AS tier,
+               revenue AS trailing_revenue, share_before
+        FROM (
+            SELECT customer_id, given_tier, revenue,
+                   coalesce(sum(revenue) OVER (ORDER BY revenue DESC, customer_id
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                   / nullif(sum(revenue) OVER (), 0) AS share_before
+            FROM (
+                SELECT c.customer_id, c.tier AS given_tier, coalesce(sum(b.amount_billed), 0) AS revenue
+                FROM customers c
+                LEFT JOIN billing b ON b.customer_id = c.customer_id
+                     AND b.period > {p(as_of)}::DATE - INTERVAL 1 YEAR AND b.period <= {p(as_of)}::DATE
+                GROUP BY ALL
+            )
+        )"""
+
+
+def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool = True) -> str:
+    """The customers the filters select, with the attributes every fact is sliced by."""
+    conditions = []
+    for column, values in (("region", f.effective_regions), ("service_center", f.service_centers),
+                           ("industry", f.industries), ("area", f.areas)):
+        if values is not None:
+            conditions.append(f"list_contains({p(list(values))}, c.{column})")
+    if with_tier or f.tiers is not None:
+        tier_join = f"JOIN ({tiers_sql(p, f.end, settings)}) t USING (customer_id)"
+        tier_col = "t.tier"
+        if f.tiers is not None:
+            conditions.append(f"list_contains({p(list(f.tiers))}, t.tier)")
+    else:
+        tier_join, tier_col = "", "CAST(NULL AS VARCHAR)"
+    where = " AND ".join(conditions) or "true"
+    return f"""
+        SELECT c.customer_id, c.region, c.service_center, c.industry, c.area, {tier_col} AS tier,
+               c.voltage_kv, c.opened_on, c.closed_on
+        FROM customers c {tier_join}
+        WHERE {where}"""
+
+
+def ticket_conditions(p: Params, f: Filters, alias: str = "t", types: bool = True) -> str:
+    parts = []
+    if types and f.ticket_types is not None:
+        parts.append(f"list_contains({p(list(f.ticket_types))}, {alias}.ticket_type)")
+    if f.channels is not None:
+        parts.append(f"list_contains({p(list(f.channels))}, {alias}.channel)")
+    return " AND ".join(parts) or "true"
+
+
+def between(p: Params, column: str, f: Filters) -> str:
+    return f"{column} >= {p(f.start)}::DATE AND {column} < {p(f.end)}::DATE + INTERVAL 1 DAY"
+
+
+def month_between(p: Params, column: str, f: Filters) -> str:
+    """Bill months that overlap the window."""
+    return f"{column} >= date_trunc('month', {p(f.start)}::DATE) AND {column} <= {p(f.end)}::DATE"
+
+
+@dataclass
+class Grouping:
+    """SELECT and GROUP BY pieces for whitelisted `by` dimensions over one fact's columns."""
+
+    by: tuple[str, ...]
+    time_column: str | None
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def expr(self, dim: str) -> str:
+        if dim in TIME_GRAINS:
+            return f"CAST(date_trunc('{dim}', {self.time_column}) AS DATE)"
+        return self.columns.get(dim, dim)
+
+    @property
+    def select(self) -> str:
+        return "".join(f"{self.expr(d)} AS {d}, " for d in self.by)
+
+    @property
+    def group(self) -> str:
+        return f"GROUP BY {', '.join(self.expr(d) for d in self.by)}" if self.by else ""
+
+    @property
+    def order(self) -> str:
+        return f"ORDER BY {', '.join(self.by)}" if self.by else ""
+
+
+def periods(start: dt.date, end: dt.date, grain: str) -> list[tuple[dt.date, dt.date, dt.date]]:
+    """(period start, window start, window end) for each period of the grain overlapping [start, end]."""
+    freq = {"week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}[grain]
+    first = pd.Timestamp(start).to_period({"week": "W", "month": "M", "quarter": "Q", "year": "Y"}[grain]).start_time
+    out = []
+    for begin in pd.date_range(first, end, freq=freq):
+        nxt = (begin + pd.tseries.frequencies.to_offset(freq)).date()
+        out.append((begin.date(), max(begin.date(), start), min(nxt - dt.timedelta(days=1), end)))
+    return out

@@ -1,0 +1,49 @@
+"""Configurable parts of the definitions: tier boundaries (SPEC 5.1) and SLA targets (SPEC 5.4)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TierBoundaries(Strict):
+    """VIP while the revenue share of everyone ranked above is below `vip_below`; key while below `key_below`."""
+
+    vip_below: float = Field(0.50, gt=0, lt=1)
+    key_below: float = Field(0.80, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TierBoundaries":
+        if self.vip_below >= self.key_below:
+            raise ValueError("vip_below must be smaller than key_below")
+        return self
+
+
+class RepairArrival(Strict):
+    urban: float = Field(45, gt=0)
+    rural: float = Field(90, gt=0)
+    remote: float = Field(120, gt=0)
+
+
+class SlaTargets(Strict):
+    """Defaults are State Grid's published service commitments."""
+
+    repair_arrival_minutes: RepairArrival = RepairArrival()
+    complaint_response_hours: float = Field(24, gt=0)
+    complaint_resolution_hours: float = Field(7 * 24, gt=0)
+    inquiry_resolution_hours: float = Field(24, gt=0)
+    billing_resolution_hours: float = Field(24, gt=0)
+    connection_working_days_low_voltage: int = Field(5, gt=0)
+    connection_working_days_high_voltage: int = Field(22, gt=0)
+    low_voltage_max_kv: float = Field(0.4, gt=0)
+
+
+class MetricSettings(Strict):
+    tiers: TierBoundaries = TierBoundaries()
+    sla: SlaTargets = SlaTargets()
+
+
+DEFAULT_SETTINGS = MetricSettings()
