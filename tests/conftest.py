@@ -1,0 +1,106 @@
+"""Shared fixtures: a hand-sized warehouse whose every metric can be computed on paper, and a small demo warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import metrics
+from ingest import load
+from ingest.demo import generate
+
+DEMO_END_MONTH = dt.date(2026, 10, 1)
+
+# Five customers in two regions. Window used by the tests: calendar year 2024.
+HAND_CUSTOMERS = """customer_id,customer_name,region,service_center,industry,area,voltage_kv,contract_capacity_kva,opened_on,closed_on
+C1,Steel One,A,A1,steel,urban,110,50000,2020-01-01,
+C2,Works Two,A,A1,manufacturing,rural,10,2000,2020-01-01,2024-06-15
+C3,Mill Three,B,B1,steel,remote,0.4,400,2024-03-01,
+C4,Plant Four,B,B1,manufacturing,urban,10,800,2020-01-01,2024-02-10
+C5,Idle Five,B,B2,manufacturing,urban,10,800,2020-01-01,
+"""
+HAND_BILLING = """customer_id,period,consumption_kwh,amount_billed,amount_paid
+C1,2023-01,2000,1000,1000
+C2,2023-01,800,400,400
+C4,2023-01,200,100,100
+C1,2024-01,1200,600,600
+C1,2024-02,1200,600,300
+C2,2024-01,400,200,200
+C3,2024-03,300,150,150
+C4,2024-01,100,50,0
+"""
+HAND_TICKETS = """ticket_id,customer_id,channel,ticket_type,category,created_at,first_response_at,arrived_at,resolved_at,first_contact_resolution,reopened,substantiated,satisfaction
+T1,C1,hotline,repair,outage,2024-03-01 10:00,2024-03-01 10:15,2024-03-01 10:40,2024-03-01 12:00,Y,N,,5
+T2,C2,hotline,repair,outage,2024-03-02 08:00,2024-03-02 08:30,2024-03-02 09:40,2024-03-02 11:00,N,N,,3
+T3,C3,online,complaint,service attitude,2024-04-01 09:00,2024-04-02 10:00,,2024-04-03 09:00,N,Y,Y,2
+T4,C1,hotline,complaint,billing error,2024-05-01 09:00,2024-05-01 11:00,,2024-05-02 09:00,Y,N,N,4
+T5,C1,online,inquiry,,2024-12-31 20:00,,,,,N,,
+T6,C5,counter,billing,,2024-12-01 09:00,,,,,N,,
+T7,C3,account_manager,connection,,2024-09-27 10:00,,,2024-10-10 17:00,,N,,
+T8,C3,account_manager,connection,,2024-10-08 09:00,,,2024-10-15 10:00,,N,,
+T9,C4,online,praise,,2024-01-15 09:00,,,2024-01-15 10:00,,N,,
+T10,C1,hotline,inquiry,,2023-12-20 09:00,,,,,N,,
+"""
+HAND_SURVEYS = """survey_id,customer_id,surveyed_on,method,overall,timeliness,reliability,communication,convenience,nps
+S1,C1,2024-02-01,phone,5,5,4,5,4,10
+S2,C2,2024-03-01,visit,3,2,3,4,3,6
+S3,C3,2024-07-01,questionnaire,4,4,4,3,5,8
+S4,C1,2023-06-01,phone,1,1,1,1,1,0
+"""
+HAND_VISITS = """visit_id,customer_id,visited_on,visit_type,staff_id
+V1,C1,2024-05-01,routine,E1
+V2,C2,2024-03-01,revisit,E1
+"""
+HAND_TRAINING = """staff_id,region,trained_on,hours
+E1,A,2024-02-01,8
+E1,A,2024-06-01,4
+E2,B,2024-03-01,6
+E3,A,2023-05-01,10
+"""
+HAND_EVENTS = """customer_id,event_date,event,capacity_change_kva,reason
+C2,2024-06-15,switch_out,-2000,direct purchase
+C4,2024-02-10,close,-800,relocated
+"""
+
+
+@pytest.fixture(scope="session")
+def hand_db(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("hand")
+    for name, text in (("customers.csv", HAND_CUSTOMERS), ("billing.csv", HAND_BILLING),
+                       ("tickets.csv", HAND_TICKETS), ("surveys.csv", HAND_SURVEYS), ("visits.csv", HAND_VISITS),
+                       ("staff_training.csv", HAND_TRAINING), ("account_events.csv", HAND_EVENTS)):
+        (folder / name).write_text(text, encoding="utf-8")
+    db = folder / "hand.duckdb"
+    report = load([folder], db)
+    assert all(f.rejected == 0 for f in report.files), report.to_json()
+    return db
+
+
+@pytest.fixture(scope="session")
+def hand(hand_db):
+    con = metrics.connect(hand_db)
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def year2024():
+    return metrics.Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    generate(folder / "exports", customers=800, seed=11, end_month=DEMO_END_MONTH)
+    db = folder / "demo.duckdb"
+    load([folder / "exports"], db)
+    return db
+
+
+@pytest.fixture(scope="session")
+def demo(demo_db):
+    con = metrics.connect(demo_db)
+    yield con
+    con.close()
