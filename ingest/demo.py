@@ -148,7 +148,7 @@ def make_billing(rng: np.random.Generator, customers: pd.DataFrame, events: pd.D
     rows, cols = np.nonzero(active)
     kwh = np.round(base[rows, cols])
     billed = np.round(kwh * price[rows, 0], 2)
-    unpaid = rng.random(len(rows)) < 0.02 + 0.02 * (cols / m)
+    unpaid = rng.random(len(rows)) < 0.005 + 0.01 * (cols / m)
     paid = np.where(unpaid, np.round(billed * rng.uniform(0, 0.8, len(rows)), 2), billed)
     return pd.DataFrame({
         "customer_id": customers["customer_id"].to_numpy()[rows],
@@ -275,7 +275,7 @@ def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.D
 def make_visits(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.DataFrame:
     n = len(customers)
     capacity = customers["contract_capacity_kva"].to_numpy()
-    rate = np.select([capacity >= np.quantile(capacity, 0.97), capacity >= np.quantile(capacity, 0.85)], [12.0, 6.0], 0.3)
+    rate = np.select([capacity >= np.quantile(capacity, 0.95), capacity >= np.quantile(capacity, 0.70)], [30.0, 12.0], 0.3)
     count = rng.poisson(rate * (rng.random(n) > 0.12))  # some key accounts are simply never visited
     owner = np.repeat(np.arange(n), count)
     total = len(owner)

@@ -1,0 +1,156 @@
+"""Retention views: cohort retention, churn reasons, the early-warning list (SPEC 5.7), survey dimensions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from metrics.customer import active_in
+from metrics.filters import Filters
+from metrics.query import Params, between, periods, run, scope_sql, tiers_sql
+from metrics.settings import DEFAULT_SETTINGS, MetricSettings
+
+SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
+
+
+def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Customers opened in each quarter of the window, and the share still active at the end of each later quarter."""
+    quarters = periods(f.start, f.end, "quarter")
+    ends = pd.DataFrame({"quarter_no": range(len(quarters)), "quarter_end": [end for _, _, end in quarters],
+                         "quarter": [label for label, _, _ in quarters]})
+    p = Params()
+    con_cursor = con.cursor()
+    con_cursor.register("quarter_ends", ends)
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)}),
+        cohort AS (SELECT s.customer_id, s.closed_on, q.quarter_no AS cohort_no, q.quarter AS cohort
+                   FROM scope s JOIN quarter_ends q
+                     ON CAST(date_trunc('quarter', s.opened_on) AS DATE) = q.quarter
+                   WHERE {between(p, 's.opened_on', f)})
+        SELECT c.cohort, e.quarter_no - c.cohort_no AS quarters_since_open,
+               count(*) AS cohort_customers,
+               count(*) FILTER (WHERE c.closed_on IS NULL OR c.closed_on >= e.quarter_end) AS still_active
+        FROM cohort c JOIN quarter_ends e ON e.quarter_no >= c.cohort_no
+        GROUP BY ALL ORDER BY ALL"""
+    frame = con_cursor.execute(sql, p.used_in(sql)).df()
+    frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
+    frame["retention"] = frame["still_active"] / frame["cohort_customers"]
+    return frame
+
+
+def churn_reasons(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Customers closed in the window by the closing event and its reason ('no reason recorded' when none)."""
+    p = Params()
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings)}),
+        closing AS (SELECT customer_id, arg_max(event, event_date) AS event, arg_max(reason, event_date) AS reason
+                    FROM account_events WHERE event IN ('close', 'switch_out') GROUP BY customer_id)
+        SELECT coalesce(closing.event, 'close') AS event,
+               coalesce(nullif(closing.reason, ''), 'no reason recorded') AS reason,
+               count(*) AS customers, count(*) FILTER (WHERE s.tier IN ('VIP', 'key')) AS key_accounts
+        FROM scope s LEFT JOIN closing USING (customer_id)
+        WHERE {between(p, 's.closed_on', f)}
+        GROUP BY ALL ORDER BY customers DESC, event, reason"""
+    return run(con, sql, p)
+
+
+def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """VIP and key accounts active at `end` with the reasons that put them at risk (SPEC 5.7)."""
+    p = Params()
+    end = p(f.end)
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings)}),
+        accounts AS (SELECT s.*, c.customer_name, c.account_manager FROM scope s JOIN customers c USING (customer_id)
+                     WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}),
+        recent AS (SELECT b.customer_id,
+                          sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH) AS kwh_3m,
+                          sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 15 MONTH
+                                                         AND b.period <= {end}::DATE - INTERVAL 12 MONTH) AS kwh_3m_year_before,
+                          sum(b.amount_billed) FILTER (WHERE b.period > {end}::DATE - INTERVAL 12 MONTH) AS revenue_12m,
+                          sum(b.amount_billed - b.amount_paid) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH)
+                              AS unpaid
+                   FROM billing b JOIN accounts USING (customer_id)
+                   WHERE b.period <= {end}::DATE GROUP BY ALL),
+        complaints AS (SELECT customer_id, count(*) AS complaints_90d FROM ticket_facts
+                       WHERE ticket_type = 'complaint' AND created_date > {end}::DATE - 90 AND created_date <= {end}::DATE
+                       GROUP BY ALL),
+        scores AS (SELECT customer_id, arg_max(overall, surveyed_on) AS last_survey_overall FROM surveys
+                   WHERE surveyed_on > {end}::DATE - 365 AND surveyed_on <= {end}::DATE GROUP BY ALL),
+        callbacks AS (SELECT customer_id, avg(satisfaction) AS callback_avg FROM ticket_facts
+                      WHERE created_date > {end}::DATE - 365 AND created_date <= {end}::DATE GROUP BY ALL),
+        visits_ AS (SELECT customer_id, max(visited_on) AS last_visit FROM visits
+                    WHERE visited_on <= {end}::DATE GROUP BY ALL),
+        events AS (SELECT customer_id, string_agg(DISTINCT event, ', ') AS capacity_events FROM account_events
+                   WHERE event IN ('capacity_reduction', 'suspension')
+                     AND event_date > {end}::DATE - 365 AND event_date <= {end}::DATE GROUP BY ALL)
+        SELECT a.customer_id, a.customer_name, a.region, a.service_center, a.tier, a.account_manager,
+               coalesce(r.revenue_12m, 0) AS revenue_12m,
+               r.kwh_3m / nullif(r.kwh_3m_year_before, 0) - 1 AS consumption_change,
+               coalesce(cm.complaints_90d, 0) AS complaints_90d, coalesce(r.unpaid, 0) AS unpaid,
+               sc.last_survey_overall, cb.callback_avg, v.last_visit, e.capacity_events
+        FROM accounts a LEFT JOIN recent r USING (customer_id) LEFT JOIN complaints cm USING (customer_id)
+        LEFT JOIN scores sc USING (customer_id) LEFT JOIN callbacks cb USING (customer_id)
+        LEFT JOIN visits_ v USING (customer_id) LEFT JOIN events e USING (customer_id)"""
+    frame = run(con, sql, p)
+    end_day = pd.Timestamp(f.end)
+    last_visit = pd.to_datetime(frame["last_visit"])
+    flags = {
+        "consumption_down": frame["consumption_change"] <= -0.20,
+        "repeat_complaints": frame["complaints_90d"] >= 2,
+        "unpaid_bills": frame["unpaid"] > 0.005,
+        "low_satisfaction": (frame["last_survey_overall"] <= 2) | (frame["callback_avg"] <= 2.5),
+        "no_recent_visit": last_visit.isna() | ((end_day - last_visit).dt.days > 180),
+        "capacity_reduced": frame["capacity_events"].notna(),
+    }
+    for name, flag in flags.items():
+        frame[name] = flag.fillna(False).astype(bool)
+    frame["reasons"] = [
+        "; ".join(text for text in _reason_texts(row) if text)
+        for row in frame.itertuples(index=False)
+    ]
+    frame["reason_count"] = frame[list(flags)].sum(axis=1)
+    frame = frame[frame["reason_count"] > 0]
+    tier_order = frame["tier"].map({"VIP": 0, "key": 1})
+    return (frame.assign(_tier=tier_order)
+            .sort_values(["_tier", "reason_count", "revenue_12m"], ascending=[True, False, False])
+            .drop(columns="_tier").reset_index(drop=True))
+
+
+def _reason_texts(row) -> list[str]:
+    """Readable reasons for one account; the flags they come from are columns of the same row."""
+    return [
+        f"consumption {row.consumption_change:+.0%} vs a year earlier (last 3 months)" if row.consumption_down else "",
+        f"{row.complaints_90d} complaints in 90 days" if row.repeat_complaints else "",
+        f"unpaid bills ¥{row.unpaid:,.0f} (last 3 months)" if row.unpaid_bills else "",
+        "low satisfaction" + (f" (survey {row.last_survey_overall:.0f}/5)" if pd.notna(row.last_survey_overall)
+                              and row.last_survey_overall <= 2 else
+                              f" (callbacks {row.callback_avg:.1f}/5)") if row.low_satisfaction else "",
+        ("no visit in 180 days" if pd.isna(row.last_visit) else
+         f"no visit since {pd.Timestamp(row.last_visit):%Y-%m-%d}") if row.no_recent_visit else "",
+        f"{row.capacity_events.replace('_', ' ')}" if row.capacity_reduced else "",
+    ]
+
+
+def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),
+                      settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Mean score and responses of each service dimension (overall, timeliness, reliability, communication,
+    convenience), optionally by survey method, month, quarter or region."""
+    allowed = {"method": "v.method", "month": "CAST(date_trunc('month', v.surveyed_on) AS DATE)",
+               "quarter": "CAST(date_trunc('quarter', v.surveyed_on) AS DATE)", "region": "s.region"}
+    wrong = [d for d in by if d not in allowed]
+    if wrong:
+        raise ValueError(f"survey dimensions cannot be broken down by {', '.join(wrong)}; use {', '.join(allowed)}")
+    p = Params()
+    select = "".join(f"{allowed[d]} AS {d}, " for d in by)
+    unpivot = " UNION ALL ".join(
+        f"SELECT {''.join(f'{d}, ' for d in by)}'{dim}' AS dimension, {dim} AS score FROM picked" for dim in SURVEY_DIMENSIONS)
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)}),
+        picked AS (SELECT {select}{', '.join(f'v.{d}' for d in SURVEY_DIMENSIONS)} FROM surveys v JOIN scope s USING (customer_id)
+                   WHERE {between(p, 'v.surveyed_on', f)})
+        SELECT {''.join(f'{d}, ' for d in by)}dimension, avg(score) AS mean_score, count(score) AS responses
+        FROM ({unpivot}) GROUP BY ALL"""
+    frame = run(con, sql, p)
+    frame["dimension"] = pd.Categorical(frame["dimension"], categories=list(SURVEY_DIMENSIONS), ordered=True)
+    return frame.sort_values([*by, "dimension"]).reset_index(drop=True)

@@ -1,0 +1,106 @@
+"""Service views behind the response-time and complaint pages: distributions, backlog ageing,
+complaint months that stand out, repeat complainants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metrics.filters import Filters
+from metrics.query import Params, between, run, scope_sql, ticket_conditions
+from metrics.settings import DEFAULT_SETTINGS, MetricSettings
+
+DURATIONS = {"response_hours": "response_hours", "resolution_hours": "resolution_hours",
+             "arrival_minutes": "arrival_minutes"}
+HOUR_BUCKETS = (0, 1, 2, 4, 8, 24, 48, 72, 168, 336)
+MINUTE_BUCKETS = (0, 15, 30, 45, 60, 90, 120, 180, 240)
+AGE_BUCKETS_DAYS = (0, 1, 3, 7, 30, 90)
+OUTLIER_RULE = "complaints above the mean + 2 standard deviations of the previous 12 months (at least 6 months of history)"
+
+
+def _bucket_labels(edges: tuple[int, ...], unit: str) -> list[str]:
+    labels = [f"{a}–{b} {unit}" for a, b in zip(edges, edges[1:])]
+    return [*labels, f"{edges[-1]}+ {unit}"]
+
+
+def duration_distribution(con, f: Filters, duration: str = "resolution_hours",
+                          settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Tickets created in the window per ticket type and duration bucket (response, resolution or repair arrival)."""
+    column = DURATIONS[duration]
+    edges = MINUTE_BUCKETS if duration == "arrival_minutes" else HOUR_BUCKETS
+    p = Params()
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)})
+        SELECT t.ticket_type, list_position({p(list(edges))}, (SELECT max(e) FROM unnest({p(list(edges))}) u(e)
+                   WHERE e <= t.{column})) AS bucket_no, count(*) AS tickets
+        FROM ticket_facts t JOIN scope s USING (customer_id)
+        WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND t.{column} IS NOT NULL
+        GROUP BY ALL ORDER BY ALL"""
+    frame = run(con, sql, p)
+    labels = _bucket_labels(edges, "min" if duration == "arrival_minutes" else "h")
+    frame["bucket"] = pd.Categorical([labels[int(i) - 1] for i in frame["bucket_no"]], categories=labels, ordered=True)
+    return frame[["ticket_type", "bucket", "tickets"]]
+
+
+def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Tickets open at the end of `end`, per ticket type and age bucket in days."""
+    p = Params()
+    end_of_day = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)})
+        SELECT t.ticket_type, date_diff('second', t.created_at, {end_of_day}) / 86400.0 AS age_days
+        FROM ticket_facts t JOIN scope s USING (customer_id)
+        WHERE t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})
+          AND {ticket_conditions(p, f)}"""
+    frame = run(con, sql, p)
+    labels = _bucket_labels(AGE_BUCKETS_DAYS, "days")
+    frame["age"] = pd.cut(frame["age_days"], [*AGE_BUCKETS_DAYS, np.inf], right=False, labels=labels)
+    return (frame.groupby(["ticket_type", "age"], observed=True).size().rename("tickets").reset_index())
+
+
+def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Complaints per month with the baseline of the previous 12 months and whether the month stands out (OUTLIER_RULE).
+
+    The history starts with the warehouse's first ticket month, so months before the data are not counted as zero."""
+    p = Params()
+    history = f.shifted_years(-1).model_copy(update={"end": f.end})
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)}),
+        months AS (SELECT CAST(m AS DATE) AS month
+                   FROM generate_series(greatest(date_trunc('month', {p(history.start)}::DATE),
+                                                 (SELECT date_trunc('month', min(created_at)) FROM ticket_facts)),
+                                        {p(f.end)}::DATE, INTERVAL 1 MONTH) g(m)),
+        counts AS (
+            SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, count(*) AS complaints
+            FROM ticket_facts t JOIN scope s USING (customer_id)
+            WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', history)}
+              AND {ticket_conditions(p, f, types=False)}
+            GROUP BY ALL),
+        series AS (SELECT month, coalesce(complaints, 0) AS complaints FROM months LEFT JOIN counts USING (month)),
+        baseline AS (
+            SELECT month, complaints,
+                   avg(complaints) OVER w AS baseline_mean, stddev_samp(complaints) OVER w AS baseline_std,
+                   count(*) OVER w AS history_months
+            FROM series WINDOW w AS (ORDER BY month ROWS BETWEEN 12 PRECEDING AND 1 PRECEDING))
+        SELECT month, complaints, baseline_mean, baseline_std, baseline_mean + 2 * baseline_std AS threshold,
+               coalesce(history_months >= 6 AND complaints > baseline_mean + 2 * baseline_std, false) AS stands_out
+        FROM baseline WHERE month >= date_trunc('month', {p(f.start)}::DATE) ORDER BY month"""
+    frame = run(con, sql, p)
+    frame["rule"] = OUTLIER_RULE
+    return frame
+
+
+def repeat_complainants(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS, minimum: int = 2) -> pd.DataFrame:
+    """Customers with two or more complaints created in the window, most complaints first."""
+    p = Params()
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings)})
+        SELECT s.customer_id, c.customer_name, s.region, s.service_center, s.tier,
+               count(*) AS complaints, count(*) FILTER (WHERE t.substantiated) AS substantiated,
+               max(t.created_at) AS last_complaint_at,
+               string_agg(DISTINCT t.category, ', ' ORDER BY t.category) AS categories
+        FROM ticket_facts t JOIN scope s USING (customer_id) JOIN customers c USING (customer_id)
+        WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', f)} AND {ticket_conditions(p, f, types=False)}
+        GROUP BY ALL HAVING count(*) >= {p(minimum)}
+        ORDER BY complaints DESC, last_complaint_at DESC, s.customer_id"""
+    return run(con, sql, p)
