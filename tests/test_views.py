@@ -1,0 +1,163 @@
+"""Views that are not single numbers, on the hand-sized warehouse, plus properties on the demo warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ingest import load
+from metrics import Filters, compute, connect
+from metrics.retention import churn_reasons, cohort_retention, early_warning, survey_dimensions
+from metrics.service import backlog_ageing, complaint_outliers, duration_distribution, repeat_complainants
+from metrics.tiers import (pareto_curve, revenue_concentration, rising_accounts, tier_assignment, tier_distribution,
+                           tier_migration)
+from tests.conftest import DEMO_END_MONTH
+
+
+def test_tier_ranking_breaks_ties_by_customer_id(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "customers.csv").write_text(
+        "customer_id,region,service_center,opened_on\nX2,A,A1,2020-01-01\nX1,A,A1,2020-01-01\nX3,A,A1,2020-01-01\n"
+        "X4,A,A1,2020-01-01\n", encoding="utf-8")
+    (folder / "billing.csv").write_text(
+        "customer_id,period,amount_billed\nX1,2024-06,300\nX2,2024-06,300\nX3,2024-06,400\n", encoding="utf-8")
+    (folder / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at\n", encoding="utf-8")
+    load([folder], tmp_path / "w.duckdb")
+    with connect(tmp_path / "w.duckdb") as con:
+        tiers = tier_assignment(con, dt.date(2024, 12, 31)).set_index("customer_id")["tier"].to_dict()
+    # X3 400 (share before 0 -> VIP), X1 300 (tie, smaller id first: 400/1000 = .4 -> VIP),
+    # X2 300 (700/1000 = .7 -> key), X4 no revenue -> standard
+    assert tiers == {"X3": "VIP", "X1": "VIP", "X2": "key", "X4": "standard"}
+
+
+def test_tier_distribution(hand, year2024):
+    frame = tier_distribution(hand, year2024).set_index("tier")
+    # VIP C1 1200; key C2 200; standard C3 150 + C4 50 + C5 0
+    assert frame["customers"].tolist() == [1, 1, 3]
+    assert frame["revenue"].tolist() == [1200, 200, 200]
+    assert frame["customers_share"].tolist() == pytest.approx([0.2, 0.2, 0.6])
+    assert frame["revenue_share"].sum() == pytest.approx(1)
+
+
+def test_pareto_and_gini(hand, year2024):
+    curve = pareto_curve(hand, year2024)
+    assert curve["customer_id"].tolist() == ["C1", "C2", "C3", "C4"]
+    assert curve["revenue_share"].tolist() == pytest.approx([1200 / 1600, 1400 / 1600, 1550 / 1600, 1])
+    row = revenue_concentration(hand, year2024).iloc[0]
+    # ascending 50 150 200 1200: G = 2(1x50 + 2x150 + 3x200 + 4x1200) / (4 x 1600) - 5/4 = 0.546875
+    assert row["gini"] == pytest.approx(0.546875)
+    assert row["top20_share"] == pytest.approx(0.75)
+
+
+def test_tier_migration(hand, year2024):
+    # 2023-12-31 tiers from 2023 revenue: C1 VIP, C2 key (1000/1500), C4 standard, C5 standard; C3 not open yet
+    frame = tier_migration(hand, year2024, dt.date(2023, 12, 31), dt.date(2024, 12, 31))
+    moves = set(zip(frame["from_tier"], frame["to_tier"], frame["customers"]))
+    assert moves == {("new", "standard", 1), ("VIP", "VIP", 1), ("key", "closed", 1),
+                     ("standard", "standard", 1), ("standard", "closed", 1)}
+
+
+def test_cohort_retention_and_churn_reasons(hand, year2024):
+    cohorts = cohort_retention(hand, year2024)
+    # only C3 opened in 2024 (March): a Q1 cohort of one, still active at the end of Q1..Q4
+    assert cohorts["cohort"].unique().tolist() == [dt.date(2024, 1, 1)]
+    assert cohorts["retention"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    reasons = churn_reasons(hand, year2024)
+    assert set(zip(reasons["event"], reasons["reason"], reasons["customers"], reasons["key_accounts"])) == {
+        ("switch_out", "direct purchase", 1, 1), ("close", "relocated", 1, 0)}
+
+
+def test_early_warning_reasons(hand):
+    # As of 2024-03-31 the key accounts are C1 (VIP) and C2 (key), both active.
+    # C1: Feb bill 600 billed, 300 paid -> unpaid 300; never visited before April.
+    # C2: Jan-Mar 2024 400 kWh vs Jan-Mar 2023 800 kWh -> -50%; visited 2024-03-01.
+    frame = early_warning(hand, Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 3, 31))).set_index("customer_id")
+    assert frame.loc["C1", "reasons"] == "unpaid bills ¥300 (last 3 months); no visit in 180 days"
+    assert frame.loc["C2", "reasons"] == "consumption -50% vs a year earlier (last 3 months)"
+    assert frame.loc["C2", "consumption_down"] and not frame.loc["C2", "no_recent_visit"]
+    # At the end of 2024 only C1 is still a key account; its last visit was 2024-05-01, 244 days earlier.
+    year_end = early_warning(hand, Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31)))
+    assert year_end["reasons"].tolist() == ["no visit since 2024-05-01"]
+
+
+def test_survey_dimensions(hand, year2024):
+    frame = survey_dimensions(hand, year2024).set_index("dimension")
+    assert frame.loc["overall", "mean_score"] == pytest.approx((5 + 3 + 4) / 3)
+    assert frame.loc["timeliness", "mean_score"] == pytest.approx((5 + 2 + 4) / 3)
+    by_method = survey_dimensions(hand, year2024, by=("method",))
+    phone = by_method[(by_method["method"] == "phone") & (by_method["dimension"] == "overall")]
+    assert phone["mean_score"].tolist() == [5] and phone["responses"].tolist() == [1]
+    with pytest.raises(ValueError, match="cannot be broken down by channel"):
+        survey_dimensions(hand, year2024, by=("channel",))
+
+
+def test_duration_distribution_and_backlog_ageing(hand, year2024):
+    dist = duration_distribution(hand, year2024, "resolution_hours")
+    repair = dist[dist["ticket_type"] == "repair"]
+    # repairs resolved in 2 h (T1) and 3 h (T2) both fall in the 2–4 h bucket
+    assert repair["bucket"].astype(str).tolist() == ["2–4 h"] and repair["tickets"].tolist() == [2]
+    ageing = backlog_ageing(hand, year2024)
+    # open at the end of 2024: T5 (4 hours old), T6 (31 days), T10 (377 days)
+    assert set(zip(ageing["ticket_type"], ageing["age"].astype(str))) == {
+        ("inquiry", "0–1 days"), ("billing", "30–90 days"), ("inquiry", "90+ days")}
+
+
+# --- the demo data shows what was planted --------------------------------------------------------
+
+DEMO_WINDOW = Filters(start=dt.date(2023, 11, 1), end=DEMO_END_MONTH.replace(day=31))
+LAST_YEAR = Filters(start=dt.date(2025, 11, 1), end=dt.date(2026, 10, 31))
+
+
+def test_demo_surge_month_stands_out(demo):
+    frame = complaint_outliers(demo, DEMO_WINDOW)
+    assert dt.date(2025, 7, 1) in frame.loc[frame["stands_out"], "month"].tolist()
+    excess = frame["complaints"] / frame["threshold"]
+    assert frame.loc[excess.idxmax(), "month"] == dt.date(2025, 7, 1)
+    # the first months have no 6-month history and are never flagged
+    assert not frame["stands_out"].iloc[:6].any()
+
+
+def test_demo_improving_region_gets_faster(demo):
+    frame = compute(demo, "median_resolution_hours", DEMO_WINDOW.model_copy(update={"regions": ("丽水",)}),
+                    by=("year",))
+    values = frame["value"].tolist()
+    assert values == sorted(values, reverse=True) and values[-1] < 0.7 * values[0]
+
+
+def test_demo_switch_outs_and_rising_accounts(demo):
+    reasons = churn_reasons(demo, DEMO_WINDOW)
+    assert (reasons["event"] == "switch_out").any()
+    rising = rising_accounts(demo, LAST_YEAR)
+    assert len(rising) > 0 and (rising["growth"] >= 0.3).all() and set(rising["tier"]) <= {"standard", "key"}
+    complainants = repeat_complainants(demo, LAST_YEAR)
+    assert (complainants["complaints"] >= 2).all()
+
+
+def test_demo_rural_and_remote_repairs_are_slower(demo):
+    arrival = compute(demo, "repair_arrival_minutes", LAST_YEAR, by=("area",)).set_index("area")["value"]
+    assert arrival["urban"] < arrival["rural"] < arrival["remote"]
+
+
+REGIONS = ("杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水", "义乌")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(regions=st.sets(st.sampled_from(REGIONS), min_size=1, max_size=4),
+       start_offset=st.integers(0, 900), length=st.integers(0, 400))
+def test_narrowing_never_increases_counts_and_ratios_stay_in_range(demo, regions, start_offset, length):
+    start = DEMO_WINDOW.start + dt.timedelta(days=start_offset)
+    f = Filters(start=start, end=min(start + dt.timedelta(days=length), DEMO_WINDOW.end))
+    narrow = f.model_copy(update={"regions": tuple(sorted(regions))})
+    for metric_id in ("tickets", "complaints", "active_customers", "churned_customers", "backlog"):
+        assert compute(demo, metric_id, narrow)["value"].iloc[0] <= compute(demo, metric_id, f)["value"].iloc[0]
+        by_region = compute(demo, metric_id, f, by=("region",))["value"].sum()
+        assert by_region == compute(demo, metric_id, f)["value"].iloc[0], metric_id
+    for metric_id in ("sla_compliance", "collection_rate", "csat", "first_contact_resolution", "visit_coverage"):
+        v = compute(demo, metric_id, narrow)["value"].iloc[0]
+        assert v != v or 0 <= v <= 1, metric_id  # null or a share
+    shares = tier_distribution(demo, narrow)
+    if shares["customers"].sum():
+        assert shares["customers_share"].sum() == pytest.approx(1)
