@@ -62,7 +62,7 @@ def make_customers(rng: np.random.Generator, n: int, window_start: pd.Timestamp,
     ids = np.array([f"C{i:07d}" for i in range(1, n + 1)], dtype=object)
     region = _pick(rng, REGIONS, REGION_WEIGHTS, n)
     centre_idx = rng.choice(len(CENTRES), size=n, p=np.array([22, 20, 15, 20, 15, 8]) / 100)
-    centre = np.array([c for c, _ in CENTRES], dtype=object)[centre_idx]
+    centre = (pd.Series(region) + pd.Series(np.array([c for c, _ in CENTRES], dtype=object)[centre_idx])).to_numpy()
     area = np.array([a for _, a in CENTRES], dtype=object)[centre_idx]
     industry = _pick(rng, INDUSTRIES, INDUSTRY_WEIGHTS, n)
     capacity = np.round(315 * (rng.pareto(1.15, n) + 1), -1).clip(315, 400_000)

@@ -1,0 +1,150 @@
+"""The balanced scorecard (SPEC 5.6): KPI targets from a TOML file, status, 0-100 scores, composite and league table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
+from metrics.filters import Filters
+from metrics.settings import DEFAULT_SETTINGS, MetricSettings
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "scorecard.toml"
+Status = Literal["green", "amber", "red", "grey"]
+
+
+class Kpi(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str
+    target: float
+    amber_within: float = Field(ge=0, description="distance from target, in the metric's units, still shown amber")
+    weight: float = Field(1.0, gt=0)
+    direction: Literal["higher", "lower"] | None = None
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, metric: str) -> str:
+        if metric not in CATALOGUE:
+            raise ValueError(f"unknown metric '{metric}'; known metrics: {', '.join(CATALOGUE)}")
+        return metric
+
+    @property
+    def better(self) -> str:
+        return self.direction or CATALOGUE[self.metric].direction
+
+
+class ScorecardConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    financial: list[Kpi]
+    customer: list[Kpi]
+    internal_process: list[Kpi]
+    learning_growth: list[Kpi]
+
+    def kpis(self) -> list[tuple[str, Kpi]]:
+        return [(perspective, kpi) for perspective in PERSPECTIVES for kpi in getattr(self, perspective)]
+
+
+class ScorecardFileError(ValueError):
+    """A scorecard file that cannot be used; the message names the file and the key."""
+
+
+def load_config(path: Path = DEFAULT_FILE) -> ScorecardConfig:
+    try:
+        return ScorecardConfig.model_validate(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScorecardFileError(f"{path}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ScorecardFileError(f"{path}: {problems}") from None
+
+
+def status(value: float, kpi: Kpi) -> Status:
+    if value is None or np.isnan(value):
+        return "grey"
+    gap = (kpi.target - value) if kpi.better == "higher" else (value - kpi.target)
+    if gap <= 0:
+        return "green"
+    return "amber" if gap <= kpi.amber_within else "red"
+
+
+def score(value: float, kpi: Kpi) -> float:
+    """0-100: the value against its target, capped at 100 (and at 0 below)."""
+    if value is None or np.isnan(value):
+        return float("nan")
+    if kpi.better == "higher":
+        ratio = value / kpi.target if kpi.target else (1.0 if value >= 0 else 0.0)
+    else:
+        ratio = kpi.target / value if value > 0 else 1.0
+    return float(np.clip(ratio, 0, 1) * 100)
+
+
+def previous_period(f: Filters) -> Filters:
+    """The window of the same length just before this one."""
+    days = (f.end - f.start).days + 1
+    return f.window(f.start - dt.timedelta(days=days), f.start - dt.timedelta(days=1))
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
+             settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """One row per KPI: value, target, status, score, previous period's value and the change."""
+    before = previous_period(f)
+    rows = []
+    for perspective, kpi in config.kpis():
+        value = compute(con, kpi.metric, f, settings=settings)["value"].iloc[0]
+        previous = compute(con, kpi.metric, before, settings=settings)["value"].iloc[0]
+        rows.append({
+            "perspective": perspective, "metric": kpi.metric, "value": value, "target": kpi.target,
+            "direction": kpi.better, "weight": kpi.weight, "status": status(value, kpi), "score": score(value, kpi),
+            "previous": previous, "change": value - previous,
+        })
+    return pd.DataFrame(rows)
+
+
+def weighted_score(kpis: pd.DataFrame) -> float:
+    """Weighted mean score of the KPIs that have data; null when none has."""
+    has = kpis["score"].notna()
+    return float(np.average(kpis.loc[has, "score"], weights=kpis.loc[has, "weight"])) if has.any() else float("nan")
+
+
+def perspective_scores(kpis: pd.DataFrame) -> pd.DataFrame:
+    rows = [{"perspective": p, "score": weighted_score(kpis[kpis["perspective"] == p])} for p in PERSPECTIVES]
+    rows.append({"perspective": "composite", "score": weighted_score(kpis)})
+    return pd.DataFrame(rows)
+
+
+def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
+                 settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Regions ranked by composite score, with each perspective's score."""
+    scored = []
+    for perspective, kpi in config.kpis():
+        frame = compute(con, kpi.metric, f, by=("region",), settings=settings)
+        scored.append(pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
+                                    "score": [score(v, kpi) for v in frame["value"]]}))
+    if not scored:
+        return pd.DataFrame(columns=["rank", "region", "composite", *PERSPECTIVES])
+    all_scores = pd.concat(scored, ignore_index=True)
+    rows = []
+    for region, group in all_scores.groupby("region"):
+        row = {"region": region, "composite": weighted_score(group)}
+        row.update({p: weighted_score(group[group["perspective"] == p]) for p in PERSPECTIVES})
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=["region", "composite", *PERSPECTIVES])
+    table = table.sort_values(["composite", "region"], ascending=[False, True], na_position="last")
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table.reset_index(drop=True)
+
+
+def sparkline(con: duckdb.DuckDBPyConnection, metric_id: str, f: Filters,
+              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """The KPI by month over the last twelve months up to `end` (or the window, if shorter)."""
+    start = max(f.start, (pd.Timestamp(f.end) - pd.DateOffset(months=11)).replace(day=1).date())
+    return compute(con, metric_id, f.window(start, f.end), by=("month",), settings=settings)
