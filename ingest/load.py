@@ -62,7 +62,7 @@ class LoadReport:
 
     def tables(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        for f in self.files:
+        for f in sorted(self.files, key=lambda f: TABLE_ORDER.index(f.table)):
             row = out.setdefault(f.table, {"read": 0, "loaded": 0, "rejected": 0})
             row["read"] += f.read
             row["loaded"] += f.loaded

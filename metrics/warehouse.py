@@ -79,7 +79,7 @@ def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         UNION ALL SELECT 'staff_training', max(trained_on) FROM staff_training""", p)
 
 
-def table_slice(con: duckdb.DuckDBPyConnection, table: str, f: Filters, limit: int = 100_000,
+def table_slice(con: duckdb.DuckDBPyConnection, f: Filters, table: str, limit: int = 100_000,
                 settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Rows of one contract table in the window, for the customers the filters select (region limits included)."""
     if table not in EXPLORABLE:

@@ -1,0 +1,111 @@
+"""The app's one warehouse connection and its cached results.
+
+Results are cached with st.cache_data keyed on the metric or view, the effective filters (as JSON, so the
+region limit is part of the key) and the warehouse file's stamp, so a new load is never hidden behind old results.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import metrics
+from ingest import load
+from ingest.demo import generate
+from metrics import retention, scorecard, service, tiers, warehouse
+
+ROOT = Path(__file__).resolve().parent.parent
+WAREHOUSE = Path(os.environ.get("SCORECARD_WAREHOUSE", ROOT / "data" / "warehouse.duckdb"))
+DEMO_EXPORTS = ROOT / "data" / "demo"
+
+# Views the pages may ask for by name: the whitelist between a page and the metrics package.
+VIEWS = {
+    "tier_distribution": tiers.tier_distribution, "pareto_curve": tiers.pareto_curve,
+    "revenue_concentration": tiers.revenue_concentration, "tier_migration": tiers.tier_migration,
+    "rising_accounts": tiers.rising_accounts, "duration_distribution": service.duration_distribution,
+    "backlog_ageing": service.backlog_ageing, "complaint_outliers": service.complaint_outliers,
+    "repeat_complainants": service.repeat_complainants, "cohort_retention": retention.cohort_retention,
+    "churn_reasons": retention.churn_reasons, "early_warning": retention.early_warning,
+    "survey_dimensions": retention.survey_dimensions, "table_slice": warehouse.table_slice,
+}
+
+
+def ensure_warehouse() -> None:
+    """First run: build the demo warehouse so a new user sees a full dashboard at once."""
+    if WAREHOUSE.exists():
+        return
+    with st.spinner("First run: generating the demo exports and loading them into the warehouse…"):
+        generate(DEMO_EXPORTS)
+        load([DEMO_EXPORTS], WAREHOUSE)
+
+
+def stamp() -> int:
+    """Changes whenever a load swaps in a new warehouse file."""
+    return WAREHOUSE.stat().st_mtime_ns
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str, file_stamp: int):
+    return metrics.connect(path)
+
+
+def connection():
+    return _connection(str(WAREHOUSE), stamp())
+
+
+@st.cache_data(show_spinner=False, max_entries=4000)
+def _metric(metric_id: str, filters_json: str, by: tuple[str, ...], file_stamp: int) -> pd.DataFrame:
+    return metrics.compute(connection(), metric_id, metrics.Filters.model_validate_json(filters_json), by)
+
+
+def metric(metric_id: str, f: metrics.Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
+    return _metric(metric_id, f.model_dump_json(), tuple(by), stamp())
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def _view(name: str, filters_json: str, file_stamp: int, kwargs: tuple) -> pd.DataFrame:
+    return VIEWS[name](connection(), metrics.Filters.model_validate_json(filters_json), **dict(kwargs))
+
+
+def view(name: str, f: metrics.Filters, **kwargs) -> pd.DataFrame:
+    return _view(name, f.model_dump_json(), stamp(), tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(show_spinner=False)
+def _scorecard(filters_json: str, file_stamp: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    f = metrics.Filters.model_validate_json(filters_json)
+    config = scorecard.load_config()
+    kpis = scorecard.evaluate(connection(), config, f)
+    return kpis, scorecard.perspective_scores(kpis), scorecard.league_table(connection(), config, f)
+
+
+def scorecard_results(f: metrics.Filters):
+    return _scorecard(f.model_dump_json(), stamp())
+
+
+@st.cache_data(show_spinner=False)
+def _sparkline(metric_id: str, filters_json: str, file_stamp: int) -> pd.DataFrame:
+    return scorecard.sparkline(connection(), metric_id, metrics.Filters.model_validate_json(filters_json))
+
+
+def sparkline(metric_id: str, f: metrics.Filters) -> pd.DataFrame:
+    return _sparkline(metric_id, f.model_dump_json(), stamp())
+
+
+@st.cache_data(show_spinner=False)
+def _status(file_stamp: int) -> dict:
+    con = connection()
+    return {"range": warehouse.data_range(con), "dimensions": warehouse.dimension_values(con),
+            "counts": warehouse.table_counts(con), "loads": warehouse.load_history(con),
+            "freshness": warehouse.freshness(con)}
+
+
+def status() -> dict:
+    return _status(stamp())
+
+
+def rejects(load_id: int | None = None, table: str | None = None) -> pd.DataFrame:
+    return warehouse.rejects(connection(), load_id, table)

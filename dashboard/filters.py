@@ -1,0 +1,73 @@
+"""The sidebar's global filters, kept across pages and in the URL (widgets bound to query parameters)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.labels import AREA, CHANNEL, TICKET_TYPE, TIER
+from metrics import Filters
+from metrics.filters import AREAS, CHANNELS, TICKET_TYPES, TIERS
+
+GLOBAL_KEYS = ("period", "region", "center", "tier", "industry", "area")
+STATE_KEY = "active_filters"
+
+
+def _reset() -> None:
+    for key in GLOBAL_KEYS:
+        st.session_state.pop(key, None)
+
+
+def default_period(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The last twelve months of data."""
+    try:
+        start = last.replace(year=last.year - 1) + dt.timedelta(days=1)
+    except ValueError:
+        start = last.replace(year=last.year - 1, day=28) + dt.timedelta(days=1)
+    return max(first, start), last
+
+
+def sidebar_filters() -> Filters | None:
+    status = data.status()
+    if status["range"] is None:
+        st.sidebar.warning("The warehouse holds no bills or tickets yet. Load exports on the Data page.")
+        return None
+    first, last = status["range"]
+    dims = status["dimensions"]
+    default = default_period(first, last)
+    with st.sidebar:
+        st.subheader("Filters")
+        period = st.date_input("Period", value=default, min_value=first, max_value=last, key="period",
+                               bind="query-params", format="YYYY-MM-DD",
+                               help="Bills count by month, tickets by creation time, churn by closing date.")
+        regions = st.multiselect("Region", dims["region"], key="region", bind="query-params", placeholder="All regions")
+        centers = st.multiselect("Service centre", dims["service_center"], key="center", bind="query-params",
+                                 placeholder="All service centres")
+        tiers = st.multiselect("Tier", list(TIERS), key="tier", bind="query-params", format_func=TIER.get,
+                               placeholder="All tiers", help="Tiers as of the period's end, company-wide.")
+        industries = st.multiselect("Industry", dims["industry"], key="industry", bind="query-params",
+                                    placeholder="All industries")
+        areas = st.multiselect("Area", list(AREAS), key="area", bind="query-params", format_func=AREA.get,
+                               placeholder="Urban, rural and remote")
+        st.button("Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch")
+    start, end = period if isinstance(period, (tuple, list)) and len(period) == 2 else default
+    filters = Filters(start=start, end=end, regions=regions or None, service_centers=centers or None,
+                      tiers=tiers or None, industries=industries or None, areas=areas or None)
+    st.session_state[STATE_KEY] = filters
+    return filters
+
+
+def current() -> Filters | None:
+    return st.session_state.get(STATE_KEY)
+
+
+def ticket_filters(f: Filters, key: str) -> Filters:
+    """Page-level ticket type and channel filters, also kept in the URL."""
+    left, right = st.columns(2)
+    types = left.multiselect("Ticket type", list(TICKET_TYPES), key=f"{key}_type", bind="query-params",
+                             format_func=TICKET_TYPE.get, placeholder="All ticket types")
+    channels = right.multiselect("Channel", list(CHANNELS), key=f"{key}_channel", bind="query-params",
+                                 format_func=CHANNEL.get, placeholder="All channels")
+    return f.model_copy(update={"ticket_types": tuple(types) or None, "channels": tuple(channels) or None})

@@ -1,0 +1,75 @@
+"""Shared Streamlit pieces: page header, KPI tile, download row, empty-state message, table display."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import exports
+from dashboard.charts import STATUS_COLORS
+from dashboard.format import change, number
+from dashboard.labels import STATUS, readable
+from metrics import CATALOGUE
+
+NO_DATA = "No data for these filters. Widen the period or clear some filters in the sidebar."
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "data"
+
+
+def downloads(frame: pd.DataFrame, name: str, tables: bool = False) -> None:
+    """CSV one click away; Excel and Parquet too where a table is offered."""
+    base = slug(name)
+    cols = st.columns([1, 1, 1, 5] if tables else [1, 7], gap="small")
+    cols[0].download_button("CSV", lambda: exports.csv_bytes(frame), f"{base}.csv", "text/csv",
+                            key=f"csv_{base}", icon=":material/download:")
+    if tables:
+        cols[1].download_button("Excel", lambda: exports.excel_bytes(frame), f"{base}.xlsx",
+                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                key=f"xlsx_{base}", icon=":material/download:")
+        cols[2].download_button("Parquet", lambda: exports.parquet_bytes(frame), f"{base}.parquet",
+                                "application/octet-stream", key=f"parquet_{base}", icon=":material/download:")
+
+
+def chart(fig, frame: pd.DataFrame, name: str) -> None:
+    """A Plotly chart with its data one click away; a clear message instead of an empty axis."""
+    if frame.empty:
+        st.info(NO_DATA, icon=":material/filter_alt_off:")
+        return
+    st.plotly_chart(fig, config={"displaylogo": False}, key=f"chart_{slug(name)}")
+    downloads(frame, name)
+
+
+def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | str = "auto") -> None:
+    if frame.empty:
+        st.info(NO_DATA, icon=":material/filter_alt_off:")
+        return
+    shown = readable(frame)
+    st.dataframe(shown, hide_index=True, column_config=column_config, height=height, key=f"table_{slug(name)}")
+    downloads(frame, name, tables=True)
+
+
+def kpi_tile(metric_id: str, value: float, target: float | None = None, status: str | None = None,
+             previous_change: float | None = None, spark: list[float] | None = None) -> None:
+    metric = CATALOGUE[metric_id]
+    delta = change(previous_change, metric.format)
+    with st.container(border=True):
+        st.metric(metric.label_en, number(value, metric.format), delta=delta,
+                  delta_color="normal" if metric.direction == "higher" else "inverse",
+                  help=metric.definition, chart_data=spark or None, chart_type="area",
+                  delta_description="vs previous period" if delta else None)
+        if status is not None:
+            colour = STATUS_COLORS[status]
+            st.markdown(
+                f"<span style='background:{colour};color:white;border-radius:4px;padding:1px 8px;"
+                f"font-size:0.8rem'>{STATUS[status]}</span> "
+                f"<span style='color:#5b6b7b;font-size:0.85rem'>target {number(target, metric.format)}</span>",
+                unsafe_allow_html=True)
+
+
+def page_header(title: str, question: str) -> None:
+    st.title(title)
+    st.caption(question)

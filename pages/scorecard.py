@@ -1,0 +1,64 @@
+"""Scorecard (home): the four perspectives, KPI tiles against target, composite score and the region league table."""
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.charts import sparkline_values
+from dashboard.filters import current
+from dashboard.labels import column
+from dashboard.ui import downloads, kpi_tile, page_header, table
+from metrics import PERSPECTIVES
+from metrics.scorecard import previous_period
+
+f = current()
+if f is None:
+    st.stop()
+page_header("Key account service scorecard",
+            f"{f.start:%Y-%m-%d} to {f.end:%Y-%m-%d}, compared with the previous period of the same length "
+            f"({previous_period(f).start:%Y-%m-%d} to {previous_period(f).end:%Y-%m-%d}).")
+kpis, perspective_scores, league = data.scorecard_results(f)
+
+scores = perspective_scores.set_index("perspective")["score"]
+
+
+def out_of_100(value: float) -> str:
+    return "–" if value != value else f"{value:.0f} / 100"
+
+
+cols = st.columns(5)
+cols[0].metric("Composite score", out_of_100(scores["composite"]), border=True,
+               help="Weighted mean of the KPI scores that have data; each KPI scores its value against target, "
+                    "capped at 100.")
+for col, (key, (label, _)) in zip(cols[1:], PERSPECTIVES.items()):
+    col.metric(label, out_of_100(scores[key]), border=True)
+
+for key, (label, _) in PERSPECTIVES.items():
+    st.subheader(label)
+    rows = kpis[kpis["perspective"] == key]
+    tile_cols = st.columns(4)
+    for i, row in enumerate(rows.itertuples(index=False)):
+        with tile_cols[i % 4]:
+            kpi_tile(row.metric, row.value, row.target, row.status, row.change,
+                     sparkline_values(data.sparkline(row.metric, f)))
+
+st.subheader("Region league table")
+st.caption("Regions ranked by composite score. Select a row to filter every page to that region.")
+
+
+def _pick_region() -> None:
+    selection = st.session_state["league"].selection.rows
+    if selection:
+        st.session_state["region"] = [league.iloc[selection[0]]["region"]]
+
+
+if league.empty:
+    st.info("No data for these filters.")
+else:
+    shown = league.rename(columns={c: column(c) for c in league.columns})
+    score_format = st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100)
+    st.dataframe(shown, hide_index=True, key="league", on_select=_pick_region, selection_mode="single-row",
+                 column_config={column(c): score_format for c in ("composite", *PERSPECTIVES)})
+    downloads(league, "region_league_table", tables=True)
+
+with st.expander("All KPIs as a table"):
+    table(kpis.drop(columns=["weight"]), "scorecard_kpis")
