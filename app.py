@@ -8,7 +8,7 @@ from dashboard.filters import sidebar_filters
 st.set_page_config(page_title="Key Account Service Scorecard", page_icon=":material/bolt:", layout="wide")
 data.ensure_warehouse()
 
-navigation = st.navigation({
+PAGES = {
     "Scorecard": [st.Page("pages/scorecard.py", title="Scorecard", icon=":material/dashboard:", default=True)],
     "Analysis": [
         st.Page("pages/tiers.py", title="Tiers", icon=":material/stacked_bar_chart:"),
@@ -21,6 +21,14 @@ navigation = st.navigation({
         st.Page("pages/data.py", title="Data status", icon=":material/database:"),
         st.Page("pages/explore.py", title="Explore and download", icon=":material/table_view:"),
     ],
-})
+}
+navigation = st.navigation(PAGES)
+goto = st.query_params.get("goto")
+if goto is not None:
+    # Back from a deep link that reached a page file before the shell had run (see dashboard.filters.current);
+    # done before the filter widgets exist, while their URL parameters may still be passed on.
+    params = {key: st.query_params.get_all(key) for key in st.query_params if key != "goto"}
+    target = next((page for pages in PAGES.values() for page in pages if page.url_path == goto), navigation)
+    st.switch_page(target, query_params=params)
 sidebar_filters()
 navigation.run()

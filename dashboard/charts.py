@@ -21,12 +21,12 @@ pio.templates["scorecard"] = go.layout.Template(layout=go.Layout(
     font={"family": FONT, "size": 13, "color": "#1f2d3d"},
     colorway=SERIES,
     paper_bgcolor="white", plot_bgcolor="white",
-    margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    margin={"l": 60, "r": 20, "t": 80, "b": 50},
     xaxis={"gridcolor": "#eef1f4", "linecolor": "#c8d0d8", "automargin": True},
     yaxis={"gridcolor": "#eef1f4", "linecolor": "#c8d0d8", "automargin": True, "rangemode": "tozero"},
-    legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
     hoverlabel={"font": {"family": FONT}},
-    title={"font": {"size": 15}, "x": 0, "xanchor": "left"},
+    title={"font": {"size": 15}, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
 ))
 pio.templates.default = "scorecard"
 

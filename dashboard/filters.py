@@ -30,6 +30,7 @@ def default_period(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def sidebar_filters() -> Filters | None:
+    st.session_state[SHELL_KEY] = True
     status = data.status()
     if status["range"] is None:
         st.sidebar.warning("The warehouse holds no bills or tickets yet. Load exports on the Data page.")
@@ -59,7 +60,15 @@ def sidebar_filters() -> Filters | None:
     return filters
 
 
-def current() -> Filters | None:
+SHELL_KEY = "shell_ran"
+
+
+def current(page: str) -> Filters | None:
+    """The sidebar's filters for a page. A deep link opened before the app shell first ran on this server
+    reaches the page file alone (Streamlit's pages/ folder fallback); it is sent through the shell and back."""
+    if not st.session_state.get(SHELL_KEY):
+        params = {key: st.query_params.get_all(key) for key in st.query_params}
+        st.switch_page("app.py", query_params={**params, "goto": page})
     return st.session_state.get(STATE_KEY)
 
 

@@ -49,4 +49,4 @@ def change(value: float | None, fmt: str) -> str | None:
     if fmt == "percent":
         return f"{value * 100:+.1f} pp"
     text = number(abs(value), fmt)
-    return ("+" if value >= 0 else "−") + text.lstrip("+")
+    return ("+" if value >= 0 else "-") + text.lstrip("+")

@@ -23,14 +23,14 @@ def slug(text: str) -> str:
 def downloads(frame: pd.DataFrame, name: str, tables: bool = False) -> None:
     """CSV one click away; Excel and Parquet too where a table is offered."""
     base = slug(name)
-    cols = st.columns([1, 1, 1, 5] if tables else [1, 7], gap="small")
-    cols[0].download_button("CSV", lambda: exports.csv_bytes(frame), f"{base}.csv", "text/csv",
-                            key=f"csv_{base}", icon=":material/download:")
+    row = st.container(horizontal=True, gap="small")
+    row.download_button("CSV", lambda: exports.csv_bytes(frame), f"{base}.csv", "text/csv",
+                        key=f"csv_{base}", icon=":material/download:")
     if tables:
-        cols[1].download_button("Excel", lambda: exports.excel_bytes(frame), f"{base}.xlsx",
+        row.download_button("Excel", lambda: exports.excel_bytes(frame), f"{base}.xlsx",
                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                 key=f"xlsx_{base}", icon=":material/download:")
-        cols[2].download_button("Parquet", lambda: exports.parquet_bytes(frame), f"{base}.parquet",
+        row.download_button("Parquet", lambda: exports.parquet_bytes(frame), f"{base}.parquet",
                                 "application/octet-stream", key=f"parquet_{base}", icon=":material/download:")
 
 

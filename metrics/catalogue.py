@@ -56,7 +56,7 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
        customer.active_customers, CUSTOMER_BY),
     _m("complaints", "customer", "Complaints", "投诉量", "tickets", "lower", "count", customer.complaints,
        TICKET_BY),
-    _m("complaint_rate_per_10k", "customer", "Complaints per 10,000 customers", "万户投诉率", "per 10k", "lower",
+    _m("complaint_rate_per_10k", "customer", "Complaints per 10k customers", "万户投诉率", "per 10k", "lower",
        "per_10k", customer.complaint_rate_per_10k, CUSTOMER_BY, True),
     _m("csat", "customer", "Customer satisfaction (CSAT)", "客户满意率", "%", "higher", "percent", customer.csat,
        CUSTOMER_BY, True),

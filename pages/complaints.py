@@ -8,7 +8,7 @@ from dashboard.labels import TIER
 from dashboard.ui import chart, kpi_tile, page_header, table
 from metrics.service import OUTLIER_RULE
 
-f = current()
+f = current("complaints")
 if f is None:
     st.stop()
 page_header("Complaints", "How many complaints, is any month out of line, where do they come from and who keeps complaining?")

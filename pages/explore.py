@@ -9,7 +9,7 @@ from dashboard.ui import page_header, table
 from metrics import CATALOGUE, PERSPECTIVES
 from metrics.warehouse import EXPLORABLE
 
-f = current()
+f = current("explore")
 if f is None:
     st.stop()
 page_header("Explore and download", "Slice any metric or table under the sidebar filters and take the data away.")

@@ -9,7 +9,7 @@ from dashboard.format import number
 from dashboard.labels import TICKET_TYPE
 from dashboard.ui import chart, kpi_tile, page_header, table
 
-f = current()
+f = current("response_times")
 if f is None:
     st.stop()
 page_header("Response times", "Are we keeping our service commitments, and where are we slow?")

@@ -6,7 +6,7 @@ from dashboard import charts, data
 from dashboard.filters import current
 from dashboard.ui import chart, kpi_tile, page_header, table
 
-f = current()
+f = current("retention")
 if f is None:
     st.stop()
 page_header("Retention", "Are we keeping our accounts and their revenue, why do they leave, and which key accounts are at risk?")

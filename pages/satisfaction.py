@@ -7,7 +7,7 @@ from dashboard.filters import current
 from dashboard.labels import DIMENSION, METHOD
 from dashboard.ui import chart, kpi_tile, page_header, table
 
-f = current()
+f = current("satisfaction")
 if f is None:
     st.stop()
 page_header("Satisfaction", "How satisfied are key accounts, with which part of our service, and does it hold across survey methods?")

@@ -10,7 +10,7 @@ from dashboard.ui import downloads, kpi_tile, page_header, table
 from metrics import PERSPECTIVES
 from metrics.scorecard import previous_period
 
-f = current()
+f = current("scorecard")
 if f is None:
     st.stop()
 page_header("Key account service scorecard",
@@ -35,9 +35,9 @@ for col, (key, (label, _)) in zip(cols[1:], PERSPECTIVES.items()):
 for key, (label, _) in PERSPECTIVES.items():
     st.subheader(label)
     rows = kpis[kpis["perspective"] == key]
-    tile_cols = st.columns(4)
+    tile_cols = st.columns(max(4, len(rows)))
     for i, row in enumerate(rows.itertuples(index=False)):
-        with tile_cols[i % 4]:
+        with tile_cols[i]:
             kpi_tile(row.metric, row.value, row.target, row.status, row.change,
                      sparkline_values(data.sparkline(row.metric, f)))
 
@@ -57,6 +57,7 @@ else:
     shown = league.rename(columns={c: column(c) for c in league.columns})
     score_format = st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100)
     st.dataframe(shown, hide_index=True, key="league", on_select=_pick_region, selection_mode="single-row",
+                 height=35 * (len(shown) + 1) + 3,
                  column_config={column(c): score_format for c in ("composite", *PERSPECTIVES)})
     downloads(league, "region_league_table", tables=True)
 

@@ -7,7 +7,7 @@ from dashboard.filters import current
 from dashboard.labels import TIER
 from dashboard.ui import chart, page_header, table
 
-f = current()
+f = current("tiers")
 if f is None:
     st.stop()
 page_header("Customer tiers", "How much of the business sits with a few accounts, and which accounts are moving up or out?")
