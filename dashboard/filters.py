@@ -72,11 +72,11 @@ def current(page: str) -> Filters | None:
     return st.session_state.get(STATE_KEY)
 
 
-def ticket_filters(f: Filters, key: str) -> Filters:
-    """Page-level ticket type and channel filters, also kept in the URL."""
+def ticket_filters(f: Filters, key: str, types: bool = True) -> Filters:
+    """Page-level ticket type (where it applies) and channel filters, also kept in the URL."""
     left, right = st.columns(2)
-    types = left.multiselect("Ticket type", list(TICKET_TYPES), key=f"{key}_type", bind="query-params",
-                             format_func=TICKET_TYPE.get, placeholder="All ticket types")
+    chosen = left.multiselect("Ticket type", list(TICKET_TYPES), key=f"{key}_type", bind="query-params",
+                              format_func=TICKET_TYPE.get, placeholder="All ticket types") if types else []
     channels = right.multiselect("Channel", list(CHANNELS), key=f"{key}_channel", bind="query-params",
                                  format_func=CHANNEL.get, placeholder="All channels")
-    return f.model_copy(update={"ticket_types": tuple(types) or None, "channels": tuple(channels) or None})
+    return f.model_copy(update={"ticket_types": tuple(chosen) or None, "channels": tuple(channels) or None})

@@ -12,7 +12,7 @@ f = current("complaints")
 if f is None:
     st.stop()
 page_header("Complaints", "How many complaints, is any month out of line, where do they come from and who keeps complaining?")
-f = ticket_filters(f, "cp").model_copy(update={"ticket_types": None})
+f = ticket_filters(f, "cp", types=False)
 
 complaint_tickets = f.model_copy(update={"ticket_types": ("complaint",)})
 cols = st.columns(4)

@@ -1,0 +1,142 @@
+"""Every page through Streamlit's AppTest on the demo warehouse: default filters, one region, an empty selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import metrics
+from dashboard import data
+from dashboard.filters import default_period
+from dashboard.format import number
+from metrics import CATALOGUE
+from metrics.service import repeat_complainants
+from metrics.warehouse import data_range
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "data", "explore")
+REGION = "台州"
+
+
+@pytest.fixture(autouse=True)
+def demo_warehouse(demo_db, monkeypatch):
+    monkeypatch.setattr(data, "WAREHOUSE", demo_db)
+
+
+@pytest.fixture(scope="module")
+def default_filters(demo):
+    return metrics.Filters(start=default_period(*data_range(demo))[0], end=data_range(demo)[1])
+
+
+def run_page(page: str, **state) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def tile(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_with_default_filters(page):
+    at = run_page(page)
+    assert at.title[0].value
+    assert "No data for these filters" not in [i.value for i in at.info][:1]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_an_empty_selection(page):
+    # a service centre outside the chosen region: no customer matches
+    at = run_page(page, region=[REGION], center=["宁波城东供电所"])
+    if page not in ("data",):
+        assert any("No data for these filters" in i.value for i in at.info) or page in ("scorecard",)
+
+
+def test_scorecard_tiles_equal_the_metrics(demo, default_filters):
+    at = run_page("scorecard")
+    for metric_id in ("collection_rate", "sla_compliance", "csat", "visit_coverage", "complaint_rate_per_10k"):
+        expected = metrics.compute(demo, metric_id, default_filters)["value"].iloc[0]
+        assert tile(at, CATALOGUE[metric_id].label_en) == number(expected, CATALOGUE[metric_id].format)
+    league = at.dataframe[0].value
+    assert list(league.columns[:3]) == ["Rank", "Region", "Composite score"]
+    assert len(league) == len(metrics.compute(demo, "revenue", default_filters, by=("region",)))
+
+
+def test_scorecard_for_one_region(demo, default_filters):
+    at = run_page("scorecard", region=[REGION])
+    regional = default_filters.model_copy(update={"regions": (REGION,)})
+    expected = metrics.compute(demo, "sla_compliance", regional)["value"].iloc[0]
+    assert tile(at, "SLA compliance") == number(expected, "percent")
+    assert at.dataframe[0].value["Region"].tolist() == [REGION]
+
+
+def test_response_times_page_tiles_and_ticket_filter(demo, default_filters):
+    at = run_page("response_times", rt_type=["repair"])
+    repairs = default_filters.model_copy(update={"ticket_types": ("repair",)})
+    expected = metrics.compute(demo, "sla_compliance", repairs)["value"].iloc[0]
+    assert tile(at, "SLA compliance") == number(expected, "percent")
+
+
+def test_complaints_page_counts(demo, default_filters):
+    at = run_page("complaints", region=[REGION])
+    regional = default_filters.model_copy(update={"regions": (REGION,)})
+    assert tile(at, "Complaints") == number(metrics.compute(demo, "complaints", regional)["value"].iloc[0], "count")
+    at = run_page("complaints")
+    expected = repeat_complainants(demo, default_filters)
+    assert len(expected) > 0
+    repeat = at.dataframe[-1].value
+    assert repeat["Customer ID"].tolist() == expected["customer_id"].tolist()
+    assert {"Complaints", "Categories", "Substantiated"} <= set(repeat.columns)
+
+
+def test_tiers_page_concentration(demo, default_filters):
+    from metrics.tiers import revenue_concentration
+
+    at = run_page("tiers")
+    row = revenue_concentration(demo, default_filters).iloc[0]
+    assert tile(at, "Customers with revenue") == f"{int(row['customers']):,}"
+    assert tile(at, "Gini coefficient") == f"{row['gini']:.2f}"
+
+
+def test_retention_page_early_warning_table(demo):
+    at = run_page("retention")
+    warning = at.dataframe[-1].value
+    assert list(warning.columns) == ["Customer ID", "Customer", "Tier", "Region", "Service centre", "Account manager",
+                                     "Revenue, last 12 months (¥)", "Number of reasons", "Reasons"]
+    assert set(warning["Tier"]) <= {"VIP", "Key"} and (warning["Number of reasons"] >= 1).all()
+
+
+def test_satisfaction_page(demo, default_filters):
+    at = run_page("satisfaction")
+    assert tile(at, "Net promoter score") == number(metrics.compute(demo, "nps", default_filters)["value"].iloc[0], "nps")
+
+
+def test_data_page_shows_counts_and_history(demo):
+    at = run_page("data")
+    tables = at.dataframe[0].value.set_index("Table")
+    assert tables.loc["customers", "Rows"] == 800
+    assert at.dataframe[1].value["Rows rejected"].tolist() == [0]
+
+
+def test_explore_page_metric_by_region(demo, default_filters):
+    at = run_page("explore", explore_metric="revenue", explore_by_revenue=["region"])
+    shown = at.dataframe[0].value
+    expected = metrics.compute(demo, "revenue", default_filters, by=("region",))
+    assert shown["Region"].tolist() == expected["region"].tolist()
+    assert shown["Value"].round(2).tolist() == expected["value"].round(2).tolist()
+
+
+def test_region_set_in_session_state_filters_every_view():
+    # Selecting a league-table row sets st.session_state["region"], the region filter's state, like this.
+    at = run_page("scorecard")
+    top = at.dataframe[0].value["Region"].iloc[0]
+    at.session_state["region"] = [top]
+    at.run()
+    assert at.dataframe[0].value["Region"].tolist() == [top]
