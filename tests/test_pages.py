@@ -131,12 +131,3 @@ def test_explore_page_metric_by_region(demo, default_filters):
     expected = metrics.compute(demo, "revenue", default_filters, by=("region",))
     assert shown["Region"].tolist() == expected["region"].tolist()
     assert shown["Value"].round(2).tolist() == expected["value"].round(2).tolist()
-
-
-def test_region_set_in_session_state_filters_every_view():
-    # Selecting a league-table row sets st.session_state["region"], the region filter's state, like this.
-    at = run_page("scorecard")
-    top = at.dataframe[0].value["Region"].iloc[0]
-    at.session_state["region"] = [top]
-    at.run()
-    assert at.dataframe[0].value["Region"].tolist() == [top]
