@@ -272,3 +272,11 @@ def test_catalogue_matches_the_spec():
         spec_ids |= set(listed.group(1).split(", ")) if listed else {re.match(r"- (\w+)", line).group(1)}
         spec_ids |= set(re.findall(r"; (\w+) =", line))
     assert spec_ids == set(CATALOGUE)
+
+
+def test_readme_metric_reference_matches_the_catalogue():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- metric-reference:start -->")[1].split("<!-- metric-reference:end -->")[0]
+    rows = [line.split(" | ") for line in block.strip().splitlines()[2:]]
+    documented = {r[0].lstrip("| "): (r[2], r[3], r[4], r[5], r[6].rstrip(" |")) for r in rows}
+    assert documented == {m.id: (m.label_en, m.label_zh, m.unit, m.direction, m.definition) for m in CATALOGUE.values()}
