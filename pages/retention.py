@@ -49,8 +49,8 @@ st.caption("VIP and key accounts with at least one warning sign: consumption dow
            "two or more complaints in 90 days, unpaid bills, low satisfaction, no visit in 180 days, "
            "capacity reduction or suspension.")
 warning = data.view("early_warning", f)
-columns = ["customer_id", "customer_name", "tier", "region", "service_center", "account_manager", "revenue_12m",
-           "reason_count", "reasons"]
+columns = ["customer_id", "customer_name", "tier", "region", "reasons", "reason_count", "revenue_12m",
+           "service_center", "account_manager"]
 table(warning[columns] if not warning.empty else warning, "early_warning", column_config={
     "Revenue, last 12 months (¥)": st.column_config.NumberColumn(format="¥%,.0f"),
     "Reasons": st.column_config.TextColumn(width="large")})

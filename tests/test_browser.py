@@ -74,6 +74,8 @@ def wait_until_done(page: Page) -> None:
     for _ in range(2):  # a deep link on a cold server reruns once through the app shell: settle twice
         page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=90_000)
         page.wait_for_timeout(1000)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+                           ".every(chart => chart.querySelector('.main-svg'))", timeout=60_000)
 
 
 @pytest.mark.parametrize("path", list(PAGES))

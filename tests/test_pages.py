@@ -108,8 +108,8 @@ def test_tiers_page_concentration(demo, default_filters):
 def test_retention_page_early_warning_table(demo):
     at = run_page("retention")
     warning = at.dataframe[-1].value
-    assert list(warning.columns) == ["Customer ID", "Customer", "Tier", "Region", "Service centre", "Account manager",
-                                     "Revenue, last 12 months (¥)", "Number of reasons", "Reasons"]
+    assert list(warning.columns) == ["Customer ID", "Customer", "Tier", "Region", "Reasons", "Number of reasons",
+                                     "Revenue, last 12 months (¥)", "Service centre", "Account manager"]
     assert set(warning["Tier"]) <= {"VIP", "Key"} and (warning["Number of reasons"] >= 1).all()
 
 

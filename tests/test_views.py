@@ -161,3 +161,13 @@ def test_narrowing_never_increases_counts_and_ratios_stay_in_range(demo, regions
     shares = tier_distribution(demo, narrow)
     if shares["customers"].sum():
         assert shares["customers_share"].sum() == pytest.approx(1)
+
+
+def test_every_metric_computes_for_every_dimension_it_offers(demo):
+    from metrics import CATALOGUE
+
+    half_year = Filters(start=dt.date(2026, 5, 1), end=dt.date(2026, 10, 31))
+    for metric in CATALOGUE.values():
+        for dim in metric.dimensions:
+            frame = compute(demo, metric.id, half_year, by=(dim,))
+            assert len(frame) > 0 and frame.columns[0] == dim, (metric.id, dim)

@@ -1,0 +1,111 @@
+"""Figure builders, number formats and download files, without Streamlit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pandas as pd
+import pytest
+
+from dashboard import charts, exports
+from dashboard.format import change, number
+from metrics.scorecard import Kpi, ScorecardFileError, load_config, score, status
+
+
+def test_trend_has_axis_titles_target_and_marked_months():
+    frame = pd.DataFrame({"month": [dt.date(2025, m, 1) for m in (1, 2, 3)], "value": [10, 40, 12]})
+    fig = charts.trend(frame, "Complaints by month", "Complaints", "count", target=20,
+                       highlight=pd.Series([False, True, False]))
+    assert fig.layout.title.text == "Complaints by month"
+    assert fig.layout.xaxis.title.text == "Month" and fig.layout.yaxis.title.text == "Complaints"
+    assert [t.name for t in fig.data] == ["Complaints", "Stands out"]
+    assert list(fig.data[1].y) == [40]
+    assert fig.layout.shapes[0].y0 == 20  # the target line
+
+
+def test_tier_colours_are_the_same_everywhere():
+    dist = pd.DataFrame({"tier": ["VIP", "key", "standard"], "customers_share": [.1, .2, .7],
+                         "revenue_share": [.5, .3, .2], "consumption_kwh_share": [.5, .3, .2]})
+    fig = charts.tier_shares(dist, "Customers vs revenue by tier")
+    assert [t.marker.color for t in fig.data] == [charts.TIER_COLORS[t] for t in ("VIP", "key", "standard")]
+    assert [t.name for t in fig.data] == ["VIP", "Key", "Standard"]
+    assert fig.layout.yaxis.tickformat == ".0%"
+    bars = charts.bars(pd.DataFrame({"tier": ["key", "VIP"], "value": [3.0, 1.0]}), "tier", "Rate", "Per 10k",
+                       "per_10k", colors=charts.TIER_COLORS)
+    assert list(bars.data[0].marker.color) == [charts.TIER_COLORS["key"], charts.TIER_COLORS["VIP"]]
+
+
+def test_pareto_curve_runs_from_origin_with_top20_marker():
+    curve = pd.DataFrame({"customer_share": [.25, .5, .75, 1.0], "revenue_share": [.7, .85, .95, 1.0]})
+    fig = charts.pareto(curve, "Revenue concentration")
+    assert (fig.data[0].x[0], fig.data[0].y[0]) == (0.0, 0.0) and fig.data[0].y[-1] == 1.0
+    assert fig.layout.shapes[0].x0 == 0.2
+
+
+def test_migration_sankey_links_match_counts():
+    migration = pd.DataFrame({"from_tier": ["new", "VIP", "key"], "to_tier": ["standard", "VIP", "closed"],
+                              "customers": [4, 10, 2]})
+    fig = charts.migration_sankey(migration, "Migration", "2025-01-01", "2026-01-01")
+    nodes = list(fig.data[0].node.label)
+    assert nodes == ["New (2025-01-01)", "VIP (2025-01-01)", "Key (2025-01-01)", "VIP (2026-01-01)",
+                     "Standard (2026-01-01)", "Closed (2026-01-01)"]
+    assert list(fig.data[0].link.value) == [4, 10, 2]
+    assert [nodes[i] for i in fig.data[0].link.target] == ["Standard (2026-01-01)", "VIP (2026-01-01)",
+                                                           "Closed (2026-01-01)"]
+
+
+@pytest.mark.parametrize("value,fmt,text", [
+    (0.9312, "percent", "93.1%"), (18_890_423_200, "yuan", "¥18.89 bn"), (4771, "count", "4,771"),
+    (1.23, "hours", "1.2 h"), (38.7, "minutes", "39 min"), (4.2875, "score", "4.29 / 5"), (14.98, "nps", "+15"),
+    (float("nan"), "percent", "–"), (None, "count", "–")])
+def test_number_formats(value, fmt, text):
+    assert number(value, fmt) == text
+
+
+def test_change_uses_percentage_points_and_a_parseable_sign():
+    assert change(0.0123, "percent") == "+1.2 pp"
+    assert change(-127.0, "per_10k") == "-127"
+    assert change(float("nan"), "count") is None
+
+
+def test_downloads_neutralise_formulas_but_keep_negative_numbers():
+    frame = pd.DataFrame({"customer_name": ["=HYPERLINK(\"x\")", "+cmd", "@SUM(A1)", "normal", "-2+3"],
+                          "value": [-5.0, 1.0, 2.0, 3.0, 4.0]})
+    csv_text = exports.csv_bytes(frame).decode("utf-8-sig")
+    back = pd.read_csv(io.StringIO(csv_text))
+    assert list(back.columns) == ["Customer", "Value"]
+    assert back["Customer"].tolist() == ["'=HYPERLINK(\"x\")", "'+cmd", "'@SUM(A1)", "normal", "'-2+3"]
+    assert back["Value"].tolist() == [-5.0, 1.0, 2.0, 3.0, 4.0]
+    excel = pd.read_excel(io.BytesIO(exports.excel_bytes(frame)), engine="calamine")
+    assert excel["Customer"].iloc[0].startswith("'=") and excel["Value"].iloc[0] == -5
+    parquet = pd.read_parquet(io.BytesIO(exports.parquet_bytes(frame)))
+    assert parquet["Customer"].iloc[3] == "normal" and len(parquet) == 5
+
+
+def test_downloads_translate_code_values():
+    frame = pd.DataFrame({"tier": ["key", "VIP"], "ticket_type": ["repair", "complaint"]})
+    back = pd.read_csv(io.StringIO(exports.csv_bytes(frame).decode("utf-8-sig")))
+    assert back.to_dict("list") == {"Tier": ["Key", "VIP"], "Ticket type": ["Repair", "Complaint"]}
+
+
+def test_kpi_status_and_score():
+    csat = Kpi(metric="csat", target=0.85, amber_within=0.05)
+    assert [status(v, csat) for v in (0.9, 0.82, 0.7, float("nan"))] == ["green", "amber", "red", "grey"]
+    assert score(0.425, csat) == pytest.approx(50) and score(0.95, csat) == 100
+    complaints = Kpi(metric="complaint_rate_per_10k", target=800, amber_within=300)  # lower is better
+    assert [status(v, complaints) for v in (700, 1000, 1200)] == ["green", "amber", "red"]
+    assert score(1600, complaints) == pytest.approx(50) and score(0, complaints) == 100
+
+
+def test_scorecard_file_errors_name_the_key(tmp_path):
+    assert len(load_config().kpis()) >= 8
+    bad = tmp_path / "bad.toml"
+    bad.write_text('financial = [{metric = "revenue", target = 1, amber_within = 0, wieght = 2}]\n'
+                   'customer = []\ninternal_process = []\nlearning_growth = []\n', encoding="utf-8")
+    with pytest.raises(ScorecardFileError, match=r"financial\.0\.wieght: Extra inputs are not permitted"):
+        load_config(bad)
+    bad.write_text('financial = [{metric = "revenu", target = 1, amber_within = 0}]\n'
+                   'customer = []\ninternal_process = []\nlearning_growth = []\n', encoding="utf-8")
+    with pytest.raises(ScorecardFileError, match="unknown metric 'revenu'"):
+        load_config(bad)
