@@ -1,0 +1,146 @@
+"""Benchmark: `python -m bench --customers 1000000` generates the demo at scale, loads it with the real importer,
+times every page's metric set cold and warm, compares a core set with plain pandas, and writes bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.pages import PAGE_STEPS
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = ("default", "one_region", "one_tier")
+
+
+def median_p90(values: list[float]) -> tuple[float, float]:
+    return statistics.median(values), float(np.percentile(values, 90))
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} CPUs, {memory:.0f} GiB memory, {platform.machine()}, Python {platform.python_version()}"
+
+
+def generate(out: Path, customers: int, tickets_per_customer: float) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ingest", "demo", "--out", str(out), "--customers", str(customers),
+                    "--tickets-per-customer", str(tickets_per_customer)], check=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def load(out: Path, db: Path) -> dict:
+    report = db.with_suffix(".json")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ingest", "load", str(out), "--db", str(db), "--report", str(report)],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    tables = json.loads(report.read_text(encoding="utf-8"))["tables"]
+    rows = sum(t["read"] for t in tables.values())
+    return {"seconds": seconds, "rows": rows, "rows_per_second": rows / seconds, "peak_mib": peak, "tables": tables}
+
+
+def page_runs(db: Path, repeats: int) -> list[dict]:
+    results = []
+    for page in PAGE_STEPS:
+        for variant in VARIANTS:
+            colds, warm, peak = [], [], 0.0
+            for i in range(repeats):
+                out = subprocess.run([sys.executable, "-m", "bench.run_page", str(db), page, variant,
+                                      str(repeats if i == 0 else 0)], check=True, cwd=ROOT, capture_output=True,
+                                     text=True).stdout.strip().splitlines()[-1]
+                run = json.loads(out)
+                colds.append(run["cold"])
+                warm.extend(run["warm"])
+                peak = max(peak, run["peak_mib"])
+            results.append({"page": page, "variant": variant, "cold": median_p90(colds), "warm": median_p90(warm),
+                            "peak_mib": peak})
+            print(f"{page:16} {variant:11} cold median {results[-1]['cold'][0]:.3f} s, warm {results[-1]['warm'][0]:.4f} s",
+                  flush=True)
+    return results
+
+
+def pandas_comparison(db: Path, repeats: int) -> dict:
+    import metrics
+    from bench.pandas_baseline import core_set_duckdb, core_set_pandas, load_frames
+    from bench.run_page import filters_for
+    from dashboard import data
+
+    data.WAREHOUSE = db
+    f = filters_for("default")
+    frames, load_seconds = load_frames(str(db))
+    con = metrics.connect(db)
+    pandas_times, duck_times = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        expected = core_set_pandas(frames, f)
+        pandas_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        actual = core_set_duckdb(con, f)
+        duck_times.append(time.perf_counter() - started)
+    mismatches = {k: (expected[k], actual[k]) for k in expected if not np.isclose(expected[k], actual[k], rtol=1e-9)}
+    return {"pandas_load_seconds": load_seconds, "pandas": statistics.median(pandas_times),
+            "duckdb": statistics.median(duck_times), "mismatches": mismatches}
+
+
+def write_results(path: Path, args, generation: float | None, loaded: dict, pages: list[dict], compare: dict) -> None:
+    lines = [
+        "# Benchmark results", "",
+        f"Produced by `python -m bench --customers {args.customers}` on {machine()}.", "",
+        "## Generation and load", "",
+        f"- Demo exports for {args.customers:,} customers: " +
+        (f"generated in {generation:.0f} s." if generation is not None else "reused from an earlier run."),
+        f"- Load with the real importer: {loaded['rows']:,} rows in {loaded['seconds']:.1f} s = "
+        f"**{loaded['rows_per_second']:,.0f} rows/s**, peak memory {loaded['peak_mib']:,.0f} MiB.", "",
+        "| table | rows |", "|---|---|",
+        *[f"| {t} | {v['read']:,} |" for t, v in loaded["tables"].items()], "",
+        "## Page metric sets", "",
+        f"Cold: a fresh process, nothing cached (median and p90 of {args.repeats} processes). Warm: the same calls "
+        "again through the app's `st.cache_data` functions.", "",
+        "| page | filters | cold median (s) | cold p90 (s) | warm median (s) | warm p90 (s) | peak memory (MiB) |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {r['page']} | {r['variant']} | {r['cold'][0]:.3f} | {r['cold'][1]:.3f} | {r['warm'][0]:.4f} | "
+          f"{r['warm'][1]:.4f} | {r['peak_mib']:,.0f} |" for r in pages], "",
+        "## Against plain pandas", "",
+        "The core set (" + ", ".join(f"`{m}`" for m in __import__('bench.pandas_baseline', fromlist=['CORE_SET']).CORE_SET) +
+        ") under the default filters, tables already in memory for pandas:", "",
+        f"- pandas: {compare['pandas']:.3f} s per run (plus {compare['pandas_load_seconds']:.1f} s to read the tables "
+        f"into DataFrames); DuckDB metrics: {compare['duckdb']:.3f} s; ratio "
+        f"**{compare['pandas'] / compare['duckdb']:.1f}x**.",
+        f"- Same numbers: {'yes' if not compare['mismatches'] else 'NO: ' + json.dumps(compare['mismatches'])}.", "",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--tickets-per-customer", type=float, default=10.0)
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work", help="folder for exports and warehouse")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true", help="reuse exports already in --work")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+    exports, db = args.work / "exports", args.work / "warehouse.duckdb"
+    generation = None if args.reuse and exports.exists() else generate(exports, args.customers, args.tickets_per_customer)
+    loaded = load(exports, db)
+    print(f"loaded {loaded['rows']:,} rows at {loaded['rows_per_second']:,.0f} rows/s", flush=True)
+    pages = page_runs(db, args.repeats)
+    compare = pandas_comparison(db, args.repeats)
+    write_results(args.results, args, generation, loaded, pages, compare)
+    print(f"wrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()

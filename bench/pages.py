@@ -1,0 +1,53 @@
+"""The metric set each page computes under its default view, as (kind, name, arguments) steps.
+
+Kept beside the benchmark rather than shared with the pages: the pages stay plain scripts, and a test
+checks that every metric and view named here exists.
+"""
+
+from __future__ import annotations
+
+from metrics.scorecard import load_config
+
+TICKET_TREND = ("median_response_hours", "p90_response_hours", "median_resolution_hours", "p90_resolution_hours")
+
+
+def _scorecard() -> list[tuple]:
+    steps: list[tuple] = [("scorecard", None, {})]
+    steps += [("sparkline", kpi.metric, {}) for _, kpi in load_config().kpis()]
+    return steps
+
+
+PAGE_STEPS: dict[str, list[tuple]] = {
+    "scorecard": _scorecard(),
+    "tiers": [("view", "tier_distribution", {}), ("view", "revenue_concentration", {}), ("view", "pareto_curve", {}),
+              ("metric", "active_customers", {"by": ("region", "tier")}),
+              ("metric", "active_customers", {"by": ("industry", "tier")}),
+              ("view", "rising_accounts", {})],
+    "response_times": [*[("metric", m, {}) for m in ("sla_compliance", "median_response_hours",
+                                                     "repair_arrival_minutes", "first_contact_resolution",
+                                                     "reopen_rate", "backlog")],
+                       ("metric", "sla_compliance", {"by": ("ticket_type",)}),
+                       ("metric", "sla_compliance", {"by": ("month",)}),
+                       *[("metric", m, {"by": ("month",)}) for m in TICKET_TREND],
+                       ("view", "duration_distribution", {"duration": "resolution_hours"}),
+                       ("metric", "sla_compliance", {"by": ("region",)}),
+                       ("metric", "repair_arrival_minutes", {"by": ("region",)}),
+                       ("view", "backlog_ageing", {})],
+    "complaints": [("metric", "complaints", {}), ("metric", "complaint_rate_per_10k", {}),
+                   ("view", "repeat_complainants", {}), ("view", "complaint_outliers", {}),
+                   ("metric", "complaint_rate_per_10k", {"by": ("month",)}),
+                   ("metric", "complaints", {"by": ("category",)}),
+                   ("metric", "complaint_rate_per_10k", {"by": ("region",)}),
+                   ("metric", "complaint_rate_per_10k", {"by": ("tier",)})],
+    "retention": [*[("metric", m, {}) for m in ("logo_retention", "churned_customers", "net_revenue_retention",
+                                                "gross_revenue_retention")],
+                  ("metric", "churned_customers", {"by": ("month",)}),
+                  ("metric", "logo_retention", {"by": ("quarter",)}),
+                  ("metric", "net_revenue_retention", {"by": ("region",)}),
+                  ("view", "churn_reasons", {}), ("view", "cohort_retention", {}), ("view", "early_warning", {})],
+    "satisfaction": [*[("metric", m, {}) for m in ("csat", "nps", "callback_satisfaction")],
+                     ("view", "survey_dimensions", {}), ("view", "survey_dimensions", {"by": ("method",)}),
+                     ("metric", "csat", {"by": ("quarter",)}), ("metric", "nps", {"by": ("quarter",)}),
+                     ("metric", "csat", {"by": ("region",)})],
+    "explore": [("metric", "revenue", {"by": ("month",)})],
+}
