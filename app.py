@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from dashboard.filters import sidebar_filters
 
 st.set_page_config(page_title="Key Account Service Scorecard", page_icon=":material/bolt:", layout="wide")
@@ -22,13 +22,19 @@ PAGES = {
         st.Page("pages/explore.py", title="Explore and download", icon=":material/table_view:"),
     ],
 }
-navigation = st.navigation(PAGES)
+identity = auth.signed_in()
+if identity is None:
+    st.stop()
+allowed = {section: [page for page in pages if (page.url_path or "scorecard") in identity.pages]
+           for section, pages in PAGES.items()}
+navigation = st.navigation({section: pages for section, pages in allowed.items() if pages})
 goto = st.query_params.get("goto")
 if goto is not None:
     # Back from a deep link that reached a page file before the shell had run (see dashboard.filters.current);
     # done before the filter widgets exist, while their URL parameters may still be passed on.
     params = {key: st.query_params.get_all(key) for key in st.query_params if key != "goto"}
-    target = next((page for pages in PAGES.values() for page in pages if page.url_path == goto), navigation)
+    target = next((page for pages in allowed.values() for page in pages if page.url_path == goto), navigation)
     st.switch_page(target, query_params=params)
-sidebar_filters()
+sidebar_filters(identity)
+auth.sidebar_badge(identity)
 navigation.run()

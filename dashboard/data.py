@@ -107,5 +107,15 @@ def status() -> dict:
     return _status(stamp())
 
 
+@st.cache_data(show_spinner=False)
+def _centers(file_stamp: int) -> dict[str, str]:
+    return warehouse.service_center_regions(connection())
+
+
+def centers_by_region() -> dict[str, str]:
+    """Service centre -> region."""
+    return _centers(stamp())
+
+
 def rejects(load_id: int | None = None, table: str | None = None) -> pd.DataFrame:
     return warehouse.rejects(connection(), load_id, table)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.labels import AREA, CHANNEL, TICKET_TYPE, TIER
+from dashboard.users import Identity
 from metrics import Filters
 from metrics.filters import AREAS, CHANNELS, TICKET_TYPES, TIERS
 
@@ -29,22 +30,35 @@ def default_period(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
     return max(first, start), last
 
 
-def sidebar_filters() -> Filters | None:
+def _dropped_from_url(key: str, allowed: list[str]) -> list[str]:
+    return [value for value in st.query_params.get_all(key) if value not in allowed]
+
+
+def sidebar_filters(identity: Identity) -> Filters | None:
     st.session_state[SHELL_KEY] = True
+    st.session_state[IDENTITY_KEY] = identity
     status = data.status()
     if status["range"] is None:
         st.sidebar.warning("The warehouse holds no bills or tickets yet. Load exports on the Data page.")
         return None
     first, last = status["range"]
     dims = status["dimensions"]
+    region_options = [r for r in dims["region"] if identity.allowed_regions is None or r in identity.allowed_regions]
+    center_options = [c for c in dims["service_center"]
+                      if (identity.allowed_service_centers is None or c in identity.allowed_service_centers)
+                      and (identity.allowed_regions is None or data.centers_by_region().get(c) in identity.allowed_regions)]
+    dropped = _dropped_from_url("region", region_options) + _dropped_from_url("center", center_options)
     default = default_period(first, last)
     with st.sidebar:
         st.subheader("Filters")
         period = st.date_input("Period", value=default, min_value=first, max_value=last, key="period",
                                bind="query-params", format="YYYY-MM-DD",
                                help="Bills count by month, tickets by creation time, churn by closing date.")
-        regions = st.multiselect("Region", dims["region"], key="region", bind="query-params", placeholder="All regions")
-        centers = st.multiselect("Service centre", dims["service_center"], key="center", bind="query-params",
+        if dropped:
+            st.warning(f"Not available to you, so left out: {', '.join(dropped)}.", icon=":material/lock:")
+        regions = st.multiselect("Region", region_options, key="region", bind="query-params",
+                                 placeholder="All regions" if identity.allowed_regions is None else "All your regions")
+        centers = st.multiselect("Service centre", center_options, key="center", bind="query-params",
                                  placeholder="All service centres")
         tiers = st.multiselect("Tier", list(TIERS), key="tier", bind="query-params", format_func=TIER.get,
                                placeholder="All tiers", help="Tiers as of the period's end, company-wide.")
@@ -55,20 +69,29 @@ def sidebar_filters() -> Filters | None:
         st.button("Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch")
     start, end = period if isinstance(period, (tuple, list)) and len(period) == 2 else default
     filters = Filters(start=start, end=end, regions=regions or None, service_centers=centers or None,
-                      tiers=tiers or None, industries=industries or None, areas=areas or None)
+                      tiers=tiers or None, industries=industries or None, areas=areas or None,
+                      allowed_regions=identity.allowed_regions,
+                      allowed_service_centers=identity.allowed_service_centers)
     st.session_state[STATE_KEY] = filters
     return filters
 
 
 SHELL_KEY = "shell_ran"
+IDENTITY_KEY = "active_identity"
 
 
 def current(page: str) -> Filters | None:
-    """The sidebar's filters for a page. A deep link opened before the app shell first ran on this server
-    reaches the page file alone (Streamlit's pages/ folder fallback); it is sent through the shell and back."""
+    """The sidebar's filters for a page, after checking the signed-in user may open it.
+
+    A deep link opened before the app shell first ran on this server reaches the page file alone
+    (Streamlit's pages/ folder fallback); it is sent through the shell and back."""
     if not st.session_state.get(SHELL_KEY):
         params = {key: st.query_params.get_all(key) for key in st.query_params}
         st.switch_page("app.py", query_params={**params, "goto": page})
+    identity: Identity | None = st.session_state.get(IDENTITY_KEY)
+    if identity is None or page not in identity.pages:
+        st.error("This page is not available to you.", icon=":material/lock:")
+        st.stop()
     return st.session_state.get(STATE_KEY)
 
 

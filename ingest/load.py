@@ -213,6 +213,7 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
         con = duckdb.connect(str(new_db))
         try:
             con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
+            con.execute("SET enable_progress_bar = false")
             report = _build(con, files, db_path, mode, mapping, workdir, say)
             report.duration_seconds = time.perf_counter() - started
             con.execute("UPDATE loads SET duration_seconds = $d, report = $r WHERE load_id = $id",

@@ -21,8 +21,9 @@ CHANNELS: tuple[str, ...] = ("hotline", "online", "counter", "account_manager", 
 class Filters(BaseModel):
     """Inclusive date window plus optional dimension lists (None = all).
 
-    `allowed_regions` is set from the signed-in user, never from the URL: it can only narrow
-    `regions`. Metrics use `effective_regions`, the intersection of the two.
+    `allowed_regions` and `allowed_service_centers` are set from the signed-in user, never from the URL:
+    they can only narrow `regions` and `service_centers`. Metrics use `effective_regions` and
+    `effective_service_centers`, the intersections.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -37,9 +38,10 @@ class Filters(BaseModel):
     ticket_types: tuple[TicketType, ...] | None = None
     channels: tuple[Channel, ...] | None = None
     allowed_regions: tuple[str, ...] | None = None
+    allowed_service_centers: tuple[str, ...] | None = None
 
     @field_validator("regions", "service_centers", "industries", "tiers", "areas", "ticket_types", "channels",
-                     "allowed_regions", mode="after")
+                     "allowed_regions", "allowed_service_centers", mode="after")
     @classmethod
     def _sorted_unique(cls, values):
         return None if values is None else tuple(sorted(set(values)))
@@ -57,6 +59,14 @@ class Filters(BaseModel):
         if self.regions is None:
             return self.allowed_regions
         return tuple(r for r in self.regions if r in self.allowed_regions)
+
+    @property
+    def effective_service_centers(self) -> tuple[str, ...] | None:
+        if self.allowed_service_centers is None:
+            return self.service_centers
+        if self.service_centers is None:
+            return self.allowed_service_centers
+        return tuple(c for c in self.service_centers if c in self.allowed_service_centers)
 
     def shifted_years(self, years: int) -> "Filters":
         """The same window `years` earlier (29 February falls back to the 28th)."""

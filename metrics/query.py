@@ -71,7 +71,7 @@ def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
 def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool = True) -> str:
     """The customers the filters select, with the attributes every fact is sliced by."""
     conditions = []
-    for column, values in (("region", f.effective_regions), ("service_center", f.service_centers),
+    for column, values in (("region", f.effective_regions), ("service_center", f.effective_service_centers),
                            ("industry", f.industries), ("area", f.areas)):
         if values is not None:
             conditions.append(f"list_contains({p(list(values))}, c.{column})")

@@ -42,6 +42,13 @@ def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str,
             for column in ("region", "service_center", "industry")}
 
 
+def service_center_regions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Service centre -> the region it belongs to."""
+    p = Params()
+    frame = run(con, "SELECT DISTINCT service_center, region FROM customers", p)
+    return dict(zip(frame["service_center"], frame["region"]))
+
+
 def table_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     p = Params()
     union = " UNION ALL ".join(f"SELECT '{t}' AS table_name, count(*) AS row_count FROM {t}" for t in CONTRACT_TABLES)

@@ -7,11 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
+from dashboard.filters import IDENTITY_KEY, current
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
 from ingest.contracts import CONTRACTS
 from ingest.readers import SUPPORTED_SUFFIXES
 
+current("data")  # refuses users whose role does not include this page
+identity = st.session_state[IDENTITY_KEY]
+MAX_UPLOAD_BYTES = 512 * 2**20
 page_header("Data status", "What is loaded, how fresh is it, and what was rejected and why?")
 status = data.status()
 loads = status["loads"]
@@ -44,6 +48,8 @@ if rejected.empty:
 else:
     table(rejected, "rejected_rows", column_config={"Reason": st.column_config.TextColumn(width="large")})
 
+if not identity.can_import:
+    st.stop()
 st.subheader("Import new exports")
 st.caption("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; rows "
            "that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded.")
@@ -57,6 +63,10 @@ with st.form("import", clear_on_submit=False):
     submitted = st.form_submit_button("Validate and load", type="primary")
 
 if submitted:
+    too_big = [upload.name for upload in files or [] if upload.size > MAX_UPLOAD_BYTES]
+    if too_big:
+        st.error(f"Larger than {MAX_UPLOAD_BYTES // 2**20} MiB, so not loaded: {', '.join(too_big)}.")
+        st.stop()
     if not files:
         st.warning("Choose at least one export file.")
     else:

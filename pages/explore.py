@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import data
-from dashboard.filters import current, ticket_filters
+from dashboard.filters import IDENTITY_KEY, current, ticket_filters
 from dashboard.labels import column
 from dashboard.ui import page_header, table
 from metrics import CATALOGUE, PERSPECTIVES
@@ -14,7 +14,8 @@ if f is None:
     st.stop()
 page_header("Explore and download", "Slice any metric or table under the sidebar filters and take the data away.")
 
-kind = st.segmented_control("What to explore", ["metric", "table"], default="metric", key="explore_kind",
+kinds = ["metric", "table"] if st.session_state[IDENTITY_KEY].can_download_rows else ["metric"]
+kind = st.segmented_control("What to explore", kinds, default="metric", key="explore_kind",
                             format_func={"metric": "A metric", "table": "A table's rows"}.get) or "metric"
 f = ticket_filters(f, "ex")
 
