@@ -25,7 +25,7 @@ from ingest.errors import LoadError
 from ingest.mapping import SourceMapping
 from ingest.model import build_derived_model
 from ingest.readers import SUPPORTED_SUFFIXES, StagedFile, stage_file
-from ingest.validate import SQL_TYPES, parse_select
+from ingest.validate import SQL_TYPES, parse_select, raw_row_sql
 
 Mode = Literal["replace", "append"]
 Progress = Callable[[str, float], None]
@@ -146,7 +146,7 @@ def _key_match(contract: Contract, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} = {right}.{k}" for k in contract.key)
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list[str],
+def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list[str], staged: list[tuple[int, StagedFile]],
                 file_names: list[str], load_id: int, mode: Mode) -> dict[int, int]:
     """Check keys and references across all files of one table, upsert the good rows; rows loaded per file."""
     name = contract.name
@@ -171,17 +171,24 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list
         con.execute(f"""
             UPDATE checked_{name} SET _reason = '{fk.name} ''' || {fk.name} || ''' is not in {ref_table}'
             WHERE _reason IS NULL AND {fk.name} NOT IN (SELECT {ref_col} FROM {ref_table})""")
-    con.execute(
-        f"""INSERT INTO rejects SELECT $load_id, '{name}', $files[_file_no + 1], _line, _reason, _raw
-            FROM checked_{name} WHERE _reason IS NOT NULL""",
-        {"load_id": load_id, "files": file_names},
-    )
+    for file_no, staged_file in staged:
+        raw, params = raw_row_sql(staged_file.headers)
+        con.execute(
+            f"""INSERT INTO rejects SELECT $load_id, '{name}', $file, r._line, r._reason, {raw}
+                FROM checked_{name} r JOIN {staged_file.staging_table} s USING (_line)
+                WHERE r._reason IS NOT NULL AND r._file_no = {file_no} ORDER BY r._line""",
+            {"load_id": load_id, "file": file_names[file_no], **params},
+        )
+        con.execute(f"DROP TABLE {staged_file.staging_table}")
     if mode == "append":
         con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM checked_{name} n "
                     f"WHERE n._reason IS NULL AND {_key_match(contract, 't', 'n')})")
     con.execute(f"INSERT INTO {name} SELECT {cols} FROM checked_{name} WHERE _reason IS NULL ORDER BY _file_no, _line")
-    return dict(con.execute(
+    loaded = dict(con.execute(
         f"SELECT _file_no, count(*) FROM checked_{name} WHERE _reason IS NULL GROUP BY _file_no").fetchall())
+    for table in (*parsed, f"all_{name}", f"checked_{name}"):
+        con.execute(f"DROP TABLE {table}")
+    return loaded
 
 
 def _copy_history(con: duckdb.DuckDBPyConnection, old_db: Path) -> None:
@@ -269,10 +276,11 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     for step, table in enumerate(t for t in TABLE_ORDER if t in by_table):
         say(f"Checking and loading {table}", 0.7 + 0.25 * step / len(by_table))
         contract = CONTRACTS[table]
-        parsed = []
+        parsed, staged_files = [], []
         for staged, sources, labels in by_table[table]:
             file_no = files.index(staged.path)
-            sql, params = parse_select(contract, sources, labels, staged.staging_table, file_no, staged.headers)
+            staged_files.append((file_no, staged))
+            sql, params = parse_select(contract, sources, labels, staged.staging_table, file_no)
             con.execute(f"CREATE TEMP TABLE parsed_{file_no} AS {sql}", params)
             parsed.append(f"parsed_{file_no}")
             if staged.structural_rejects:
@@ -281,16 +289,17 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                     [(load_id, table, staged.path.name, line, reason, raw)
                      for line, raw, reason in staged.structural_rejects],
                 )
-        loaded.update(_load_table(con, contract, parsed, file_names, load_id, mode))
+        loaded.update(_load_table(con, contract, parsed, staged_files, file_names, load_id, mode))
 
     counts = con.execute(
         """SELECT source_file, count(*) FROM rejects WHERE load_id = $id GROUP BY source_file""",
         {"id": load_id}).fetchall()
     rejected = dict(counts)
-    structural = {s.path.name: len(s.structural_rejects) for t in by_table.values() for s, _, _ in t}
+    staged_by_name = {s.path.name: s for t in by_table.values() for s, _, _ in t}
     for n, f in enumerate(report.files):
-        staged_rows = con.execute(f"SELECT count(*) FROM stage_{n}").fetchall()[0][0]
-        f.read, f.rejected, f.loaded = staged_rows + structural[f.file], rejected.get(f.file, 0), loaded.get(n, 0)
+        staged = staged_by_name[f.file]
+        f.read = staged.rows + len(staged.structural_rejects)
+        f.rejected, f.loaded = rejected.get(f.file, 0), loaded.get(n, 0)
     for table, reasons in _top_reasons(con, load_id).items():
         report.top_reasons[table] = reasons
 

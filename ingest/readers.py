@@ -34,6 +34,7 @@ class StagedFile:
     staging_table: str
     headers: list[str]
     encoding: str | None = None
+    rows: int = 0  # data rows staged (lines DuckDB could split), set by stage_file
     # (line, raw text, reason) for lines that could not be split into columns
     structural_rejects: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -122,7 +123,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
     structural = [(int(line), raw, _structural_reason(kind, msg, len(headers)))
                   for line, raw, kind, msg in _one_per_line(errors)]
     _number_lines(con, table, [line for line, _, _ in structural])
-    return StagedFile(path, table, headers, encoding, structural)
+    return StagedFile(path, table, headers, encoding, structural_rejects=structural)
 
 
 def _one_per_line(errors):
@@ -217,11 +218,14 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: 
     if not path.exists():
         raise LoadError(f"{path}: file not found")
     if suffix in CSV_SUFFIXES:
-        return stage_csv(con, path, table, workdir)
-    if suffix in EXCEL_SUFFIXES:
-        return stage_excel(con, path, table, sheet)
-    if suffix in PARQUET_SUFFIXES:
-        return stage_parquet(con, path, table)
-    raise LoadError(
-        f"{path.name}: unknown file type '{suffix}'; export as CSV, Excel (.xlsx) or Parquet"
-    )
+        staged = stage_csv(con, path, table, workdir)
+    elif suffix in EXCEL_SUFFIXES:
+        staged = stage_excel(con, path, table, sheet)
+    elif suffix in PARQUET_SUFFIXES:
+        staged = stage_parquet(con, path, table)
+    else:
+        raise LoadError(
+            f"{path.name}: unknown file type '{suffix}'; export as CSV, Excel (.xlsx) or Parquet"
+        )
+    staged.rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    return staged

@@ -96,8 +96,8 @@ def _range_reason(column: Column, label: str, value: str) -> str | None:
 
 
 def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, str],
-                 staging_table: str, file_no: int, headers: list[str]) -> tuple[str, dict]:
-    """SELECT turning one staged file into typed canonical columns plus _file_no, _line, _raw, _reason.
+                 staging_table: str, file_no: int) -> tuple[str, dict]:
+    """SELECT turning one staged file into typed canonical columns plus _file_no, _line, _reason.
 
     `sources` maps canonical column -> staged column (c0..cN) for the columns the file has.
     `labels` maps canonical column -> how the reason names it (the file's header and the canonical name).
@@ -137,10 +137,15 @@ def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, 
             f"strftime({later}, '{fmt}') || ' is before ' || {p(labels.get(rule.earlier, rule.earlier))} "
             f"|| ' ' || strftime({earlier}, '{fmt}') END"
         )
-    raw_json = "json_object(" + ", ".join(f"{p(h)}, c{i}" for i, h in enumerate(headers)) + ")"
     sql = (
         f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in typed_by_name.items())}, {file_no} AS _file_no, _line, "
-        f"nullif(concat_ws('; ', {', '.join(reasons)}), '') AS _reason, "
-        f"{raw_json} AS _raw FROM {staging_table}"
+        f"nullif(concat_ws('; ', {', '.join(reasons)}), '') AS _reason FROM {staging_table}"
     )
     return sql, p.used_in(sql)
+
+
+def raw_row_sql(headers: list[str]) -> tuple[str, dict]:
+    """JSON of a staged row under the file's own headers, for the rows that are rejected."""
+    p = Params()
+    sql = "json_object(" + ", ".join(f"{p(h)}, s.c{i}" for i, h in enumerate(headers)) + ")"
+    return sql, p.values
