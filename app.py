@@ -3,23 +3,25 @@
 import streamlit as st
 
 from dashboard import auth, data
-from dashboard.filters import sidebar_filters
+from dashboard.filters import choose_language, sidebar_filters
+from dashboard.i18n import _
 
-st.set_page_config(page_title="Key Account Service Scorecard", page_icon=":material/bolt:", layout="wide")
+choose_language()
+st.set_page_config(page_title=_("Key Account Service Scorecard"), page_icon=":material/bolt:", layout="wide")
 data.ensure_warehouse()
 
 PAGES = {
-    "Scorecard": [st.Page("pages/scorecard.py", title="Scorecard", icon=":material/dashboard:", default=True)],
-    "Analysis": [
-        st.Page("pages/tiers.py", title="Tiers", icon=":material/stacked_bar_chart:"),
-        st.Page("pages/response_times.py", title="Response times", icon=":material/timer:"),
-        st.Page("pages/complaints.py", title="Complaints", icon=":material/report:"),
-        st.Page("pages/retention.py", title="Retention", icon=":material/handshake:"),
-        st.Page("pages/satisfaction.py", title="Satisfaction", icon=":material/sentiment_satisfied:"),
+    _("Scorecard"): [st.Page("pages/scorecard.py", title=_("Scorecard"), icon=":material/dashboard:", default=True)],
+    _("Analysis"): [
+        st.Page("pages/tiers.py", title=_("Tiers"), icon=":material/stacked_bar_chart:"),
+        st.Page("pages/response_times.py", title=_("Response times"), icon=":material/timer:"),
+        st.Page("pages/complaints.py", title=_("Complaints"), icon=":material/report:"),
+        st.Page("pages/retention.py", title=_("Retention"), icon=":material/handshake:"),
+        st.Page("pages/satisfaction.py", title=_("Satisfaction"), icon=":material/sentiment_satisfied:"),
     ],
-    "Data": [
-        st.Page("pages/data.py", title="Data status", icon=":material/database:"),
-        st.Page("pages/explore.py", title="Explore and download", icon=":material/table_view:"),
+    _("Data"): [
+        st.Page("pages/data.py", title=_("Data status"), icon=":material/database:"),
+        st.Page("pages/explore.py", title=_("Explore and download"), icon=":material/table_view:"),
     ],
 }
 identity = auth.signed_in()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
+from dashboard.i18n import _
 from dashboard.users import (EXAMPLE_FILE, LOCAL_ADMIN, USERS_FILE, Identity, Lockout, UsersFile, check_places,
                              identity_for, read_users, verify_password)
 
@@ -44,36 +45,36 @@ def signed_in() -> Identity | None:
 
 def _password_form(users: UsersFile, centers: dict[str, str]) -> None:
     lockout = _lockout(users.auth.max_failures, users.auth.lockout_seconds)
-    st.title("Key Account Service Scorecard")
+    st.title(_("Key Account Service Scorecard"))
     with st.form("sign_in"):
-        name = st.text_input("User name")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in", type="primary")
+        name = st.text_input(_("User name"))
+        password = st.text_input(_("Password"), type="password")
+        submitted = st.form_submit_button(_("Sign in"), type="primary")
     if submitted:
         wait = lockout.locked_for(name)
         entry = users.users.get(name)
         if wait > 0:
-            st.error(f"Too many failed attempts. Try again in {wait / 60:.0f} minutes.")
+            st.error(_("Too many failed attempts. Try again in {minutes} minutes.").format(minutes=max(1, round(wait / 60))))
         elif entry is not None and verify_password(entry.password_hash, password):
             lockout.succeeded(name)
             st.session_state[SESSION_KEY] = identity_for(name, entry, centers)
             st.rerun()
         else:
             lockout.failed(name)
-            st.error("Unknown user name or wrong password.")
+            st.error(_("Unknown user name or wrong password."))
     return None
 
 
 def _oidc(users: UsersFile, centers: dict[str, str]) -> Identity | None:
     if not st.user.is_logged_in:
-        st.title("Key Account Service Scorecard")
-        st.button("Sign in with your company account", on_click=st.login, type="primary")
+        st.title(_("Key Account Service Scorecard"))
+        st.button(_("Sign in with your company account"), on_click=st.login, type="primary")
         return None
     claim = st.user.get(users.auth.oidc_claim)
     match = next(((n, e) for n, e in users.users.items() if e.login and e.login == claim), None)
     if match is None:
-        st.error(f"{claim} is signed in but has no role in the scorecard. Ask an administrator to add you.")
-        st.button("Sign out", on_click=st.logout)
+        st.error(_("{claim} is signed in but has no role in the scorecard. Ask an administrator to add you.").format(claim=claim))
+        st.button(_("Sign out"), on_click=st.logout)
         return None
     identity = identity_for(*match, centers)
     st.session_state[SESSION_KEY] = identity
@@ -89,9 +90,10 @@ def sign_out() -> None:
 def sidebar_badge(identity: Identity) -> None:
     with st.sidebar:
         if identity is LOCAL_ADMIN:
-            st.caption("Sign-in is off (demo mode): you see every region and page. "
-                       "Set `mode` in users.toml to require sign-in.")
+            st.caption(_("Sign-in is off (demo mode): you see every region and page. "
+                         "Set `mode` in users.toml to require sign-in."))
             return
-        limits = ", ".join(identity.allowed_service_centers or identity.allowed_regions or ()) or "all regions"
-        st.caption(f"Signed in as **{identity.display_name}** ({identity.role}); {limits}.")
-        st.button("Sign out", on_click=sign_out, icon=":material/logout:")
+        limits = ", ".join(identity.allowed_service_centers or identity.allowed_regions or ()) or _("all regions")
+        st.caption(_("Signed in as **{name}** ({role}); {limits}.").format(
+            name=identity.display_name, role=_(identity.role), limits=limits))
+        st.button(_("Sign out"), on_click=sign_out, icon=":material/logout:")

@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from dashboard.labels import TIER, TICKET_TYPE, column
+from dashboard.i18n import _, language
+from dashboard.labels import TIER, TICKET_TYPE, column, label
 
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, Source Sans Pro, sans-serif"
 TIER_COLORS = {"VIP": "#8e44ad", "key": "#1f6fb2", "standard": "#9aa5b1", "new": "#27ae60", "closed": "#c0392b"}
@@ -36,9 +37,14 @@ HOVER_FORMAT = {"percent": ".1%", "yuan": ",.0f", "kwh": ",.0f", "count": ",", "
                 "score": ".2f", "nps": "+.1f", "per_10k": ",.0f", "ratio": ".2f"}
 
 
+def month_format() -> str:
+    return "%Y年%-m月" if language() == "zh" else "%Y-%m"
+
+
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, fmt: str | None = None,
             height: int = 360) -> go.Figure:
-    fig.update_layout(title=title, height=height, xaxis_title=x_title, yaxis_title=y_title)
+    fig.update_layout(title=title, height=height, xaxis_title=x_title, yaxis_title=y_title,
+                      separators=".,")
     if fmt:
         fig.update_yaxes(tickformat=AXIS_FORMAT[fmt])
     return fig
@@ -49,20 +55,21 @@ def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "mon
     """A line per series over time, with an optional target line and highlighted points."""
     fig = go.Figure()
     groups = frame.groupby(series, sort=True) if series else [(None, frame)]
+    when = month_format()
     for name, part in groups:
-        label = TIER.get(name, name) if series == "tier" else TICKET_TYPE.get(name, name) if series == "ticket_type" else name
-        fig.add_scatter(x=part[x], y=part["value"], mode="lines+markers", name=str(label) if label else y_title,
+        shown = label(TIER, name) if series == "tier" else label(TICKET_TYPE, name) if series == "ticket_type" else name
+        fig.add_scatter(x=part[x], y=part["value"], mode="lines+markers", name=str(shown) if shown else y_title,
                         line={"color": TIER_COLORS.get(name) if series == "tier" else None},
-                        hovertemplate=f"%{{x|%Y-%m}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>{label or ''}</extra>")
+                        hovertemplate=f"%{{x|{when}}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>{shown or ''}</extra>")
     if target is not None:
         fig.add_hline(y=target, line_dash="dash", line_color=STATUS_COLORS["green"],
-                      annotation_text="Target", annotation_position="top left")
+                      annotation_text=_("Target"), annotation_position="top left")
     if highlight is not None and highlight.any():
         marked = frame[highlight.to_numpy()]
-        fig.add_scatter(x=marked[x], y=marked["value"], mode="markers", name="Stands out",
+        fig.add_scatter(x=marked[x], y=marked["value"], mode="markers", name=_("Stands out"),
                         marker={"size": 14, "color": STATUS_COLORS["red"], "symbol": "circle-open", "line": {"width": 3}},
-                        hovertemplate=f"%{{x|%Y-%m}}: %{{y:{HOVER_FORMAT[fmt]}}} stands out<extra></extra>")
-    fig.update_xaxes(tickformat="%Y-%m")
+                        hovertemplate=f"%{{x|{when}}}: %{{y:{HOVER_FORMAT[fmt]}}} · {_('Stands out')}<extra></extra>")
+    fig.update_xaxes(tickformat=when)
     return _layout(fig, title, column(x), y_title, fmt)
 
 
@@ -70,7 +77,7 @@ def bars(frame: pd.DataFrame, category: str, title: str, y_title: str, fmt: str,
          target: float | None = None, colors: dict | None = None, horizontal: bool = False,
          labels: dict | None = None) -> go.Figure:
     """One bar per category, sorted as given; tiers and statuses keep their colours."""
-    names = [str((labels or {}).get(c, c)) for c in frame[category]]
+    names = [str(label(labels or {}, c)) for c in frame[category]]
     color = [(colors or {}).get(c, ACCENT) for c in frame[category]]
     hover = f"%{{{'y' if horizontal else 'x'}}}<br>%{{{'x' if horizontal else 'y'}:{HOVER_FORMAT[fmt]}}}<extra></extra>"
     if horizontal:
@@ -82,7 +89,7 @@ def bars(frame: pd.DataFrame, category: str, title: str, y_title: str, fmt: str,
         fig = go.Figure(go.Bar(x=names, y=frame[value], marker_color=color, hovertemplate=hover))
         fig = _layout(fig, title, column(category), y_title, fmt)
     if target is not None:
-        line = {"line_dash": "dash", "line_color": STATUS_COLORS["green"], "annotation_text": "Target"}
+        line = {"line_dash": "dash", "line_color": STATUS_COLORS["green"], "annotation_text": _("Target")}
         fig.add_vline(x=target, **line) if horizontal else fig.add_hline(y=target, **line)
     return fig
 
@@ -91,10 +98,10 @@ def stacked(frame: pd.DataFrame, x: str, stack: str, value: str, title: str, y_t
             colors: dict | None = None, labels: dict | None = None, x_labels: dict | None = None) -> go.Figure:
     fig = go.Figure()
     for name, part in frame.groupby(stack, sort=False, observed=True):
-        label = (labels or {}).get(name, name)
-        fig.add_bar(x=[(x_labels or {}).get(v, v) for v in part[x].astype(str)], y=part[value], name=str(label),
+        shown = label(labels or {}, name)
+        fig.add_bar(x=[label(x_labels or {}, v) for v in part[x].astype(str)], y=part[value], name=str(shown),
                     marker_color=(colors or {}).get(name),
-                    hovertemplate=f"%{{x}}<br>{label}: %{{y:{HOVER_FORMAT[fmt]}}}<extra></extra>")
+                    hovertemplate=f"%{{x}}<br>{shown}: %{{y:{HOVER_FORMAT[fmt]}}}<extra></extra>")
     fig.update_layout(barmode="stack")
     return _layout(fig, title, column(x), y_title, fmt)
 
@@ -102,13 +109,15 @@ def stacked(frame: pd.DataFrame, x: str, stack: str, value: str, title: str, y_t
 def tier_shares(distribution: pd.DataFrame, title: str) -> go.Figure:
     """Share of customers next to share of revenue and consumption, one colour per tier: the 20/80 rule at a glance."""
     fig = go.Figure()
-    measures = [("customers_share", "Customers"), ("revenue_share", "Revenue"), ("consumption_kwh_share", "Consumption")]
-    for _, row in distribution.iterrows():
-        fig.add_bar(x=[label for _, label in measures], y=[row[m] for m, _ in measures], name=TIER[row["tier"]],
+    measures = [("customers_share", _("Customers")), ("revenue_share", _("Revenue")),
+                ("consumption_kwh_share", _("Consumption"))]
+    for _row_no, row in distribution.iterrows():
+        tier = label(TIER, row["tier"])
+        fig.add_bar(x=[text for _column, text in measures], y=[row[m] for m, _text in measures], name=tier,
                     marker_color=TIER_COLORS[row["tier"]], texttemplate="%{y:.0%}", textposition="inside",
-                    hovertemplate=f"{TIER[row['tier']]}: %{{y:.1%}} of %{{x}}<extra></extra>")
+                    hovertemplate=f"{tier}: %{{y:.1%}} · %{{x}}<extra></extra>")
     fig.update_layout(barmode="stack")
-    return _layout(fig, title, "", "Share", "percent")
+    return _layout(fig, title, "", _("Share"), "percent")
 
 
 def pareto(curve: pd.DataFrame, title: str) -> go.Figure:
@@ -117,15 +126,15 @@ def pareto(curve: pd.DataFrame, title: str) -> go.Figure:
     sample = pd.concat([pd.DataFrame({"customer_share": [0.0], "revenue_share": [0.0]}),
                         curve.iloc[::step][["customer_share", "revenue_share"]], curve.tail(1)[["customer_share", "revenue_share"]]])
     fig = go.Figure()
-    fig.add_scatter(x=sample["customer_share"], y=sample["revenue_share"], mode="lines", name="Revenue captured",
+    fig.add_scatter(x=sample["customer_share"], y=sample["revenue_share"], mode="lines", name=_("Revenue captured"),
                     line={"color": ACCENT, "width": 3},
-                    hovertemplate="Top %{x:.1%} of customers<br>carry %{y:.1%} of revenue<extra></extra>")
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Equal shares", line={"color": MUTED, "dash": "dot"},
+                    hovertemplate=_("Top %{x:.1%} of customers carry %{y:.1%} of revenue") + "<extra></extra>")
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name=_("Equal shares"), line={"color": MUTED, "dash": "dot"},
                     hoverinfo="skip")
-    fig.add_vline(x=0.2, line_dash="dash", line_color=TIER_COLORS["closed"], annotation_text="Top 20%")
+    fig.add_vline(x=0.2, line_dash="dash", line_color=TIER_COLORS["closed"], annotation_text=_("Top 20%"))
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02])
-    return _layout(fig, title, "Customers, largest first (cumulative share)", "Revenue (cumulative share)")
+    return _layout(fig, title, _("Customers, largest first (cumulative share)"), _("Revenue (cumulative share)"))
 
 
 def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, title: str, fmt: str = "percent",
@@ -144,13 +153,13 @@ def migration_sankey(migration: pd.DataFrame, title: str, before: str, after: st
     """Tier on one date flowing to the tier on another; new and closed accounts included."""
     left = [t for t in ("new", "VIP", "key", "standard") if t in set(migration["from_tier"])]
     right = [t for t in ("VIP", "key", "standard", "closed") if t in set(migration["to_tier"])]
-    nodes = [f"{TIER[t]} ({before})" for t in left] + [f"{TIER[t]} ({after})" for t in right]
+    nodes = [f"{label(TIER, t)} ({before})" for t in left] + [f"{label(TIER, t)} ({after})" for t in right]
     fig = go.Figure(go.Sankey(
         node={"label": nodes, "color": [TIER_COLORS[t] for t in left + right], "pad": 18},
         link={"source": [left.index(t) for t in migration["from_tier"]],
               "target": [len(left) + right.index(t) for t in migration["to_tier"]],
               "value": migration["customers"], "color": "rgba(31,111,178,0.18)",
-              "hovertemplate": "%{source.label} → %{target.label}: %{value:,} customers<extra></extra>"},
+              "hovertemplate": "%{source.label} → %{target.label}: %{value:,}<extra></extra>"},
     ))
     fig.update_layout(title=title, height=420)
     return fig

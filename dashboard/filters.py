@@ -7,12 +7,25 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import data
-from dashboard.labels import AREA, CHANNEL, TICKET_TYPE, TIER
+from dashboard import i18n
+from dashboard.i18n import _
+from dashboard.labels import AREA, CHANNEL, TICKET_TYPE, TIER, label
 from dashboard.users import Identity
 from metrics import Filters
 from metrics.filters import AREAS, CHANNELS, TICKET_TYPES, TIERS
 
 GLOBAL_KEYS = ("period", "region", "center", "tier", "industry", "area")
+LANGUAGE_KEY = "lang"
+
+
+def choose_language() -> str:
+    """This run's language: the sidebar choice (kept in the URL), else the browser's locale, else the default."""
+    chosen = st.session_state.get(LANGUAGE_KEY) or st.query_params.get(LANGUAGE_KEY)
+    if chosen not in i18n.LANGUAGES:
+        locale = (st.context.locale or "").lower()
+        chosen = "zh" if locale.startswith("zh") else "en" if locale.startswith("en") else i18n.DEFAULT_LANGUAGE
+    i18n.use(chosen)
+    return chosen
 STATE_KEY = "active_filters"
 
 
@@ -39,7 +52,7 @@ def sidebar_filters(identity: Identity) -> Filters | None:
     st.session_state[IDENTITY_KEY] = identity
     status = data.status()
     if status["range"] is None:
-        st.sidebar.warning("The warehouse holds no bills or tickets yet. Load exports on the Data page.")
+        st.sidebar.warning(_("The warehouse holds no bills or tickets yet. Load exports on the Data page."))
         return None
     first, last = status["range"]
     dims = status["dimensions"]
@@ -50,23 +63,26 @@ def sidebar_filters(identity: Identity) -> Filters | None:
     dropped = _dropped_from_url("region", region_options) + _dropped_from_url("center", center_options)
     default = default_period(first, last)
     with st.sidebar:
-        st.subheader("Filters")
-        period = st.date_input("Period", value=default, min_value=first, max_value=last, key="period",
+        st.subheader(_("Filters"))
+        period = st.date_input(_("Period"), value=default, min_value=first, max_value=last, key="period",
                                bind="query-params", format="YYYY-MM-DD",
-                               help="Bills count by month, tickets by creation time, churn by closing date.")
+                               help=_("Bills count by month, tickets by creation time, churn by closing date."))
         if dropped:
-            st.warning(f"Not available to you, so left out: {', '.join(dropped)}.", icon=":material/lock:")
-        regions = st.multiselect("Region", region_options, key="region", bind="query-params",
-                                 placeholder="All regions" if identity.allowed_regions is None else "All your regions")
-        centers = st.multiselect("Service centre", center_options, key="center", bind="query-params",
-                                 placeholder="All service centres")
-        tiers = st.multiselect("Tier", list(TIERS), key="tier", bind="query-params", format_func=TIER.get,
-                               placeholder="All tiers", help="Tiers as of the period's end, company-wide.")
-        industries = st.multiselect("Industry", dims["industry"], key="industry", bind="query-params",
-                                    placeholder="All industries")
-        areas = st.multiselect("Area", list(AREAS), key="area", bind="query-params", format_func=AREA.get,
-                               placeholder="Urban, rural and remote")
-        st.button("Reset filters", on_click=_reset, icon=":material/restart_alt:", width="stretch")
+            st.warning(_("Not available to you, so left out:") + " " + ", ".join(dropped), icon=":material/lock:")
+        regions = st.multiselect(_("Region"), region_options, key="region", bind="query-params",
+                                 placeholder=_("All regions") if identity.allowed_regions is None else _("All your regions"))
+        centers = st.multiselect(_("Service centre"), center_options, key="center", bind="query-params",
+                                 placeholder=_("All service centres"))
+        tiers = st.multiselect(_("Tier"), list(TIERS), key="tier", bind="query-params",
+                               format_func=lambda t: label(TIER, t), placeholder=_("All tiers"),
+                               help=_("Tiers as of the period's end, company-wide."))
+        industries = st.multiselect(_("Industry"), dims["industry"], key="industry", bind="query-params",
+                                    placeholder=_("All industries"))
+        areas = st.multiselect(_("Area"), list(AREAS), key="area", bind="query-params",
+                               format_func=lambda a: label(AREA, a), placeholder=_("Urban, rural and remote"))
+        st.button(_("Reset filters"), on_click=_reset, icon=":material/restart_alt:", width="stretch")
+        st.segmented_control(_("Language"), list(i18n.LANGUAGES), key=LANGUAGE_KEY, bind="query-params",
+                             default=i18n.language(), format_func=i18n.LANGUAGES.get, required=True)
     start, end = period if isinstance(period, (tuple, list)) and len(period) == 2 else default
     filters = Filters(start=start, end=end, regions=regions or None, service_centers=centers or None,
                       tiers=tiers or None, industries=industries or None, areas=areas or None,
@@ -90,7 +106,7 @@ def current(page: str) -> Filters | None:
         st.switch_page("app.py", query_params={**params, "goto": page})
     identity: Identity | None = st.session_state.get(IDENTITY_KEY)
     if identity is None or page not in identity.pages:
-        st.error("This page is not available to you.", icon=":material/lock:")
+        st.error(_("This page is not available to you."), icon=":material/lock:")
         st.stop()
     return st.session_state.get(STATE_KEY)
 
@@ -98,8 +114,9 @@ def current(page: str) -> Filters | None:
 def ticket_filters(f: Filters, key: str, types: bool = True) -> Filters:
     """Page-level ticket type (where it applies) and channel filters, also kept in the URL."""
     left, right = st.columns(2)
-    chosen = left.multiselect("Ticket type", list(TICKET_TYPES), key=f"{key}_type", bind="query-params",
-                              format_func=TICKET_TYPE.get, placeholder="All ticket types") if types else []
-    channels = right.multiselect("Channel", list(CHANNELS), key=f"{key}_channel", bind="query-params",
-                                 format_func=CHANNEL.get, placeholder="All channels")
+    chosen = left.multiselect(_("Ticket type"), list(TICKET_TYPES), key=f"{key}_type", bind="query-params",
+                              format_func=lambda t: label(TICKET_TYPE, t),
+                              placeholder=_("All ticket types")) if types else []
+    channels = right.multiselect(_("Channel"), list(CHANNELS), key=f"{key}_channel", bind="query-params",
+                                 format_func=lambda c: label(CHANNEL, c), placeholder=_("All channels"))
     return f.model_copy(update={"ticket_types": tuple(chosen) or None, "channels": tuple(channels) or None})

@@ -1,12 +1,19 @@
-"""Numbers as a utility report prints them."""
+"""Numbers as a utility report prints them, in the current language (万 and 亿 in Chinese)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+
+from dashboard.i18n import _, language
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def number(value: float | None, fmt: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return "–"
     match fmt:
         case "percent":
@@ -14,39 +21,54 @@ def number(value: float | None, fmt: str) -> str:
         case "yuan":
             return yuan(value)
         case "kwh":
-            return _scaled(value, " kWh")
+            return _scaled(value) + " kWh"
         case "hours":
-            return f"{value:,.1f} h"
+            return f"{value:,.1f} " + _("h")
         case "minutes":
-            return f"{value:,.0f} min"
+            return f"{value:,.0f} " + _("min")
         case "score":
             return f"{value:.2f} / 5"
         case "nps":
             return f"{value:+.0f}"
-        case "per_10k":
-            return f"{value:,.0f}"
+        case "per_10k" | "count":
+            return count(value)
         case "ratio":
             return f"{value:.2f}"
-        case _:
-            return f"{value:,.0f}"
+    raise ValueError(f"unknown number format '{fmt}'")
 
 
-def _scaled(value: float, unit: str) -> str:
-    for size, suffix in ((1e9, " bn"), (1e6, " m"), (1e3, " k")):
+def count(value: float) -> str:
+    """Whole numbers; in Chinese, 10万 and more are written in 万 as a utility report would."""
+    if language() == "zh" and abs(value) >= 100_000:
+        return _scaled(value)
+    return f"{value:,.0f}"
+
+
+def _scaled(value: float) -> str:
+    steps = ((1e8, "亿"), (1e4, "万")) if language() == "zh" else ((1e9, " bn"), (1e6, " m"), (1e3, " k"))
+    for size, suffix in steps:
         if abs(value) >= size:
-            return f"{value / size:,.2f}{suffix}{unit}"
-    return f"{value:,.0f}{unit}"
+            return f"{value / size:,.2f}{suffix}"
+    return f"{value:,.0f}"
 
 
 def yuan(value: float) -> str:
-    return "¥" + _scaled(value, "")
+    return "¥" + _scaled(value)
 
 
 def change(value: float | None, fmt: str) -> str | None:
     """A change between two periods: percentage points for shares, the unit otherwise."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return None
     if fmt == "percent":
-        return f"{value * 100:+.1f} pp"
+        return f"{value * 100:+.1f} " + _("pp")
     text = number(abs(value), fmt)
     return ("+" if value >= 0 else "-") + text.lstrip("+")
+
+
+def month(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月" if language() == "zh" else f"{day:%Y-%m}"
+
+
+def day(value: dt.date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if language() == "zh" else f"{value:%Y-%m-%d}"

@@ -1,6 +1,8 @@
-"""What people read instead of column names and code values."""
+"""What people read instead of column names and code values (English here, translated by `_` on use)."""
 
 from __future__ import annotations
+
+from dashboard.i18n import _
 
 TIER = {"VIP": "VIP", "key": "Key", "standard": "Standard", "new": "New", "closed": "Closed"}
 AREA = {"urban": "Urban", "rural": "Rural", "remote": "Remote"}
@@ -15,7 +17,10 @@ DIMENSION = {"overall": "Overall", "timeliness": "Timeliness", "reliability": "R
 EVENT = {"open": "Opened", "close": "Closed", "capacity_increase": "Capacity increase",
          "capacity_reduction": "Capacity reduction", "suspension": "Suspension",
          "switch_out": "Switched to direct purchase", "win_back": "Won back"}
-VALUE_LABELS = {"tier": TIER, "from_tier": TIER, "to_tier": TIER, "current_tier": TIER, "area": AREA,
+TABLES = {"customers": "Customers", "billing": "Billing", "tickets": "Service tickets", "surveys": "Surveys",
+          "visits": "Visits", "account_events": "Account events", "staff_training": "Staff training"}
+DIRECTION = {"higher": "Higher is better", "lower": "Lower is better"}
+VALUE_LABELS = {"direction": DIRECTION, "table_name": TABLES,"tier": TIER, "from_tier": TIER, "to_tier": TIER, "current_tier": TIER, "area": AREA,
                 "ticket_type": TICKET_TYPE, "channel": CHANNEL, "status": STATUS, "method": METHOD,
                 "dimension": DIMENSION, "event": EVENT}
 
@@ -51,12 +56,20 @@ COLUMNS = {
     "share_before": "Revenue share ranked above", "trailing_revenue": "Revenue, trailing 12 months (¥)",
     "consumption_down": "Consumption down", "repeat_complaints": "Repeat complaints", "unpaid_bills": "Unpaid bills",
     "low_satisfaction": "Low satisfaction", "no_recent_visit": "No recent visit", "capacity_reduced": "Capacity reduced",
-    "direction": "Better when", "age_days": "Age (days)", "bucket_no": "Bucket",
+    "direction": "Better when", "median_resolution_hours": "Median resolution (h)",
+    "p90_resolution_hours": "90th percentile resolution (h)", "median_response_hours": "Median response (h)",
+    "first_contact_resolution": "First-contact resolution", "reopen_rate": "Reopen rate", "series": "Series",
+    "label": "Reason", "age_days": "Age (days)", "bucket_no": "Bucket",
 }
 
 
 def column(name: str) -> str:
-    return COLUMNS.get(name, name.replace("_", " ").capitalize())
+    return _(COLUMNS[name]) if name in COLUMNS else name.replace("_", " ").capitalize()
+
+
+def label(mapping: dict[str, str], value):
+    """A product-defined code value (tier, ticket type, ...) in the current language; data values unchanged."""
+    return _(mapping[value]) if isinstance(value, str) and value in mapping else value
 
 
 def readable(frame):
@@ -64,5 +77,28 @@ def readable(frame):
     out = frame.copy()
     for name, mapping in VALUE_LABELS.items():
         if name in out.columns:
-            out[name] = out[name].map(lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else v)
+            out[name] = out[name].map(lambda v, m=mapping: label(m, v))
     return out.rename(columns={c: column(c) for c in out.columns})
+
+
+def early_warning_reasons(frame):
+    """The early-warning reasons of each row in the current language, from the flags and figures metrics returns
+    (metrics.retention.early_warning writes them in English for the API and CSV users)."""
+    def one(row) -> str:
+        parts = []
+        if row.consumption_down:
+            parts.append(_("consumption {change} vs a year earlier (last 3 months)").format(
+                change=f"{row.consumption_change:+.0%}"))
+        if row.repeat_complaints:
+            parts.append(_("{n} complaints in 90 days").format(n=row.complaints_90d))
+        if row.unpaid_bills:
+            parts.append(_("unpaid bills ¥{amount} (last 3 months)").format(amount=f"{row.unpaid:,.0f}"))
+        if row.low_satisfaction:
+            parts.append(_("low satisfaction"))
+        if row.no_recent_visit:
+            parts.append(_("no visit in 180 days"))
+        if row.capacity_reduced:
+            parts.append(", ".join(label(EVENT, e) for e in row.capacity_events.split(", ")))
+        return "; ".join(parts)
+
+    return [one(row) for row in frame.itertuples(index=False)]

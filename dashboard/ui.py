@@ -10,10 +10,16 @@ import streamlit as st
 from dashboard import exports
 from dashboard.charts import STATUS_COLORS
 from dashboard.format import change, number
-from dashboard.labels import STATUS, readable
+from dashboard.i18n import _, language
+from dashboard.labels import STATUS, label, readable
 from metrics import CATALOGUE
 
 NO_DATA = "No data for these filters. Widen the period or clear some filters in the sidebar."
+
+
+def metric_label(metric_id: str) -> str:
+    metric = CATALOGUE[metric_id]
+    return metric.label_zh if language() == "zh" else metric.label_en
 
 
 def slug(text: str) -> str:
@@ -37,7 +43,7 @@ def downloads(frame: pd.DataFrame, name: str, tables: bool = False) -> None:
 def chart(fig, frame: pd.DataFrame, name: str) -> None:
     """A Plotly chart with its data one click away; a clear message instead of an empty axis."""
     if frame.empty:
-        st.info(NO_DATA, icon=":material/filter_alt_off:")
+        st.info(_(NO_DATA), icon=":material/filter_alt_off:")
         return
     st.plotly_chart(fig, config={"displaylogo": False}, key=f"chart_{slug(name)}")
     downloads(frame, name)
@@ -45,7 +51,7 @@ def chart(fig, frame: pd.DataFrame, name: str) -> None:
 
 def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | str = "auto") -> None:
     if frame.empty:
-        st.info(NO_DATA, icon=":material/filter_alt_off:")
+        st.info(_(NO_DATA), icon=":material/filter_alt_off:")
         return
     shown = readable(frame)
     st.dataframe(shown, hide_index=True, column_config=column_config, height=height, key=f"table_{slug(name)}")
@@ -57,16 +63,16 @@ def kpi_tile(metric_id: str, value: float, target: float | None = None, status: 
     metric = CATALOGUE[metric_id]
     delta = change(previous_change, metric.format)
     with st.container(border=True):
-        st.metric(metric.label_en, number(value, metric.format), delta=delta,
+        st.metric(metric_label(metric_id), number(value, metric.format), delta=delta,
                   delta_color="normal" if metric.direction == "higher" else "inverse",
-                  help=metric.definition, chart_data=spark or None, chart_type="area",
-                  delta_description="vs previous period" if delta else None)
+                  help=_(metric.definition), chart_data=spark or None, chart_type="area",
+                  delta_description=_("vs previous period") if delta else None)
         if status is not None:
             colour = STATUS_COLORS[status]
             st.markdown(
                 f"<span style='background:{colour};color:white;border-radius:4px;padding:1px 8px;"
-                f"font-size:0.8rem'>{STATUS[status]}</span> "
-                f"<span style='color:#5b6b7b;font-size:0.85rem'>target {number(target, metric.format)}</span>",
+                f"font-size:0.8rem'>{label(STATUS, status)}</span> "
+                f"<span style='color:#5b6b7b;font-size:0.85rem'>{_('target')} {number(target, metric.format)}</span>",
                 unsafe_allow_html=True)
 
 

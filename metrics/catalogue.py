@@ -58,6 +58,8 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
        TICKET_BY),
     _m("complaint_rate_per_10k", "customer", "Complaints per 10k customers", "万户投诉率", "per 10k", "lower",
        "per_10k", customer.complaint_rate_per_10k, CUSTOMER_BY, True),
+    _m("substantiated_share", "customer", "Substantiated complaint share", "投诉属实率", "%", "lower", "percent",
+       customer.substantiated_share, TICKET_BY, True),
     _m("csat", "customer", "Customer satisfaction (CSAT)", "客户满意率", "%", "higher", "percent", customer.csat,
        CUSTOMER_BY, True),
     _m("nps", "customer", "Net promoter score", "净推荐值", "points", "higher", "nps", customer.nps,

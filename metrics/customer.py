@@ -114,3 +114,11 @@ def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
     return _revenue_retention(con, f, by, settings, "coalesce(sum(least(coalesce(current.current, 0), base.base)), 0)")
 
+
+
+def substantiated_share(con, f, by, settings) -> pd.DataFrame:
+    """Substantiated complaints / complaints with the substantiated flag."""
+    return ratio(ticket_aggregate(con, f, by, settings,
+                                  "count(*) FILTER (WHERE t.substantiated) AS numerator, "
+                                  "count(t.substantiated) AS denominator", "t.ticket_type = 'complaint'",
+                                  apply_ticket_types=False))

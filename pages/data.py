@@ -8,92 +8,98 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.filters import IDENTITY_KEY, current
+from dashboard.format import month
+from dashboard.i18n import _
+from dashboard.labels import column
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
 from ingest.contracts import CONTRACTS
 from ingest.readers import SUPPORTED_SUFFIXES
 
+MAX_UPLOAD_BYTES = 512 * 2**20
+
 current("data")  # refuses users whose role does not include this page
 identity = st.session_state[IDENTITY_KEY]
-MAX_UPLOAD_BYTES = 512 * 2**20
-page_header("Data status", "What is loaded, how fresh is it, and what was rejected and why?")
+page_header(_("Data status"), _("What is loaded, how fresh is it, and what was rejected and why?"))
 status = data.status()
 loads = status["loads"]
 
 cols = st.columns(4)
-cols[0].metric("Last load", f"{loads['loaded_at'].iloc[0]:%Y-%m-%d %H:%M}" if not loads.empty else "–", border=True)
+cols[0].metric(_("Last load"), f"{loads['loaded_at'].iloc[0]:%Y-%m-%d %H:%M}" if not loads.empty else "–", border=True)
 first_last = status["range"]
-cols[1].metric("Data covers", f"{first_last[0]:%Y-%m} to {first_last[1]:%Y-%m}" if first_last else "–", border=True)
-cols[2].metric("Rows loaded", f"{int(status['counts']['row_count'].sum()):,}", border=True)
-cols[3].metric("Rows rejected (last load)", f"{int(loads['rows_rejected'].iloc[0]):,}" if not loads.empty else "–",
+cols[1].metric(_("Data covers"), f"{month(first_last[0])} – {month(first_last[1])}" if first_last else "–", border=True)
+cols[2].metric(_("Rows loaded"), f"{int(status['counts']['row_count'].sum()):,}", border=True)
+cols[3].metric(_("Rows rejected (last load)"), f"{int(loads['rows_rejected'].iloc[0]):,}" if not loads.empty else "–",
                border=True)
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Tables")
+    st.subheader(_("Tables"))
     table(status["counts"].merge(status["freshness"], on="table_name", how="left"), "warehouse_tables")
 with right:
-    st.subheader("Load history")
+    st.subheader(_("Load history"))
     table(loads, "load_history")
 
-st.subheader("Rejected rows")
+st.subheader(_("Rejected rows"))
 c1, c2 = st.columns(2)
 load_ids = loads["load_id"].tolist()
-picked_load = c1.selectbox("Load", load_ids, format_func=lambda i: f"Load {i}", key="rejects_load") if load_ids else None
-picked_table = c2.selectbox("Table", [None, *CONTRACTS], format_func=lambda t: "All tables" if t is None else t,
-                            key="rejects_table")
+picked_load = c1.selectbox(_("Load"), load_ids, key="rejects_load",
+                           format_func=lambda i: _("Load {number}").format(number=i)) if load_ids else None
+picked_table = c2.selectbox(_("Table"), [None, *CONTRACTS], key="rejects_table",
+                            format_func=lambda t: _("All tables") if t is None else t)
 rejected = data.rejects(picked_load, picked_table)
 if rejected.empty:
-    st.success("No rows were rejected in this load.", icon=":material/check_circle:")
+    st.success(_("No rows were rejected in this load."), icon=":material/check_circle:")
 else:
-    table(rejected, "rejected_rows", column_config={"Reason": st.column_config.TextColumn(width="large")})
+    table(rejected, "rejected_rows", column_config={column("reason"): st.column_config.TextColumn(width="large")})
 
 if not identity.can_import:
     st.stop()
-st.subheader("Import new exports")
-st.caption("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; rows "
-           "that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded.")
+st.subheader(_("Import new exports"))
+st.caption(_("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; "
+             "rows that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded."))
+modes = {"append": _("Append a monthly increment (update existing keys)"),
+         "replace": _("Replace everything (full reload)")}
 with st.form("import", clear_on_submit=False):
-    files = st.file_uploader("Export files", type=sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES),
+    files = st.file_uploader(_("Export files"), type=sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES),
                              accept_multiple_files=True)
-    mapping_file = st.file_uploader("Mapping file (optional, TOML)", type=["toml"])
-    mode = st.radio("Mode", ["append", "replace"], horizontal=True,
-                    format_func={"append": "Append a monthly increment (update existing keys)",
-                                 "replace": "Replace everything (full reload)"}.get)
-    submitted = st.form_submit_button("Validate and load", type="primary")
+    mapping_file = st.file_uploader(_("Mapping file (optional, TOML)"), type=["toml"])
+    mode = st.radio(_("Mode"), list(modes), horizontal=True, format_func=modes.get)
+    submitted = st.form_submit_button(_("Validate and load"), type="primary")
 
 if submitted:
     too_big = [upload.name for upload in files or [] if upload.size > MAX_UPLOAD_BYTES]
     if too_big:
-        st.error(f"Larger than {MAX_UPLOAD_BYTES // 2**20} MiB, so not loaded: {', '.join(too_big)}.")
+        st.error(_("Larger than {size} MiB, so not loaded:").format(size=MAX_UPLOAD_BYTES // 2**20) + " "
+                 + ", ".join(too_big))
         st.stop()
     if not files:
-        st.warning("Choose at least one export file.")
-    else:
-        progress = st.progress(0.0, text="Starting…")
-        with tempfile.TemporaryDirectory() as folder:
-            paths = []
-            for upload in files:
-                path = Path(folder) / Path(upload.name).name
-                path.write_bytes(upload.getvalue())
-                paths.append(path)
-            mapping_path = None
-            if mapping_file is not None:
-                mapping_path = Path(folder) / "mapping.toml"
-                mapping_path.write_bytes(mapping_file.getvalue())
-            try:
-                report = load(paths, data.WAREHOUSE, mode=mode, mapping=load_mapping(mapping_path),
-                              progress=lambda message, fraction: progress.progress(min(fraction, 1.0), text=message))
-            except LoadError as error:
-                progress.empty()
-                st.error(f"Nothing was loaded: {error}", icon=":material/error:")
-            else:
-                progress.empty()
-                st.success(f"Load {report.load_id} committed in {report.duration_seconds:.1f} s.",
-                           icon=":material/check_circle:")
-                summary = pd.DataFrame([{"table_name": t, "rows_read": r["read"], "rows_loaded": r["loaded"],
-                                         "rows_rejected": r["rejected"]} for t, r in report.tables().items()])
-                table(summary, "load_report")
-                for table_name, reasons in report.top_reasons.items():
-                    st.markdown(f"**Top reasons in {table_name}:** " +
-                                "; ".join(f"{reason} ({rows:,} rows)" for reason, rows in reasons))
+        st.warning(_("Choose at least one export file."))
+        st.stop()
+    progress = st.progress(0.0, text=_("Starting…"))
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for upload in files:
+            path = Path(folder) / Path(upload.name).name
+            path.write_bytes(upload.getvalue())
+            paths.append(path)
+        mapping_path = None
+        if mapping_file is not None:
+            mapping_path = Path(folder) / "mapping.toml"
+            mapping_path.write_bytes(mapping_file.getvalue())
+        try:
+            report = load(paths, data.WAREHOUSE, mode=mode, mapping=load_mapping(mapping_path),
+                          progress=lambda message, fraction: progress.progress(min(fraction, 1.0), text=message))
+        except LoadError as error:
+            progress.empty()
+            st.error(_("Nothing was loaded:") + f" {error}", icon=":material/error:")
+        else:
+            progress.empty()
+            st.success(_("Load {number} committed in {seconds:.1f} s.").format(
+                number=report.load_id, seconds=report.duration_seconds), icon=":material/check_circle:")
+            summary = pd.DataFrame([{"table_name": t, "rows_read": r["read"], "rows_loaded": r["loaded"],
+                                     "rows_rejected": r["rejected"]} for t, r in report.tables().items()])
+            table(summary, "load_report")
+            for table_name, reasons in report.top_reasons.items():
+                st.markdown(f"**{_('Top reasons in')} {table_name}:** " +
+                            "; ".join(f"{reason} ({rows:,})" for reason, rows in reasons))

@@ -4,12 +4,16 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.filters import current
+from dashboard.format import month
+from dashboard.i18n import _, language
+from dashboard.labels import EVENT, column, early_warning_reasons, label
 from dashboard.ui import chart, kpi_tile, page_header, table
 
 f = current("retention")
 if f is None:
     st.stop()
-page_header("Retention", "Are we keeping our accounts and their revenue, why do they leave, and which key accounts are at risk?")
+page_header(_("Retention"),
+            _("Are we keeping our accounts and their revenue, why do they leave, and which key accounts are at risk?"))
 
 cols = st.columns(4)
 for col, metric_id in zip(cols, ("logo_retention", "churned_customers", "net_revenue_retention",
@@ -20,37 +24,39 @@ for col, metric_id in zip(cols, ("logo_retention", "churned_customers", "net_rev
 left, right = st.columns(2)
 with left:
     churn = data.metric("churned_customers", f, by=("month",))
-    chart(charts.bars(churn.assign(month=churn["month"].astype(str).str[:7]), "month", "Churned customers by month",
-                      "Customers", "count"), churn, "churn_by_month")
+    chart(charts.bars(churn.assign(month=churn["month"].map(month)), "month", _("Churned customers by month"),
+                      column("customers"), "count"), churn, "churn_by_month")
 with right:
     retention = data.metric("logo_retention", f, by=("quarter",))
-    chart(charts.trend(retention, "Customer retention by quarter", "Share retained", "percent", x="quarter"),
+    chart(charts.trend(retention, _("Customer retention by quarter"), _("Share retained"), "percent", x="quarter"),
           retention, "retention_by_quarter")
 
 left, right = st.columns(2)
 with left:
     nrr = data.metric("net_revenue_retention", f, by=("region",)).sort_values("value")
-    chart(charts.bars(nrr, "region", "Net revenue retention by region", "Revenue kept", "percent", target=1.0,
+    chart(charts.bars(nrr, "region", _("Net revenue retention by region"), _("Revenue kept"), "percent", target=1.0,
                       horizontal=True), nrr, "nrr_by_region")
 with right:
     reasons = data.view("churn_reasons", f)
-    chart(charts.bars(reasons.assign(label=reasons["event"] + ": " + reasons["reason"]), "label",
-                      "Why customers left", "Customers", "count", value="customers", horizontal=True),
-          reasons, "churn_reasons")
+    labelled = reasons.assign(label=[f"{label(EVENT, e)}: {r}" for e, r in zip(reasons["event"], reasons["reason"])])
+    chart(charts.bars(labelled, "label", _("Why customers left"), column("customers"), "count", value="customers",
+                      horizontal=True), reasons, "churn_reasons")
 
-st.subheader("Cohort retention")
-st.caption("Customers opened in each quarter of the period, and the share still active at the end of each later quarter.")
+st.subheader(_("Cohort retention"))
+st.caption(_("Customers opened in each quarter of the period, and the share still active at the end of each later quarter."))
 cohorts = data.view("cohort_retention", f)
-chart(charts.heatmap(cohorts.assign(cohort=cohorts["cohort"].astype(str).str[:7]), "quarters_since_open", "cohort",
-                     "retention", "Cohort retention"), cohorts, "cohort_retention")
+chart(charts.heatmap(cohorts.assign(cohort=cohorts["cohort"].map(month)), "quarters_since_open", "cohort",
+                     "retention", _("Cohort retention")), cohorts, "cohort_retention")
 
-st.subheader("Early warning: key accounts at risk")
-st.caption("VIP and key accounts with at least one warning sign: consumption down 20% or more on a year earlier, "
-           "two or more complaints in 90 days, unpaid bills, low satisfaction, no visit in 180 days, "
-           "capacity reduction or suspension.")
+st.subheader(_("Early warning: key accounts at risk"))
+st.caption(_("VIP and key accounts with at least one warning sign: consumption down 20% or more on a year earlier, "
+             "two or more complaints in 90 days, unpaid bills, low satisfaction, no visit in 180 days, "
+             "capacity reduction or suspension."))
 warning = data.view("early_warning", f)
+if not warning.empty and language() == "zh":
+    warning = warning.assign(reasons=early_warning_reasons(warning))
 columns = ["customer_id", "customer_name", "tier", "region", "reasons", "reason_count", "revenue_12m",
            "service_center", "account_manager"]
 table(warning[columns] if not warning.empty else warning, "early_warning", column_config={
-    "Revenue, last 12 months (¥)": st.column_config.NumberColumn(format="¥%,.0f"),
-    "Reasons": st.column_config.TextColumn(width="large")})
+    column("revenue_12m"): st.column_config.NumberColumn(format="¥%,.0f"),
+    column("reasons"): st.column_config.TextColumn(width="large")})

@@ -4,13 +4,15 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.filters import current
-from dashboard.labels import DIMENSION, METHOD
+from dashboard.i18n import _
+from dashboard.labels import DIMENSION, METHOD, column, label
 from dashboard.ui import chart, kpi_tile, page_header, table
 
 f = current("satisfaction")
 if f is None:
     st.stop()
-page_header("Satisfaction", "How satisfied are key accounts, with which part of our service, and does it hold across survey methods?")
+page_header(_("Satisfaction"),
+            _("How satisfied are key accounts, with which part of our service, and does it hold across survey methods?"))
 
 cols = st.columns(3)
 for col, metric_id in zip(cols, ("csat", "nps", "callback_satisfaction")):
@@ -20,27 +22,28 @@ for col, metric_id in zip(cols, ("csat", "nps", "callback_satisfaction")):
 left, right = st.columns(2)
 with left:
     dims = data.view("survey_dimensions", f)
-    chart(charts.bars(dims, "dimension", "Mean score by service dimension", "Mean score (1–5)", "score",
+    chart(charts.bars(dims, "dimension", _("Mean score by service dimension"), column("mean_score"), "score",
                       value="mean_score", labels=DIMENSION), dims, "survey_dimensions")
 with right:
     by_method = data.view("survey_dimensions", f, by=("method",))
-    chart(charts.heatmap(by_method.assign(method=by_method["method"].map(METHOD),
-                                          dimension=by_method["dimension"].map(DIMENSION)),
-                         "dimension", "method", "mean_score", "Scores by survey method", fmt="score",
-                         x_title="Service dimension", y_title="Survey method"), by_method, "survey_by_method")
+    chart(charts.heatmap(by_method.assign(method=by_method["method"].map(lambda m: label(METHOD, m)),
+                                          dimension=by_method["dimension"].map(lambda d: label(DIMENSION, d))),
+                         "dimension", "method", "mean_score", _("Scores by survey method"), fmt="score",
+                         x_title=column("dimension"), y_title=column("method")), by_method, "survey_by_method")
 
 left, right = st.columns(2)
 with left:
     csat = data.metric("csat", f, by=("quarter",))
-    chart(charts.trend(csat, "CSAT by quarter", "Share scoring 4 or 5", "percent", x="quarter", target=0.85),
+    chart(charts.trend(csat, _("CSAT by quarter"), _("Share scoring 4 or 5"), "percent", x="quarter", target=0.85),
           csat, "csat_by_quarter")
 with right:
     nps = data.metric("nps", f, by=("quarter",))
-    chart(charts.trend(nps, "NPS by quarter", "Net promoter score", "nps", x="quarter", target=30), nps, "nps_by_quarter")
+    chart(charts.trend(nps, _("NPS by quarter"), _("Net promoter score"), "nps", x="quarter", target=30), nps,
+          "nps_by_quarter")
 
-st.subheader("By region")
+st.subheader(_("By region"))
 by_region = data.metric("csat", f, by=("region",)).sort_values("value")
-chart(charts.bars(by_region, "region", "CSAT by region", "Share scoring 4 or 5", "percent", target=0.85,
+chart(charts.bars(by_region, "region", _("CSAT by region"), _("Share scoring 4 or 5"), "percent", target=0.85,
                   horizontal=True), by_region, "csat_by_region")
-with st.expander("Scores by region and dimension"):
+with st.expander(_("Scores by region and dimension")):
     table(data.view("survey_dimensions", f, by=("region",)), "survey_dimensions_by_region")

@@ -5,19 +5,21 @@ import streamlit as st
 from dashboard import data
 from dashboard.charts import sparkline_values
 from dashboard.filters import current
+from dashboard.format import day
+from dashboard.i18n import _, language
 from dashboard.labels import column
-from dashboard.ui import downloads, kpi_tile, page_header, table
+from dashboard.ui import downloads, kpi_tile, metric_label, page_header, table
 from metrics import PERSPECTIVES
 from metrics.scorecard import previous_period
 
 f = current("scorecard")
 if f is None:
     st.stop()
-page_header("Key account service scorecard",
-            f"{f.start:%Y-%m-%d} to {f.end:%Y-%m-%d}, compared with the previous period of the same length "
-            f"({previous_period(f).start:%Y-%m-%d} to {previous_period(f).end:%Y-%m-%d}).")
+before = previous_period(f)
+page_header(_("Key account service scorecard"),
+            _("{start} to {end}, compared with the previous period of the same length ({before_start} to {before_end}).")
+            .format(start=day(f.start), end=day(f.end), before_start=day(before.start), before_end=day(before.end)))
 kpis, perspective_scores, league = data.scorecard_results(f)
-
 scores = perspective_scores.set_index("perspective")["score"]
 
 
@@ -25,15 +27,20 @@ def out_of_100(value: float) -> str:
     return "–" if value != value else f"{value:.0f} / 100"
 
 
-cols = st.columns(5)
-cols[0].metric("Composite score", out_of_100(scores["composite"]), border=True,
-               help="Weighted mean of the KPI scores that have data; each KPI scores its value against target, "
-                    "capped at 100.")
-for col, (key, (label, _)) in zip(cols[1:], PERSPECTIVES.items()):
-    col.metric(label, out_of_100(scores[key]), border=True)
+def perspective_label(key: str) -> str:
+    english, chinese = PERSPECTIVES[key]
+    return chinese if language() == "zh" else english
 
-for key, (label, _) in PERSPECTIVES.items():
-    st.subheader(label)
+
+cols = st.columns(5)
+cols[0].metric(_("Composite score"), out_of_100(scores["composite"]), border=True,
+               help=_("Weighted mean of the KPI scores that have data; each KPI scores its value against target, "
+                      "capped at 100."))
+for col, key in zip(cols[1:], PERSPECTIVES):
+    col.metric(perspective_label(key), out_of_100(scores[key]), border=True)
+
+for key in PERSPECTIVES:
+    st.subheader(perspective_label(key))
     rows = kpis[kpis["perspective"] == key]
     tile_cols = st.columns(max(4, len(rows)))
     for i, row in enumerate(rows.itertuples(index=False)):
@@ -41,8 +48,8 @@ for key, (label, _) in PERSPECTIVES.items():
             kpi_tile(row.metric, row.value, row.target, row.status, row.change,
                      sparkline_values(data.sparkline(row.metric, f)))
 
-st.subheader("Region league table")
-st.caption("Regions ranked by composite score. Select a row to filter every page to that region.")
+st.subheader(_("Region league table"))
+st.caption(_("Regions ranked by composite score. Select a row to filter every page to that region."))
 
 
 def _pick_region() -> None:
@@ -52,7 +59,7 @@ def _pick_region() -> None:
 
 
 if league.empty:
-    st.info("No data for these filters.")
+    st.info(_("No data for these filters. Widen the period or clear some filters in the sidebar."))
 else:
     shown = league.rename(columns={c: column(c) for c in league.columns})
     score_format = st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100)
@@ -61,5 +68,7 @@ else:
                  column_config={column(c): score_format for c in ("composite", *PERSPECTIVES)})
     downloads(league, "region_league_table", tables=True)
 
-with st.expander("All KPIs as a table"):
-    table(kpis.drop(columns=["weight"]), "scorecard_kpis")
+with st.expander(_("All KPIs as a table")):
+    table(kpis.drop(columns=["weight"]).assign(metric=kpis["metric"].map(metric_label),
+                                               perspective=kpis["perspective"].map(perspective_label)),
+          "scorecard_kpis")

@@ -4,58 +4,63 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.filters import current
-from dashboard.labels import TIER
+from dashboard.format import day
+from dashboard.i18n import _
+from dashboard.labels import TIER, column
 from dashboard.ui import chart, page_header, table
 
 f = current("tiers")
 if f is None:
     st.stop()
-page_header("Customer tiers", "How much of the business sits with a few accounts, and which accounts are moving up or out?")
+page_header(_("Customer tiers"),
+            _("How much of the business sits with a few accounts, and which accounts are moving up or out?"))
 
 distribution = data.view("tier_distribution", f)
 concentration = data.view("revenue_concentration", f).iloc[0]
 cols = st.columns(4)
-cols[0].metric("Customers with revenue", f"{int(concentration['customers']):,}", border=True)
-cols[1].metric("Revenue share of the top 20%", "–" if concentration["top20_share"] != concentration["top20_share"]
+cols[0].metric(_("Customers with revenue"), f"{int(concentration['customers']):,}", border=True)
+cols[1].metric(_("Revenue share of the top 20%"), "–" if concentration["top20_share"] != concentration["top20_share"]
                else f"{concentration['top20_share']:.1%}", border=True)
-cols[2].metric("Gini coefficient", "–" if concentration["gini"] != concentration["gini"] else f"{concentration['gini']:.2f}",
-               border=True, help="0 = every customer pays the same; 1 = one customer pays everything.")
+cols[2].metric(_("Gini coefficient"), "–" if concentration["gini"] != concentration["gini"]
+               else f"{concentration['gini']:.2f}", border=True,
+               help=_("0 = every customer pays the same; 1 = one customer pays everything."))
 key_share = distribution.loc[distribution["tier"].isin(["VIP", "key"]), "revenue_share"].sum()
-cols[3].metric("VIP and key share of revenue", f"{key_share:.1%}", border=True)
+cols[3].metric(_("VIP and key share of revenue"), f"{key_share:.1%}", border=True)
 
 left, right = st.columns(2)
 with left:
-    chart(charts.tier_shares(distribution, "Customers vs revenue by tier"),
+    chart(charts.tier_shares(distribution, _("Customers vs revenue by tier")),
           distribution if distribution["customers"].sum() else distribution.iloc[0:0], "tier_distribution")
 with right:
     curve = data.view("pareto_curve", f)
-    chart(charts.pareto(curve, "Revenue concentration (Pareto curve)"), curve, "pareto_curve")
+    chart(charts.pareto(curve, _("Revenue concentration (Pareto curve)")), curve, "pareto_curve")
 
-st.subheader("Tiers across regions and industries")
+st.subheader(_("Tiers across regions and industries"))
 left, right = st.columns(2)
-for col, dim in ((left, "region"), (right, "industry")):
+for col, dim, title in ((left, "region", _("Active customers by region and tier")),
+                        (right, "industry", _("Active customers by industry and tier"))):
     with col:
         by_tier = data.metric("active_customers", f, by=(dim, "tier"))
-        chart(charts.stacked(by_tier, dim, "tier", "value", f"Active customers by {dim} and tier", "Customers",
+        chart(charts.stacked(by_tier, dim, "tier", "value", title, column("customers"),
                              colors=charts.TIER_COLORS, labels=TIER), by_tier, f"tiers_by_{dim}")
 
-st.subheader("Tier migration")
+st.subheader(_("Tier migration"))
 first_day = data.status()["range"][0]
-default_before = max(first_day, f.shifted_years(-1).end)
 c1, c2 = st.columns(2)
-before = c1.date_input("From", value=default_before, min_value=first_day, max_value=f.end, key="migration_from")
-after = c2.date_input("To", value=f.end, min_value=first_day, max_value=f.end, key="migration_to")
+before = c1.date_input(_("From"), value=max(first_day, f.shifted_years(-1).end), min_value=first_day,
+                       max_value=f.end, key="migration_from")
+after = c2.date_input(_("To"), value=f.end, min_value=first_day, max_value=f.end, key="migration_to")
 if before >= after:
-    st.warning("Choose a 'From' date before the 'To' date.")
+    st.warning(_("Choose a 'From' date before the 'To' date."))
 else:
     migration = data.view("tier_migration", f, before=before, after=after)
-    chart(charts.migration_sankey(migration, "Accounts by tier on both dates", f"{before:%Y-%m-%d}",
-                                  f"{after:%Y-%m-%d}"), migration, "tier_migration")
+    chart(charts.migration_sankey(migration, _("Accounts by tier on both dates"), day(before), day(after)),
+          migration, "tier_migration")
 
-st.subheader("Rising accounts")
-st.caption("Standard and key customers whose revenue over the last 12 months grew at least 30% on the 12 months before.")
+st.subheader(_("Rising accounts"))
+st.caption(_("Standard and key customers whose revenue over the last 12 months grew at least 30% on the 12 months before."))
 rising = data.view("rising_accounts", f)
 table(rising, "rising_accounts", column_config={
-    "Growth": st.column_config.NumberColumn(format="percent"),
-    "Revenue, last 12 months (¥)": st.column_config.NumberColumn(format="¥%,.0f"),
-    "Revenue, 12 months a year earlier (¥)": st.column_config.NumberColumn(format="¥%,.0f")})
+    column("growth"): st.column_config.NumberColumn(format="percent"),
+    column("revenue_12m"): st.column_config.NumberColumn(format="¥%,.0f"),
+    column("revenue_12m_year_before"): st.column_config.NumberColumn(format="¥%,.0f")})

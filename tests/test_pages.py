@@ -121,7 +121,7 @@ def test_satisfaction_page(demo, default_filters):
 def test_data_page_shows_counts_and_history(demo):
     at = run_page("data")
     tables = at.dataframe[0].value.set_index("Table")
-    assert tables.loc["customers", "Rows"] == 800
+    assert tables.loc["Customers", "Rows"] == 800
     assert at.dataframe[1].value["Rows rejected"].tolist() == [0]
 
 

@@ -146,7 +146,8 @@ def test_lead_is_refused_the_data_page_and_row_tables():
     assert [t.value for t in at.title] == ["Key account service scorecard"]
     assert "Rows rejected" not in " ".join(at.dataframe[0].value.columns)
     explore = run_as(LEAD, page="explore")
-    assert [o.content for c in explore.get("segmented_control") for o in c.proto.options] == ["A metric"]
+    kinds = next(c for c in explore.get("segmented_control") if c.proto.label == "What to explore")
+    assert [o.content for o in kinds.proto.options] == ["A metric"]
 
 
 def test_executive_sees_data_page_without_import_and_admin_with_it():
