@@ -46,7 +46,7 @@ COLUMNS = {
     "last_survey_overall": "Last survey score", "callback_avg": "Callback score (12 months)",
     "last_visit": "Last visit", "capacity_events": "Capacity events", "method": "Survey method",
     "dimension": "Service dimension", "mean_score": "Mean score (1–5)", "responses": "Responses",
-    "composite": "Composite score", "financial": "Financial", "customer": "Customer",
+    "composite": "Composite score", "financial": "Financial", "customer": "Customer perspective",
     "internal_process": "Internal process", "learning_growth": "Learning and growth", "metric": "KPI",
     "target": "Target", "status": "Status", "score": "Score (0–100)", "previous": "Previous period",
     "change": "Change", "weight": "Weight", "table_name": "Table", "row_count": "Rows", "latest": "Latest date",
@@ -59,7 +59,7 @@ COLUMNS = {
     "direction": "Better when", "median_resolution_hours": "Median resolution (h)",
     "p90_resolution_hours": "90th percentile resolution (h)", "median_response_hours": "Median response (h)",
     "first_contact_resolution": "First-contact resolution", "reopen_rate": "Reopen rate", "series": "Series",
-    "label": "Reason", "age_days": "Age (days)", "bucket_no": "Bucket",
+    "label": "Reason", "perspective": "Perspective", "age_days": "Age (days)", "bucket_no": "Bucket",
 }
 
 

@@ -290,6 +290,8 @@ ZH: dict[str, str] = {
     'First-contact resolution': '首问一次解决率',
     'Reopen rate': '工单重复率',
     'Series': '序列',
+    'Perspective': '层面',
+    'Customer perspective': '客户',
     'Age (days)': '账龄（天）',
     'Bucket': '分段',
     'Overall': '总体',

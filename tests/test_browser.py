@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from dashboard.zh import ZH
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -79,12 +81,14 @@ def wait_until_done(page: Page) -> None:
 
 
 @pytest.mark.parametrize("path", list(PAGES))
-def test_page_renders_without_errors(server, browser, path):
-    page = browser.new_page(viewport={"width": 1500, "height": 3200})
-    page.goto(f"{server}/{path}")
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_page_renders_without_errors(server, browser, path, language):
+    page = browser.new_page(viewport={"width": 1500, "height": 3200}, locale="en-GB")
+    page.goto(f"{server}/{path}?lang={language}")
     wait_until_done(page)
-    page.screenshot(path=str(ARTIFACTS / f"page_{path or 'scorecard'}.png"), full_page=True)
-    assert page.locator("h1").first.inner_text() == PAGES[path]
+    page.screenshot(path=str(ARTIFACTS / f"page_{path or 'scorecard'}_{language}.png"), full_page=True)
+    title = page.locator("h1").first.inner_text()
+    assert title == (ZH[PAGES[path]] if language == "zh" else PAGES[path])
     assert page.locator("[data-testid=stException]").count() == 0
     if path not in TILELESS:
         assert page.locator("[data-testid=stMetric]").count() >= 3
