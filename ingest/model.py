@@ -1,5 +1,6 @@
 """The query model built at the end of every load: facts joined to customer attributes, durations precomputed,
-and China's working-day calendar for SLA targets counted in working days."""
+bills summed per month and customer attributes, tiers as of every month end, and China's working-day calendar
+for SLA targets counted in working days."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import datetime as dt
 import duckdb
 
 from ingest.workdays import working_day_calendar
+from metrics.query import Params, computed_tiers_sql
+from metrics.settings import DEFAULT_BOUNDARIES
 
 CUSTOMER_ATTRIBUTES = "c.region, c.service_center, c.industry, c.area, c.voltage_kv, c.tier AS given_tier"
 
@@ -27,6 +30,12 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> None:
         SELECT b.*, {CUSTOMER_ATTRIBUTES}
         FROM billing b JOIN customers c USING (customer_id)
         ORDER BY b.period""")
+    con.execute("""
+        CREATE OR REPLACE TABLE billing_monthly AS
+        SELECT period, region, service_center, industry, area, sum(amount_billed) AS amount_billed,
+               sum(amount_paid) AS amount_paid, sum(consumption_kwh) AS consumption_kwh, count(*) AS bills
+        FROM billing_facts GROUP BY ALL ORDER BY period""")
+    build_tier_snapshots(con)
     first, last = con.execute(
         "SELECT min(created_date), max(coalesce(CAST(resolved_at AS DATE), created_date)) FROM ticket_facts"
     ).fetchall()[0]
@@ -37,3 +46,15 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> None:
     con.register("_calendar", calendar)
     con.execute("CREATE OR REPLACE TABLE calendar AS SELECT * FROM _calendar ORDER BY day")
     con.unregister("_calendar")
+
+
+def build_tier_snapshots(con: duckdb.DuckDBPyConnection) -> None:
+    """Tiers under the default boundaries as of every month end the bills cover, by the metric layer's own definition."""
+    con.execute("""CREATE OR REPLACE TABLE tier_snapshots (as_of DATE, customer_id VARCHAR, tier VARCHAR,
+                   trailing_revenue DOUBLE, share_before DOUBLE)""")
+    month_ends = [row[0] for row in con.execute(
+        "SELECT DISTINCT CAST(period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) FROM billing ORDER BY 1").fetchall()]
+    for as_of in month_ends:
+        p = Params()
+        sql = computed_tiers_sql(p, "$as_of::DATE", (p(DEFAULT_BOUNDARIES.vip_below), p(DEFAULT_BOUNDARIES.key_below)))
+        con.execute(f"INSERT INTO tier_snapshots SELECT $as_of, * FROM ({sql})", {"as_of": as_of, **p.values})

@@ -20,7 +20,7 @@ def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
 @per_period
 def active_customers(con, f, by, settings) -> pd.DataFrame:
     """Customers active in the window: opened_on <= end and (closed_on is null or closed_on >= start)."""
-    p = Params()
+    p = Params(con)
     return customer_aggregate(con, f, by, settings, "count(*) AS value", "s.opened_on",
                               active_in(p, f.start, f.end), p)
 
@@ -65,7 +65,7 @@ def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
 @per_period
 def logo_retention(con, f, by, settings) -> pd.DataFrame:
     """Customers active on the day before start who are still active on end / customers active on the day before start."""
-    p = Params()
+    p = Params(con)
     day_before = f.start - dt.timedelta(days=1)
     frame = customer_aggregate(
         con, f, by, settings,
@@ -76,13 +76,13 @@ def logo_retention(con, f, by, settings) -> pd.DataFrame:
 
 def churned_customers(con, f, by, settings) -> pd.DataFrame:
     """Customers with closed_on in the window."""
-    p = Params()
+    p = Params(con)
     return customer_aggregate(con, f, by, settings, "count(*) AS value", "s.closed_on",
                               between(p, "s.closed_on", f), p)
 
 
 def _revenue_retention(con, f, by, settings, measure: str) -> pd.DataFrame:
-    p = Params()
+    p = Params(con)
     base_window = f.shifted_years(-1)
     g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
     sql = f"""

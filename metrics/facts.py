@@ -13,44 +13,63 @@ import duckdb
 import pandas as pd
 
 from metrics.filters import Filters
-from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, Grouping, Params, between, month_between, periods,
-                           run, scope_sql, ticket_conditions, TIME_GRAINS)
+from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, between,
+                           customer_conditions, month_between, periods, run, scope_sql, ticket_conditions, tier_join)
 from metrics.settings import MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
-TICKET_COLUMNS = {**CUSTOMER_COLUMNS, **{d: f"t.{d}" for d in TICKET_DIMENSIONS}}
 
 
-def _aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, time_column: str,
-               window: str, columns: dict[str, str], where: str = "true") -> pd.DataFrame:
+def fact_columns(alias: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Dimension -> column on a fact table that carries the customer's attributes; tier comes from the tier join."""
+    return {**{d: f"{alias}.{d}" for d in (*CUSTOMER_DIMENSIONS, *extra) if d != "tier"}, "tier": "tr.tier"}
+
+
+TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
+
+
+def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
+                    time_column: str, window: str, columns: dict[str, str], where: str = "true") -> pd.DataFrame:
+    """Aggregate a fact table that carries customer attributes, so filters need no join with customers."""
     g = Grouping(tuple(by), time_column, columns)
+    join, _tier, tier_condition = tier_join(p, f, settings, alias, "tier" in by)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)})
         SELECT {g.select}{measures}
-        FROM {fact} JOIN scope s USING (customer_id)
-        WHERE {window} AND {where}
+        FROM {fact} {alias} {join}
+        WHERE {window} AND {customer_conditions(p, f, alias)} AND {tier_condition} AND {where}
         {g.group} {g.order}"""
     return run(con, sql, p)
 
 
-def billing_aggregate(con, f, by, settings, measures: str, where: str = "true", p: Params | None = None):
-    p = p or Params()
-    return _aggregate(con, f, by, settings, p, measures, "billing b", "b.period",
-                      month_between(p, "b.period", f), CUSTOMER_COLUMNS, where)
+def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = None):
+    """Sums over bills (measures must be sums of b.amount_billed, b.amount_paid, b.consumption_kwh).
+
+    Without tiers these come from `billing_monthly`, the bills summed per month and customer attributes at load."""
+    p = p or Params(con)
+    uses_tiers = "tier" in by or f.tiers is not None
+    fact = "billing_monthly" if settings.rollups and not uses_tiers else "billing_facts"
+    return fact_aggregate(con, f, by, settings, p, measures, fact, "b", "b.period",
+                           month_between(p, "b.period", f), fact_columns("b"))
 
 
 def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", apply_ticket_types: bool = True,
                      p: Params | None = None):
-    p = p or Params()
-    return _aggregate(con, f, by, settings, p, measures, "ticket_facts t", "t.created_at",
-                      between(p, "t.created_at", f), TICKET_COLUMNS,
-                      f"{ticket_conditions(p, f, 't', apply_ticket_types)} AND {where}")
+    p = p or Params(con)
+    return fact_aggregate(con, f, by, settings, p, measures, "ticket_facts", "t", "t.created_at",
+                           between(p, "t.created_at", f), TICKET_COLUMNS,
+                           f"{ticket_conditions(p, f, 't', apply_ticket_types)} AND {where}")
 
 
 def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
-    p = Params()
-    return _aggregate(con, f, by, settings, p, measures, "surveys v", "v.surveyed_on",
-                      between(p, "v.surveyed_on", f), CUSTOMER_COLUMNS, where)
+    p = Params(con)
+    g = Grouping(tuple(by), "v.surveyed_on", CUSTOMER_COLUMNS)
+    sql = f"""
+        WITH scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)})
+        SELECT {g.select}{measures}
+        FROM surveys v JOIN scope s USING (customer_id)
+        WHERE {between(p, 'v.surveyed_on', f)} AND {where}
+        {g.group} {g.order}"""
+    return run(con, sql, p)
 
 
 def customer_aggregate(con, f, by, settings, measures: str, time_column: str, window: str, p: Params):

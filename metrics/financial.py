@@ -51,7 +51,7 @@ def key_account_revenue_share(con, f, by, settings) -> pd.DataFrame:
 
 def top20_revenue_share(con, f, by, settings) -> pd.DataFrame:
     """Revenue of the top 20% of customers (by revenue in the window, ceil(0.2 x customers with revenue)) / revenue."""
-    p = Params()
+    p = Params(con)
     g = Grouping(tuple(by), "b.period", CUSTOMER_COLUMNS)
     partition = f"PARTITION BY {', '.join(by)}" if by else ""
     sql = f"""

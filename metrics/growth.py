@@ -12,7 +12,7 @@ from metrics.query import Grouping, Params, between, run, scope_sql
 @per_period
 def visit_coverage(con, f, by, settings) -> pd.DataFrame:
     """VIP and key customers active at end with at least one visit in the window / VIP and key customers active at end."""
-    p = Params()
+    p = Params(con)
     g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=True)}),
@@ -26,7 +26,7 @@ def visit_coverage(con, f, by, settings) -> pd.DataFrame:
 
 def training_hours_per_staff(con, f, by, settings) -> pd.DataFrame:
     """Training hours / distinct staff trained in the window; only the region filter applies (the staff's region)."""
-    p = Params()
+    p = Params(con)
     g = Grouping(tuple(by), "st.trained_on", {"region": "st.region"})
     regions = f.effective_regions
     region_filter = f"list_contains({p(list(regions))}, st.region)" if regions is not None else "true"

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from metrics.facts import TICKET_COLUMNS, per_period, ratio, ticket_aggregate
-from metrics.query import Grouping, Params, between, run, scope_sql, ticket_conditions
+from metrics.facts import TICKET_COLUMNS, fact_aggregate, per_period, ratio, ticket_aggregate
+from metrics.query import Grouping, Params, between, customer_conditions, run, ticket_conditions, tier_join
 
 
 def tickets(con, f, by, settings) -> pd.DataFrame:
@@ -18,17 +18,11 @@ def tickets(con, f, by, settings) -> pd.DataFrame:
 @per_period
 def backlog(con, f, by, settings) -> pd.DataFrame:
     """Tickets created on or before end and not resolved by the end of that day."""
-    p = Params()
-    g = Grouping(tuple(by), None, TICKET_COLUMNS)
+    p = Params(con)
     end_of_day = f"{p(f.end)}::DATE + INTERVAL 1 DAY"
-    sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)})
-        SELECT {g.select}count(*) AS value
-        FROM ticket_facts t JOIN scope s USING (customer_id)
-        WHERE t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})
-          AND {ticket_conditions(p, f)}
-        {g.group} {g.order}"""
-    return run(con, sql, p)
+    return fact_aggregate(con, f, by, settings, p, "count(*) AS value", "ticket_facts", "t", None,
+                           f"t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})",
+                           TICKET_COLUMNS, ticket_conditions(p, f))
 
 
 def _quantile(column: str, q: float):
@@ -72,14 +66,15 @@ def sla_outcomes_sql(p: Params, f, settings, by: tuple[str, ...]) -> str:
     sla = settings.sla
     as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     arrival = sla.repair_arrival_minutes
+    join, tier, tier_condition = tier_join(p, f, settings, "t", "tier" in by)
     return f"""
-        scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)}),
         t AS (
             SELECT t.ticket_id, t.ticket_type, t.channel, t.category, t.created_at, t.created_date,
                    t.first_response_at, t.arrived_at, t.resolved_at,
-                   s.region, s.service_center, s.industry, s.area, s.tier, s.voltage_kv
-            FROM ticket_facts t JOIN scope s USING (customer_id)
-            WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)}),
+                   t.region, t.service_center, t.industry, t.area, {tier} AS tier, t.voltage_kv
+            FROM ticket_facts t {join}
+            WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)}
+              AND {customer_conditions(p, f, 't')} AND {tier_condition}),
         connection AS (
             SELECT t.ticket_id, t.resolved_at,
                    c.workday_number + CASE WHEN t.voltage_kv <= {p(sla.low_voltage_max_kv)}
@@ -120,7 +115,7 @@ def sla_outcomes_sql(p: Params, f, settings, by: tuple[str, ...]) -> str:
 
 def sla_compliance(con, f, by, settings) -> pd.DataFrame:
     """Tickets created in the window that met their target / those whose outcome is known at the end of `end`."""
-    p = Params()
+    p = Params(con)
     g = Grouping(tuple(by), "t.created_at", {})
     sql = f"""
         WITH {sla_outcomes_sql(p, f, settings, tuple(by))}

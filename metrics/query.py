@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from metrics.filters import Filters
-from metrics.settings import MetricSettings
+from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 TIME_GRAINS = ("week", "month", "quarter", "year")
 CUSTOMER_DIMENSIONS = ("region", "service_center", "industry", "tier", "area")
@@ -20,10 +20,14 @@ DIMENSIONS = (*TIME_GRAINS[1:], *CUSTOMER_DIMENSIONS, *TICKET_DIMENSIONS, "week"
 
 
 class Params:
-    """Collects bound parameters and hands out their placeholders; nothing a user typed becomes SQL text."""
+    """Collects bound parameters and hands out their placeholders; nothing a user typed becomes SQL text.
 
-    def __init__(self) -> None:
+    It also carries the connection the statement is for, so the SQL can use tables built at load time
+    (tier snapshots) only where the warehouse has them."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.values: dict[str, object] = {}
+        self.con = con
 
     def __call__(self, value: object) -> str:
         name = f"p{len(self.values)}"
@@ -43,14 +47,16 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
     return frame
 
 
-def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
-    """customer_id -> tier as of a date, company-wide (SPEC 5.1): given tier, else by trailing-12-month revenue rank."""
+def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> str:
+    """customer_id -> tier as of `as_of` (a SQL date expression), company-wide (SPEC 5.1): the given tier, else the
+    rank by revenue over the trailing 12 months. Also used at load time to build `tier_snapshots`."""
+    vip_below, key_below = boundaries
     return f"""
         SELECT customer_id,
                coalesce(given_tier, CASE
                    WHEN revenue <= 0 OR share_before IS NULL THEN 'standard'
-                   WHEN share_before < {p(settings.tiers.vip_below)} THEN 'VIP'
-                   WHEN share_before < {p(settings.tiers.key_below)} THEN 'key'
+                   WHEN share_before < {vip_below} THEN 'VIP'
+                   WHEN share_before < {key_below} THEN 'key'
                    ELSE 'standard' END) AS tier,
                revenue AS trailing_revenue, share_before
         FROM (
@@ -62,32 +68,53 @@ def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
                 SELECT c.customer_id, c.tier AS given_tier, coalesce(sum(b.amount_billed), 0) AS revenue
                 FROM customers c
                 LEFT JOIN billing b ON b.customer_id = c.customer_id
-                     AND b.period > {p(as_of)}::DATE - INTERVAL 1 YEAR AND b.period <= {p(as_of)}::DATE
+                     AND b.period > {as_of} - INTERVAL 1 YEAR AND b.period <= {as_of}
                 GROUP BY ALL
             )
         )"""
 
 
-def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool = True) -> str:
-    """The customers the filters select, with the attributes every fact is sliced by."""
+def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
+    """customer_id -> tier as of a date. Month ends under the default boundaries come from `tier_snapshots`,
+    built at load time with the same definition; any other date or boundary is computed here."""
+    if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups and _has_snapshot(p.con, as_of):
+        return (f"SELECT customer_id, tier, trailing_revenue, share_before FROM tier_snapshots "
+                f"WHERE as_of = {p(as_of)}::DATE")
+    return computed_tiers_sql(p, f"{p(as_of)}::DATE", (p(settings.tiers.vip_below), p(settings.tiers.key_below)))
+
+
+def _has_snapshot(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
+    if con is None or (as_of + dt.timedelta(days=1)).day != 1:
+        return False
+    return con.cursor().execute("SELECT count(*) > 0 FROM tier_snapshots WHERE as_of = $d", {"d": as_of}).fetchall()[0][0]
+
+
+def customer_conditions(p: Params, f: Filters, alias: str) -> str:
+    """The filters on customer attributes, applied to any table that carries them (customers or a *_facts table)."""
     conditions = []
     for column, values in (("region", f.effective_regions), ("service_center", f.effective_service_centers),
                            ("industry", f.industries), ("area", f.areas)):
         if values is not None:
-            conditions.append(f"list_contains({p(list(values))}, c.{column})")
-    if with_tier or f.tiers is not None:
-        tier_join = f"JOIN ({tiers_sql(p, f.end, settings)}) t USING (customer_id)"
-        tier_col = "t.tier"
-        if f.tiers is not None:
-            conditions.append(f"list_contains({p(list(f.tiers))}, t.tier)")
-    else:
-        tier_join, tier_col = "", "CAST(NULL AS VARCHAR)"
-    where = " AND ".join(conditions) or "true"
+            conditions.append(f"list_contains({p(list(values))}, {alias}.{column})")
+    return " AND ".join(conditions) or "true"
+
+
+def tier_join(p: Params, f: Filters, settings: MetricSettings, alias: str, needed: bool) -> tuple[str, str, str]:
+    """(JOIN clause, tier column, condition) adding each customer's tier to `alias` when the query needs it."""
+    if not needed and f.tiers is None:
+        return "", "CAST(NULL AS VARCHAR)", "true"
+    condition = f"list_contains({p(list(f.tiers))}, tr.tier)" if f.tiers is not None else "true"
+    return f"JOIN ({tiers_sql(p, f.end, settings)}) tr ON tr.customer_id = {alias}.customer_id", "tr.tier", condition
+
+
+def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool = True) -> str:
+    """The customers the filters select, with the attributes every fact is sliced by."""
+    join, tier, tier_condition = tier_join(p, f, settings, "c", with_tier)
     return f"""
-        SELECT c.customer_id, c.region, c.service_center, c.industry, c.area, {tier_col} AS tier,
+        SELECT c.customer_id, c.region, c.service_center, c.industry, c.area, {tier} AS tier,
                c.voltage_kv, c.opened_on, c.closed_on
-        FROM customers c {tier_join}
-        WHERE {where}"""
+        FROM customers c {join}
+        WHERE {customer_conditions(p, f, "c")} AND {tier_condition}"""
 
 
 def ticket_conditions(p: Params, f: Filters, alias: str = "t", types: bool = True) -> str:

@@ -19,7 +19,7 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
     quarters = periods(f.start, f.end, "quarter")
     ends = pd.DataFrame({"quarter_no": range(len(quarters)), "quarter_end": [end for _, _, end in quarters],
                          "quarter": [label for label, _, _ in quarters]})
-    p = Params()
+    p = Params(con)
     con_cursor = con.cursor()
     con_cursor.register("quarter_ends", ends)
     sql = f"""
@@ -41,7 +41,7 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
 
 def churn_reasons(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Customers closed in the window by the closing event and its reason ('no reason recorded' when none)."""
-    p = Params()
+    p = Params(con)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings)}),
         closing AS (SELECT customer_id, arg_max(event, event_date) AS event, arg_max(reason, event_date) AS reason
@@ -57,7 +57,7 @@ def churn_reasons(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
 
 def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """VIP and key accounts active at `end` with the reasons that put them at risk (SPEC 5.7)."""
-    p = Params()
+    p = Params(con)
     end = p(f.end)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings)}),
@@ -141,7 +141,7 @@ def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),
     wrong = [d for d in by if d not in allowed]
     if wrong:
         raise ValueError(f"survey dimensions cannot be broken down by {', '.join(wrong)}; use {', '.join(allowed)}")
-    p = Params()
+    p = Params(con)
     select = "".join(f"{allowed[d]} AS {d}, " for d in by)
     unpivot = " UNION ALL ".join(
         f"SELECT {''.join(f'{d}, ' for d in by)}'{dim}' AS dimension, {dim} AS score FROM picked" for dim in SURVEY_DIMENSIONS)

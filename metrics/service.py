@@ -28,7 +28,7 @@ def duration_distribution(con, f: Filters, duration: str = "resolution_hours",
     """Tickets created in the window per ticket type and duration bucket (response, resolution or repair arrival)."""
     column = DURATIONS[duration]
     edges = MINUTE_BUCKETS if duration == "arrival_minutes" else HOUR_BUCKETS
-    p = Params()
+    p = Params(con)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)})
         SELECT t.ticket_type, list_position({p(list(edges))}, (SELECT max(e) FROM unnest({p(list(edges))}) u(e)
@@ -44,7 +44,7 @@ def duration_distribution(con, f: Filters, duration: str = "resolution_hours",
 
 def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Tickets open at the end of `end`, per ticket type and age bucket in days."""
-    p = Params()
+    p = Params(con)
     end_of_day = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)})
@@ -62,7 +62,7 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
     """Complaints per month with the baseline of the previous 12 months and whether the month stands out (OUTLIER_RULE).
 
     The history starts with the warehouse's first ticket month, so months before the data are not counted as zero."""
-    p = Params()
+    p = Params(con)
     history = f.shifted_years(-1).model_copy(update={"end": f.end})
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)}),
@@ -92,7 +92,7 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
 
 def repeat_complainants(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS, minimum: int = 2) -> pd.DataFrame:
     """Customers with two or more complaints created in the window, most complaints first."""
-    p = Params()
+    p = Params(con)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings)})
         SELECT s.customer_id, c.customer_name, s.region, s.service_center, s.tier,

@@ -44,6 +44,12 @@ class SlaTargets(Strict):
 class MetricSettings(Strict):
     tiers: TierBoundaries = TierBoundaries()
     sla: SlaTargets = SlaTargets()
+    # Read the tables pre-aggregated at load time where they answer the query; False forces the row-level
+    # path, which tests use to check that both give the same numbers.
+    rollups: bool = True
+
+
+DEFAULT_BOUNDARIES = TierBoundaries()
 
 
 DEFAULT_SETTINGS = MetricSettings()

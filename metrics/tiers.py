@@ -16,14 +16,14 @@ from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 def tier_assignment(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                     settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """customer_id -> tier as of a date (given tier, else by trailing-12-month revenue rank), company-wide."""
-    p = Params()
+    p = Params(con)
     return run(con, f"SELECT customer_id, tier, trailing_revenue, share_before FROM ({tiers_sql(p, as_of, settings)}) "
                     "ORDER BY trailing_revenue DESC, customer_id", p)
 
 
 def tier_distribution(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Per tier: customers active in the window, revenue and consumption in the window, and each one's share."""
-    p = Params()
+    p = Params(con)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings)}),
         bills AS (SELECT customer_id, sum(amount_billed) AS revenue, sum(consumption_kwh) AS consumption_kwh
@@ -42,7 +42,7 @@ def tier_distribution(con, f: Filters, settings: MetricSettings = DEFAULT_SETTIN
 
 def pareto_curve(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Customers with revenue in the window, largest first, with cumulative customer and revenue shares."""
-    p = Params()
+    p = Params(con)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=False)})
         SELECT b.customer_id, sum(b.amount_billed) AS revenue
@@ -75,7 +75,7 @@ def revenue_concentration(con, f: Filters, settings: MetricSettings = DEFAULT_SE
 def tier_migration(con, f: Filters, before: dt.date, after: dt.date,
                    settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Customers by tier on `before` and on `after`; 'new' if not active on `before`, 'closed' if not active on `after`."""
-    p = Params()
+    p = Params(con)
     scoped = f.model_copy(update={"tiers": None})
     sql = f"""
         WITH scope AS ({scope_sql(p, scoped, settings, with_tier=False)}),
@@ -97,7 +97,7 @@ def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS
     """Standard or key customers whose trailing-12-month revenue grew by at least 30% year on year.
 
     Only customers open for the whole year-earlier period count, so a first partial year is not mistaken for growth."""
-    p = Params()
+    p = Params(con)
     year_before = f.shifted_years(-1).end
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings)}),

@@ -22,7 +22,7 @@ EXPLORABLE = {
 
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     """First and last day covered by bills and tickets, or None for an empty warehouse."""
-    p = Params()
+    p = Params(con)
     frame = run(con, """
         SELECT least(min(b.first), min(t.first)) AS first, greatest(max(b.last), max(t.last)) AS last FROM
           (SELECT min(period) AS first, max(period + INTERVAL 1 MONTH - INTERVAL 1 DAY) AS last FROM billing) b,
@@ -35,7 +35,7 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None
 
 def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None) -> dict[str, list[str]]:
     """Distinct regions, service centres and industries a user may pick (regions limited to the allowed ones)."""
-    p = Params()
+    p = Params(con)
     limit = f"WHERE list_contains({p(list(allowed_regions))}, region)" if allowed_regions is not None else ""
     frame = run(con, f"SELECT DISTINCT region, service_center, industry FROM customers {limit}", p)
     return {column: sorted(frame[column].dropna().unique().tolist())
@@ -44,26 +44,26 @@ def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str,
 
 def service_center_regions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Service centre -> the region it belongs to."""
-    p = Params()
+    p = Params(con)
     frame = run(con, "SELECT DISTINCT service_center, region FROM customers", p)
     return dict(zip(frame["service_center"], frame["region"]))
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    p = Params()
+    p = Params(con)
     union = " UNION ALL ".join(f"SELECT '{t}' AS table_name, count(*) AS row_count FROM {t}" for t in CONTRACT_TABLES)
     return run(con, union, p)
 
 
 def load_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    p = Params()
+    p = Params(con)
     return run(con, """SELECT load_id, loaded_at, mode, array_to_string(files, ', ') AS files, rows_read, rows_loaded,
                               rows_rejected, duration_seconds FROM loads ORDER BY load_id DESC""", p)
 
 
 def rejects(con: duckdb.DuckDBPyConnection, load_id: int | None = None, table: str | None = None,
             limit: int = 10_000) -> pd.DataFrame:
-    p = Params()
+    p = Params(con)
     conditions = ["true"]
     if load_id is not None:
         conditions.append(f"load_id = {p(load_id)}")
@@ -76,7 +76,7 @@ def rejects(con: duckdb.DuckDBPyConnection, load_id: int | None = None, table: s
 
 def freshness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Latest date in each dated table, so a stale export shows."""
-    p = Params()
+    p = Params(con)
     return run(con, """
         SELECT 'billing' AS table_name, max(period) AS latest FROM billing
         UNION ALL SELECT 'tickets', max(CAST(created_at AS DATE)) FROM tickets
@@ -92,7 +92,7 @@ def table_slice(con: duckdb.DuckDBPyConnection, f: Filters, table: str, limit: i
     if table not in EXPLORABLE:
         raise ValueError(f"unknown table '{table}'; choose one of {', '.join(EXPLORABLE)}")
     time_column, ticket_filters = EXPLORABLE[table]
-    p = Params()
+    p = Params(con)
     window = month_between(p, f"x.{time_column}", f) if table == "billing" else between(p, f"x.{time_column}", f)
     if table == "customers":
         window = f"x.opened_on <= {p(f.end)}::DATE AND (x.closed_on IS NULL OR x.closed_on >= {p(f.start)}::DATE)"
