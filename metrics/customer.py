@@ -6,9 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from metrics.facts import (CUSTOMER_COLUMNS, customer_aggregate, per_period, ratio, survey_aggregate,
-                           ticket_aggregate)
-from metrics.query import Grouping, Params, between, month_between, run, scope_sql
+from metrics.facts import customer_aggregate, fact_columns, per_period, ratio, survey_aggregate, ticket_aggregate
+from metrics.query import Grouping, Params, between, customer_conditions, month_between, run, tier_join
 
 
 def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
@@ -84,22 +83,22 @@ def churned_customers(con, f, by, settings) -> pd.DataFrame:
 def _revenue_retention(con, f, by, settings, measure: str) -> pd.DataFrame:
     p = Params(con)
     base_window = f.shifted_years(-1)
-    g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
+    g = Grouping(tuple(by), None, fact_columns("b"))
+    join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)}),
-        base AS (
-            SELECT b.customer_id, sum(b.amount_billed) AS base
-            FROM billing b JOIN scope s USING (customer_id)
-            WHERE {month_between(p, 'b.period', base_window)}
+        WITH base AS (
+            SELECT {g.select}b.customer_id, sum(b.amount_billed) AS base
+            FROM billing_facts b {join}
+            WHERE {month_between(p, 'b.period', base_window)} AND {customer_conditions(p, f, 'b')} AND {tier_condition}
             GROUP BY ALL HAVING sum(b.amount_billed) > 0),
         current AS (
             SELECT b.customer_id, sum(b.amount_billed) AS current
-            FROM billing b JOIN base USING (customer_id)
+            FROM billing b SEMI JOIN base USING (customer_id)
             WHERE {month_between(p, 'b.period', f)}
             GROUP BY ALL)
-        SELECT {g.select}{measure} AS numerator, sum(base.base) AS denominator
-        FROM base JOIN scope s USING (customer_id) LEFT JOIN current USING (customer_id)
-        {g.group} {g.order}"""
+        SELECT {''.join(f'{d}, ' for d in by)}{measure} AS numerator, sum(base.base) AS denominator
+        FROM base LEFT JOIN current USING (customer_id)
+        {('GROUP BY ' + ', '.join(by)) if by else ''} {g.order}"""
     return ratio(run(con, sql, p))
 
 

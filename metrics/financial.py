@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from metrics.facts import CUSTOMER_COLUMNS, billing_aggregate, per_period, ratio
-from metrics.query import Grouping, Params, month_between, run, scope_sql
+from metrics.facts import billing_aggregate, fact_columns, per_period, ratio
+from metrics.query import Grouping, Params, customer_conditions, month_between, run, tier_join
 
 
 def revenue(con, f, by, settings) -> pd.DataFrame:
@@ -52,14 +52,14 @@ def key_account_revenue_share(con, f, by, settings) -> pd.DataFrame:
 def top20_revenue_share(con, f, by, settings) -> pd.DataFrame:
     """Revenue of the top 20% of customers (by revenue in the window, ceil(0.2 x customers with revenue)) / revenue."""
     p = Params(con)
-    g = Grouping(tuple(by), "b.period", CUSTOMER_COLUMNS)
+    g = Grouping(tuple(by), "b.period", fact_columns("b"))
     partition = f"PARTITION BY {', '.join(by)}" if by else ""
+    join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)}),
-        per_customer AS (
+        WITH per_customer AS (
             SELECT {g.select}b.customer_id, sum(b.amount_billed) AS revenue
-            FROM billing b JOIN scope s USING (customer_id)
-            WHERE {month_between(p, 'b.period', f)}
+            FROM billing_facts b {join}
+            WHERE {month_between(p, 'b.period', f)} AND {customer_conditions(p, f, 'b')} AND {tier_condition}
             GROUP BY ALL HAVING sum(b.amount_billed) > 0),
         ranked AS (
             SELECT *, row_number() OVER ({partition} ORDER BY revenue DESC, customer_id) AS rank,

@@ -109,3 +109,17 @@ def test_scorecard_file_errors_name_the_key(tmp_path):
                    'customer = []\ninternal_process = []\nlearning_growth = []\n', encoding="utf-8")
     with pytest.raises(ScorecardFileError, match="unknown metric 'revenu'"):
         load_config(bad)
+
+
+def test_benchmark_page_sets_name_real_metrics_and_views():
+    from bench.pages import PAGE_STEPS
+    from dashboard.data import VIEWS
+    from metrics import CATALOGUE
+
+    for page, steps in PAGE_STEPS.items():
+        for kind, name, _kwargs in steps:
+            assert kind in ("metric", "view", "scorecard", "sparkline"), page
+            if kind in ("metric", "sparkline"):
+                assert name in CATALOGUE, (page, name)
+            if kind == "view":
+                assert name in VIEWS, (page, name)
