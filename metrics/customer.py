@@ -85,19 +85,17 @@ def _revenue_retention(con, f, by, settings, measure: str) -> pd.DataFrame:
     base_window = f.shifted_years(-1)
     g = Grouping(tuple(by), None, fact_columns("b"))
     join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by)
+    in_base, in_current = month_between(p, "b.period", base_window), month_between(p, "b.period", f)
     sql = f"""
-        WITH base AS (
-            SELECT {g.select}b.customer_id, sum(b.amount_billed) AS base
+        WITH per_customer AS (
+            SELECT {g.select}b.customer_id,
+                   sum(b.amount_billed) FILTER (WHERE {in_base}) AS base,
+                   coalesce(sum(b.amount_billed) FILTER (WHERE {in_current}), 0) AS current
             FROM billing_facts b {join}
-            WHERE {month_between(p, 'b.period', base_window)} AND {customer_conditions(p, f, 'b')} AND {tier_condition}
-            GROUP BY ALL HAVING sum(b.amount_billed) > 0),
-        current AS (
-            SELECT b.customer_id, sum(b.amount_billed) AS current
-            FROM billing b SEMI JOIN base USING (customer_id)
-            WHERE {month_between(p, 'b.period', f)}
+            WHERE ({in_base} OR {in_current}) AND {customer_conditions(p, f, 'b')} AND {tier_condition}
             GROUP BY ALL)
-        SELECT {''.join(f'{d}, ' for d in by)}{measure} AS numerator, sum(base.base) AS denominator
-        FROM base LEFT JOIN current USING (customer_id)
+        SELECT {''.join(f'{d}, ' for d in by)}{measure} AS numerator, sum(base) AS denominator
+        FROM per_customer WHERE base > 0
         {('GROUP BY ' + ', '.join(by)) if by else ''} {g.order}"""
     return ratio(run(con, sql, p))
 
@@ -105,13 +103,13 @@ def _revenue_retention(con, f, by, settings, measure: str) -> pd.DataFrame:
 @per_period
 def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier revenue."""
-    return _revenue_retention(con, f, by, settings, "coalesce(sum(current.current), 0)")
+    return _revenue_retention(con, f, by, settings, "sum(current)")
 
 
 @per_period
 def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
-    return _revenue_retention(con, f, by, settings, "coalesce(sum(least(coalesce(current.current, 0), base.base)), 0)")
+    return _revenue_retention(con, f, by, settings, "sum(least(current, base))")
 
 
 
