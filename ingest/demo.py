@@ -245,20 +245,25 @@ def make_tickets(rng: np.random.Generator, customers: pd.DataFrame, months: pd.D
     })
 
 
-def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.DataFrame:
-    n = len(customers)
-    count = rng.poisson(1.5 * (customers["contract_capacity_kva"].to_numpy() >= 2000) + 0.4)
-    owner = np.repeat(np.arange(n), count)
-    total = len(owner)
+def _days_while_active(rng, customers: pd.DataFrame, counts: np.ndarray,
+                       months: pd.DatetimeIndex) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """`counts[i]` random days in the three years for customer i, keeping those while the customer is open."""
+    owner = np.repeat(np.arange(len(customers)), counts)
     start = months[0]
     days = (months[-1] + pd.offsets.MonthEnd(0) - start).days
-    surveyed = start + pd.to_timedelta(rng.integers(0, days + 1, total), unit="D")
+    picked = start + pd.to_timedelta(rng.integers(0, days + 1, len(owner)), unit="D")
     opened = pd.to_datetime(customers["opened_on"]).to_numpy()[owner]
     closed = pd.to_datetime(customers["closed_on"]).to_numpy()[owner]
-    keep = (surveyed.to_numpy() >= opened) & (np.isnat(closed) | (surveyed.to_numpy() <= closed))
-    owner, surveyed = owner[keep], surveyed[keep]
+    keep = (picked.to_numpy() >= opened) & (np.isnat(closed) | (picked.to_numpy() <= closed))
+    return owner[keep], picked[keep]
+
+
+def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.DataFrame:
+    count = rng.poisson(1.5 * (customers["contract_capacity_kva"].to_numpy() >= 2000) + 0.4)
+    owner, surveyed = _days_while_active(rng, customers, count, months)
     total = len(owner)
-    progress = ((surveyed - start).days.to_numpy()) / days
+    start, end = months[0], months[-1] + pd.offsets.MonthEnd(0)
+    progress = ((surveyed - start).days.to_numpy()) / (end - start).days
     lift = np.where(customers["region"].to_numpy()[owner] == IMPROVING_REGION, -0.8 + 1.0 * progress, 0.0)
     score = lambda mean: np.clip(np.round(rng.normal(mean, 0.8, total) + lift), 1, 5).astype(int)
     return pd.DataFrame({
@@ -277,15 +282,7 @@ def make_visits(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.Da
     capacity = customers["contract_capacity_kva"].to_numpy()
     rate = np.select([capacity >= np.quantile(capacity, 0.95), capacity >= np.quantile(capacity, 0.70)], [30.0, 12.0], 0.3)
     count = rng.poisson(rate * (rng.random(n) > 0.12))  # some key accounts are simply never visited
-    owner = np.repeat(np.arange(n), count)
-    total = len(owner)
-    start = months[0]
-    days = (months[-1] + pd.offsets.MonthEnd(0) - start).days
-    visited = start + pd.to_timedelta(rng.integers(0, days + 1, total), unit="D")
-    opened = pd.to_datetime(customers["opened_on"]).to_numpy()[owner]
-    closed = pd.to_datetime(customers["closed_on"]).to_numpy()[owner]
-    keep = (visited.to_numpy() >= opened) & (np.isnat(closed) | (visited.to_numpy() <= closed))
-    owner, visited = owner[keep], visited[keep]
+    owner, visited = _days_while_active(rng, customers, count, months)
     total = len(owner)
     region_no = pd.Series(customers["region"].to_numpy()[owner]).map({r: i for i, r in enumerate(REGIONS)}).to_numpy()
     return pd.DataFrame({

@@ -6,9 +6,8 @@ become SQL text; header labels and enum spellings are bound parameters.
 
 from __future__ import annotations
 
-import re
-
 from ingest.contracts import Column, Contract
+from metrics.query import Params
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S"]
 TIMESTAMP_FORMATS = [
@@ -32,23 +31,6 @@ EXPECTED = {
     "month": "is not a month (use YYYY-MM or a date in the month)",
     "bool": "is not yes/no (use true/false, 1/0, Y/N or 是/否)",
 }
-
-
-class Params:
-    """Collects bound parameters and hands out their placeholders."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, object] = {}
-
-    def __call__(self, value: object) -> str:
-        name = f"p{len(self.values)}"
-        self.values[name] = value
-        return f"${name}"
-
-    def used_in(self, sql: str) -> dict[str, object]:
-        """The parameters the statement refers to (DuckDB refuses unused ones)."""
-        used = set(re.findall(r"\$(p\d+)\b", sql))
-        return {name: value for name, value in self.values.items() if name in used}
 
 
 def _raw(source: str | None) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import Filters
-from metrics.query import Params, between, periods, run, scope_sql, tiers_sql
+from metrics.query import Params, between, periods, run, scope_sql
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")

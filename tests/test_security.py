@@ -8,11 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import metrics
 from dashboard import auth, data, users
 from dashboard.users import Identity, Lockout, UsersFileError, check_places, hash_password, read_users, verify_password
 from metrics import CATALOGUE, Filters, compute
