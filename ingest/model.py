@@ -9,22 +9,29 @@ import datetime as dt
 import duckdb
 
 from ingest.workdays import working_day_calendar
+from metrics.process import sla_deadlines_sql
 from metrics.query import Params, computed_tiers_sql
-from metrics.settings import DEFAULT_BOUNDARIES
+from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
 CUSTOMER_ATTRIBUTES = "c.region, c.service_center, c.industry, c.area, c.voltage_kv, c.tier AS given_tier"
 
 
 def build_derived_model(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
+    build_calendar(con)
+    p = Params()
+    deadlines = sla_deadlines_sql(p, DEFAULT_SLA, "t")
+    sql = f"""
         CREATE OR REPLACE TABLE ticket_facts AS
-        SELECT t.*, {CUSTOMER_ATTRIBUTES},
-               CAST(t.created_at AS DATE) AS created_date,
-               date_diff('second', t.created_at, t.first_response_at) / 3600.0 AS response_hours,
-               date_diff('second', t.created_at, t.resolved_at) / 3600.0 AS resolution_hours,
-               date_diff('second', t.created_at, t.arrived_at) / 60.0 AS arrival_minutes
-        FROM tickets t JOIN customers c USING (customer_id)
-        ORDER BY t.created_at""")
+        SELECT t.*, {deadlines}
+        FROM (
+            SELECT t.*, {CUSTOMER_ATTRIBUTES},
+                   CAST(t.created_at AS DATE) AS created_date,
+                   date_diff('second', t.created_at, t.first_response_at) / 3600.0 AS response_hours,
+                   date_diff('second', t.created_at, t.resolved_at) / 3600.0 AS resolution_hours,
+                   date_diff('second', t.created_at, t.arrived_at) / 60.0 AS arrival_minutes
+            FROM tickets t JOIN customers c USING (customer_id)) t
+        ORDER BY t.created_at"""
+    con.execute(sql, p.used_in(sql))
     con.execute(f"""
         CREATE OR REPLACE TABLE billing_facts AS
         SELECT b.*, {CUSTOMER_ATTRIBUTES}
@@ -36,8 +43,12 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> None:
                sum(amount_paid) AS amount_paid, sum(consumption_kwh) AS consumption_kwh, count(*) AS bills
         FROM billing_facts GROUP BY ALL ORDER BY period""")
     build_tier_snapshots(con)
+
+
+def build_calendar(con: duckdb.DuckDBPyConnection) -> None:
+    """Working days from a year before the first ticket to a year after the last date any ticket mentions."""
     first, last = con.execute(
-        "SELECT min(created_date), max(coalesce(CAST(resolved_at AS DATE), created_date)) FROM ticket_facts"
+        "SELECT CAST(min(created_at) AS DATE), CAST(max(coalesce(resolved_at, created_at)) AS DATE) FROM tickets"
     ).fetchall()[0]
     today = dt.date.today()
     first = min(first or today, today) - dt.timedelta(days=366)

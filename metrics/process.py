@@ -7,6 +7,7 @@ import pandas as pd
 
 from metrics.facts import TICKET_COLUMNS, fact_aggregate, per_period, ratio, ticket_aggregate
 from metrics.query import Grouping, Params, between, customer_conditions, run, ticket_conditions, tier_join
+from metrics.settings import DEFAULT_SLA, SlaTargets
 
 
 def tickets(con, f, by, settings) -> pd.DataFrame:
@@ -60,56 +61,65 @@ def reopen_rate(con, f, by, settings) -> pd.DataFrame:
         "t.resolved_at IS NOT NULL"))
 
 
-def sla_outcomes_sql(p: Params, f, settings, by: tuple[str, ...]) -> str:
-    """One row per ticket created in the window with a target: its status (met / breached / pending) at the end of `end`."""
-    sla = settings.sla
-    as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+def sla_deadlines_sql(p: Params, sla: SlaTargets, alias: str = "t") -> str:
+    """SELECT items giving each ticket's arrival, response and resolution deadlines (null where its type has no such
+    target). Also run at load time with the default targets to store them in ticket_facts."""
+    t = alias
     arrival = sla.repair_arrival_minutes
+
+    def after_hours(hours: str) -> str:
+        return f"{t}.created_at + to_microseconds(CAST(3.6e9 * {hours} AS BIGINT))"
+
+    working_days = (f"CASE WHEN {t}.voltage_kv <= {p(sla.low_voltage_max_kv)} "
+                    f"THEN {p(sla.connection_working_days_low_voltage)} "
+                    f"ELSE {p(sla.connection_working_days_high_voltage)} END")
+    # end of the n-th working day after the day the ticket was created
+    connection_deadline = f"""(SELECT CAST(due.day AS TIMESTAMP) + INTERVAL 1 DAY
+        FROM calendar created JOIN calendar due ON due.workday_number = created.workday_number + {working_days}
+                                               AND due.is_workday
+        WHERE created.day = {t}.created_date)"""
+    return f"""
+        CASE WHEN {t}.ticket_type = 'repair' THEN {t}.created_at + to_microseconds(CAST(6e7 * CASE {t}.area
+             WHEN 'rural' THEN {p(arrival.rural)} WHEN 'remote' THEN {p(arrival.remote)}
+             ELSE {p(arrival.urban)} END AS BIGINT)) END AS arrival_deadline,
+        CASE WHEN {t}.ticket_type = 'complaint' THEN {after_hours(p(sla.complaint_response_hours))}
+             END AS response_deadline,
+        CASE {t}.ticket_type
+             WHEN 'complaint' THEN {after_hours(p(sla.complaint_resolution_hours))}
+             WHEN 'inquiry' THEN {after_hours(p(sla.inquiry_resolution_hours))}
+             WHEN 'billing' THEN {after_hours(p(sla.billing_resolution_hours))}
+             WHEN 'connection' THEN {connection_deadline} END AS resolution_deadline"""
+
+
+def sla_outcomes_sql(p: Params, f, settings, by: tuple[str, ...]) -> str:
+    """CTE `t`: tickets created in the window with their status at the end of `end`: met, breached, pending, or
+    null when the type has no target. Breached: a step done late, or still pending past its deadline."""
+    as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     join, tier, tier_condition = tier_join(p, f, settings, "t", "tier" in by)
+    stored = settings.rollups and settings.sla == DEFAULT_SLA
+    deadlines = ("t.arrival_deadline, t.response_deadline, t.resolution_deadline" if stored
+                 else sla_deadlines_sql(p, settings.sla, "t"))
+
+    def step(done: str, deadline: str) -> str:
+        return (f"CASE WHEN {deadline} IS NULL THEN NULL "
+                f"WHEN {done} IS NOT NULL AND {done} < {as_of} THEN "
+                f"CASE WHEN {done} <= {deadline} THEN 'met' ELSE 'breached' END "
+                f"WHEN {deadline} < {as_of} THEN 'breached' ELSE 'pending' END")
+
+    steps = [step("arrived_at", "arrival_deadline"), step("first_response_at", "response_deadline"),
+             step("resolved_at", "resolution_deadline")]
     return f"""
         t AS (
-            SELECT t.ticket_id, t.ticket_type, t.channel, t.category, t.created_at, t.created_date,
-                   t.first_response_at, t.arrived_at, t.resolved_at,
-                   t.region, t.service_center, t.industry, t.area, {tier} AS tier, t.voltage_kv
-            FROM ticket_facts t {join}
-            WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)}
-              AND {customer_conditions(p, f, 't')} AND {tier_condition}),
-        connection AS (
-            SELECT t.ticket_id, t.resolved_at,
-                   c.workday_number + CASE WHEN t.voltage_kv <= {p(sla.low_voltage_max_kv)}
-                       THEN {p(sla.connection_working_days_low_voltage)}
-                       ELSE {p(sla.connection_working_days_high_voltage)} END AS target_workday
-            FROM t JOIN calendar c ON c.day = t.created_date
-            WHERE t.ticket_type = 'connection'),
-        steps AS (
-            SELECT ticket_id, arrived_at AS done_at, created_at + to_microseconds(CAST(1e6 * 60 * CASE area
-                       WHEN 'rural' THEN {p(arrival.rural)} WHEN 'remote' THEN {p(arrival.remote)}
-                       ELSE {p(arrival.urban)} END AS BIGINT)) AS deadline
-            FROM t WHERE ticket_type = 'repair'
-            UNION ALL
-            SELECT ticket_id, first_response_at,
-                   created_at + to_microseconds(CAST(3.6e9 * {p(sla.complaint_response_hours)} AS BIGINT))
-            FROM t WHERE ticket_type = 'complaint'
-            UNION ALL
-            SELECT ticket_id, resolved_at, created_at + to_microseconds(CAST(3.6e9 * CASE ticket_type
-                       WHEN 'complaint' THEN {p(sla.complaint_resolution_hours)}
-                       WHEN 'inquiry' THEN {p(sla.inquiry_resolution_hours)}
-                       ELSE {p(sla.billing_resolution_hours)} END AS BIGINT))
-            FROM t WHERE ticket_type IN ('complaint', 'inquiry', 'billing')
-            UNION ALL
-            SELECT x.ticket_id, x.resolved_at, CAST(c.day AS TIMESTAMP) + INTERVAL 1 DAY
-            FROM connection x JOIN calendar c ON c.workday_number = x.target_workday AND c.is_workday),
-        step_status AS (
-            SELECT ticket_id,
-                   CASE WHEN done_at IS NOT NULL AND done_at < {as_of}
-                            THEN CASE WHEN done_at <= deadline THEN 'met' ELSE 'breached' END
-                        WHEN deadline < {as_of} THEN 'breached'
-                        ELSE 'pending' END AS status
-            FROM steps),
-        outcome AS (
-            SELECT ticket_id, CASE WHEN bool_or(status = 'breached') THEN 'breached'
-                                   WHEN bool_and(status = 'met') THEN 'met' ELSE 'pending' END AS status
-            FROM step_status GROUP BY ticket_id)"""
+            SELECT *, CASE WHEN list_contains([{', '.join(steps)}], 'breached') THEN 'breached'
+                           WHEN list_contains([{', '.join(steps)}], 'pending') THEN 'pending'
+                           WHEN coalesce({', '.join(steps)}) IS NOT NULL THEN 'met' END AS status
+            FROM (
+                SELECT t.ticket_id, t.ticket_type, t.channel, t.category, t.created_at, t.first_response_at,
+                       t.arrived_at, t.resolved_at, t.region, t.service_center, t.industry, t.area, {tier} AS tier,
+                       {deadlines}
+                FROM ticket_facts t {join}
+                WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)}
+                  AND {customer_conditions(p, f, 't')} AND {tier_condition}))"""
 
 
 def sla_compliance(con, f, by, settings) -> pd.DataFrame:
@@ -118,8 +128,8 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
     g = Grouping(tuple(by), "t.created_at", {})
     sql = f"""
         WITH {sla_outcomes_sql(p, f, settings, tuple(by))}
-        SELECT {g.select}count(*) FILTER (WHERE o.status = 'met') AS numerator,
-               count(*) FILTER (WHERE o.status IN ('met', 'breached')) AS denominator
-        FROM t JOIN outcome o USING (ticket_id)
+        SELECT {g.select}count(*) FILTER (WHERE t.status = 'met') AS numerator,
+               count(*) FILTER (WHERE t.status IN ('met', 'breached')) AS denominator
+        FROM t WHERE t.status IS NOT NULL
         {g.group} {g.order}"""
     return ratio(run(con, sql, p))

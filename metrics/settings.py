@@ -50,6 +50,7 @@ class MetricSettings(Strict):
 
 
 DEFAULT_BOUNDARIES = TierBoundaries()
+DEFAULT_SLA = SlaTargets()
 
 
 DEFAULT_SETTINGS = MetricSettings()
