@@ -120,6 +120,9 @@ def write_results(path: Path, args, generation: float | None, loaded: dict, page
         f"**{compare['pandas'] / compare['duckdb']:.1f}x**.",
         f"- Same numbers: {'yes' if not compare['mismatches'] else 'NO: ' + json.dumps(compare['mismatches'])}.", "",
     ]
+    history = path.parent / "HISTORY.md"
+    if history.exists():
+        lines.append(history.read_text(encoding="utf-8"))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -59,6 +59,7 @@ class LoadReport:
     top_reasons: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     duration_seconds: float = 0.0
     error: str | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     def tables(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -78,6 +79,7 @@ class LoadReport:
             "files": [f.__dict__ for f in self.files],
             "top_reasons": {t: [{"reason": r, "rows": n} for r, n in rs] for t, rs in self.top_reasons.items()},
             "duration_seconds": round(self.duration_seconds, 3),
+            "phase_seconds": {k: round(v, 3) for k, v in self.phase_seconds.items()},
             "error": self.error,
         }
 
@@ -249,6 +251,7 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     by_table: dict[str, list[tuple[StagedFile, dict, dict]]] = {}
     for n, path in enumerate(files):
         say(f"Reading {path.name}", 0.7 * n / len(files))
+        phase_started = time.perf_counter()
         table = mapping.table_for_file(path) or _table_by_name(path)
         staged = stage_file(con, path, f"stage_{n}", workdir, mapping.sheet_for(table))
         table = table or _table_by_headers(staged.headers, mapping)
@@ -262,6 +265,7 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
         by_table.setdefault(table, []).append((staged, sources, labels))
         report.files.append(FileReport(file=path.name, table=table, encoding=staged.encoding,
                                        ignored_columns=ignored))
+        report.phase_seconds[f"read {path.name}"] = time.perf_counter() - phase_started
 
     if mode == "replace":
         missing = [t for t in TABLE_ORDER if CONTRACTS[t].required and t not in by_table]
@@ -275,6 +279,7 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     loaded: dict[int, int] = {}
     for step, table in enumerate(t for t in TABLE_ORDER if t in by_table):
         say(f"Checking and loading {table}", 0.7 + 0.25 * step / len(by_table))
+        phase_started = time.perf_counter()
         contract = CONTRACTS[table]
         parsed, staged_files = [], []
         for staged, sources, labels in by_table[table]:
@@ -290,6 +295,7 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                      for line, raw, reason in staged.structural_rejects],
                 )
         loaded.update(_load_table(con, contract, parsed, staged_files, file_names, load_id, mode))
+        report.phase_seconds[f"check and load {table}"] = time.perf_counter() - phase_started
 
     counts = con.execute(
         """SELECT source_file, count(*) FROM rejects WHERE load_id = $id GROUP BY source_file""",
@@ -304,7 +310,9 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
         report.top_reasons[table] = reasons
 
     say("Building the query model", 0.95)
+    phase_started = time.perf_counter()
     build_derived_model(con)
+    report.phase_seconds["query model"] = time.perf_counter() - phase_started
     totals = Counter()
     for f in report.files:
         totals.update({"read": f.read, "loaded": f.loaded, "rejected": f.rejected})
