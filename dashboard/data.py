@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
 import metrics
+from dashboard.i18n import _
 from ingest import load
+from ingest.load import rebuild_model
 from ingest.demo import generate
 from metrics import retention, scorecard, service, tiers, warehouse
 
@@ -34,12 +37,23 @@ VIEWS = {
 
 
 def ensure_warehouse() -> None:
-    """First run: build the demo warehouse so a new user sees a full dashboard at once."""
-    if WAREHOUSE.exists():
+    """First run: build the demo warehouse so a new user sees a full dashboard at once. After an upgrade,
+    rebuild the query model of a warehouse built by an older version (the loaded data is kept)."""
+    if not WAREHOUSE.exists():
+        with st.spinner(_("First run: generating the demo exports and loading them into the warehouse…")):
+            generate(DEMO_EXPORTS)
+            load([DEMO_EXPORTS], WAREHOUSE)
         return
-    with st.spinner("First run: generating the demo exports and loading them into the warehouse…"):
-        generate(DEMO_EXPORTS)
-        load([DEMO_EXPORTS], WAREHOUSE)
+    if not _model_is_current(str(WAREHOUSE), stamp()):
+        _connection.clear()
+        with st.spinner(_("Updating the warehouse's query model for this version of the scorecard…")):
+            rebuild_model(WAREHOUSE)
+
+
+@st.cache_data(show_spinner=False)
+def _model_is_current(path: str, file_stamp: int) -> bool:
+    with duckdb.connect(path, read_only=True) as con:
+        return metrics.model_version(con) == metrics.MODEL_VERSION
 
 
 def stamp() -> int:

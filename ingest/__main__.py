@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ingest.demo import generate, last_full_month
 from ingest.errors import LoadError
-from ingest.load import LoadReport, load
+from ingest.load import LoadReport, load, rebuild_model
 from ingest.mapping import load_mapping
 
 
@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="replace: full reload (default); append: add a monthly increment, updating rows whose key exists")
     ld.add_argument("--mapping", type=Path, help="TOML file mapping this source's own headers to contract columns")
     ld.add_argument("--report", type=Path, help="also write the load report as JSON to this file")
+
+    rb = sub.add_parser("rebuild", help="rebuild the query model of a warehouse after upgrading the scorecard",
+                        description="Rebuild the derived tables (facts, roll-ups, tier snapshots, calendar) from the "
+                                    "data already loaded; nothing is re-read from the exports.")
+    rb.add_argument("--db", type=Path, required=True, help="warehouse file to rebuild")
     return parser
 
 
@@ -74,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s:")
         for path in files:
             print(f"  {path.name}")
+        return 0
+    if args.command == "rebuild":
+        try:
+            seconds = rebuild_model(args.db)
+        except LoadError as exc:
+            print(f"Nothing was rebuilt: {exc}", file=sys.stderr)
+            return 1
+        print(f"{args.db}: query model rebuilt in {seconds:.1f} s")
         return 0
     try:
         report = load(args.paths, args.db, mode=args.mode, mapping=load_mapping(args.mapping))

@@ -238,6 +238,26 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def rebuild_model(db_path: Path) -> float:
+    """Rebuild the query model of an existing warehouse from its loaded tables; swapped in like a load."""
+    started = time.perf_counter()
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise LoadError(f"{db_path}: no warehouse to rebuild")
+    workdir = Path(tempfile.mkdtemp(prefix=".loading-", dir=db_path.parent))
+    new_db = workdir / "warehouse.duckdb"
+    try:
+        shutil.copy2(db_path, new_db)
+        with duckdb.connect(str(new_db)) as con:
+            con.execute("SET enable_progress_bar = false")
+            build_derived_model(con)
+            con.execute("CHECKPOINT")
+        os.replace(new_db, db_path)
+        return time.perf_counter() - started
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMapping, workdir: Path,
            say: Progress) -> LoadReport:
     con.execute(META_DDL)

@@ -9,6 +9,7 @@ import datetime as dt
 import duckdb
 
 from ingest.workdays import working_day_calendar
+from metrics import MODEL_VERSION
 from metrics.process import sla_deadlines_sql
 from metrics.query import Params, computed_tiers_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
@@ -43,6 +44,8 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> None:
                sum(amount_paid) AS amount_paid, sum(consumption_kwh) AS consumption_kwh, count(*) AS bills
         FROM billing_facts GROUP BY ALL ORDER BY period""")
     build_tier_snapshots(con)
+    con.execute("CREATE OR REPLACE TABLE model_info AS SELECT $version AS version, now() AS built_at",
+                {"version": MODEL_VERSION})
 
 
 def build_calendar(con: duckdb.DuckDBPyConnection) -> None:

@@ -274,3 +274,22 @@ def test_cli_reports_json_and_exits_non_zero_when_nothing_committed(tmp_path):
                             cwd=ROOT, capture_output=True, text=True)
     assert failed.returncode == 1
     assert "billing.csv" in failed.stderr and "period" in failed.stderr
+
+
+def test_outdated_query_model_is_refused_then_rebuilt(tmp_path):
+    import metrics
+
+    db = tmp_path / "w.duckdb"
+    load([minimal_exports(tmp_path / "in")], db)
+    with duckdb.connect(str(db)) as con:  # what a warehouse built by an older importer looks like
+        con.execute("DROP TABLE model_info")
+        con.execute("DROP TABLE tier_snapshots")
+    with pytest.raises(metrics.WarehouseOutdated, match="python -m ingest rebuild --db"):
+        metrics.connect(db)
+    rebuilt = subprocess.run([sys.executable, "-m", "ingest", "rebuild", "--db", str(db)], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    with metrics.connect(db) as con:
+        assert metrics.model_version(con) == metrics.MODEL_VERSION
+        assert con.execute("SELECT count(*) FROM customers").fetchall() == [(2,)]
+        assert con.execute("SELECT count(DISTINCT as_of) FROM tier_snapshots").fetchall() == [(1,)]
