@@ -59,14 +59,15 @@ def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, hei
 
 
 def kpi_tile(metric_id: str, value: float, target: float | None = None, status: str | None = None,
-             previous_change: float | None = None, spark: list[float] | None = None) -> None:
+             previous_change: float | None = None, spark: list[float] | None = None, narrow: bool = False) -> None:
+    """A KPI tile; `narrow` tiles (five in a row) leave out the words after the change, which would be cut."""
     metric = CATALOGUE[metric_id]
     delta = change(previous_change, metric.format)
     with st.container(border=True):
         st.metric(metric_label(metric_id), number(value, metric.format), delta=delta,
                   delta_color="normal" if metric.direction == "higher" else "inverse",
                   help=_(metric.definition), chart_data=spark or None, chart_type="area",
-                  delta_description=_("vs previous period") if delta else None)
+                  delta_description=_("vs previous period") if delta and not narrow else None)
         if status is not None:
             colour = STATUS_COLORS[status]
             st.markdown(

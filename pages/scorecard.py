@@ -46,7 +46,7 @@ for key in PERSPECTIVES:
     for i, row in enumerate(rows.itertuples(index=False)):
         with tile_cols[i]:
             kpi_tile(row.metric, row.value, row.target, row.status, row.change,
-                     sparkline_values(data.sparkline(row.metric, f)))
+                     sparkline_values(data.sparkline(row.metric, f)), narrow=len(rows) > 4)
 
 st.subheader(_("Region league table"))
 st.caption(_("Regions ranked by composite score. Select a row to filter every page to that region."))
