@@ -7,6 +7,7 @@ region limit is part of the key) and the warehouse file's stamp, so a new load i
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import duckdb
@@ -45,7 +46,7 @@ def ensure_warehouse() -> None:
             load([DEMO_EXPORTS], WAREHOUSE)
         return
     if not _model_is_current(str(WAREHOUSE), stamp()):
-        _connection.clear()
+        close_connection()
         with st.spinner(_("Updating the warehouse's query model for this version of the scorecard…")):
             rebuild_model(WAREHOUSE)
 
@@ -61,13 +62,30 @@ def stamp() -> int:
     return WAREHOUSE.stat().st_mtime_ns
 
 
-@st.cache_resource(show_spinner=False)
-def _connection(path: str, file_stamp: int):
-    return metrics.connect(path)
+_open: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
+_open_lock = threading.Lock()
 
 
-def connection():
-    return _connection(str(WAREHOUSE), stamp())
+def connection() -> duckdb.DuckDBPyConnection:
+    """The process's one read-only connection, reopened when a load has swapped in a new warehouse file.
+
+    DuckDB shares one database instance per path inside a process, so the old connection is closed first;
+    otherwise a new connect would return the instance still reading the replaced file."""
+    path, file_stamp = str(WAREHOUSE), stamp()
+    with _open_lock:
+        current = _open.get(path)
+        if current is None or current[0] != file_stamp:
+            if current is not None:
+                current[1].close()
+            _open[path] = (file_stamp, metrics.connect(path))
+        return _open[path][1]
+
+
+def close_connection() -> None:
+    with _open_lock:
+        for _stamp, con in _open.values():
+            con.close()
+        _open.clear()
 
 
 @st.cache_data(show_spinner=False, max_entries=4000)

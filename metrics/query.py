@@ -40,7 +40,8 @@ class Params:
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
-    frame = con.cursor().execute(sql, p.used_in(sql)).df()
+    with con.cursor() as cursor:
+        frame = cursor.execute(sql, p.used_in(sql)).df()
     for grain in TIME_GRAINS:
         if grain in frame.columns:
             frame[grain] = pd.to_datetime(frame[grain]).dt.date
@@ -86,7 +87,8 @@ def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
 def _has_snapshot(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
     if con is None or (as_of + dt.timedelta(days=1)).day != 1:
         return False
-    return con.cursor().execute("SELECT count(*) > 0 FROM tier_snapshots WHERE as_of = $d", {"d": as_of}).fetchall()[0][0]
+    with con.cursor() as cursor:
+        return cursor.execute("SELECT count(*) > 0 FROM tier_snapshots WHERE as_of = $d", {"d": as_of}).fetchall()[0][0]
 
 
 def customer_conditions(p: Params, f: Filters, alias: str) -> str:

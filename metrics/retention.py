@@ -19,8 +19,8 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
     ends = pd.DataFrame({"quarter_no": range(len(quarters)), "quarter_end": [end for _, _, end in quarters],
                          "quarter": [label for label, _, _ in quarters]})
     p = Params(con)
-    con_cursor = con.cursor()
-    con_cursor.register("quarter_ends", ends)
+    cursor = con.cursor()
+    cursor.register("quarter_ends", ends)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)}),
         cohort AS (SELECT s.customer_id, s.closed_on, q.quarter_no AS cohort_no, q.quarter AS cohort
@@ -32,7 +32,8 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
                count(*) FILTER (WHERE c.closed_on IS NULL OR c.closed_on >= e.quarter_end) AS still_active
         FROM cohort c JOIN quarter_ends e ON e.quarter_no >= c.cohort_no
         GROUP BY ALL ORDER BY ALL"""
-    frame = con_cursor.execute(sql, p.used_in(sql)).df()
+    with cursor:
+        frame = cursor.execute(sql, p.used_in(sql)).df()
     frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
     frame["retention"] = frame["still_active"] / frame["cohort_customers"]
     return frame

@@ -24,8 +24,9 @@ page_header(_("Data status"), _("What is loaded, how fresh is it, and what was r
 status = data.status()
 loads = status["loads"]
 
-cols = st.columns(4)
-cols[0].metric(_("Last load"), f"{loads['loaded_at'].iloc[0]:%Y-%m-%d %H:%M}" if not loads.empty else "–", border=True)
+cols = st.columns([1.5, 1.8, 1, 1])
+cols[0].metric(_("Last load"), f"{loads['loaded_at'].iloc[0]:%Y-%m-%d}" if not loads.empty else "–", border=True,
+               help=f"{loads['loaded_at'].iloc[0]:%Y-%m-%d %H:%M:%S}" if not loads.empty else None)
 first_last = status["range"]
 cols[1].metric(_("Data covers"), f"{month(first_last[0])} – {month(first_last[1])}" if first_last else "–", border=True)
 cols[2].metric(_("Rows loaded"), f"{int(status['counts']['row_count'].sum()):,}", border=True)
@@ -35,15 +36,18 @@ cols[3].metric(_("Rows rejected (last load)"), f"{int(loads['rows_rejected'].ilo
 left, right = st.columns(2)
 with left:
     st.subheader(_("Tables"))
-    table(status["counts"].merge(status["freshness"], on="table_name", how="left"), "warehouse_tables")
+    table(status["counts"].merge(status["freshness"], on="table_name", how="left"), "warehouse_tables",
+          column_config={column("latest"): st.column_config.DateColumn(format="YYYY-MM-DD")})
 with right:
     st.subheader(_("Load history"))
-    table(loads, "load_history")
+    table(loads, "load_history", column_config={
+        column("loaded_at"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        column("duration_seconds"): st.column_config.NumberColumn(format="%.1f")})
 
 st.subheader(_("Rejected rows"))
 c1, c2 = st.columns(2)
 load_ids = loads["load_id"].tolist()
-picked_load = c1.selectbox(_("Load"), load_ids, key="rejects_load",
+picked_load = c1.selectbox(_("Load"), load_ids, key=f"rejects_load_{load_ids[0] if load_ids else 0}",
                            format_func=lambda i: _("Load {number}").format(number=i)) if load_ids else None
 picked_table = c2.selectbox(_("Table"), [None, *CONTRACTS], key="rejects_table",
                             format_func=lambda t: _("All tables") if t is None else t)
@@ -56,6 +60,17 @@ else:
 if not identity.can_import:
     st.stop()
 st.subheader(_("Import new exports"))
+LAST_IMPORT = "last_import_report"
+if LAST_IMPORT in st.session_state:
+    report = st.session_state.pop(LAST_IMPORT)
+    st.success(_("Load {number} committed in {seconds:.1f} s.").format(
+        number=report.load_id, seconds=report.duration_seconds), icon=":material/check_circle:")
+    summary = pd.DataFrame([{"table_name": t, "rows_read": r["read"], "rows_loaded": r["loaded"],
+                             "rows_rejected": r["rejected"]} for t, r in report.tables().items()])
+    table(summary, "load_report")
+    for table_name, reasons in report.top_reasons.items():
+        st.markdown(f"**{_('Top reasons in')} {table_name}:** " +
+                    "; ".join(f"{reason} ({rows:,})" for reason, rows in reasons))
 st.caption(_("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; "
              "rows that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded."))
 modes = {"append": _("Append a monthly increment (update existing keys)"),
@@ -94,12 +109,5 @@ if submitted:
             progress.empty()
             st.error(_("Nothing was loaded:") + f" {error}", icon=":material/error:")
         else:
-            progress.empty()
-            st.success(_("Load {number} committed in {seconds:.1f} s.").format(
-                number=report.load_id, seconds=report.duration_seconds), icon=":material/check_circle:")
-            summary = pd.DataFrame([{"table_name": t, "rows_read": r["read"], "rows_loaded": r["loaded"],
-                                     "rows_rejected": r["rejected"]} for t, r in report.tables().items()])
-            table(summary, "load_report")
-            for table_name, reasons in report.top_reasons.items():
-                st.markdown(f"**{_('Top reasons in')} {table_name}:** " +
-                            "; ".join(f"{reason} ({rows:,})" for reason, rows in reasons))
+            st.session_state[LAST_IMPORT] = report
+            st.rerun()  # the status, history and rejects above now show the new load
