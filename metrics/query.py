@@ -78,13 +78,13 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
 def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
     """customer_id -> tier as of a date. Month ends under the default boundaries come from `tier_snapshots`,
     built at load time with the same definition; any other date or boundary is computed here."""
-    if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups and _has_snapshot(p.con, as_of):
+    if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups and has_snapshot(p.con, as_of):
         return (f"SELECT customer_id, tier, trailing_revenue, share_before FROM tier_snapshots "
                 f"WHERE as_of = {p(as_of)}::DATE")
     return computed_tiers_sql(p, f"{p(as_of)}::DATE", (p(settings.tiers.vip_below), p(settings.tiers.key_below)))
 
 
-def _has_snapshot(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
+def has_snapshot(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
     if con is None or (as_of + dt.timedelta(days=1)).day != 1:
         return False
     with con.cursor() as cursor:
