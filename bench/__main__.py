@@ -94,7 +94,48 @@ def pandas_comparison(db: Path, repeats: int) -> dict:
             "duckdb": statistics.median(duck_times), "mismatches": mismatches}
 
 
-def write_results(path: Path, args, generation: float | None, loaded: dict, pages: list[dict], compare: dict) -> None:
+def browser_cold_start(db: Path, chromium: str = "/usr/bin/chromium") -> dict | None:
+    """Seconds from starting `streamlit run` to the scorecard's title, and to the whole page, in headless Chromium."""
+    if not Path(chromium).exists():
+        return None
+    import socket
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                               "--server.headless", "true"], cwd=ROOT, env=dict(os.environ, SCORECARD_WAREHOUSE=str(db)),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
+                                                                        "--disable-background-networking"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("h1", timeout=120_000)
+            title = time.perf_counter() - started
+            page.wait_for_selector("[data-testid=stMetric]", timeout=120_000)
+            first_tile = time.perf_counter() - started
+            page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=300_000)
+            whole = time.perf_counter() - started
+            browser.close()
+        return {"title": title, "first_tile": first_tile, "whole_page": whole}
+    finally:
+        server.terminate()
+
+
+def write_results(path: Path, args, generation: float | None, loaded: dict, pages: list[dict], compare: dict,
+                  browser: dict | None) -> None:
     lines = [
         "# Benchmark results", "",
         f"Produced by `python -m bench --customers {args.customers}` on {machine()}.", "",
@@ -112,6 +153,10 @@ def write_results(path: Path, args, generation: float | None, loaded: dict, page
         "|---|---|---|---|---|---|---|",
         *[f"| {r['page']} | {r['variant']} | {r['cold'][0]:.3f} | {r['cold'][1]:.3f} | {r['warm'][0]:.4f} | "
           f"{r['warm'][1]:.4f} | {r['peak_mib']:,.0f} |" for r in pages], "",
+        "## Scorecard in the browser after a cold start", "",
+        ("Seconds from `streamlit run` to, in headless Chromium: the page title "
+         f"{browser['title']:.1f} s, the first KPI tile {browser['first_tile']:.1f} s, the whole page "
+         f"{browser['whole_page']:.1f} s." if browser else "Not measured: no Chromium at /usr/bin/chromium."), "",
         "## Against plain pandas", "",
         "The core set (" + ", ".join(f"`{m}`" for m in __import__('bench.pandas_baseline', fromlist=['CORE_SET']).CORE_SET) +
         ") under the default filters, tables already in memory for pandas:", "",
@@ -141,7 +186,8 @@ def main() -> None:
     print(f"loaded {loaded['rows']:,} rows at {loaded['rows_per_second']:,.0f} rows/s", flush=True)
     pages = page_runs(db, args.repeats)
     compare = pandas_comparison(db, args.repeats)
-    write_results(args.results, args, generation, loaded, pages, compare)
+    browser = browser_cold_start(db)
+    write_results(args.results, args, generation, loaded, pages, compare, browser)
     print(f"wrote {args.results}")
 
 

@@ -43,6 +43,7 @@ def run_steps(page: str, f: Filters) -> None:
             data.view(name, f, **kwargs)
         elif kind == "scorecard":
             data.scorecard_results(f)
+            data.league_table(f)
         elif kind == "sparkline":
             data.sparkline(name, f)
 

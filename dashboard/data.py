@@ -107,15 +107,23 @@ def view(name: str, f: metrics.Filters, **kwargs) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _scorecard(filters_json: str, file_stamp: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    f = metrics.Filters.model_validate_json(filters_json)
-    config = scorecard.load_config()
-    kpis = scorecard.evaluate(connection(), config, f)
-    return kpis, scorecard.perspective_scores(kpis), scorecard.league_table(connection(), config, f)
+def _scorecard(filters_json: str, file_stamp: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    kpis = scorecard.evaluate(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+    return kpis, scorecard.perspective_scores(kpis)
 
 
-def scorecard_results(f: metrics.Filters):
+def scorecard_results(f: metrics.Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """KPI rows (value, target, status, score, previous, change) and the perspective and composite scores."""
     return _scorecard(f.model_dump_json(), stamp())
+
+
+@st.cache_data(show_spinner=False)
+def _league(filters_json: str, file_stamp: int) -> pd.DataFrame:
+    return scorecard.league_table(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+
+
+def league_table(f: metrics.Filters) -> pd.DataFrame:
+    return _league(f.model_dump_json(), stamp())
 
 
 @st.cache_data(show_spinner=False)

@@ -24,9 +24,10 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None
     """First and last day covered by bills and tickets, or None for an empty warehouse."""
     p = Params(con)
     frame = run(con, """
-        SELECT least(min(b.first), min(t.first)) AS first, greatest(max(b.last), max(t.last)) AS last FROM
-          (SELECT min(period) AS first, max(period + INTERVAL 1 MONTH - INTERVAL 1 DAY) AS last FROM billing) b,
-          (SELECT min(CAST(created_at AS DATE)) AS first, max(CAST(created_at AS DATE)) AS last FROM tickets) t""", p)
+        SELECT least(b.first, CAST(t.first AS DATE)) AS first,
+               greatest(b.last + INTERVAL 1 MONTH - INTERVAL 1 DAY, CAST(t.last AS DATE)) AS last FROM
+          (SELECT min(period) AS first, max(period) AS last FROM billing_monthly) b,
+          (SELECT min(created_at) AS first, max(created_at) AS last FROM tickets) t""", p)
     first, last = frame.iloc[0]
     if pd.isna(first) or pd.isna(last):
         return None

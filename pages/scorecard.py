@@ -19,7 +19,7 @@ before = previous_period(f)
 page_header(_("Key account service scorecard"),
             _("{start} to {end}, compared with the previous period of the same length ({before_start} to {before_end}).")
             .format(start=day(f.start), end=day(f.end), before_start=day(before.start), before_end=day(before.end)))
-kpis, perspective_scores, league = data.scorecard_results(f)
+kpis, perspective_scores = data.scorecard_results(f)
 scores = perspective_scores.set_index("perspective")["score"]
 
 
@@ -49,6 +49,7 @@ for key in PERSPECTIVES:
                      sparkline_values(data.sparkline(row.metric, f)), narrow=len(rows) > 4)
 
 st.subheader(_("Region league table"))
+league = data.league_table(f)
 st.caption(_("Regions ranked by composite score. Select a row to filter every page to that region."))
 
 
