@@ -1,5 +1,5 @@
-"""SQL building blocks shared by every metric: bound parameters, the filtered customer scope with tiers,
-whitelisted dimensions, and running a query on its own cursor."""
+"""SQL building blocks shared by every metric: bound parameters, customer filters and tiers (from the snapshots
+built at load where they apply), whitelisted dimensions, and running a query on its own cursor."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 TIME_GRAINS = ("week", "month", "quarter", "year")
 CUSTOMER_DIMENSIONS = ("region", "service_center", "industry", "tier", "area")
 TICKET_DIMENSIONS = ("ticket_type", "channel", "category")
-DIMENSIONS = (*TIME_GRAINS[1:], *CUSTOMER_DIMENSIONS, *TICKET_DIMENSIONS, "week")
 
 
 class Params:
