@@ -77,8 +77,8 @@ modes = {"append": _("Append a monthly increment (update existing keys)"),
          "replace": _("Replace everything (full reload)")}
 with st.form("import", clear_on_submit=False):
     files = st.file_uploader(_("Export files"), type=sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES),
-                             accept_multiple_files=True)
-    mapping_file = st.file_uploader(_("Mapping file (optional, TOML)"), type=["toml"])
+                             accept_multiple_files=True, max_upload_size=MAX_UPLOAD_BYTES // 2**20)
+    mapping_file = st.file_uploader(_("Mapping file (optional, TOML)"), type=["toml"], max_upload_size=1)
     mode = st.radio(_("Mode"), list(modes), horizontal=True, format_func=modes.get)
     submitted = st.form_submit_button(_("Validate and load"), type="primary")
 
