@@ -140,8 +140,9 @@ def pareto(curve: pd.DataFrame, title: str) -> go.Figure:
 def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, title: str, fmt: str = "percent",
             x_title: str | None = None, y_title: str | None = None, colorscale: str = "Blues") -> go.Figure:
     grid = frame.pivot_table(index=y, columns=x, values=value, aggfunc="first", observed=True)
+    zmin, zmax = {"percent": (0, 1), "score": (1, 5)}.get(fmt, (None, None))  # a fixed scale reads the same everywhere
     fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index],
-                               colorscale=colorscale, texttemplate=f"%{{z:{HOVER_FORMAT[fmt]}}}",
+                               colorscale=colorscale, zmin=zmin, zmax=zmax, texttemplate=f"%{{z:{HOVER_FORMAT[fmt]}}}",
                                hovertemplate=f"%{{y}} · %{{x}}: %{{z:{HOVER_FORMAT[fmt]}}}<extra></extra>",
                                colorbar={"tickformat": AXIS_FORMAT[fmt]}))
     fig.update_yaxes(autorange="reversed", type="category")

@@ -123,3 +123,10 @@ def test_benchmark_page_sets_name_real_metrics_and_views():
                 assert name in CATALOGUE, (page, name)
             if kind == "view":
                 assert name in VIEWS, (page, name)
+
+
+def test_heatmaps_use_a_fixed_scale_for_shares_and_scores():
+    frame = pd.DataFrame({"cohort": ["2026-01", "2026-01"], "quarters_since_open": [0, 1], "retention": [1.0, 1.0]})
+    fig = charts.heatmap(frame, "quarters_since_open", "cohort", "retention", "Cohort retention")
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (0, 1)
+    assert fig.data[0].z.tolist() == [[1.0, 1.0]]
