@@ -9,7 +9,8 @@ import streamlit as st
 from dashboard import data
 from dashboard.filters import IDENTITY_KEY, current
 from dashboard.format import month
-from dashboard.i18n import _
+from dashboard.i18n import _, language
+from dashboard.load_messages import error_zh, reason_zh
 from dashboard.labels import column
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
@@ -52,6 +53,9 @@ picked_load = c1.selectbox(_("Load"), load_ids, key=f"rejects_load_{load_ids[0] 
 picked_table = c2.selectbox(_("Table"), [None, *CONTRACTS], key="rejects_table",
                             format_func=lambda t: _("All tables") if t is None else t)
 rejected = data.rejects(picked_load, picked_table)
+chinese = language() == "zh"
+if chinese and not rejected.empty:
+    rejected = rejected.assign(reason=rejected["reason"].map(reason_zh))
 if rejected.empty:
     st.success(_("No rows were rejected in this load."), icon=":material/check_circle:")
 else:
@@ -70,7 +74,7 @@ if LAST_IMPORT in st.session_state:
     table(summary, "load_report")
     for table_name, reasons in report.top_reasons.items():
         st.markdown(f"**{_('Top reasons in')} {table_name}:** " +
-                    "; ".join(f"{reason} ({rows:,})" for reason, rows in reasons))
+                    "; ".join(f"{reason_zh(reason) if chinese else reason} ({rows:,})" for reason, rows in reasons))
 st.caption(_("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; "
              "rows that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded."))
 modes = {"append": _("Append a monthly increment (update existing keys)"),
@@ -107,7 +111,7 @@ if submitted:
                           progress=lambda message, fraction: progress.progress(min(fraction, 1.0), text=message))
         except LoadError as error:
             progress.empty()
-            st.error(_("Nothing was loaded:") + f" {error}", icon=":material/error:")
+            st.error(_("Nothing was loaded:") + f" {error_zh(str(error)) if chinese else error}", icon=":material/error:")
         else:
             st.session_state[LAST_IMPORT] = report
             st.rerun()  # the status, history and rejects above now show the new load

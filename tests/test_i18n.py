@@ -83,3 +83,32 @@ def test_every_page_in_both_languages(page, language):
             assert english_headers == [], english_headers
     else:
         assert not any(CJK.search(h) for h in headings)
+
+
+def test_importer_messages_read_in_chinese(tmp_path):
+    """Every reject reason the importer writes for the broken test files, and its main load errors, in Chinese."""
+    from dashboard.load_messages import error_zh, reason_zh
+    from ingest import LoadError, load
+    from tests.test_ingest import BROKEN_CUSTOMERS, BROKEN_TICKETS, write
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder, "customers.csv", BROKEN_CUSTOMERS.replace("C11,杭州,城东,urban,10,100,2020-01-01,\n",
+                                                            "C11,杭州,城东,urban,10,100,2020-01-01,\nC12,杭州\n"))
+    write(folder, "billing.csv", "customer_id,period,amount_billed\nC1,2024-01,-3\nC1,202401x,5\n")
+    write(folder, "tickets.csv", BROKEN_TICKETS)
+    import duckdb
+    load([folder], tmp_path / "w.duckdb")
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        reasons = [r[0] for r in con.execute("SELECT reason FROM rejects").fetchall()]
+    assert len(reasons) >= 18
+    for reason in reasons:
+        chinese = reason_zh(reason)
+        assert chinese != reason and CJK.search(chinese), reason
+        assert not re.search(r"\b(is|the|not|line|duplicate|missing|before)\b", chinese), chinese
+    assert reason_zh("resolved_at 2024-03-01 08:00 is before created_at 2024-03-02 09:00") == \
+        "resolved_at 2024-03-01 08:00 早于 created_at 2024-03-02 09:00"
+    write(folder, "tickets.csv", "工单编号,客户编号,受理渠道\nT1,C1,95598\n")
+    with pytest.raises(LoadError) as error:
+        load([folder], tmp_path / "w.duckdb")
+    assert error_zh(str(error.value)).startswith("tickets.csv：无法作为数据表“tickets”导入，缺少必填列 ticket_type, created_at")
