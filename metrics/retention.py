@@ -71,7 +71,7 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
                           sum(b.amount_billed - b.amount_paid) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH)
                               AS unpaid
                    FROM billing b JOIN accounts USING (customer_id)
-                   WHERE b.period <= {end}::DATE GROUP BY ALL),
+                   WHERE b.period <= {end}::DATE AND b.period > {end}::DATE - INTERVAL 15 MONTH GROUP BY ALL),
         complaints AS (SELECT customer_id, count(*) AS complaints_90d FROM ticket_facts
                        WHERE ticket_type = 'complaint' AND created_date > {end}::DATE - 90 AND created_date <= {end}::DATE
                        GROUP BY ALL),
@@ -92,44 +92,32 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
         FROM accounts a LEFT JOIN recent r USING (customer_id) LEFT JOIN complaints cm USING (customer_id)
         LEFT JOIN scores sc USING (customer_id) LEFT JOIN callbacks cb USING (customer_id)
         LEFT JOIN visits_ v USING (customer_id) LEFT JOIN events e USING (customer_id)"""
-    frame = run(con, sql, p)
-    end_day = pd.Timestamp(f.end)
-    last_visit = pd.to_datetime(frame["last_visit"])
-    flags = {
-        "consumption_down": frame["consumption_change"] <= -0.20,
-        "repeat_complaints": frame["complaints_90d"] >= 2,
-        "unpaid_bills": frame["unpaid"] > 0.005,
-        "low_satisfaction": (frame["last_survey_overall"] <= 2) | (frame["callback_avg"] <= 2.5),
-        "no_recent_visit": last_visit.isna() | ((end_day - last_visit).dt.days > 180),
-        "capacity_reduced": frame["capacity_events"].notna(),
-    }
-    for name, flag in flags.items():
-        frame[name] = flag.fillna(False).astype(bool)
-    frame["reasons"] = [
-        "; ".join(text for text in _reason_texts(row) if text)
-        for row in frame.itertuples(index=False)
-    ]
-    frame["reason_count"] = frame[list(flags)].sum(axis=1)
-    frame = frame[frame["reason_count"] > 0]
-    tier_order = frame["tier"].map({"VIP": 0, "key": 1})
-    return (frame.assign(_tier=tier_order)
-            .sort_values(["_tier", "reason_count", "revenue_12m"], ascending=[True, False, False])
-            .drop(columns="_tier").reset_index(drop=True))
-
-
-def _reason_texts(row) -> list[str]:
-    """Readable reasons for one account; the flags they come from are columns of the same row."""
-    return [
-        f"consumption {row.consumption_change:+.0%} vs a year earlier (last 3 months)" if row.consumption_down else "",
-        f"{row.complaints_90d} complaints in 90 days" if row.repeat_complaints else "",
-        f"unpaid bills ¥{row.unpaid:,.0f} (last 3 months)" if row.unpaid_bills else "",
-        "low satisfaction" + (f" (survey {row.last_survey_overall:.0f}/5)" if pd.notna(row.last_survey_overall)
-                              and row.last_survey_overall <= 2 else
-                              f" (callbacks {row.callback_avg:.1f}/5)") if row.low_satisfaction else "",
-        ("no visit in 180 days" if pd.isna(row.last_visit) else
-         f"no visit since {pd.Timestamp(row.last_visit):%Y-%m-%d}") if row.no_recent_visit else "",
-        f"{row.capacity_events.replace('_', ' ')}" if row.capacity_reduced else "",
-    ]
+    flagged = f"""
+        SELECT *, coalesce(consumption_change <= -0.20, false) AS consumption_down,
+               complaints_90d >= 2 AS repeat_complaints, unpaid > 0.005 AS unpaid_bills,
+               coalesce(last_survey_overall <= 2, false) OR coalesce(callback_avg <= 2.5, false) AS low_satisfaction,
+               last_visit IS NULL OR last_visit < {end}::DATE - 180 AS no_recent_visit,
+               capacity_events IS NOT NULL AS capacity_reduced
+        FROM ({sql})"""
+    # The readable reasons, in English for the API and downloads (dashboard.labels renders them in Chinese).
+    reasons = """concat_ws('; ',
+        CASE WHEN consumption_down THEN format('consumption {:+.0f}% vs a year earlier (last 3 months)',
+                                               consumption_change * 100) END,
+        CASE WHEN repeat_complaints THEN format('{} complaints in 90 days', complaints_90d) END,
+        CASE WHEN unpaid_bills THEN format('unpaid bills ¥{:,.0f} (last 3 months)', unpaid) END,
+        CASE WHEN low_satisfaction THEN CASE WHEN last_survey_overall <= 2
+             THEN format('low satisfaction (survey {}/5)', last_survey_overall)
+             ELSE format('low satisfaction (callbacks {:.1f}/5)', callback_avg) END END,
+        CASE WHEN no_recent_visit THEN CASE WHEN last_visit IS NULL THEN 'no visit in 180 days'
+             ELSE 'no visit since ' || strftime(last_visit, '%Y-%m-%d') END END,
+        CASE WHEN capacity_reduced THEN replace(capacity_events, '_', ' ') END)"""
+    count = ("CAST(consumption_down AS INT) + CAST(repeat_complaints AS INT) + CAST(unpaid_bills AS INT) + "
+             "CAST(low_satisfaction AS INT) + CAST(no_recent_visit AS INT) + CAST(capacity_reduced AS INT)")
+    ordered = f"""
+        SELECT *, {reasons} AS reasons, {count} AS reason_count FROM ({flagged})
+        WHERE {count} > 0
+        ORDER BY tier = 'key', reason_count DESC, revenue_12m DESC, customer_id"""
+    return run(con, ordered, p)
 
 
 def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),

@@ -31,8 +31,8 @@ def duration_distribution(con, f: Filters, duration: str = "resolution_hours",
     p = Params(con)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)})
-        SELECT t.ticket_type, list_position({p(list(edges))}, (SELECT max(e) FROM unnest({p(list(edges))}) u(e)
-                   WHERE e <= t.{column})) AS bucket_no, count(*) AS tickets
+        SELECT t.ticket_type, len(list_filter({p(list(edges))}, lambda e: e <= t.{column})) AS bucket_no,
+               count(*) AS tickets
         FROM ticket_facts t JOIN scope s USING (customer_id)
         WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND t.{column} IS NOT NULL
         GROUP BY ALL ORDER BY ALL"""
