@@ -29,9 +29,11 @@ def choose_language() -> str:
 STATE_KEY = "active_filters"
 
 
-def _reset() -> None:
-    for key in GLOBAL_KEYS:
-        st.session_state.pop(key, None)
+def _reset(period: tuple[dt.date, dt.date]) -> None:
+    """Back to the defaults. Widgets bound to the URL are changed through their state, which also clears the URL."""
+    st.session_state["period"] = period
+    for key in GLOBAL_KEYS[1:]:
+        st.session_state[key] = []
 
 
 def default_period(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
@@ -57,9 +59,10 @@ def sidebar_filters(identity: Identity) -> Filters | None:
     first, last = status["range"]
     dims = status["dimensions"]
     region_options = [r for r in dims["region"] if identity.allowed_regions is None or r in identity.allowed_regions]
+    region_of = data.centers_by_region()
     center_options = [c for c in dims["service_center"]
                       if (identity.allowed_service_centers is None or c in identity.allowed_service_centers)
-                      and (identity.allowed_regions is None or data.centers_by_region().get(c) in identity.allowed_regions)]
+                      and (identity.allowed_regions is None or region_of.get(c) in identity.allowed_regions)]
     dropped = _dropped_from_url("region", region_options) + _dropped_from_url("center", center_options)
     default = default_period(first, last)
     with st.sidebar:
@@ -80,7 +83,7 @@ def sidebar_filters(identity: Identity) -> Filters | None:
                                     placeholder=_("All industries"))
         areas = st.multiselect(_("Area"), list(AREAS), key="area", bind="query-params",
                                format_func=lambda a: label(AREA, a), placeholder=_("Urban, rural and remote"))
-        st.button(_("Reset filters"), on_click=_reset, icon=":material/restart_alt:", width="stretch")
+        st.button(_("Reset filters"), on_click=_reset, args=(default,), icon=":material/restart_alt:", width="stretch")
         st.segmented_control(_("Language"), list(i18n.LANGUAGES), key=LANGUAGE_KEY, bind="query-params",
                              default=i18n.language(), format_func=i18n.LANGUAGES.get, required=True)
     start, end = period if isinstance(period, (tuple, list)) and len(period) == 2 else default

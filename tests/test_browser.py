@@ -116,4 +116,10 @@ def test_filter_goes_into_the_url_and_survives_a_reload(server, browser):
     assert "台州" in region_box.inner_text()
     assert "region=" in page.url
     page.screenshot(path=str(ARTIFACTS / "filter_after_reload.png"), full_page=True)
+    regional = page.locator("[data-testid=stMetricValue]").first.inner_text()
+    page.get_by_role("button", name="Reset filters").click()
+    page.wait_for_url(lambda url: "region=" not in url, timeout=30_000)
+    wait_until_done(page)
+    assert "台州" not in region_box.inner_text()
+    assert page.locator("[data-testid=stMetricValue]").first.inner_text() != regional  # all regions again
     page.close()
