@@ -13,7 +13,6 @@ import os
 import sys
 import threading
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +20,8 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from metrics.settings import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS_FILE = Path(os.environ.get("SCORECARD_USERS", ROOT / "users.toml"))
@@ -101,13 +102,7 @@ class UsersFileError(ValueError):
 
 
 def read_users(path: Path) -> UsersFile:
-    try:
-        return UsersFile.model_validate(tomllib.loads(Path(path).read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as exc:
-        raise UsersFileError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise UsersFileError(f"{path}: {problems}") from None
+    return read_toml(path, UsersFile, UsersFileError)
 
 
 def check_places(users: UsersFile, path: Path, regions: set[str], centers_by_region: dict[str, str]) -> None:

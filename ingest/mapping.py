@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from pathlib import Path
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from ingest.contracts import CONTRACTS, StrictModel
 from ingest.errors import LoadError
+from metrics.settings import read_toml
 
 
 class TableMapping(StrictModel):
@@ -66,15 +66,4 @@ class SourceMapping(StrictModel):
 def load_mapping(path: Path | None) -> SourceMapping:
     if path is None:
         return SourceMapping()
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        return SourceMapping.model_validate(data)
-    except FileNotFoundError:
-        raise LoadError(f"{path}: mapping file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise LoadError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise LoadError(f"{path}: {problems}") from None
+    return read_toml(path, SourceMapping, LoadError)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
 from metrics.filters import Filters
-from metrics.settings import DEFAULT_SETTINGS, MetricSettings
+from metrics.settings import DEFAULT_SETTINGS, MetricSettings, read_toml
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "scorecard.toml"
 Status = Literal["green", "amber", "red", "grey"]
@@ -58,13 +57,7 @@ class ScorecardFileError(ValueError):
 
 
 def load_config(path: Path = DEFAULT_FILE) -> ScorecardConfig:
-    try:
-        return ScorecardConfig.model_validate(tomllib.loads(Path(path).read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScorecardFileError(f"{path}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ScorecardFileError(f"{path}: {problems}") from None
+    return read_toml(path, ScorecardConfig, ScorecardFileError)
 
 
 def status(value: float, kpi: Kpi) -> Status:
