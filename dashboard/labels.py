@@ -17,7 +17,7 @@ DIMENSION = {"overall": "Overall", "timeliness": "Timeliness", "reliability": "R
 EVENT = {"open": "Opened", "close": "Closed", "capacity_increase": "Capacity increase",
          "capacity_reduction": "Capacity reduction", "suspension": "Suspension",
          "switch_out": "Switched to direct purchase", "win_back": "Won back"}
-TABLES = {"customers": "Customers", "billing": "Billing", "tickets": "Service tickets", "surveys": "Surveys",
+TABLES = {"customers": "Customer accounts", "billing": "Billing", "tickets": "Service tickets", "surveys": "Surveys",
           "visits": "Visits", "account_events": "Account events", "staff_training": "Staff training"}
 DIRECTION = {"higher": "Higher is better", "lower": "Lower is better"}
 VALUE_LABELS = {"direction": DIRECTION, "table_name": TABLES,"tier": TIER, "from_tier": TIER, "to_tier": TIER, "current_tier": TIER, "area": AREA,

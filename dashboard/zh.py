@@ -291,6 +291,7 @@ ZH: dict[str, str] = {
     'Reopen rate': '工单重复率',
     'Series': '序列',
     'Perspective': '层面',
+    'Customer accounts': '客户档案',
     'First run: generating the demo exports and loading them into the warehouse…': '首次运行：正在生成演示数据并导入数据仓库…',
     "Updating the warehouse's query model for this version of the scorecard…": '正在为当前版本更新数据仓库的查询模型…',
     'Customer perspective': '客户',

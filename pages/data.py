@@ -8,7 +8,6 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.filters import IDENTITY_KEY, current
-from dashboard.format import month
 from dashboard.i18n import _, language
 from dashboard.load_messages import error_zh, reason_zh
 from dashboard.labels import column
@@ -29,7 +28,7 @@ cols = st.columns([1.5, 1.8, 1, 1])
 cols[0].metric(_("Last load"), f"{loads['loaded_at'].iloc[0]:%Y-%m-%d}" if not loads.empty else "–", border=True,
                help=f"{loads['loaded_at'].iloc[0]:%Y-%m-%d %H:%M:%S}" if not loads.empty else None)
 first_last = status["range"]
-cols[1].metric(_("Data covers"), f"{month(first_last[0])} – {month(first_last[1])}" if first_last else "–", border=True)
+cols[1].metric(_("Data covers"), f"{first_last[0]:%Y-%m} – {first_last[1]:%Y-%m}" if first_last else "–", border=True)
 cols[2].metric(_("Rows loaded"), f"{int(status['counts']['row_count'].sum()):,}", border=True)
 cols[3].metric(_("Rows rejected (last load)"), f"{int(loads['rows_rejected'].iloc[0]):,}" if not loads.empty else "–",
                border=True)

@@ -66,7 +66,7 @@ def test_every_page_runs_on_an_empty_selection(page):
     if page == "scorecard":
         assert tile(at, "Customer satisfaction (CSAT)") == "–" and tile(at, "SLA compliance") == "–"
     elif page == "data":  # warehouse status does not depend on the filters
-        assert at.dataframe[0].value.set_index("Table").loc["Customers", "Rows"] == 800
+        assert at.dataframe[0].value.set_index("Table").loc["Customer accounts", "Rows"] == 800
     else:
         assert any(NO_DATA in i.value for i in at.info)
 
@@ -133,7 +133,7 @@ def test_satisfaction_page(demo, default_filters):
 def test_data_page_shows_counts_and_history(demo):
     at = run_page("data")
     tables = at.dataframe[0].value.set_index("Table")
-    assert tables.loc["Customers", "Rows"] == 800
+    assert tables.loc["Customer accounts", "Rows"] == 800
     assert at.dataframe[1].value["Rows rejected"].tolist() == [0]
 
 
