@@ -10,7 +10,7 @@ import duckdb
 
 from ingest.workdays import working_day_calendar
 from metrics import MODEL_VERSION
-from metrics.process import sla_deadlines_sql
+from metrics.process import sla_deadlines_sql, sla_settled_sql
 from metrics.query import Params, computed_tiers_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
@@ -23,14 +23,15 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> None:
     deadlines = sla_deadlines_sql(p, DEFAULT_SLA, "t")
     sql = f"""
         CREATE OR REPLACE TABLE ticket_facts AS
-        SELECT t.*, {deadlines}
+        SELECT t.*, {sla_settled_sql("t")}
+        FROM (SELECT t.*, {deadlines}
         FROM (
             SELECT t.*, {CUSTOMER_ATTRIBUTES},
                    CAST(t.created_at AS DATE) AS created_date,
                    date_diff('second', t.created_at, t.first_response_at) / 3600.0 AS response_hours,
                    date_diff('second', t.created_at, t.resolved_at) / 3600.0 AS resolution_hours,
                    date_diff('second', t.created_at, t.arrived_at) / 60.0 AS arrival_minutes
-            FROM tickets t JOIN customers c USING (customer_id)) t
+            FROM tickets t JOIN customers c USING (customer_id)) t) t
         ORDER BY t.created_at"""
     con.execute(sql, p.used_in(sql))
     con.execute(f"""

@@ -91,45 +91,43 @@ def sla_deadlines_sql(p: Params, sla: SlaTargets, alias: str = "t") -> str:
              WHEN 'connection' THEN {connection_deadline} END AS resolution_deadline"""
 
 
-def sla_outcomes_sql(p: Params, f, settings, by: tuple[str, ...]) -> str:
-    """CTE `t`: tickets created in the window with their status at the end of `end`: met, breached, pending, or
-    null when the type has no target. Breached: a step done late, or still pending past its deadline."""
-    as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
-    join, tier, tier_condition = tier_join(p, f, settings, "t", "tier" in by)
-    stored = settings.rollups and settings.sla == DEFAULT_SLA
-    deadlines = ("t.arrival_deadline, t.response_deadline, t.resolution_deadline" if stored
-                 else sla_deadlines_sql(p, settings.sla, "t"))
+SLA_STEPS = (("arrived_at", "arrival_deadline"), ("first_response_at", "response_deadline"),
+             ("resolved_at", "resolution_deadline"))
 
-    def step(done: str, deadline: str) -> str:
-        return (f"CASE WHEN {deadline} IS NULL THEN NULL "
-                f"WHEN {done} IS NOT NULL AND {done} < {as_of} THEN "
-                f"CASE WHEN {done} <= {deadline} THEN 'met' ELSE 'breached' END "
-                f"WHEN {deadline} < {as_of} THEN 'breached' ELSE 'pending' END")
 
-    steps = [step("arrived_at", "arrival_deadline"), step("first_response_at", "response_deadline"),
-             step("resolved_at", "resolution_deadline")]
-    return f"""
-        t AS (
-            SELECT *, CASE WHEN list_contains([{', '.join(steps)}], 'breached') THEN 'breached'
-                           WHEN list_contains([{', '.join(steps)}], 'pending') THEN 'pending'
-                           WHEN coalesce({', '.join(steps)}) IS NOT NULL THEN 'met' END AS status
-            FROM (
-                SELECT t.ticket_id, t.ticket_type, t.channel, t.category, t.created_at, t.first_response_at,
-                       t.arrived_at, t.resolved_at, t.region, t.service_center, t.industry, t.area, {tier} AS tier,
-                       {deadlines}
-                FROM ticket_facts t {join}
-                WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)}
-                  AND {customer_conditions(p, f, 't')} AND {tier_condition}))"""
+def sla_settled_sql(alias: str = "t") -> str:
+    """SELECT items giving when a ticket's SLA outcome becomes known, from its deadlines. A step is late once its
+    deadline has passed without it being done in time, so at a cut-off T a ticket is *breached* if
+    T > sla_breached_after (the earliest deadline of a step not done by it); *met* if T > sla_met_after (when the last
+    step with a target was done, all in time; null when some step is or will be late); otherwise *pending*.
+    A ticket whose type has no target has both null. Also run at load time to store them in ticket_facts."""
+    t = alias
+    late_deadlines = ", ".join(f"CASE WHEN {t}.{done} IS NULL OR {t}.{done} > {t}.{deadline} THEN {t}.{deadline} END"
+                               for done, deadline in SLA_STEPS)
+    done_steps = ", ".join(f"CASE WHEN {t}.{deadline} IS NOT NULL THEN {t}.{done} END" for done, deadline in SLA_STEPS)
+    return (f"least({late_deadlines}) AS sla_breached_after, "
+            f"CASE WHEN least({late_deadlines}) IS NULL THEN greatest({done_steps}) END AS sla_met_after")
 
 
 def sla_compliance(con, f, by, settings) -> pd.DataFrame:
-    """Tickets created in the window that met their target / those whose outcome is known at the end of `end`."""
+    """Tickets created in the window that met their target / those whose outcome is known at the end of `end`
+    (met, or breached: a step done late, or not done with its deadline passed)."""
     p = Params(con)
-    g = Grouping(tuple(by), "t.created_at", {})
+    g = Grouping(tuple(by), "t.created_at", TICKET_COLUMNS)
+    join, _tier, tier_condition = tier_join(p, f, settings, "t", "tier" in by)
+    facts = "ticket_facts"
+    if not (settings.rollups and settings.sla == DEFAULT_SLA):
+        stored = "arrival_deadline, response_deadline, resolution_deadline, sla_breached_after, sla_met_after"
+        facts = f"""(SELECT *, {sla_settled_sql("d")}
+                     FROM (SELECT t.* EXCLUDE ({stored}), {sla_deadlines_sql(p, settings.sla, "t")}
+                           FROM ticket_facts t) d)"""
+    as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     sql = f"""
-        WITH {sla_outcomes_sql(p, f, settings, tuple(by))}
-        SELECT {g.select}count(*) FILTER (WHERE t.status = 'met') AS numerator,
-               count(*) FILTER (WHERE t.status IN ('met', 'breached')) AS denominator
-        FROM t WHERE t.status IS NOT NULL
+        SELECT {g.select}count(*) FILTER (WHERE t.sla_met_after < {as_of}) AS numerator,
+               count(*) FILTER (WHERE t.sla_met_after < {as_of} OR t.sla_breached_after < {as_of}) AS denominator
+        FROM {facts} t {join}
+        WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)}
+          AND {customer_conditions(p, f, 't')} AND {tier_condition}
+          AND (t.sla_met_after IS NOT NULL OR t.sla_breached_after IS NOT NULL)  -- types with a target
         {g.group} {g.order}"""
     return ratio(run(con, sql, p))
