@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         except LoadError as exc:
             print(f"Nothing was rebuilt: {exc}", file=sys.stderr)
             return 1
-        print(f"{args.db}: query model rebuilt in {seconds:.1f} s")
+        steps = ", ".join(f"{step} {s:.1f} s" for step, s in seconds.items())
+        print(f"{args.db}: query model rebuilt in {sum(seconds.values()):.1f} s ({steps})")
         return 0
     try:
         report = load(args.paths, args.db, mode=args.mode, mapping=load_mapping(args.mapping))

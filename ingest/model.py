@@ -5,6 +5,7 @@ for SLA targets counted in working days."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import duckdb
 
@@ -17,8 +18,23 @@ from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 CUSTOMER_ATTRIBUTES = "c.region, c.service_center, c.industry, c.area, c.voltage_kv, c.tier AS given_tier"
 
 
-def build_derived_model(con: duckdb.DuckDBPyConnection) -> None:
-    build_calendar(con)
+def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Build every table of the query model; returns the seconds each step took."""
+    seconds: dict[str, float] = {}
+    for name, step in (("calendar", build_calendar), ("ticket_facts", build_ticket_facts),
+                       ("billing_facts", build_billing_facts), ("tier_snapshots", build_tier_snapshots),
+                       ("billing_monthly", build_billing_monthly), ("revenue_retention", build_revenue_retention),
+                       ("visit_coverage", build_visit_coverage)):
+        started = time.perf_counter()
+        step(con)
+        seconds[name] = time.perf_counter() - started
+    con.execute("CREATE OR REPLACE TABLE model_info AS SELECT $version AS version, now() AS built_at",
+                {"version": MODEL_VERSION})
+    return seconds
+
+
+def build_ticket_facts(con: duckdb.DuckDBPyConnection) -> None:
+    """Tickets with their customer's attributes, durations, SLA deadlines and when the SLA outcome becomes known."""
     p = Params()
     deadlines = sla_deadlines_sql(p, DEFAULT_SLA, "t")
     sql = f"""
@@ -34,19 +50,26 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> None:
             FROM tickets t JOIN customers c USING (customer_id)) t) t
         ORDER BY t.created_at"""
     con.execute(sql, p.used_in(sql))
+
+
+def build_billing_facts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TABLE billing_facts AS
         SELECT b.*, {CUSTOMER_ATTRIBUTES}
         FROM billing b JOIN customers c USING (customer_id)
         ORDER BY b.period""")
+
+
+def build_billing_monthly(con: duckdb.DuckDBPyConnection) -> None:
+    """Bills summed per month, customer attributes and the customer's tier at that month's end."""
     con.execute("""
         CREATE OR REPLACE TABLE billing_monthly AS
-        SELECT period, region, service_center, industry, area, sum(amount_billed) AS amount_billed,
-               sum(amount_paid) AS amount_paid, sum(consumption_kwh) AS consumption_kwh, count(*) AS bills
-        FROM billing_facts GROUP BY ALL ORDER BY period""")
-    build_tier_snapshots(con)
-    con.execute("CREATE OR REPLACE TABLE model_info AS SELECT $version AS version, now() AS built_at",
-                {"version": MODEL_VERSION})
+        SELECT b.period, b.region, b.service_center, b.industry, b.area, s.tier, sum(b.amount_billed) AS amount_billed,
+               sum(b.amount_paid) AS amount_paid, sum(b.consumption_kwh) AS consumption_kwh, count(*) AS bills
+        FROM billing_facts b
+        LEFT JOIN tier_snapshots s ON s.customer_id = b.customer_id
+             AND s.as_of = CAST(b.period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE)
+        GROUP BY ALL ORDER BY b.period""")
 
 
 def build_calendar(con: duckdb.DuckDBPyConnection) -> None:
@@ -66,10 +89,60 @@ def build_calendar(con: duckdb.DuckDBPyConnection) -> None:
 def build_tier_snapshots(con: duckdb.DuckDBPyConnection) -> None:
     """Tiers under the default boundaries as of every month end the bills cover, by the metric layer's own definition."""
     con.execute("""CREATE OR REPLACE TABLE tier_snapshots (as_of DATE, customer_id VARCHAR, tier VARCHAR,
-                   trailing_revenue DOUBLE, share_before DOUBLE)""")
+                   trailing_revenue DOUBLE, share_before DOUBLE, month_revenue DOUBLE)""")
     month_ends = [row[0] for row in con.execute(
         "SELECT DISTINCT CAST(period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) FROM billing ORDER BY 1").fetchall()]
     for as_of in month_ends:
         p = Params()
         sql = computed_tiers_sql(p, "$as_of::DATE", (p(DEFAULT_BOUNDARIES.vip_below), p(DEFAULT_BOUNDARIES.key_below)))
         con.execute(f"INSERT INTO tier_snapshots SELECT $as_of, * FROM ({sql})", {"as_of": as_of, **p.values})
+
+
+def build_revenue_retention(con: duckdb.DuckDBPyConnection) -> None:
+    """Revenue retention's parts for windows of one month and of twelve months ending on each month end, summed per
+    customer attributes and month-end tier: `base`, the customer's revenue in the same window a year earlier (only
+    customers with base > 0), `current`, its revenue in the window, and `kept`, current capped at base. Both windows'
+    revenue is in tier_snapshots (month_revenue, trailing_revenue), so one join pairs every month end with the one
+    a year before."""
+    con.execute("""
+        CREATE OR REPLACE TABLE revenue_retention AS
+        WITH pairs AS MATERIALIZED (
+            SELECT n.as_of, c.region, c.service_center, c.industry, c.area, n.tier,
+                   b.month_revenue AS base_1, n.month_revenue AS current_1,
+                   b.trailing_revenue AS base_12, n.trailing_revenue AS current_12
+            FROM tier_snapshots n
+            JOIN tier_snapshots b ON b.customer_id = n.customer_id
+                 AND b.as_of = CAST(n.as_of + INTERVAL 1 DAY - INTERVAL 12 MONTH - INTERVAL 1 DAY AS DATE)
+            JOIN customers c ON c.customer_id = n.customer_id
+            WHERE b.month_revenue > 0 OR b.trailing_revenue > 0)
+        SELECT 1 AS months, as_of, region, service_center, industry, area, tier, sum(base_1) AS base,
+               sum(current_1) AS current, sum(least(current_1, base_1)) AS kept
+        FROM pairs WHERE base_1 > 0 GROUP BY ALL
+        UNION ALL
+        SELECT 12, as_of, region, service_center, industry, area, tier, sum(base_12), sum(current_12),
+               sum(least(current_12, base_12))
+        FROM pairs WHERE base_12 > 0 GROUP BY ALL
+        ORDER BY months, as_of""")
+
+
+def build_visit_coverage(con: duckdb.DuckDBPyConnection) -> None:
+    """Visit coverage's parts for windows of one month and of twelve months ending on each month end, per customer
+    attributes and month-end tier: VIP and key customers active on the month end, and those of them visited in the
+    window (their latest visit month up to the month end falls inside it)."""
+    con.execute("""
+        CREATE OR REPLACE TABLE visit_coverage AS
+        WITH visit_months AS (
+            SELECT DISTINCT customer_id, CAST(date_trunc('month', visited_on) AS DATE) AS month FROM visits),
+        latest AS (
+            SELECT s.customer_id, s.as_of, s.tier, v.month AS last_visit_month
+            FROM (SELECT * FROM tier_snapshots WHERE tier IN ('VIP', 'key')) s
+            ASOF LEFT JOIN visit_months v ON v.customer_id = s.customer_id AND v.month <= s.as_of),
+        r AS (
+            SELECT w.months, l.*,
+                   l.last_visit_month > CAST(l.as_of - INTERVAL (w.months) MONTH AS DATE) AS visited
+            FROM latest l, (VALUES (1), (12)) w(months))
+        SELECT r.months, r.as_of, c.region, c.service_center, c.industry, c.area, r.tier,
+               count(*) AS customers, count(*) FILTER (WHERE r.visited) AS visited
+        FROM r JOIN customers c USING (customer_id)
+        WHERE c.opened_on <= r.as_of AND (c.closed_on IS NULL OR c.closed_on >= r.as_of)
+        GROUP BY ALL ORDER BY r.months, r.as_of""")

@@ -7,7 +7,8 @@ import datetime as dt
 import pandas as pd
 
 from metrics.facts import customer_aggregate, fact_columns, per_period, ratio, survey_aggregate, ticket_aggregate
-from metrics.query import Grouping, Params, between, customer_conditions, has_snapshot, month_between, run, tier_join
+from metrics.query import (Grouping, Params, between, customer_conditions, month_between, rollup_conditions,
+                           rollup_window, run, tier_join)
 
 
 def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
@@ -80,32 +81,22 @@ def churned_customers(con, f, by, settings) -> pd.DataFrame:
                               between(p, "s.closed_on", f), p)
 
 
-def _whole_year_from_snapshots(p: Params, f, settings) -> bool:
-    """A window of exactly twelve calendar months can read both years' revenue from tier_snapshots."""
-    year_before = f.shifted_years(-1).end
-    return (settings.rollups and f.start == year_before + dt.timedelta(days=1)
-            and has_snapshot(p.con, f.end) and has_snapshot(p.con, year_before))
-
-
-def _revenue_retention(con, f, by, settings, measure: str) -> pd.DataFrame:
+def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     p = Params(con)
-    if _whole_year_from_snapshots(p, f, settings):
-        g = Grouping(tuple(by), None, fact_columns("c"))
-        join, _tier, tier_condition = tier_join(p, f, settings, "c", "tier" in by)
+    window = rollup_window(p, f, settings, uses_tiers="tier" in by or f.tiers is not None)
+    if window is not None:  # one month or twelve months ending on a month end: summed at load
+        g = Grouping(tuple(by), None, {**fact_columns("r"), "tier": "r.tier"})
         sql = f"""
-            SELECT {g.select}{measure} AS numerator, sum(base) AS denominator
-            FROM (SELECT b.customer_id, b.trailing_revenue AS base, coalesce(n.trailing_revenue, 0) AS current
-                  FROM tier_snapshots b
-                  LEFT JOIN tier_snapshots n ON n.customer_id = b.customer_id AND n.as_of = {p(f.end)}::DATE
-                  WHERE b.as_of = {p(f.shifted_years(-1).end)}::DATE AND b.trailing_revenue > 0) r
-            JOIN customers c USING (customer_id) {join}
-            WHERE {customer_conditions(p, f, 'c')} AND {tier_condition}
+            SELECT {g.select}sum(r.{'kept' if capped else 'current'}) AS numerator, sum(r.base) AS denominator
+            FROM revenue_retention r
+            WHERE r.months = {p(window[0])} AND r.as_of = {p(window[1])}::DATE AND {rollup_conditions(p, f, 'r')}
             {g.group} {g.order}"""
         return ratio(run(con, sql, p))
     base_window = f.shifted_years(-1)
     g = Grouping(tuple(by), None, fact_columns("b"))
     join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by)
     in_base, in_current = month_between(p, "b.period", base_window), month_between(p, "b.period", f)
+    measure = "sum(least(current, base))" if capped else "sum(current)"
     sql = f"""
         WITH per_customer AS (
             SELECT {g.select}b.customer_id,
@@ -123,13 +114,13 @@ def _revenue_retention(con, f, by, settings, measure: str) -> pd.DataFrame:
 @per_period
 def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier revenue."""
-    return _revenue_retention(con, f, by, settings, "sum(current)")
+    return _revenue_retention(con, f, by, settings, capped=False)
 
 
 @per_period
 def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
-    return _revenue_retention(con, f, by, settings, "sum(least(current, base))")
+    return _revenue_retention(con, f, by, settings, capped=True)
 
 
 

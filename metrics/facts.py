@@ -14,7 +14,8 @@ import pandas as pd
 
 from metrics.filters import Filters
 from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, between,
-                           customer_conditions, month_between, periods, run, scope_sql, ticket_conditions, tier_join)
+                           customer_conditions, month_between, periods, rollup_conditions, rollup_window, run, scope_sql,
+                           ticket_conditions, tier_join)
 from metrics.settings import MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -29,14 +30,20 @@ TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
 
 
 def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
-                    time_column: str, window: str, columns: dict[str, str], where: str = "true") -> pd.DataFrame:
-    """Aggregate a fact table that carries customer attributes, so filters need no join with customers."""
-    g = Grouping(tuple(by), time_column, columns)
-    join, _tier, tier_condition = tier_join(p, f, settings, alias, "tier" in by)
+                   time_column: str, window: str, columns: dict[str, str], where: str = "true",
+                   tier_in_fact: bool = False) -> pd.DataFrame:
+    """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
+    With `tier_in_fact` the table also carries the tier (a roll-up keyed by month-end tier), so tiers need no join."""
+    g = Grouping(tuple(by), time_column, {**columns, "tier": f"{alias}.tier"} if tier_in_fact else columns)
+    if tier_in_fact:
+        join, conditions = "", rollup_conditions(p, f, alias)
+    else:
+        join, _tier, tier_condition = tier_join(p, f, settings, alias, "tier" in by)
+        conditions = f"{customer_conditions(p, f, alias)} AND {tier_condition}"
     sql = f"""
         SELECT {g.select}{measures}
         FROM {fact} {alias} {join}
-        WHERE {window} AND {customer_conditions(p, f, alias)} AND {tier_condition} AND {where}
+        WHERE {window} AND {conditions} AND {where}
         {g.group} {g.order}"""
     return run(con, sql, p)
 
@@ -44,12 +51,14 @@ def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact
 def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = None):
     """Sums over bills (measures must be sums of b.amount_billed, b.amount_paid, b.consumption_kwh).
 
-    Without tiers these come from `billing_monthly`, the bills summed per month and customer attributes at load."""
+    These come from `billing_monthly`, the bills summed per month, customer attributes and month-end tier at load,
+    unless tiers are involved over a window other than one whole month (tiers are then as of the window's end)."""
     p = p or Params(con)
     uses_tiers = "tier" in by or f.tiers is not None
-    fact = "billing_monthly" if settings.rollups and not uses_tiers else "billing_facts"
-    return fact_aggregate(con, f, by, settings, p, measures, fact, "b", "b.period",
-                           month_between(p, "b.period", f), fact_columns("b"))
+    window = rollup_window(p, f, settings, uses_tiers)
+    monthly = settings.rollups and (not uses_tiers or (window is not None and window[0] == 1))
+    return fact_aggregate(con, f, by, settings, p, measures, "billing_monthly" if monthly else "billing_facts", "b",
+                          "b.period", month_between(p, "b.period", f), fact_columns("b"), tier_in_fact=monthly)
 
 
 def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", apply_ticket_types: bool = True,

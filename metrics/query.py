@@ -49,7 +49,8 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
 
 def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> str:
     """customer_id -> tier as of `as_of` (a SQL date expression), company-wide (SPEC 5.1): the given tier, else the
-    rank by revenue over the trailing 12 months. Also used at load time to build `tier_snapshots`."""
+    rank by revenue over the trailing 12 months; also the trailing revenue, the share of revenue ranked before the
+    customer, and the revenue of as_of's own month. Also used at load time to build `tier_snapshots`."""
     vip_below, key_below = boundaries
     return f"""
         SELECT customer_id,
@@ -58,14 +59,16 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
                    WHEN share_before < {vip_below} THEN 'VIP'
                    WHEN share_before < {key_below} THEN 'key'
                    ELSE 'standard' END) AS tier,
-               revenue AS trailing_revenue, share_before
+               revenue AS trailing_revenue, share_before, month_revenue
         FROM (
-            SELECT customer_id, given_tier, revenue,
+            SELECT customer_id, given_tier, revenue, month_revenue,
                    coalesce(sum(revenue) OVER (ORDER BY revenue DESC, customer_id
                                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                    / nullif(sum(revenue) OVER (), 0) AS share_before
             FROM (
-                SELECT c.customer_id, c.tier AS given_tier, coalesce(sum(b.amount_billed), 0) AS revenue
+                SELECT c.customer_id, c.tier AS given_tier, coalesce(sum(b.amount_billed), 0) AS revenue,
+                       coalesce(sum(b.amount_billed) FILTER (WHERE b.period = date_trunc('month', {as_of})), 0)
+                           AS month_revenue
                 FROM customers c
                 LEFT JOIN billing b ON b.customer_id = c.customer_id
                      AND b.period > {as_of} - INTERVAL 1 YEAR AND b.period <= {as_of}
@@ -88,6 +91,26 @@ def has_snapshot(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
         return False
     with con.cursor() as cursor:
         return cursor.execute("SELECT count(*) > 0 FROM tier_snapshots WHERE as_of = $d", {"d": as_of}).fetchall()[0][0]
+
+
+def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: bool) -> tuple[int, dt.date] | None:
+    """(months, month end) when the window is one whole calendar month or twelve whole months ending on a month end
+    the bills cover, so tables summed per month end at load time can answer it. Tiers in those tables are as of that
+    month end under the default boundaries, so a query that uses tiers needs the default boundaries."""
+    if not settings.rollups or (uses_tiers and settings.tiers != DEFAULT_BOUNDARIES):
+        return None
+    if f.start.day != 1 or (f.end + dt.timedelta(days=1)).day != 1:
+        return None
+    months = (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
+    if months not in (1, 12) or not has_snapshot(p.con, f.end):
+        return None
+    return months, f.end
+
+
+def rollup_conditions(p: Params, f: Filters, alias: str) -> str:
+    """Customer filters and the tier filter on a table summed at load time, whose `tier` column is the month-end tier."""
+    tiers = f"list_contains({p(list(f.tiers))}, {alias}.tier)" if f.tiers is not None else "true"
+    return f"{customer_conditions(p, f, alias)} AND {tiers}"
 
 
 def customer_conditions(p: Params, f: Filters, alias: str) -> str:
