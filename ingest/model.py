@@ -22,8 +22,10 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Build every table of the query model; returns the seconds each step took."""
     seconds: dict[str, float] = {}
     for name, step in (("calendar", build_calendar), ("ticket_facts", build_ticket_facts),
-                       ("billing_facts", build_billing_facts), ("tier_snapshots", build_tier_snapshots),
-                       ("billing_monthly", build_billing_monthly), ("revenue_retention", build_revenue_retention),
+                       ("billing_facts", build_billing_facts), ("survey_facts", build_survey_facts),
+                       ("tier_snapshots", build_tier_snapshots),
+                       ("billing_monthly", build_billing_monthly), ("billing_yearly", build_billing_yearly),
+                       ("revenue_retention", build_revenue_retention),
                        ("visit_coverage", build_visit_coverage)):
         started = time.perf_counter()
         step(con)
@@ -60,6 +62,14 @@ def build_billing_facts(con: duckdb.DuckDBPyConnection) -> None:
         ORDER BY b.period""")
 
 
+def build_survey_facts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"""
+        CREATE OR REPLACE TABLE survey_facts AS
+        SELECT v.*, {CUSTOMER_ATTRIBUTES}
+        FROM surveys v JOIN customers c USING (customer_id)
+        ORDER BY v.surveyed_on""")
+
+
 def build_billing_monthly(con: duckdb.DuckDBPyConnection) -> None:
     """Bills summed per month, customer attributes and the customer's tier at that month's end."""
     con.execute("""
@@ -89,13 +99,26 @@ def build_calendar(con: duckdb.DuckDBPyConnection) -> None:
 def build_tier_snapshots(con: duckdb.DuckDBPyConnection) -> None:
     """Tiers under the default boundaries as of every month end the bills cover, by the metric layer's own definition."""
     con.execute("""CREATE OR REPLACE TABLE tier_snapshots (as_of DATE, customer_id VARCHAR, tier VARCHAR,
-                   trailing_revenue DOUBLE, share_before DOUBLE, month_revenue DOUBLE)""")
+                   trailing_revenue DOUBLE, share_before DOUBLE, month_revenue DOUBLE, trailing_paid DOUBLE,
+                   trailing_kwh DOUBLE)""")
     month_ends = [row[0] for row in con.execute(
         "SELECT DISTINCT CAST(period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) FROM billing ORDER BY 1").fetchall()]
     for as_of in month_ends:
         p = Params()
         sql = computed_tiers_sql(p, "$as_of::DATE", (p(DEFAULT_BOUNDARIES.vip_below), p(DEFAULT_BOUNDARIES.key_below)))
         con.execute(f"INSERT INTO tier_snapshots SELECT $as_of, * FROM ({sql})", {"as_of": as_of, **p.values})
+
+
+def build_billing_yearly(con: duckdb.DuckDBPyConnection) -> None:
+    """Bills over the twelve months ending on each month end, summed per customer attributes and the tier as of that
+    month end (the snapshots hold each customer's trailing sums)."""
+    con.execute("""
+        CREATE OR REPLACE TABLE billing_yearly AS
+        SELECT s.as_of, c.region, c.service_center, c.industry, c.area, s.tier,
+               sum(s.trailing_revenue) AS amount_billed, sum(s.trailing_paid) AS amount_paid,
+               sum(s.trailing_kwh) AS consumption_kwh
+        FROM tier_snapshots s JOIN customers c USING (customer_id)
+        GROUP BY ALL ORDER BY s.as_of""")
 
 
 def build_revenue_retention(con: duckdb.DuckDBPyConnection) -> None:

@@ -51,14 +51,22 @@ def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact
 def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = None):
     """Sums over bills (measures must be sums of b.amount_billed, b.amount_paid, b.consumption_kwh).
 
-    These come from `billing_monthly`, the bills summed per month, customer attributes and month-end tier at load,
-    unless tiers are involved over a window other than one whole month (tiers are then as of the window's end)."""
+    Tiers in a query are as of the window's end. Without tiers, or over one whole month, the sums come from
+    `billing_monthly` (summed per month, customer attributes and month-end tier at load); over twelve whole months
+    ending on a month end, without a time grain, from `billing_yearly` (summed per month end over the year before);
+    otherwise from the bills themselves."""
     p = p or Params(con)
     uses_tiers = "tier" in by or f.tiers is not None
     window = rollup_window(p, f, settings, uses_tiers)
-    monthly = settings.rollups and (not uses_tiers or (window is not None and window[0] == 1))
-    return fact_aggregate(con, f, by, settings, p, measures, "billing_monthly" if monthly else "billing_facts", "b",
-                          "b.period", month_between(p, "b.period", f), fact_columns("b"), tier_in_fact=monthly)
+    months = window[0] if window else None
+    if settings.rollups and (not uses_tiers or months == 1):
+        return fact_aggregate(con, f, by, settings, p, measures, "billing_monthly", "b", "b.period",
+                              month_between(p, "b.period", f), fact_columns("b"), tier_in_fact=True)
+    if months == 12 and not any(d in TIME_GRAINS for d in by):
+        return fact_aggregate(con, f, by, settings, p, measures, "billing_yearly", "b", None,
+                              f"b.as_of = {p(f.end)}::DATE", fact_columns("b"), tier_in_fact=True)
+    return fact_aggregate(con, f, by, settings, p, measures, "billing_facts", "b", "b.period",
+                          month_between(p, "b.period", f), fact_columns("b"))
 
 
 def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", apply_ticket_types: bool = True,
@@ -71,14 +79,8 @@ def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", a
 
 def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
     p = Params(con)
-    g = Grouping(tuple(by), "v.surveyed_on", CUSTOMER_COLUMNS)
-    sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier='tier' in by)})
-        SELECT {g.select}{measures}
-        FROM surveys v JOIN scope s USING (customer_id)
-        WHERE {between(p, 'v.surveyed_on', f)} AND {where}
-        {g.group} {g.order}"""
-    return run(con, sql, p)
+    return fact_aggregate(con, f, by, settings, p, measures, "survey_facts", "v", "v.surveyed_on",
+                          between(p, "v.surveyed_on", f), fact_columns("v"), where)
 
 
 def customer_aggregate(con, f, by, settings, measures: str, time_column: str, window: str, p: Params):

@@ -50,7 +50,8 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
 def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> str:
     """customer_id -> tier as of `as_of` (a SQL date expression), company-wide (SPEC 5.1): the given tier, else the
     rank by revenue over the trailing 12 months; also the trailing revenue, the share of revenue ranked before the
-    customer, and the revenue of as_of's own month. Also used at load time to build `tier_snapshots`."""
+    customer, the revenue of as_of's own month, and the amount paid and kWh over the trailing 12 months.
+    Also used at load time to build `tier_snapshots`."""
     vip_below, key_below = boundaries
     return f"""
         SELECT customer_id,
@@ -59,16 +60,17 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
                    WHEN share_before < {vip_below} THEN 'VIP'
                    WHEN share_before < {key_below} THEN 'key'
                    ELSE 'standard' END) AS tier,
-               revenue AS trailing_revenue, share_before, month_revenue
+               revenue AS trailing_revenue, share_before, month_revenue, trailing_paid, trailing_kwh
         FROM (
-            SELECT customer_id, given_tier, revenue, month_revenue,
+            SELECT customer_id, given_tier, revenue, month_revenue, trailing_paid, trailing_kwh,
                    coalesce(sum(revenue) OVER (ORDER BY revenue DESC, customer_id
                                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                    / nullif(sum(revenue) OVER (), 0) AS share_before
             FROM (
                 SELECT c.customer_id, c.tier AS given_tier, coalesce(sum(b.amount_billed), 0) AS revenue,
                        coalesce(sum(b.amount_billed) FILTER (WHERE b.period = date_trunc('month', {as_of})), 0)
-                           AS month_revenue
+                           AS month_revenue,
+                       sum(b.amount_paid) AS trailing_paid, sum(b.consumption_kwh) AS trailing_kwh
                 FROM customers c
                 LEFT JOIN billing b ON b.customer_id = c.customer_id
                      AND b.period > {as_of} - INTERVAL 1 YEAR AND b.period <= {as_of}

@@ -7,7 +7,7 @@ import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import Filters
-from metrics.query import Params, between, periods, run, scope_sql
+from metrics.query import Params, between, customer_conditions, periods, run, scope_sql, tier_join
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
@@ -125,18 +125,18 @@ def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),
     """Mean score and responses of each service dimension (overall, timeliness, reliability, communication,
     convenience), optionally by survey method, month, quarter or region."""
     allowed = {"method": "v.method", "month": "CAST(date_trunc('month', v.surveyed_on) AS DATE)",
-               "quarter": "CAST(date_trunc('quarter', v.surveyed_on) AS DATE)", "region": "s.region"}
+               "quarter": "CAST(date_trunc('quarter', v.surveyed_on) AS DATE)", "region": "v.region"}
     wrong = [d for d in by if d not in allowed]
     if wrong:
         raise ValueError(f"survey dimensions cannot be broken down by {', '.join(wrong)}; use {', '.join(allowed)}")
     p = Params(con)
+    join, _tier, tier_condition = tier_join(p, f, settings, "v", needed=False)
     select = "".join(f"{allowed[d]} AS {d}, " for d in by)
     unpivot = " UNION ALL ".join(
         f"SELECT {''.join(f'{d}, ' for d in by)}'{dim}' AS dimension, {dim} AS score FROM picked" for dim in SURVEY_DIMENSIONS)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)}),
-        picked AS (SELECT {select}{', '.join(f'v.{d}' for d in SURVEY_DIMENSIONS)} FROM surveys v JOIN scope s USING (customer_id)
-                   WHERE {between(p, 'v.surveyed_on', f)})
+        WITH picked AS (SELECT {select}{', '.join(f'v.{d}' for d in SURVEY_DIMENSIONS)} FROM survey_facts v {join}
+                        WHERE {between(p, 'v.surveyed_on', f)} AND {customer_conditions(p, f, 'v')} AND {tier_condition})
         SELECT {''.join(f'{d}, ' for d in by)}dimension, avg(score) AS mean_score, count(score) AS responses
         FROM ({unpivot}) GROUP BY ALL"""
     frame = run(con, sql, p)

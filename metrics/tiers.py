@@ -9,7 +9,8 @@ import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import TIERS, Filters
-from metrics.query import Params, month_between, run, scope_sql, tiers_sql
+from metrics.catalogue import compute
+from metrics.query import Params, customer_conditions, month_between, rollup_window, run, scope_sql, tiers_sql
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 
@@ -22,35 +23,42 @@ def tier_assignment(con: duckdb.DuckDBPyConnection, as_of: dt.date,
 
 
 def tier_distribution(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Per tier: customers active in the window, revenue and consumption in the window, and each one's share."""
-    p = Params(con)
-    sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings)}),
-        bills AS (SELECT customer_id, sum(amount_billed) AS revenue, sum(consumption_kwh) AS consumption_kwh
-                  FROM billing b WHERE {month_between(p, 'b.period', f)} GROUP BY ALL)
-        SELECT s.tier, count(*) AS customers, coalesce(sum(bills.revenue), 0) AS revenue,
-               coalesce(sum(bills.consumption_kwh), 0) AS consumption_kwh
-        FROM scope s LEFT JOIN bills USING (customer_id)
-        WHERE {active_in(p, f.start, f.end)}
-        GROUP BY s.tier"""
-    frame = run(con, sql, p).set_index("tier").reindex(list(TIERS), fill_value=0).reset_index()
+    """Per tier: customers active in the window, revenue and consumption in the window (the catalogue's
+    active_customers, revenue and consumption_kwh by tier), and each one's share of the total."""
+    frame = pd.DataFrame({"tier": list(TIERS)})
+    for column, metric_id in (("customers", "active_customers"), ("revenue", "revenue"),
+                              ("consumption_kwh", "consumption_kwh")):
+        values = compute(con, metric_id, f, by=("tier",), settings=settings).set_index("tier")["value"]
+        frame[column] = frame["tier"].map(values).fillna(0)
+    frame["customers"] = frame["customers"].astype("int64")
     for column in ("customers", "revenue", "consumption_kwh"):
         total = frame[column].sum()
         frame[f"{column}_share"] = frame[column] / total if total else float("nan")
     return frame
 
 
+def customer_revenue_sql(p: Params, f: Filters, settings: MetricSettings) -> str:
+    """customer_id, revenue: each customer's revenue in the window, for customers with revenue > 0. Over twelve whole
+    months ending on a month end it is the trailing revenue stored in tier_snapshots."""
+    window = rollup_window(p, f, settings, uses_tiers=f.tiers is not None)
+    if window is not None and window[0] == 12:
+        tiers = f"list_contains({p(list(f.tiers))}, s.tier)" if f.tiers is not None else "true"
+        return f"""
+            SELECT s.customer_id, s.trailing_revenue AS revenue
+            FROM tier_snapshots s JOIN customers c USING (customer_id)
+            WHERE s.as_of = {p(f.end)}::DATE AND s.trailing_revenue > 0 AND {customer_conditions(p, f, 'c')}
+              AND {tiers}"""
+    return f"""
+        SELECT b.customer_id, sum(b.amount_billed) AS revenue
+        FROM billing b JOIN ({scope_sql(p, f, settings, with_tier=False)}) s USING (customer_id)
+        WHERE {month_between(p, 'b.period', f)}
+        GROUP BY ALL HAVING sum(b.amount_billed) > 0"""
+
+
 def pareto_curve(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Customers with revenue in the window, largest first, with cumulative customer and revenue shares."""
     p = Params(con)
-    sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier=False)})
-        SELECT b.customer_id, sum(b.amount_billed) AS revenue
-        FROM billing b JOIN scope s USING (customer_id)
-        WHERE {month_between(p, 'b.period', f)}
-        GROUP BY ALL HAVING sum(b.amount_billed) > 0
-        ORDER BY revenue DESC, customer_id"""
-    frame = run(con, sql, p)
+    frame = run(con, f"{customer_revenue_sql(p, f, settings)} ORDER BY revenue DESC, customer_id", p)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     frame["customer_share"] = frame["rank"] / max(len(frame), 1)
     total = frame["revenue"].sum()
@@ -59,17 +67,19 @@ def pareto_curve(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -
 
 
 def revenue_concentration(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """One row: customers with revenue, revenue share of the top 20% of them, and the Gini coefficient."""
-    curve = pareto_curve(con, f, settings)
-    n, total = len(curve), curve["revenue"].sum()
-    if n == 0 or total == 0:
-        return pd.DataFrame({"customers": [n], "top20_share": [float("nan")], "gini": [float("nan")]})
-    top = -(-n // 5)  # ceil(0.2 n)
-    ascending = curve["revenue"].to_numpy()[::-1]
-    ranks = pd.RangeIndex(1, n + 1).to_numpy()
-    gini = 2 * (ranks * ascending).sum() / (n * total) - (n + 1) / n
-    return pd.DataFrame({"customers": [n], "top20_share": [curve["revenue"].iloc[:top].sum() / total],
-                         "gini": [gini]})
+    """One row: customers with revenue, revenue share of the top 20% of them (ceil(0.2 n)), and the Gini coefficient
+    G = 2 x sum(i x revenue_i) / (n x total) - (n + 1) / n over revenues in ascending order (i = 1..n)."""
+    p = Params(con)
+    sql = f"""
+        WITH ranked AS (
+            SELECT revenue, row_number() OVER (ORDER BY revenue DESC, customer_id) AS rank, count(*) OVER () AS n
+            FROM ({customer_revenue_sql(p, f, settings)}))
+        SELECT count(*) AS customers,
+               sum(revenue) FILTER (WHERE rank <= ceil(0.2 * n)) / nullif(sum(revenue), 0) AS top20_share,
+               2 * sum((n - rank + 1) * revenue) / nullif(any_value(n) * sum(revenue), 0)
+                   - (any_value(n) + 1) / any_value(n) AS gini
+        FROM ranked"""
+    return run(con, sql, p).astype({"top20_share": "float64", "gini": "float64"})
 
 
 def tier_migration(con, f: Filters, before: dt.date, after: dt.date,
@@ -99,17 +109,17 @@ def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS
     Only customers open for the whole year-earlier period count, so a first partial year is not mistaken for growth."""
     p = Params(con)
     year_before = f.shifted_years(-1).end
+    tier_condition = f"list_contains({p(list(f.tiers))}, now.tier)" if f.tiers is not None else "true"
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings)}),
-        now AS ({tiers_sql(p, f.end, settings)}),
-        before AS ({tiers_sql(p, year_before, settings)})
-        SELECT s.customer_id, c.customer_name, s.region, s.service_center, s.industry, s.tier,
+        SELECT c.customer_id, c.customer_name, c.region, c.service_center, c.industry, now.tier,
                now.trailing_revenue AS revenue_12m, before.trailing_revenue AS revenue_12m_year_before,
                now.trailing_revenue / before.trailing_revenue - 1 AS growth
-        FROM scope s JOIN customers c USING (customer_id)
-        JOIN now USING (customer_id) JOIN before USING (customer_id)
-        WHERE s.tier IN ('standard', 'key') AND before.trailing_revenue > 0
+        FROM customers c
+        JOIN ({tiers_sql(p, f.end, settings)}) now USING (customer_id)
+        JOIN ({tiers_sql(p, year_before, settings)}) before USING (customer_id)
+        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition}
+          AND now.tier IN ('standard', 'key') AND before.trailing_revenue > 0
           AND now.trailing_revenue >= before.trailing_revenue * (1 + {p(min_growth)})
-          AND {active_in(p, f.end, f.end)} AND s.opened_on <= {p(year_before)}::DATE - INTERVAL 1 YEAR
-        ORDER BY growth DESC, s.customer_id"""
+          AND {active_in(p, f.end, f.end, 'c')} AND c.opened_on <= {p(year_before)}::DATE - INTERVAL 1 YEAR
+        ORDER BY growth DESC, c.customer_id"""
     return run(con, sql, p)
