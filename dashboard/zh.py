@@ -367,7 +367,7 @@ ZH: dict[str, str] = {
     '90th percentile (continuous) of resolved_at - created_at, in hours.': '归档时间与受理时间之差的第90百分位（连续插值，小时）。',
     'Mean of arrived_at - created_at over repair tickets, in minutes.': '故障报修工单到达现场时间与受理时间之差的平均值（分钟）。',
     'minutes': '分钟',
-    'Tickets created in the window that met their target / those whose outcome is known at the end of `end`.': '期间内受理且达到服务承诺时限的工单 ÷ 截至期末当日结束已能判定结果的工单。',
+    'Tickets created in the window that met their target / those whose outcome is known at the end of `end` (met, or breached: a step done late, or not done with its deadline passed).': '期间内受理且达到服务承诺时限的工单 ÷ 截至期末当日结束已能判定结果的工单（达标，或超时：某一环节逾期完成，或已过时限仍未完成）。',
     'Resolved tickets with the first-contact flag true / resolved tickets with the flag.': '已办结且一次解决的工单 ÷ 已办结且有一次解决标记的工单。',
     'Reopened tickets / resolved tickets.': '重复工单 ÷ 已办结工单。',
     'VIP and key customers active at end with at least one visit in the window / VIP and key customers active at end.': '期末在册且期间内至少走访一次的VIP和重要客户 ÷ 期末在册的VIP和重要客户。',

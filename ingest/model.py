@@ -26,7 +26,7 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                        ("tier_snapshots", build_tier_snapshots),
                        ("billing_monthly", build_billing_monthly), ("billing_yearly", build_billing_yearly),
                        ("revenue_retention", build_revenue_retention),
-                       ("visit_coverage", build_visit_coverage)):
+                       ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts)):
         started = time.perf_counter()
         step(con)
         seconds[name] = time.perf_counter() - started
@@ -169,3 +169,24 @@ def build_visit_coverage(con: duckdb.DuckDBPyConnection) -> None:
         FROM r JOIN customers c USING (customer_id)
         WHERE c.opened_on <= r.as_of AND (c.closed_on IS NULL OR c.closed_on >= r.as_of)
         GROUP BY ALL ORDER BY r.months, r.as_of""")
+
+
+def build_customer_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """Customer counts for windows of one month and of twelve months ending on each month end, per customer attributes
+    and month-end tier: `active` in the window (opened by its end, not closed before its first day), `base` active on
+    the day before the window, and `retained`, those of base still active on the month end."""
+    con.execute("""
+        CREATE OR REPLACE TABLE customer_counts AS
+        WITH w AS (
+            SELECT months, s.as_of, s.tier, s.customer_id,
+                   CAST(s.as_of + INTERVAL 1 DAY - INTERVAL (months) MONTH AS DATE) AS first_day
+            FROM tier_snapshots s, (VALUES (1), (12)) m(months))
+        SELECT w.months, w.as_of, c.region, c.service_center, c.industry, c.area, w.tier,
+               count(*) FILTER (WHERE c.opened_on <= w.as_of
+                                  AND (c.closed_on IS NULL OR c.closed_on >= w.first_day)) AS active,
+               count(*) FILTER (WHERE c.opened_on < w.first_day
+                                  AND (c.closed_on IS NULL OR c.closed_on >= w.first_day - 1)) AS base,
+               count(*) FILTER (WHERE c.opened_on < w.first_day
+                                  AND (c.closed_on IS NULL OR c.closed_on >= w.as_of)) AS retained
+        FROM w JOIN customers c USING (customer_id)
+        GROUP BY ALL ORDER BY w.months, w.as_of""")

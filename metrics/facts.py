@@ -83,6 +83,19 @@ def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
                           between(p, "v.surveyed_on", f), fact_columns("v"), where)
 
 
+def month_end_aggregate(con, f, by, p: Params, table: str, window: tuple[int, object], measures: str) -> pd.DataFrame:
+    """Aggregate a roll-up built at load per month end (revenue_retention, visit_coverage, customer_counts): rows
+    for `window` = (months, month end) from `rollup_window`, customer attributes and the month-end tier in `r`."""
+    g = Grouping(tuple(by), None, {d: f"r.{d}" for d in CUSTOMER_DIMENSIONS})
+    months, as_of = window
+    sql = f"""
+        SELECT {g.select}{measures}
+        FROM {table} r
+        WHERE r.months = {p(months)} AND r.as_of = {p(as_of)}::DATE AND {rollup_conditions(p, f, 'r')}
+        {g.group} {g.order}"""
+    return run(con, sql, p)
+
+
 def customer_aggregate(con, f, by, settings, measures: str, time_column: str, window: str, p: Params):
     """Aggregates over the customer scope itself (active, churned); `window` uses the scope alias s."""
     g = Grouping(tuple(by), time_column, CUSTOMER_COLUMNS)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from metrics.customer import active_in
-from metrics.facts import CUSTOMER_COLUMNS, per_period, ratio
-from metrics.query import Grouping, Params, between, rollup_conditions, rollup_window, run, scope_sql
+from metrics.facts import CUSTOMER_COLUMNS, month_end_aggregate, per_period, ratio
+from metrics.query import Grouping, Params, between, rollup_window, run, scope_sql
 
 
 @per_period
@@ -15,13 +15,9 @@ def visit_coverage(con, f, by, settings) -> pd.DataFrame:
     p = Params(con)
     window = rollup_window(p, f, settings, uses_tiers=True)
     if window is not None:  # one month or twelve months ending on a month end: counted at load
-        g = Grouping(tuple(by), None, {d: f"r.{d}" for d in CUSTOMER_COLUMNS})
-        sql = f"""
-            SELECT {g.select}coalesce(sum(r.visited), 0) AS numerator, coalesce(sum(r.customers), 0) AS denominator
-            FROM visit_coverage r
-            WHERE r.months = {p(window[0])} AND r.as_of = {p(window[1])}::DATE AND {rollup_conditions(p, f, 'r')}
-            {g.group} {g.order}"""
-        return ratio(run(con, sql, p))
+        return ratio(month_end_aggregate(con, f, by, p, "visit_coverage", window,
+                                         "CAST(coalesce(sum(r.visited), 0) AS BIGINT) AS numerator, "
+                                         "CAST(coalesce(sum(r.customers), 0) AS BIGINT) AS denominator"))
     g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=True)}),
