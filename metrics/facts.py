@@ -14,8 +14,8 @@ import pandas as pd
 
 from metrics.filters import Filters
 from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, between,
-                           customer_conditions, month_between, periods, rollup_conditions, rollup_window, run, scope_sql,
-                           ticket_conditions, tier_join)
+                           fact_filters, month_between, periods, rollup_conditions, rollup_window, run, scope_sql,
+                           ticket_conditions)
 from metrics.settings import MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -38,8 +38,7 @@ def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact
     if tier_in_fact:
         join, conditions = "", rollup_conditions(p, f, alias)
     else:
-        join, _tier, tier_condition = tier_join(p, f, settings, alias, "tier" in by)
-        conditions = f"{customer_conditions(p, f, alias)} AND {tier_condition}"
+        join, conditions = fact_filters(p, f, settings, alias, "tier" in by)
     sql = f"""
         SELECT {g.select}{measures}
         FROM {fact} {alias} {join}

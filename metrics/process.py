@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from metrics.facts import TICKET_COLUMNS, fact_aggregate, per_period, ratio, ticket_aggregate
-from metrics.query import Grouping, Params, between, customer_conditions, run, ticket_conditions, tier_join
+from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
 from metrics.settings import DEFAULT_SLA, SlaTargets
 
 
@@ -114,7 +114,7 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
     (met, or breached: a step done late, or not done with its deadline passed)."""
     p = Params(con)
     g = Grouping(tuple(by), "t.created_at", TICKET_COLUMNS)
-    join, _tier, tier_condition = tier_join(p, f, settings, "t", "tier" in by)
+    join, customers = fact_filters(p, f, settings, "t", "tier" in by)
     facts = "ticket_facts"
     if not (settings.rollups and settings.sla == DEFAULT_SLA):
         stored = "arrival_deadline, response_deadline, resolution_deadline, sla_breached_after, sla_met_after"
@@ -126,8 +126,7 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
         SELECT {g.select}count(*) FILTER (WHERE t.sla_met_after < {as_of}) AS numerator,
                count(*) FILTER (WHERE t.sla_met_after < {as_of} OR t.sla_breached_after < {as_of}) AS denominator
         FROM {facts} t {join}
-        WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)}
-          AND {customer_conditions(p, f, 't')} AND {tier_condition}
+        WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND {customers}
           AND (t.sla_met_after IS NOT NULL OR t.sla_breached_after IS NOT NULL)  -- types with a target
         {g.group} {g.order}"""
     return ratio(run(con, sql, p))

@@ -133,6 +133,14 @@ def tier_join(p: Params, f: Filters, settings: MetricSettings, alias: str, neede
     return f"JOIN ({tiers_sql(p, f.end, settings)}) tr ON tr.customer_id = {alias}.customer_id", "tr.tier", condition
 
 
+def fact_filters(p: Params, f: Filters, settings: MetricSettings, alias: str,
+                 needs_tier: bool = False) -> tuple[str, str]:
+    """(JOIN clause, condition) applying the customer filters to a fact table that carries customer attributes;
+    the join adds the tier (column tr.tier) when the filters or the query need it."""
+    join, _tier, tier_condition = tier_join(p, f, settings, alias, needs_tier)
+    return join, f"{customer_conditions(p, f, alias)} AND {tier_condition}"
+
+
 def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool = True) -> str:
     """The customers the filters select, with the attributes every fact is sliced by."""
     join, tier, tier_condition = tier_join(p, f, settings, "c", with_tier)

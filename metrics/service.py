@@ -3,11 +3,10 @@ complaint months that stand out, repeat complainants."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from metrics.filters import Filters
-from metrics.query import Params, between, run, scope_sql, ticket_conditions
+from metrics.query import Params, between, fact_filters, run, ticket_conditions
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 DURATIONS = {"response_hours": "response_hours", "resolution_hours": "resolution_hours",
@@ -29,12 +28,12 @@ def duration_distribution(con, f: Filters, duration: str = "resolution_hours",
     column = DURATIONS[duration]
     edges = MINUTE_BUCKETS if duration == "arrival_minutes" else HOUR_BUCKETS
     p = Params(con)
+    join, customers = fact_filters(p, f, settings, "t")
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)})
         SELECT t.ticket_type, len(list_filter({p(list(edges))}, lambda e: e <= t.{column})) AS bucket_no,
                count(*) AS tickets
-        FROM ticket_facts t JOIN scope s USING (customer_id)
-        WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND t.{column} IS NOT NULL
+        FROM ticket_facts t {join}
+        WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND {customers} AND t.{column} IS NOT NULL
         GROUP BY ALL ORDER BY ALL"""
     frame = run(con, sql, p)
     labels = _bucket_labels(edges, "min" if duration == "arrival_minutes" else "h")
@@ -46,16 +45,21 @@ def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS)
     """Tickets open at the end of `end`, per ticket type and age bucket in days."""
     p = Params(con)
     end_of_day = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    join, customers = fact_filters(p, f, settings, "t")
+    edges = [p(days) for days in AGE_BUCKETS_DAYS]
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)})
-        SELECT t.ticket_type, date_diff('second', t.created_at, {end_of_day}) / 86400.0 AS age_days
-        FROM ticket_facts t JOIN scope s USING (customer_id)
+        SELECT t.ticket_type,
+               len(list_filter([{', '.join(edges)}], lambda e: e * 86400 <= date_diff('second', t.created_at,
+                                                                                       {end_of_day}))) AS bucket_no,
+               count(*) AS tickets
+        FROM ticket_facts t {join}
         WHERE t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})
-          AND {ticket_conditions(p, f)}"""
+          AND {ticket_conditions(p, f)} AND {customers}
+        GROUP BY ALL ORDER BY ALL"""
     frame = run(con, sql, p)
     labels = _bucket_labels(AGE_BUCKETS_DAYS, "days")
-    frame["age"] = pd.cut(frame["age_days"], [*AGE_BUCKETS_DAYS, np.inf], right=False, labels=labels)
-    return (frame.groupby(["ticket_type", "age"], observed=True).size().rename("tickets").reset_index())
+    frame["age"] = pd.Categorical([labels[int(i) - 1] for i in frame["bucket_no"]], categories=labels, ordered=True)
+    return frame[["ticket_type", "age", "tickets"]]
 
 
 def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
@@ -64,17 +68,17 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
     The history starts with the warehouse's first ticket month, so months before the data are not counted as zero."""
     p = Params(con)
     history = f.shifted_years(-1).model_copy(update={"end": f.end})
+    join, customers = fact_filters(p, f, settings, "t")
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)}),
-        months AS (SELECT CAST(m AS DATE) AS month
+        WITH months AS (SELECT CAST(m AS DATE) AS month
                    FROM generate_series(greatest(date_trunc('month', {p(history.start)}::DATE),
                                                  (SELECT date_trunc('month', min(created_at)) FROM ticket_facts)),
                                         {p(f.end)}::DATE, INTERVAL 1 MONTH) g(m)),
         counts AS (
             SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, count(*) AS complaints
-            FROM ticket_facts t JOIN scope s USING (customer_id)
+            FROM ticket_facts t {join}
             WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', history)}
-              AND {ticket_conditions(p, f, types=False)}
+              AND {ticket_conditions(p, f, types=False)} AND {customers}
             GROUP BY ALL),
         series AS (SELECT month, coalesce(complaints, 0) AS complaints FROM months LEFT JOIN counts USING (month)),
         baseline AS (
@@ -93,14 +97,18 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
 def repeat_complainants(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS, minimum: int = 2) -> pd.DataFrame:
     """Customers with two or more complaints created in the window, most complaints first."""
     p = Params(con)
+    join, customers = fact_filters(p, f, settings, "t", needs_tier=True)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings)})
-        SELECT s.customer_id, c.customer_name, s.region, s.service_center, s.tier,
-               count(*) AS complaints, count(*) FILTER (WHERE t.substantiated) AS substantiated,
-               max(t.created_at) AS last_complaint_at,
-               string_agg(DISTINCT t.category, ', ' ORDER BY t.category) AS categories
-        FROM ticket_facts t JOIN scope s USING (customer_id) JOIN customers c USING (customer_id)
-        WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', f)} AND {ticket_conditions(p, f, types=False)}
-        GROUP BY ALL HAVING count(*) >= {p(minimum)}
-        ORDER BY complaints DESC, last_complaint_at DESC, s.customer_id"""
+        WITH repeated AS (
+            SELECT t.customer_id, any_value(tr.tier) AS tier, count(*) AS complaints,
+                   count(*) FILTER (WHERE t.substantiated) AS substantiated, max(t.created_at) AS last_complaint_at,
+                   string_agg(DISTINCT t.category, ', ' ORDER BY t.category) AS categories
+            FROM ticket_facts t {join}
+            WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', f)}
+              AND {ticket_conditions(p, f, types=False)} AND {customers}
+            GROUP BY t.customer_id HAVING count(*) >= {p(minimum)})
+        SELECT r.customer_id, c.customer_name, c.region, c.service_center, r.tier, r.complaints, r.substantiated,
+               r.last_complaint_at, r.categories
+        FROM repeated r JOIN customers c USING (customer_id)
+        ORDER BY r.complaints DESC, r.last_complaint_at DESC, r.customer_id"""
     return run(con, sql, p)
