@@ -6,9 +6,9 @@ import datetime as dt
 
 import pandas as pd
 
-from metrics.facts import (customer_aggregate, fact_columns, month_end_aggregate, per_period, ratio, survey_aggregate,
+from metrics.facts import (MonthEndRollup, customer_aggregate, fact_columns, per_period, ratio, survey_aggregate,
                            ticket_aggregate)
-from metrics.query import Grouping, Params, between, customer_conditions, month_between, rollup_window, run, tier_join
+from metrics.query import Grouping, Params, between, customer_conditions, month_between, run, tier_join
 
 
 def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
@@ -17,14 +17,10 @@ def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
             f"({alias}.closed_on IS NULL OR {alias}.closed_on >= {p(start)}::DATE)")
 
 
-@per_period
+@per_period(rollup=MonthEndRollup("customer_counts", "CAST(coalesce(sum(r.active), 0) AS BIGINT) AS value"))
 def active_customers(con, f, by, settings) -> pd.DataFrame:
     """Customers active in the window: opened_on <= end and (closed_on is null or closed_on >= start)."""
     p = Params(con)
-    window = rollup_window(p, f, settings, uses_tiers="tier" in by or f.tiers is not None)
-    if window is not None:  # one month or twelve months ending on a month end: counted at load
-        return month_end_aggregate(con, f, by, p, "customer_counts", window,
-                                   "CAST(coalesce(sum(r.active), 0) AS BIGINT) AS value")
     return customer_aggregate(con, f, by, settings, "count(*) AS value", "s.opened_on",
                               active_in(p, f.start, f.end), p)
 
@@ -66,15 +62,11 @@ def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
                             "count(t.satisfaction) AS denominator")
 
 
-@per_period
+@per_period(rollup=MonthEndRollup("customer_counts", "CAST(coalesce(sum(r.retained), 0) AS BIGINT) AS numerator, "
+                                                      "CAST(coalesce(sum(r.base), 0) AS BIGINT) AS denominator", 1))
 def logo_retention(con, f, by, settings) -> pd.DataFrame:
     """Customers active on the day before start who are still active on end / customers active on the day before start."""
     p = Params(con)
-    window = rollup_window(p, f, settings, uses_tiers="tier" in by or f.tiers is not None)
-    if window is not None:  # one month or twelve months ending on a month end: counted at load
-        return ratio(month_end_aggregate(con, f, by, p, "customer_counts", window,
-                                         "CAST(coalesce(sum(r.retained), 0) AS BIGINT) AS numerator, "
-                                         "CAST(coalesce(sum(r.base), 0) AS BIGINT) AS denominator"))
     day_before = f.start - dt.timedelta(days=1)
     frame = customer_aggregate(
         con, f, by, settings,
@@ -92,11 +84,6 @@ def churned_customers(con, f, by, settings) -> pd.DataFrame:
 
 def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     p = Params(con)
-    window = rollup_window(p, f, settings, uses_tiers="tier" in by or f.tiers is not None)
-    if window is not None:  # one month or twelve months ending on a month end: summed at load
-        return ratio(month_end_aggregate(con, f, by, p, "revenue_retention", window,
-                                         f"sum(r.{'kept' if capped else 'current'}) AS numerator, "
-                                         "sum(r.base) AS denominator"))
     base_window = f.shifted_years(-1)
     g = Grouping(tuple(by), None, fact_columns("b"))
     join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by)
@@ -116,13 +103,13 @@ def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     return ratio(run(con, sql, p))
 
 
-@per_period
+@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.current) AS numerator, sum(r.base) AS denominator", 1))
 def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier revenue."""
     return _revenue_retention(con, f, by, settings, capped=False)
 
 
-@per_period
+@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.kept) AS numerator, sum(r.base) AS denominator", 1))
 def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
     return _revenue_retention(con, f, by, settings, capped=True)

@@ -7,6 +7,8 @@ surveys by surveyed_on, visits by visited_on, churn by closed_on.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Callable
 
 import duckdb
@@ -82,17 +84,33 @@ def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
                           between(p, "v.surveyed_on", f), fact_columns("v"), where)
 
 
-def month_end_aggregate(con, f, by, p: Params, table: str, window: tuple[int, object], measures: str) -> pd.DataFrame:
-    """Aggregate a roll-up built at load per month end (revenue_retention, visit_coverage, customer_counts): rows
-    for `window` = (months, month end) from `rollup_window`, customer attributes and the month-end tier in `r`."""
+@dataclass(frozen=True)
+class MonthEndRollup:
+    """Where a window metric's parts are summed at load per month end (revenue_retention, visit_coverage,
+    customer_counts): the table and the measures over its rows `r`; `scale` makes value = numerator / denominator."""
+
+    table: str
+    measures: str
+    scale: float | None = None
+
+
+def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup, windows: list[tuple[int, dt.date]],
+                        grain: str | None = None) -> pd.DataFrame:
+    """The roll-up's rows for `windows` (all (months, month end) from `rollup_window`, with the same months), filtered
+    by customer attributes and month-end tier; with `grain`, one row per window labelled by its first day."""
     g = Grouping(tuple(by), None, {d: f"r.{d}" for d in CUSTOMER_DIMENSIONS})
-    months, as_of = window
+    months = windows[0][0]
+    label = f"CAST(w.as_of + INTERVAL 1 DAY - INTERVAL ({p(months)}) MONTH AS DATE)"
+    # Without other dimensions every window gets its row, as a single window's aggregate always has one.
+    join = "LEFT JOIN" if not by else "JOIN"
     sql = f"""
-        SELECT {g.select}{measures}
-        FROM {table} r
-        WHERE r.months = {p(months)} AND r.as_of = {p(as_of)}::DATE AND {rollup_conditions(p, f, 'r')}
-        {g.group} {g.order}"""
-    return run(con, sql, p)
+        SELECT {f'{label} AS {grain}, ' if grain else ''}{g.select}{rollup.measures}
+        FROM (SELECT unnest({p([as_of for _, as_of in windows])}::DATE[]) AS as_of) w
+        {join} {rollup.table} r ON r.as_of = w.as_of AND r.months = {p(months)} AND {rollup_conditions(p, f, 'r')}
+        {'GROUP BY ' + ', '.join(([label] if grain else []) + [g.expr(d) for d in by]) if grain or by else ''}
+        ORDER BY {', '.join(([grain] if grain else []) + list(by)) or 'ALL'}"""
+    frame = run(con, sql, p)
+    return ratio(frame, rollup.scale) if rollup.scale is not None else frame
 
 
 def customer_aggregate(con, f, by, settings, measures: str, time_column: str, window: str, p: Params):
@@ -111,23 +129,43 @@ def ratio(frame: pd.DataFrame, scale: float = 1.0) -> pd.DataFrame:
     return frame
 
 
-def per_period(compute: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
-    """For window metrics (stocks, retention, year-on-year): a time grain in `by` evaluates the metric
-    on each period's own window, clipped to the filter's window."""
+def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: MonthEndRollup | None = None):
+    """For window metrics (stocks, retention, year-on-year): a time grain in `by` evaluates the metric on each
+    period's own window, clipped to the filter's window. With `rollup`, a window of one whole month or twelve whole
+    months ending on a month end is read from that roll-up, all such periods in one query."""
 
-    def wrapped(con: duckdb.DuckDBPyConnection, f: Filters, by: tuple[str, ...], settings: MetricSettings):
-        grains = [d for d in by if d in TIME_GRAINS]
-        if not grains:
+    def decorate(compute: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+        def one_window(con, f: Filters, by: tuple[str, ...], settings: MetricSettings) -> pd.DataFrame:
+            if rollup is not None:
+                p = Params(con)
+                window = rollup_window(p, f, settings, uses_tiers="tier" in by or f.tiers is not None)
+                if window is not None:
+                    return month_end_aggregate(con, f, by, p, rollup, [window])
             return compute(con, f, by, settings)
-        grain, rest = grains[0], tuple(d for d in by if d != grains[0])
-        frames = []
-        for label, start, end in periods(f.start, f.end, grain):
-            frame = compute(con, f.window(start, end), rest, settings)
-            frame.insert(0, grain, label)
-            frames.append(frame)
-        out = pd.concat(frames, ignore_index=True)
-        return out[[*by, *[c for c in out.columns if c not in by]]]
 
-    wrapped.__doc__ = compute.__doc__
-    wrapped.__name__ = compute.__name__
-    return wrapped
+        def wrapped(con: duckdb.DuckDBPyConnection, f: Filters, by: tuple[str, ...], settings: MetricSettings):
+            grains = [d for d in by if d in TIME_GRAINS]
+            if not grains:
+                return one_window(con, f, by, settings)
+            grain, rest = grains[0], tuple(d for d in by if d != grains[0])
+            spans = periods(f.start, f.end, grain)
+            if rollup is not None:
+                p = Params(con)
+                uses_tiers = "tier" in by or f.tiers is not None
+                windows = [rollup_window(p, f.window(start, end), settings, uses_tiers) for _, start, end in spans]
+                if all(windows) and len({months for months, _ in windows}) == 1:
+                    out = month_end_aggregate(con, f, rest, p, rollup, windows, grain)
+                    return out[[*by, *[c for c in out.columns if c not in by]]]
+            frames = []
+            for label, start, end in spans:
+                frame = one_window(con, f.window(start, end), rest, settings)
+                frame.insert(0, grain, label)
+                frames.append(frame)
+            out = pd.concat(frames, ignore_index=True)
+            return out[[*by, *[c for c in out.columns if c not in by]]]
+
+        wrapped.__doc__ = compute.__doc__
+        wrapped.__name__ = compute.__name__
+        return wrapped
+
+    return decorate(compute) if compute is not None else decorate

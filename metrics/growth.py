@@ -5,19 +5,15 @@ from __future__ import annotations
 import pandas as pd
 
 from metrics.customer import active_in
-from metrics.facts import CUSTOMER_COLUMNS, month_end_aggregate, per_period, ratio
-from metrics.query import Grouping, Params, between, rollup_window, run, scope_sql
+from metrics.facts import CUSTOMER_COLUMNS, MonthEndRollup, per_period, ratio
+from metrics.query import Grouping, Params, between, run, scope_sql
 
 
-@per_period
+@per_period(rollup=MonthEndRollup("visit_coverage", "CAST(coalesce(sum(r.visited), 0) AS BIGINT) AS numerator, "
+                                                     "CAST(coalesce(sum(r.customers), 0) AS BIGINT) AS denominator", 1))
 def visit_coverage(con, f, by, settings) -> pd.DataFrame:
     """VIP and key customers active at end with at least one visit in the window / VIP and key customers active at end."""
     p = Params(con)
-    window = rollup_window(p, f, settings, uses_tiers=True)
-    if window is not None:  # one month or twelve months ending on a month end: counted at load
-        return ratio(month_end_aggregate(con, f, by, p, "visit_coverage", window,
-                                         "CAST(coalesce(sum(r.visited), 0) AS BIGINT) AS numerator, "
-                                         "CAST(coalesce(sum(r.customers), 0) AS BIGINT) AS denominator"))
     g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=True)}),
