@@ -15,13 +15,14 @@ from metrics.process import sla_deadlines_sql, sla_settled_sql
 from metrics.query import Params, computed_tiers_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
-CUSTOMER_ATTRIBUTES = "c.region, c.service_center, c.industry, c.area, c.voltage_kv, c.tier AS given_tier"
+CUSTOMER_ATTRIBUTES = "c.customer_key, c.region, c.service_center, c.industry, c.area, c.voltage_kv, c.tier AS given_tier"
 
 
 def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Build every table of the query model; returns the seconds each step took."""
     seconds: dict[str, float] = {}
-    for name, step in (("calendar", build_calendar), ("ticket_facts", build_ticket_facts),
+    for name, step in (("calendar", build_calendar), ("customer_facts", build_customer_facts),
+                       ("ticket_facts", build_ticket_facts),
                        ("billing_facts", build_billing_facts), ("survey_facts", build_survey_facts),
                        ("tier_snapshots", build_tier_snapshots),
                        ("billing_monthly", build_billing_monthly), ("billing_yearly", build_billing_yearly),
@@ -33,6 +34,15 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     con.execute("CREATE OR REPLACE TABLE model_info AS SELECT $version AS version, now() AS built_at",
                 {"version": MODEL_VERSION})
     return seconds
+
+
+def build_customer_facts(con: duckdb.DuckDBPyConnection) -> None:
+    """Customers with an integer key (in customer_id order) that every derived table carries: joins on it are several
+    times faster than on the text id."""
+    con.execute("""
+        CREATE OR REPLACE TABLE customer_facts AS
+        SELECT CAST(row_number() OVER (ORDER BY customer_id) AS INTEGER) AS customer_key, *
+        FROM customers ORDER BY customer_key""")
 
 
 def build_ticket_facts(con: duckdb.DuckDBPyConnection) -> None:
@@ -49,7 +59,7 @@ def build_ticket_facts(con: duckdb.DuckDBPyConnection) -> None:
                    date_diff('second', t.created_at, t.first_response_at) / 3600.0 AS response_hours,
                    date_diff('second', t.created_at, t.resolved_at) / 3600.0 AS resolution_hours,
                    date_diff('second', t.created_at, t.arrived_at) / 60.0 AS arrival_minutes
-            FROM tickets t JOIN customers c USING (customer_id)) t) t
+            FROM tickets t JOIN customer_facts c USING (customer_id)) t) t
         ORDER BY t.created_at"""
     con.execute(sql, p.used_in(sql))
 
@@ -58,7 +68,7 @@ def build_billing_facts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TABLE billing_facts AS
         SELECT b.*, {CUSTOMER_ATTRIBUTES}
-        FROM billing b JOIN customers c USING (customer_id)
+        FROM billing b JOIN customer_facts c USING (customer_id)
         ORDER BY b.period""")
 
 
@@ -66,7 +76,7 @@ def build_survey_facts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""
         CREATE OR REPLACE TABLE survey_facts AS
         SELECT v.*, {CUSTOMER_ATTRIBUTES}
-        FROM surveys v JOIN customers c USING (customer_id)
+        FROM surveys v JOIN customer_facts c USING (customer_id)
         ORDER BY v.surveyed_on""")
 
 
@@ -77,7 +87,7 @@ def build_billing_monthly(con: duckdb.DuckDBPyConnection) -> None:
         SELECT b.period, b.region, b.service_center, b.industry, b.area, s.tier, sum(b.amount_billed) AS amount_billed,
                sum(b.amount_paid) AS amount_paid, sum(b.consumption_kwh) AS consumption_kwh, count(*) AS bills
         FROM billing_facts b
-        LEFT JOIN tier_snapshots s ON s.customer_id = b.customer_id
+        LEFT JOIN tier_snapshots s ON s.customer_key = b.customer_key
              AND s.as_of = CAST(b.period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE)
         GROUP BY ALL ORDER BY b.period""")
 
@@ -98,8 +108,8 @@ def build_calendar(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_tier_snapshots(con: duckdb.DuckDBPyConnection) -> None:
     """Tiers under the default boundaries as of every month end the bills cover, by the metric layer's own definition."""
-    con.execute("""CREATE OR REPLACE TABLE tier_snapshots (as_of DATE, customer_id VARCHAR, tier VARCHAR,
-                   trailing_revenue DOUBLE, share_before DOUBLE, month_revenue DOUBLE, trailing_paid DOUBLE,
+    con.execute("""CREATE OR REPLACE TABLE tier_snapshots (as_of DATE, customer_id VARCHAR, customer_key INTEGER,
+                   tier VARCHAR, trailing_revenue DOUBLE, share_before DOUBLE, month_revenue DOUBLE, trailing_paid DOUBLE,
                    trailing_kwh DOUBLE)""")
     month_ends = [row[0] for row in con.execute(
         "SELECT DISTINCT CAST(period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) FROM billing ORDER BY 1").fetchall()]
@@ -117,7 +127,7 @@ def build_billing_yearly(con: duckdb.DuckDBPyConnection) -> None:
         SELECT s.as_of, c.region, c.service_center, c.industry, c.area, s.tier,
                sum(s.trailing_revenue) AS amount_billed, sum(s.trailing_paid) AS amount_paid,
                sum(s.trailing_kwh) AS consumption_kwh
-        FROM tier_snapshots s JOIN customers c USING (customer_id)
+        FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
         GROUP BY ALL ORDER BY s.as_of""")
 
 
@@ -134,9 +144,9 @@ def build_revenue_retention(con: duckdb.DuckDBPyConnection) -> None:
                    b.month_revenue AS base_1, n.month_revenue AS current_1,
                    b.trailing_revenue AS base_12, n.trailing_revenue AS current_12
             FROM tier_snapshots n
-            JOIN tier_snapshots b ON b.customer_id = n.customer_id
+            JOIN tier_snapshots b ON b.customer_key = n.customer_key
                  AND b.as_of = CAST(n.as_of + INTERVAL 1 DAY - INTERVAL 12 MONTH - INTERVAL 1 DAY AS DATE)
-            JOIN customers c ON c.customer_id = n.customer_id
+            JOIN customer_facts c ON c.customer_key = n.customer_key
             WHERE b.month_revenue > 0 OR b.trailing_revenue > 0)
         SELECT 1 AS months, as_of, region, service_center, industry, area, tier, sum(base_1) AS base,
                sum(current_1) AS current, sum(least(current_1, base_1)) AS kept
@@ -155,18 +165,19 @@ def build_visit_coverage(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE visit_coverage AS
         WITH visit_months AS (
-            SELECT DISTINCT customer_id, CAST(date_trunc('month', visited_on) AS DATE) AS month FROM visits),
+            SELECT DISTINCT c.customer_key, CAST(date_trunc('month', v.visited_on) AS DATE) AS month
+            FROM visits v JOIN customer_facts c USING (customer_id)),
         latest AS (
-            SELECT s.customer_id, s.as_of, s.tier, v.month AS last_visit_month
+            SELECT s.customer_key, s.as_of, s.tier, v.month AS last_visit_month
             FROM (SELECT * FROM tier_snapshots WHERE tier IN ('VIP', 'key')) s
-            ASOF LEFT JOIN visit_months v ON v.customer_id = s.customer_id AND v.month <= s.as_of),
+            ASOF LEFT JOIN visit_months v ON v.customer_key = s.customer_key AND v.month <= s.as_of),
         r AS (
             SELECT w.months, l.*,
                    l.last_visit_month > CAST(l.as_of - INTERVAL (w.months) MONTH AS DATE) AS visited
             FROM latest l, (VALUES (1), (12)) w(months))
         SELECT r.months, r.as_of, c.region, c.service_center, c.industry, c.area, r.tier,
                count(*) AS customers, count(*) FILTER (WHERE r.visited) AS visited
-        FROM r JOIN customers c USING (customer_id)
+        FROM r JOIN customer_facts c USING (customer_key)
         WHERE c.opened_on <= r.as_of AND (c.closed_on IS NULL OR c.closed_on >= r.as_of)
         GROUP BY ALL ORDER BY r.months, r.as_of""")
 
@@ -178,7 +189,7 @@ def build_customer_counts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE OR REPLACE TABLE customer_counts AS
         WITH w AS (
-            SELECT months, s.as_of, s.tier, s.customer_id,
+            SELECT months, s.as_of, s.tier, s.customer_key,
                    CAST(s.as_of + INTERVAL 1 DAY - INTERVAL (months) MONTH AS DATE) AS first_day
             FROM tier_snapshots s, (VALUES (1), (12)) m(months))
         SELECT w.months, w.as_of, c.region, c.service_center, c.industry, c.area, w.tier,
@@ -188,5 +199,5 @@ def build_customer_counts(con: duckdb.DuckDBPyConnection) -> None:
                                   AND (c.closed_on IS NULL OR c.closed_on >= w.first_day - 1)) AS base,
                count(*) FILTER (WHERE c.opened_on < w.first_day
                                   AND (c.closed_on IS NULL OR c.closed_on >= w.as_of)) AS retained
-        FROM w JOIN customers c USING (customer_id)
+        FROM w JOIN customer_facts c USING (customer_key)
         GROUP BY ALL ORDER BY w.months, w.as_of""")

@@ -54,7 +54,7 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
     Also used at load time to build `tier_snapshots`."""
     vip_below, key_below = boundaries
     return f"""
-        SELECT customer_id,
+        SELECT customer_id, customer_key,
                coalesce(given_tier, CASE
                    WHEN revenue <= 0 OR share_before IS NULL THEN 'standard'
                    WHEN share_before < {vip_below} THEN 'VIP'
@@ -62,17 +62,17 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
                    ELSE 'standard' END) AS tier,
                revenue AS trailing_revenue, share_before, month_revenue, trailing_paid, trailing_kwh
         FROM (
-            SELECT customer_id, given_tier, revenue, month_revenue, trailing_paid, trailing_kwh,
+            SELECT customer_id, customer_key, given_tier, revenue, month_revenue, trailing_paid, trailing_kwh,
                    coalesce(sum(revenue) OVER (ORDER BY revenue DESC, customer_id
                                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                    / nullif(sum(revenue) OVER (), 0) AS share_before
             FROM (
-                SELECT c.customer_id, c.tier AS given_tier, coalesce(sum(b.amount_billed), 0) AS revenue,
+                SELECT c.customer_id, c.customer_key, c.tier AS given_tier, coalesce(sum(b.amount_billed), 0) AS revenue,
                        coalesce(sum(b.amount_billed) FILTER (WHERE b.period = date_trunc('month', {as_of})), 0)
                            AS month_revenue,
                        sum(b.amount_paid) AS trailing_paid, sum(b.consumption_kwh) AS trailing_kwh
-                FROM customers c
-                LEFT JOIN billing b ON b.customer_id = c.customer_id
+                FROM customer_facts c
+                LEFT JOIN billing_facts b ON b.customer_key = c.customer_key
                      AND b.period > {as_of} - INTERVAL 1 YEAR AND b.period <= {as_of}
                 GROUP BY ALL
             )
@@ -83,7 +83,7 @@ def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
     """customer_id -> tier as of a date. Month ends under the default boundaries come from `tier_snapshots`,
     built at load time with the same definition; any other date or boundary is computed here."""
     if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups and has_snapshot(p.con, as_of):
-        return (f"SELECT customer_id, tier, trailing_revenue, share_before FROM tier_snapshots "
+        return (f"SELECT customer_id, customer_key, tier, trailing_revenue, share_before FROM tier_snapshots "
                 f"WHERE as_of = {p(as_of)}::DATE")
     return computed_tiers_sql(p, f"{p(as_of)}::DATE", (p(settings.tiers.vip_below), p(settings.tiers.key_below)))
 
@@ -130,7 +130,7 @@ def tier_join(p: Params, f: Filters, settings: MetricSettings, alias: str, neede
     if not needed and f.tiers is None:
         return "", "CAST(NULL AS VARCHAR)", "true"
     condition = f"list_contains({p(list(f.tiers))}, tr.tier)" if f.tiers is not None else "true"
-    return f"JOIN ({tiers_sql(p, f.end, settings)}) tr ON tr.customer_id = {alias}.customer_id", "tr.tier", condition
+    return f"JOIN ({tiers_sql(p, f.end, settings)}) tr ON tr.customer_key = {alias}.customer_key", "tr.tier", condition
 
 
 def fact_filters(p: Params, f: Filters, settings: MetricSettings, alias: str,
@@ -145,9 +145,9 @@ def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool =
     """The customers the filters select, with the attributes every fact is sliced by."""
     join, tier, tier_condition = tier_join(p, f, settings, "c", with_tier)
     return f"""
-        SELECT c.customer_id, c.region, c.service_center, c.industry, c.area, {tier} AS tier,
+        SELECT c.customer_id, c.customer_key, c.region, c.service_center, c.industry, c.area, {tier} AS tier,
                c.voltage_kv, c.opened_on, c.closed_on
-        FROM customers c {join}
+        FROM customer_facts c {join}
         WHERE {customer_conditions(p, f, "c")} AND {tier_condition}"""
 
 

@@ -61,23 +61,23 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
     end = p(f.end)
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings)}),
-        accounts AS (SELECT s.*, c.customer_name, c.account_manager FROM scope s JOIN customers c USING (customer_id)
+        accounts AS (SELECT s.*, c.customer_name, c.account_manager FROM scope s JOIN customer_facts c USING (customer_key)
                      WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}),
-        recent AS (SELECT b.customer_id,
+        recent AS (SELECT b.customer_key,
                           sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH) AS kwh_3m,
                           sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 15 MONTH
                                                          AND b.period <= {end}::DATE - INTERVAL 12 MONTH) AS kwh_3m_year_before,
                           sum(b.amount_billed) FILTER (WHERE b.period > {end}::DATE - INTERVAL 12 MONTH) AS revenue_12m,
                           sum(b.amount_billed - b.amount_paid) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH)
                               AS unpaid
-                   FROM billing b JOIN accounts USING (customer_id)
+                   FROM billing_facts b JOIN accounts USING (customer_key)
                    WHERE b.period <= {end}::DATE AND b.period > {end}::DATE - INTERVAL 15 MONTH GROUP BY ALL),
-        complaints AS (SELECT customer_id, count(*) AS complaints_90d FROM ticket_facts
+        complaints AS (SELECT customer_key, count(*) AS complaints_90d FROM ticket_facts
                        WHERE ticket_type = 'complaint' AND created_date > {end}::DATE - 90 AND created_date <= {end}::DATE
                        GROUP BY ALL),
-        scores AS (SELECT customer_id, arg_max(overall, surveyed_on) AS last_survey_overall FROM surveys
+        scores AS (SELECT customer_key, arg_max(overall, surveyed_on) AS last_survey_overall FROM survey_facts
                    WHERE surveyed_on > {end}::DATE - 365 AND surveyed_on <= {end}::DATE GROUP BY ALL),
-        callbacks AS (SELECT customer_id, avg(satisfaction) AS callback_avg FROM ticket_facts
+        callbacks AS (SELECT customer_key, avg(satisfaction) AS callback_avg FROM ticket_facts
                       WHERE created_date > {end}::DATE - 365 AND created_date <= {end}::DATE GROUP BY ALL),
         visits_ AS (SELECT customer_id, max(visited_on) AS last_visit FROM visits
                     WHERE visited_on <= {end}::DATE GROUP BY ALL),
@@ -89,8 +89,8 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
                r.kwh_3m / nullif(r.kwh_3m_year_before, 0) - 1 AS consumption_change,
                coalesce(cm.complaints_90d, 0) AS complaints_90d, coalesce(r.unpaid, 0) AS unpaid,
                sc.last_survey_overall, cb.callback_avg, v.last_visit, e.capacity_events
-        FROM accounts a LEFT JOIN recent r USING (customer_id) LEFT JOIN complaints cm USING (customer_id)
-        LEFT JOIN scores sc USING (customer_id) LEFT JOIN callbacks cb USING (customer_id)
+        FROM accounts a LEFT JOIN recent r USING (customer_key) LEFT JOIN complaints cm USING (customer_key)
+        LEFT JOIN scores sc USING (customer_key) LEFT JOIN callbacks cb USING (customer_key)
         LEFT JOIN visits_ v USING (customer_id) LEFT JOIN events e USING (customer_id)"""
     flagged = f"""
         SELECT *, coalesce(consumption_change <= -0.20, false) AS consumption_down,

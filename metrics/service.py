@@ -100,15 +100,15 @@ def repeat_complainants(con, f: Filters, settings: MetricSettings = DEFAULT_SETT
     join, customers = fact_filters(p, f, settings, "t", needs_tier=True)
     sql = f"""
         WITH repeated AS (
-            SELECT t.customer_id, any_value(tr.tier) AS tier, count(*) AS complaints,
+            SELECT t.customer_key, any_value(tr.tier) AS tier, count(*) AS complaints,
                    count(*) FILTER (WHERE t.substantiated) AS substantiated, max(t.created_at) AS last_complaint_at,
                    string_agg(DISTINCT t.category, ', ' ORDER BY t.category) AS categories
             FROM ticket_facts t {join}
             WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', f)}
               AND {ticket_conditions(p, f, types=False)} AND {customers}
-            GROUP BY t.customer_id HAVING count(*) >= {p(minimum)})
-        SELECT r.customer_id, c.customer_name, c.region, c.service_center, r.tier, r.complaints, r.substantiated,
+            GROUP BY t.customer_key HAVING count(*) >= {p(minimum)})
+        SELECT c.customer_id, c.customer_name, c.region, c.service_center, r.tier, r.complaints, r.substantiated,
                r.last_complaint_at, r.categories
-        FROM repeated r JOIN customers c USING (customer_id)
-        ORDER BY r.complaints DESC, r.last_complaint_at DESC, r.customer_id"""
+        FROM repeated r JOIN customer_facts c USING (customer_key)
+        ORDER BY r.complaints DESC, r.last_complaint_at DESC, c.customer_id"""
     return run(con, sql, p)

@@ -45,12 +45,12 @@ def customer_revenue_sql(p: Params, f: Filters, settings: MetricSettings) -> str
         tiers = f"list_contains({p(list(f.tiers))}, s.tier)" if f.tiers is not None else "true"
         return f"""
             SELECT s.customer_id, s.trailing_revenue AS revenue
-            FROM tier_snapshots s JOIN customers c USING (customer_id)
+            FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
             WHERE s.as_of = {p(f.end)}::DATE AND s.trailing_revenue > 0 AND {customer_conditions(p, f, 'c')}
               AND {tiers}"""
     return f"""
         SELECT b.customer_id, sum(b.amount_billed) AS revenue
-        FROM billing b JOIN ({scope_sql(p, f, settings, with_tier=False)}) s USING (customer_id)
+        FROM billing_facts b JOIN ({scope_sql(p, f, settings, with_tier=False)}) s USING (customer_key)
         WHERE {month_between(p, 'b.period', f)}
         GROUP BY ALL HAVING sum(b.amount_billed) > 0"""
 
@@ -94,7 +94,7 @@ def tier_migration(con, f: Filters, before: dt.date, after: dt.date,
         SELECT CASE WHEN {active_in(p, before, before)} THEN t0.tier ELSE 'new' END AS from_tier,
                CASE WHEN {active_in(p, after, after)} THEN t1.tier ELSE 'closed' END AS to_tier,
                count(*) AS customers
-        FROM scope s JOIN t0 USING (customer_id) JOIN t1 USING (customer_id)
+        FROM scope s JOIN t0 USING (customer_key) JOIN t1 USING (customer_key)
         WHERE {active_in(p, before, after)}
         GROUP BY ALL"""
     frame = run(con, sql, p)
@@ -114,9 +114,9 @@ def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS
         SELECT c.customer_id, c.customer_name, c.region, c.service_center, c.industry, now.tier,
                now.trailing_revenue AS revenue_12m, before.trailing_revenue AS revenue_12m_year_before,
                now.trailing_revenue / before.trailing_revenue - 1 AS growth
-        FROM customers c
-        JOIN ({tiers_sql(p, f.end, settings)}) now USING (customer_id)
-        JOIN ({tiers_sql(p, year_before, settings)}) before USING (customer_id)
+        FROM customer_facts c
+        JOIN ({tiers_sql(p, f.end, settings)}) now USING (customer_key)
+        JOIN ({tiers_sql(p, year_before, settings)}) before USING (customer_key)
         WHERE {customer_conditions(p, f, 'c')} AND {tier_condition}
           AND now.tier IN ('standard', 'key') AND before.trailing_revenue > 0
           AND now.trailing_revenue >= before.trailing_revenue * (1 + {p(min_growth)})
