@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from metrics.filters import Filters
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
@@ -38,9 +39,19 @@ class Params:
         return {k: v for k, v in self.values.items() if k in used}
 
 
+def frame_of(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
+    """A query's result as a DataFrame, through Arrow: text columns convert about ten times faster than with
+    `.df()`. Decimals (and the 128-bit sums of integers) become float64 and dates datetime64, as `.df()` gives them."""
+    table = relation.to_arrow_table()
+    for i, column in enumerate(table.schema):
+        if pa.types.is_decimal(column.type):
+            table = table.set_column(i, column.name, table.column(i).cast(pa.float64()))
+    return table.to_pandas(date_as_object=False)
+
+
 def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
     with con.cursor() as cursor:
-        frame = cursor.execute(sql, p.used_in(sql)).df()
+        frame = frame_of(cursor.sql(sql, params=p.used_in(sql)))
     for grain in TIME_GRAINS:
         if grain in frame.columns:
             frame[grain] = pd.to_datetime(frame[grain]).dt.date

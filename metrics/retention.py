@@ -7,7 +7,7 @@ import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import Filters
-from metrics.query import Params, between, customer_conditions, periods, run, scope_sql, tier_join
+from metrics.query import Params, between, customer_conditions, frame_of, periods, run, scope_sql, tier_join
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
@@ -33,7 +33,7 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
         FROM cohort c JOIN quarter_ends e ON e.quarter_no >= c.cohort_no
         GROUP BY ALL ORDER BY ALL"""
     with cursor:
-        frame = cursor.execute(sql, p.used_in(sql)).df()
+        frame = frame_of(cursor.sql(sql, params=p.used_in(sql)))
     frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
     frame["retention"] = frame["still_active"] / frame["cohort_customers"]
     return frame
