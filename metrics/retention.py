@@ -77,8 +77,10 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
                        GROUP BY ALL),
         scores AS (SELECT customer_key, arg_max(overall, surveyed_on) AS last_survey_overall FROM survey_facts
                    WHERE surveyed_on > {end}::DATE - 365 AND surveyed_on <= {end}::DATE GROUP BY ALL),
-        callbacks AS (SELECT customer_key, avg(satisfaction) AS callback_avg FROM ticket_facts
-                      WHERE created_date > {end}::DATE - 365 AND created_date <= {end}::DATE GROUP BY ALL),
+        callbacks AS (SELECT t.customer_key, avg(t.satisfaction) AS callback_avg
+                      FROM ticket_facts t JOIN accounts USING (customer_key)
+                      WHERE t.created_date > {end}::DATE - 365 AND t.created_date <= {end}::DATE
+                        AND t.satisfaction IS NOT NULL GROUP BY ALL),
         visits_ AS (SELECT customer_id, max(visited_on) AS last_visit FROM visits
                     WHERE visited_on <= {end}::DATE GROUP BY ALL),
         events AS (SELECT customer_id, string_agg(DISTINCT event, ', ') AS capacity_events FROM account_events
