@@ -6,19 +6,11 @@ checks that every metric and view named here exists.
 
 from __future__ import annotations
 
-from metrics.scorecard import load_config
-
 TICKET_TREND = ("median_response_hours", "p90_response_hours", "median_resolution_hours", "p90_resolution_hours")
 
 
-def _scorecard() -> list[tuple]:
-    steps: list[tuple] = [("scorecard", None, {})]
-    steps += [("sparkline", kpi.metric, {}) for _, kpi in load_config().kpis()]
-    return steps
-
-
 PAGE_STEPS: dict[str, list[tuple]] = {
-    "scorecard": _scorecard(),
+    "scorecard": [("scorecard", None, {})],
     "tiers": [("view", "tier_distribution", {}), ("view", "revenue_concentration", {}), ("view", "pareto_curve", {}),
               ("metric", "active_customers", {"by": ("region", "tier")}),
               ("metric", "active_customers", {"by": ("industry", "tier")}),

@@ -43,9 +43,8 @@ def run_steps(page: str, f: Filters) -> None:
             data.view(name, f, **kwargs)
         elif kind == "scorecard":
             data.scorecard_results(f)
+            data.sparklines(f)
             data.league_table(f)
-        elif kind == "sparkline":
-            data.sparkline(name, f)
 
 
 def main(db: str, page: str, variant: str, repeats: int) -> None:

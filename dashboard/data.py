@@ -127,12 +127,13 @@ def league_table(f: metrics.Filters) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _sparkline(metric_id: str, filters_json: str, file_stamp: int) -> pd.DataFrame:
-    return scorecard.sparkline(connection(), metric_id, metrics.Filters.model_validate_json(filters_json))
+def _sparklines(filters_json: str, file_stamp: int) -> dict[str, pd.DataFrame]:
+    return scorecard.sparklines(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
 
 
-def sparkline(metric_id: str, f: metrics.Filters) -> pd.DataFrame:
-    return _sparkline(metric_id, f.model_dump_json(), stamp())
+def sparklines(f: metrics.Filters) -> dict[str, pd.DataFrame]:
+    """Every scorecard KPI's last twelve months, by metric id."""
+    return _sparklines(f.model_dump_json(), stamp())
 
 
 @st.cache_data(show_spinner=False)

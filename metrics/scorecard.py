@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal, TypeVar
 
 import duckdb
 import numpy as np
@@ -17,6 +19,7 @@ from metrics.settings import DEFAULT_SETTINGS, MetricSettings, read_toml
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "scorecard.toml"
 Status = Literal["green", "amber", "red", "grey"]
+T = TypeVar("T")
 
 
 class Kpi(BaseModel):
@@ -86,14 +89,27 @@ def previous_period(f: Filters) -> Filters:
     return f.window(f.start - dt.timedelta(days=days), f.start - dt.timedelta(days=1))
 
 
+def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.DuckDBPyConnection], T]]) -> list[T]:
+    """Run independent computations on a few threads, each job on its own cursor: DuckDB releases the GIL while a
+    query runs, and most of the scorecard's queries are too small to keep both cores busy alone."""
+    cursors = [con.cursor() for _ in jobs]
+    try:
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            return list(pool.map(lambda job, cursor: job(cursor), jobs, cursors))
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """One row per KPI: value, target, status, score, previous period's value and the change."""
     before = previous_period(f)
+    kpis = config.kpis()
+    values = in_parallel(con, [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings)["value"].iloc[0]
+                               for _, kpi in kpis for window in (f, before)])
     rows = []
-    for perspective, kpi in config.kpis():
-        value = compute(con, kpi.metric, f, settings=settings)["value"].iloc[0]
-        previous = compute(con, kpi.metric, before, settings=settings)["value"].iloc[0]
+    for (perspective, kpi), value, previous in zip(kpis, values[0::2], values[1::2]):
         rows.append({
             "perspective": perspective, "metric": kpi.metric, "value": value, "target": kpi.target,
             "direction": kpi.better, "weight": kpi.weight, "status": status(value, kpi), "score": score(value, kpi),
@@ -118,8 +134,10 @@ def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Fil
                  settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Regions ranked by composite score, with each perspective's score."""
     scored = []
-    for perspective, kpi in config.kpis():
-        frame = compute(con, kpi.metric, f, by=("region",), settings=settings)
+    kpis = config.kpis()
+    frames = in_parallel(con, [lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings)
+                               for _, kpi in kpis])
+    for (perspective, kpi), frame in zip(kpis, frames):
         scored.append(pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
                                     "score": [score(v, kpi) for v in frame["value"]]}))
     if not scored:
@@ -141,3 +159,11 @@ def sparkline(con: duckdb.DuckDBPyConnection, metric_id: str, f: Filters,
     """The KPI by month over the last twelve months up to `end` (or the window, if shorter)."""
     start = max(f.start, (pd.Timestamp(f.end) - pd.DateOffset(months=11)).replace(day=1).date())
     return compute(con, metric_id, f.window(start, f.end), by=("month",), settings=settings)
+
+
+def sparklines(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
+               settings: MetricSettings = DEFAULT_SETTINGS) -> dict[str, pd.DataFrame]:
+    """Every KPI's sparkline, by metric id."""
+    metric_ids = [kpi.metric for _, kpi in config.kpis()]
+    frames = in_parallel(con, [lambda c, m=m: sparkline(c, m, f, settings) for m in metric_ids])
+    return dict(zip(metric_ids, frames))

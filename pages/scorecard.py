@@ -39,6 +39,7 @@ cols[0].metric(_("Composite score"), out_of_100(scores["composite"]), border=Tru
 for col, key in zip(cols[1:], PERSPECTIVES):
     col.metric(perspective_label(key), out_of_100(scores[key]), border=True)
 
+trends = data.sparklines(f)
 for key in PERSPECTIVES:
     st.subheader(perspective_label(key))
     rows = kpis[kpis["perspective"] == key]
@@ -46,7 +47,7 @@ for key in PERSPECTIVES:
     for i, row in enumerate(rows.itertuples(index=False)):
         with tile_cols[i]:
             kpi_tile(row.metric, row.value, row.target, row.status, row.change,
-                     sparkline_values(data.sparkline(row.metric, f)), narrow=len(rows) > 4)
+                     sparkline_values(trends[row.metric]), narrow=len(rows) > 4)
 
 st.subheader(_("Region league table"))
 league = data.league_table(f)
