@@ -31,7 +31,7 @@ def complaints(con, f, by, settings) -> pd.DataFrame:
                             apply_ticket_types=False)
 
 
-@per_period
+@per_period(groups_by_time=True)
 def complaint_rate_per_10k(con, f, by, settings) -> pd.DataFrame:
     """Complaints / active customers x 10,000."""
     num = complaints(con, f, by, settings).rename(columns={"value": "numerator"})

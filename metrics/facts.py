@@ -129,10 +129,13 @@ def ratio(frame: pd.DataFrame, scale: float = 1.0) -> pd.DataFrame:
     return frame
 
 
-def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: MonthEndRollup | None = None):
+def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: MonthEndRollup | None = None,
+               groups_by_time: bool = False):
     """For window metrics (stocks, retention, year-on-year): a time grain in `by` evaluates the metric on each
     period's own window, clipped to the filter's window. With `rollup`, a window of one whole month or twelve whole
-    months ending on a month end is read from that roll-up, all such periods in one query."""
+    months ending on a month end is read from that roll-up, all such periods in one query. With `groups_by_time`
+    the metric groups its parts by the grain itself, giving the same numbers in fewer queries, unless tiers are
+    involved: each period's tiers are as of its own end, which only the period-by-period path does."""
 
     def decorate(compute: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
         def one_window(con, f: Filters, by: tuple[str, ...], settings: MetricSettings) -> pd.DataFrame:
@@ -147,6 +150,8 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
             grains = [d for d in by if d in TIME_GRAINS]
             if not grains:
                 return one_window(con, f, by, settings)
+            if groups_by_time and "tier" not in by and f.tiers is None:
+                return compute(con, f, by, settings)
             grain, rest = grains[0], tuple(d for d in by if d != grains[0])
             spans = periods(f.start, f.end, grain)
             if rollup is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from metrics.facts import billing_aggregate, fact_columns, per_period, ratio
-from metrics.query import Grouping, Params, customer_conditions, month_between, run, tier_join
+from metrics.query import TIME_GRAINS, Grouping, Params, customer_conditions, month_between, periods, run, tier_join
 
 
 def revenue(con, f, by, settings) -> pd.DataFrame:
@@ -25,15 +25,22 @@ def collection_rate(con, f, by, settings) -> pd.DataFrame:
     return ratio(frame)
 
 
-@per_period
+@per_period(groups_by_time=True)
 def revenue_yoy(con, f, by, settings) -> pd.DataFrame:
     """Revenue / revenue of the same window a year earlier - 1."""
     current = revenue(con, f, by, settings).rename(columns={"value": "numerator"})
     base = revenue(con, f.shifted_years(-1), by, settings).rename(columns={"value": "denominator"})
+    grains = [d for d in by if d in TIME_GRAINS]
+    for grain in grains:  # a year-earlier period is labelled by the period it is compared with
+        base[grain] = base[grain].map(lambda day: day.replace(year=day.year + 1))  # period starts: never 29 Feb
     frame = current.merge(base, on=list(by), how="outer") if by else pd.concat([current, base], axis=1)
+    if grains and len(by) == 1:  # every period gets its row, as each period on its own would
+        labels = [label for label, _start, _end in periods(f.start, f.end, grains[0])]
+        frame = frame.set_index(grains[0]).reindex(labels).rename_axis(grains[0]).reset_index()
+        frame = frame.fillna({"denominator": 0.0})
     frame = ratio(frame.fillna({"numerator": 0.0}))
     frame["value"] = frame["value"] - 1
-    return frame
+    return frame.sort_values(list(by)).reset_index(drop=True) if by else frame
 
 
 def key_account_revenue_share(con, f, by, settings) -> pd.DataFrame:
