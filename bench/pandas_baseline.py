@@ -27,7 +27,8 @@ PAGE_SETS: dict[str, tuple[str, ...]] = {
     "tiers": ("tier_distribution", "revenue_concentration"),
     "response_times": ("sla_compliance", "median_response_hours", "repair_arrival_minutes",
                        "first_contact_resolution", "reopen_rate", "backlog"),
-    "complaints": ("complaints", "complaint_rate_per_10k", "substantiated_share"),
+    "complaints": ("complaints", "complaint_rate_per_10k", "substantiated_share", "complaints_by_category",
+                   "complaint_rate_by_region", "complaint_rate_by_month"),
     "retention": ("logo_retention", "churned_customers", "net_revenue_retention", "gross_revenue_retention"),
     "satisfaction": ("csat", "nps", "callback_satisfaction"),
     "explore": ("revenue_by_month",),
@@ -146,6 +147,26 @@ class PandasPage:
     def complaint_rate_per_10k(self) -> float:
         return _ratio(self.complaints(), self.active(self.start, self.end).sum()) * 10_000
 
+    def complaints_by_category(self) -> pd.Series:
+        complaints = self.tickets[self.tickets["ticket_type"] == "complaint"]
+        return complaints.groupby("category").size().astype("float64").sort_index()
+
+    def complaint_rate_by_region(self) -> pd.Series:
+        complaints = self.tickets[self.tickets["ticket_type"] == "complaint"]
+        region = complaints["customer_id"].map(self.customers.set_index("customer_id")["region"])
+        active = self.customers[self.active(self.start, self.end)].groupby("region").size()
+        return (region.value_counts().reindex(active.index, fill_value=0) / active * 10_000).sort_index()
+
+    def complaint_rate_by_month(self) -> pd.Series:
+        """Each month's complaints over the customers active in that month (clipped to the window)."""
+        complaints = self.tickets[self.tickets["ticket_type"] == "complaint"]
+        counts = complaints.groupby(complaints["created_at"].dt.to_period("M")).size()
+        rates = {}
+        for month in pd.period_range(self.start, self.end, freq="M"):
+            first, last = max(month.start_time, self.start), min(month.end_time.normalize(), self.end)
+            rates[month] = _ratio(counts.get(month, 0), self.active(first, last).sum()) * 10_000
+        return pd.Series(rates)
+
     def substantiated_share(self) -> float:
         flag = self.tickets.loc[self.tickets["ticket_type"] == "complaint", "substantiated"]
         return _ratio((flag == True).sum(), flag.notna().sum())  # noqa: E712 (nullable booleans)
@@ -263,6 +284,11 @@ def page_pandas(frames: dict[str, pd.DataFrame], f: Filters, page: str) -> dict[
     return {name: getattr(numbers, name)() for name in PAGE_SETS[page]}
 
 
+BROKEN_DOWN = {"revenue_by_month": ("revenue", "month"), "complaints_by_category": ("complaints", "category"),
+               "complaint_rate_by_region": ("complaint_rate_per_10k", "region"),
+               "complaint_rate_by_month": ("complaint_rate_per_10k", "month")}
+
+
 def page_duckdb(con: duckdb.DuckDBPyConnection, f: Filters, page: str) -> dict[str, object]:
     out: dict[str, object] = {}
     for name in PAGE_SETS[page]:
@@ -270,9 +296,11 @@ def page_duckdb(con: duckdb.DuckDBPyConnection, f: Filters, page: str) -> dict[s
             out[name] = tier_distribution(con, f).set_index("tier")[["customers", "revenue", "consumption_kwh"]]
         elif name == "revenue_concentration":
             out[name] = revenue_concentration(con, f).iloc[0]
-        elif name == "revenue_by_month":
-            frame = compute(con, "revenue", f, by=("month",))
-            out[name] = pd.Series(frame["value"].to_numpy(), index=pd.PeriodIndex(frame["month"], freq="M"))
+        elif name in BROKEN_DOWN:
+            metric_id, dim = BROKEN_DOWN[name]
+            frame = compute(con, metric_id, f, by=(dim,))
+            index = pd.PeriodIndex(frame[dim], freq="M") if dim == "month" else pd.Index(frame[dim])
+            out[name] = pd.Series(frame["value"].to_numpy(), index=index).sort_index()
         else:
             out[name] = float(compute(con, name, f)["value"].iloc[0])
     return out
@@ -283,6 +311,9 @@ def mismatches(expected: dict[str, object], actual: dict[str, object], rtol: flo
     wrong = {}
     for name, want in expected.items():
         got = actual[name]
+        if isinstance(want, pd.Series) and isinstance(got, pd.Series) and not want.index.equals(got.index):
+            wrong[name] = f"pandas labels {list(want.index)} vs metrics {list(got.index)}"
+            continue
         want_values = np.asarray(want, dtype="float64").ravel()
         got_values = np.asarray(got, dtype="float64").ravel()
         if want_values.shape != got_values.shape or not np.allclose(want_values, got_values, rtol=rtol, equal_nan=True):
