@@ -42,7 +42,9 @@ def run_steps(page: str, f: Filters) -> None:
         elif kind == "view":
             data.view(name, f, **kwargs)
         elif kind == "scorecard":
-            data.scorecard_view(f)
+            data.scorecard_results(f)
+            data.sparklines(f)
+            data.league_table(f)
 
 
 def main(db: str, page: str, variant: str, repeats: int) -> None:

@@ -107,14 +107,33 @@ def view(name: str, f: metrics.Filters, **kwargs) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _scorecard(filters_json: str, file_stamp: int) -> scorecard.ScorecardView:
-    return scorecard.scorecard_view(connection(), scorecard.load_config(),
-                                    metrics.Filters.model_validate_json(filters_json))
+def _scorecard(filters_json: str, file_stamp: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    kpis = scorecard.evaluate(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+    return kpis, scorecard.perspective_scores(kpis)
 
 
-def scorecard_view(f: metrics.Filters) -> scorecard.ScorecardView:
-    """The scorecard page's KPIs, perspective scores, sparklines and region league table."""
+def scorecard_results(f: metrics.Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """KPI rows (value, target, status, score, previous, change) and the perspective and composite scores."""
     return _scorecard(f.model_dump_json(), stamp())
+
+
+@st.cache_data(show_spinner=False)
+def _league(filters_json: str, file_stamp: int) -> pd.DataFrame:
+    return scorecard.league_table(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+
+
+def league_table(f: metrics.Filters) -> pd.DataFrame:
+    return _league(f.model_dump_json(), stamp())
+
+
+@st.cache_data(show_spinner=False)
+def _sparklines(filters_json: str, file_stamp: int) -> dict[str, pd.DataFrame]:
+    return scorecard.sparklines(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+
+
+def sparklines(f: metrics.Filters) -> dict[str, pd.DataFrame]:
+    """Every scorecard KPI's last twelve months, by metric id."""
+    return _sparklines(f.model_dump_json(), stamp())
 
 
 @st.cache_data(show_spinner=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Literal, TypeVar
@@ -102,13 +101,21 @@ def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.Duck
             cursor.close()
 
 
-def kpi_rows(kpis: list[tuple[str, Kpi]], values: list[float], previous: list[float]) -> pd.DataFrame:
+def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
+             settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """One row per KPI: value, target, status, score, previous period's value and the change."""
-    return pd.DataFrame([{
-        "perspective": perspective, "metric": kpi.metric, "value": value, "target": kpi.target,
-        "direction": kpi.better, "weight": kpi.weight, "status": status(value, kpi), "score": score(value, kpi),
-        "previous": before, "change": value - before,
-    } for (perspective, kpi), value, before in zip(kpis, values, previous)])
+    before = previous_period(f)
+    kpis = config.kpis()
+    values = in_parallel(con, [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings)["value"].iloc[0]
+                               for _, kpi in kpis for window in (f, before)])
+    rows = []
+    for (perspective, kpi), value, previous in zip(kpis, values[0::2], values[1::2]):
+        rows.append({
+            "perspective": perspective, "metric": kpi.metric, "value": value, "target": kpi.target,
+            "direction": kpi.better, "weight": kpi.weight, "status": status(value, kpi), "score": score(value, kpi),
+            "previous": previous, "change": value - previous,
+        })
+    return pd.DataFrame(rows)
 
 
 def weighted_score(kpis: pd.DataFrame) -> float:
@@ -123,11 +130,16 @@ def perspective_scores(kpis: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def league(kpis: list[tuple[str, Kpi]], by_region: list[pd.DataFrame]) -> pd.DataFrame:
-    """Regions ranked by composite score, with each perspective's score, from each KPI's values by region."""
-    scored = [pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
-                            "score": [score(v, kpi) for v in frame["value"]]})
-              for (perspective, kpi), frame in zip(kpis, by_region)]
+def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
+                 settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Regions ranked by composite score, with each perspective's score."""
+    scored = []
+    kpis = config.kpis()
+    frames = in_parallel(con, [lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings)
+                               for _, kpi in kpis])
+    for (perspective, kpi), frame in zip(kpis, frames):
+        scored.append(pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
+                                    "score": [score(v, kpi) for v in frame["value"]]}))
     if not scored:
         return pd.DataFrame(columns=["rank", "region", "composite", *PERSPECTIVES])
     all_scores = pd.concat(scored, ignore_index=True)
@@ -149,28 +161,9 @@ def sparkline(con: duckdb.DuckDBPyConnection, metric_id: str, f: Filters,
     return compute(con, metric_id, f.window(start, f.end), by=("month",), settings=settings)
 
 
-@dataclass(frozen=True)
-class ScorecardView:
-    """Everything the scorecard page shows."""
-
-    kpis: pd.DataFrame  # kpi_rows
-    scores: pd.DataFrame  # perspective_scores
-    trends: dict[str, pd.DataFrame]  # each KPI's sparkline, by metric id
-    league: pd.DataFrame  # the region league table
-
-
-def scorecard_view(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
-                   settings: MetricSettings = DEFAULT_SETTINGS) -> ScorecardView:
-    """The KPIs for the period and the previous one, their sparklines and the league table: 4 computations per KPI,
-    all run together on a few threads."""
-    kpis, before = config.kpis(), previous_period(f)
-    ids = [kpi.metric for _, kpi in kpis]
-    jobs = ([lambda c, m=m: compute(c, m, f, settings=settings)["value"].iloc[0] for m in ids]
-            + [lambda c, m=m: compute(c, m, before, settings=settings)["value"].iloc[0] for m in ids]
-            + [lambda c, m=m: compute(c, m, f, by=("region",), settings=settings) for m in ids]
-            + [lambda c, m=m: sparkline(c, m, f, settings) for m in ids])
-    results = in_parallel(con, jobs)
-    n = len(ids)
-    values, previous, by_region, trends = results[:n], results[n:2 * n], results[2 * n:3 * n], results[3 * n:]
-    rows = kpi_rows(kpis, values, previous)
-    return ScorecardView(rows, perspective_scores(rows), dict(zip(ids, trends)), league(kpis, by_region))
+def sparklines(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
+               settings: MetricSettings = DEFAULT_SETTINGS) -> dict[str, pd.DataFrame]:
+    """Every KPI's sparkline, by metric id."""
+    metric_ids = [kpi.metric for _, kpi in config.kpis()]
+    frames = in_parallel(con, [lambda c, m=m: sparkline(c, m, f, settings) for m in metric_ids])
+    return dict(zip(metric_ids, frames))

@@ -19,9 +19,8 @@ before = previous_period(f)
 page_header(_("Key account service scorecard"),
             _("{start} to {end}, compared with the previous period of the same length ({before_start} to {before_end}).")
             .format(start=day(f.start), end=day(f.end), before_start=day(before.start), before_end=day(before.end)))
-view = data.scorecard_view(f)
-kpis = view.kpis
-scores = view.scores.set_index("perspective")["score"]
+kpis, perspective_scores = data.scorecard_results(f)
+scores = perspective_scores.set_index("perspective")["score"]
 
 
 def out_of_100(value: float) -> str:
@@ -40,6 +39,7 @@ cols[0].metric(_("Composite score"), out_of_100(scores["composite"]), border=Tru
 for col, key in zip(cols[1:], PERSPECTIVES):
     col.metric(perspective_label(key), out_of_100(scores[key]), border=True)
 
+trends = data.sparklines(f)
 for key in PERSPECTIVES:
     st.subheader(perspective_label(key))
     rows = kpis[kpis["perspective"] == key]
@@ -47,10 +47,10 @@ for key in PERSPECTIVES:
     for i, row in enumerate(rows.itertuples(index=False)):
         with tile_cols[i]:
             kpi_tile(row.metric, row.value, row.target, row.status, row.change,
-                     sparkline_values(view.trends[row.metric]), narrow=len(rows) > 4)
+                     sparkline_values(trends[row.metric]), narrow=len(rows) > 4)
 
 st.subheader(_("Region league table"))
-league = view.league
+league = data.league_table(f)
 st.caption(_("Regions ranked by composite score. Select a row to filter every page to that region."))
 
 
