@@ -63,7 +63,7 @@ def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
 
 
 @per_period(rollup=MonthEndRollup("customer_counts", "CAST(coalesce(sum(r.retained), 0) AS BIGINT) AS numerator, "
-                                                      "CAST(coalesce(sum(r.base), 0) AS BIGINT) AS denominator", 1))
+                                                      "CAST(coalesce(sum(r.base), 0) AS BIGINT) AS denominator", scale=1))
 def logo_retention(con, f, by, settings) -> pd.DataFrame:
     """Customers active on the day before start who are still active on end / customers active on the day before start."""
     p = Params(con)
@@ -103,13 +103,13 @@ def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     return ratio(run(con, sql, p))
 
 
-@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.current) AS numerator, sum(r.base) AS denominator", 1))
+@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.current) AS numerator, sum(r.base) AS denominator", scale=1))
 def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier revenue."""
     return _revenue_retention(con, f, by, settings, capped=False)
 
 
-@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.kept) AS numerator, sum(r.base) AS denominator", 1))
+@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.kept) AS numerator, sum(r.base) AS denominator", scale=1))
 def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
     return _revenue_retention(con, f, by, settings, capped=True)
