@@ -64,20 +64,20 @@ def build_ticket_facts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql, p.used_in(sql))
 
 
+def _with_customer_attributes(table: str, facts: str, order_by: str) -> str:
+    return f"""
+        CREATE OR REPLACE TABLE {facts} AS
+        SELECT x.*, {CUSTOMER_ATTRIBUTES}
+        FROM {table} x JOIN customer_facts c USING (customer_id)
+        ORDER BY x.{order_by}"""
+
+
 def build_billing_facts(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
-        CREATE OR REPLACE TABLE billing_facts AS
-        SELECT b.*, {CUSTOMER_ATTRIBUTES}
-        FROM billing b JOIN customer_facts c USING (customer_id)
-        ORDER BY b.period""")
+    con.execute(_with_customer_attributes("billing", "billing_facts", "period"))
 
 
 def build_survey_facts(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"""
-        CREATE OR REPLACE TABLE survey_facts AS
-        SELECT v.*, {CUSTOMER_ATTRIBUTES}
-        FROM surveys v JOIN customer_facts c USING (customer_id)
-        ORDER BY v.surveyed_on""")
+    con.execute(_with_customer_attributes("surveys", "survey_facts", "surveyed_on"))
 
 
 def build_billing_monthly(con: duckdb.DuckDBPyConnection) -> None:
