@@ -17,7 +17,7 @@ import pandas as pd
 from metrics.filters import Filters
 from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, between,
                            fact_filters, month_between, periods, rollup_conditions, rollup_window, run, scope_sql,
-                           ticket_conditions)
+                           snapshot_month_ends, ticket_conditions)
 from metrics.settings import MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -157,7 +157,9 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
             if rollup is not None:
                 p = Params(con)
                 uses_tiers = "tier" in by or f.tiers is not None
-                windows = [rollup_window(p, f.window(start, end), settings, uses_tiers) for _, start, end in spans]
+                snapshots = snapshot_month_ends(con, [end for _, _, end in spans])
+                windows = [rollup_window(p, f.window(start, end), settings, uses_tiers, snapshots)
+                           for _, start, end in spans]
                 if all(windows) and len({months for months, _ in windows}) == 1:
                     out = month_end_aggregate(con, f, rest, p, rollup, windows, grain)
                     return out[[*by, *[c for c in out.columns if c not in by]]]

@@ -99,23 +99,34 @@ def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
     return computed_tiers_sql(p, f"{p(as_of)}::DATE", (p(settings.tiers.vip_below), p(settings.tiers.key_below)))
 
 
-def has_snapshot(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
-    if con is None or (as_of + dt.timedelta(days=1)).day != 1:
-        return False
+def snapshot_month_ends(con: duckdb.DuckDBPyConnection | None, days: list[dt.date]) -> set[dt.date]:
+    """Those of `days` that are month ends with a tier snapshot (one query for all of them)."""
+    month_ends = [day for day in days if (day + dt.timedelta(days=1)).day == 1]
+    if con is None or not month_ends:
+        return set()
     with con.cursor() as cursor:
-        return cursor.execute("SELECT count(*) > 0 FROM tier_snapshots WHERE as_of = $d", {"d": as_of}).fetchall()[0][0]
+        rows = cursor.execute("SELECT DISTINCT as_of FROM tier_snapshots WHERE list_contains($days, as_of)",
+                              {"days": month_ends}).fetchall()
+    return {row[0] for row in rows}
 
 
-def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: bool) -> tuple[int, dt.date] | None:
+def has_snapshot(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
+    return as_of in snapshot_month_ends(con, [as_of])
+
+
+def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: bool,
+                  snapshots: set[dt.date] | None = None) -> tuple[int, dt.date] | None:
     """(months, month end) when the window is one whole calendar month or twelve whole months ending on a month end
     the bills cover, so tables summed per month end at load time can answer it. Tiers in those tables are as of that
-    month end under the default boundaries, so a query that uses tiers needs the default boundaries."""
+    month end under the default boundaries, so a query that uses tiers needs the default boundaries. `snapshots`:
+    the month ends known to have a snapshot, when the caller has asked once for many windows."""
     if not settings.rollups or (uses_tiers and settings.tiers != DEFAULT_BOUNDARIES):
         return None
     if f.start.day != 1 or (f.end + dt.timedelta(days=1)).day != 1:
         return None
     months = (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
-    if months not in (1, 12) or not has_snapshot(p.con, f.end):
+    covered = f.end in snapshots if snapshots is not None else has_snapshot(p.con, f.end)
+    if months not in (1, 12) or not covered:
         return None
     return months, f.end
 
