@@ -102,7 +102,12 @@ def stacked(frame: pd.DataFrame, x: str, stack: str, value: str, title: str, y_t
         fig.add_bar(x=[label(x_labels or {}, v) for v in part[x].astype(str)], y=part[value], name=str(shown),
                     marker_color=(colors or {}).get(name),
                     hovertemplate=f"%{{x}}<br>{shown}: %{{y:{HOVER_FORMAT[fmt]}}}<extra></extra>")
+    # Bars in the frame's order (a categorical's own order), not in the order the first stack happens to meet them.
+    present = set(frame[x].astype(str))
+    order = ([str(c) for c in frame[x].cat.categories if str(c) in present]
+             if isinstance(frame[x].dtype, pd.CategoricalDtype) else list(dict.fromkeys(frame[x].astype(str))))
     fig.update_layout(barmode="stack")
+    fig.update_xaxes(categoryorder="array", categoryarray=[label(x_labels or {}, v) for v in order])
     return _layout(fig, title, column(x), y_title, fmt)
 
 

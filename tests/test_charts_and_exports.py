@@ -130,3 +130,14 @@ def test_heatmaps_use_a_fixed_scale_for_shares_and_scores():
     fig = charts.heatmap(frame, "quarters_since_open", "cohort", "retention", "Cohort retention")
     assert (fig.data[0].zmin, fig.data[0].zmax) == (0, 1)
     assert fig.data[0].z.tolist() == [[1.0, 1.0]]
+
+
+def test_stacked_bars_keep_the_order_of_a_categorical_axis():
+    # The first stack (repair) has no "0–1 days" bar; the axis must still start there, not at "90+ days".
+    ages = pd.Categorical(["90+ days", "0–1 days", "1–3 days", "90+ days"],
+                          categories=["0–1 days", "1–3 days", "3–7 days", "90+ days"], ordered=True)
+    frame = pd.DataFrame({"ticket_type": ["repair", "billing", "billing", "billing"], "age": ages,
+                          "tickets": [3, 1, 2, 4]})
+    fig = charts.stacked(frame, "age", "ticket_type", "tickets", "Open tickets by age", "Tickets")
+    assert list(fig.layout.xaxis.categoryarray) == ["0–1 days", "1–3 days", "90+ days"]
+    assert fig.layout.xaxis.categoryorder == "array"
