@@ -122,11 +122,14 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
                      FROM (SELECT t.* EXCLUDE ({stored}), {sla_deadlines_sql(p, settings.sla, "t")}
                            FROM ticket_facts t) d)"""
     as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    # Tickets whose type has no target count in neither part. Groups of only such tickets are left out; that test
+    # sits in HAVING, not WHERE: a filter between the scan and a tier join stops DuckDB pushing the join's keys
+    # into the scan (with a tier filter, 0.2 s a call instead of 0.03 s).
+    targeted = "HAVING count(*) FILTER (WHERE t.sla_met_after IS NOT NULL OR t.sla_breached_after IS NOT NULL) > 0"
     sql = f"""
         SELECT {g.select}count(*) FILTER (WHERE t.sla_met_after < {as_of}) AS numerator,
                count(*) FILTER (WHERE t.sla_met_after < {as_of} OR t.sla_breached_after < {as_of}) AS denominator
         FROM {facts} t {join}
         WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND {customers}
-          AND (t.sla_met_after IS NOT NULL OR t.sla_breached_after IS NOT NULL)  -- types with a target
-        {g.group} {g.order}"""
+        {g.group} {targeted if by else ''} {g.order}"""
     return ratio(run(con, sql, p))
