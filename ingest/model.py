@@ -26,6 +26,7 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                        ("billing_facts", build_billing_facts), ("survey_facts", build_survey_facts),
                        ("tier_snapshots", build_tier_snapshots),
                        ("billing_monthly", build_billing_monthly), ("billing_yearly", build_billing_yearly),
+                       ("ticket_monthly", build_ticket_monthly),
                        ("revenue_retention", build_revenue_retention),
                        ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts)):
         started = time.perf_counter()
@@ -90,6 +91,31 @@ def build_billing_monthly(con: duckdb.DuckDBPyConnection) -> None:
         LEFT JOIN tier_snapshots s ON s.customer_key = b.customer_key
              AND s.as_of = CAST(b.period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE)
         GROUP BY ALL ORDER BY b.period""")
+
+
+def build_ticket_monthly(con: duckdb.DuckDBPyConnection) -> None:
+    """Tickets counted per created month, customer attributes, the customer's tier at that month's end, ticket type,
+    channel, category and the months the SLA outcome became known (met, breached), with the parts of every additive
+    ticket metric. Arrival times are summed in whole seconds, so the sums are exact."""
+    con.execute("""
+        CREATE OR REPLACE TABLE ticket_monthly AS
+        SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, t.region, t.service_center, t.industry, t.area,
+               s.tier, t.ticket_type, t.channel, t.category,
+               CAST(date_trunc('month', t.sla_met_after) AS DATE) AS sla_met_month,
+               CAST(date_trunc('month', t.sla_breached_after) AS DATE) AS sla_breached_month,
+               count(*) AS tickets,
+               count(t.resolved_at) AS resolved,
+               count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.first_contact_resolution) AS resolved_first_contact,
+               count(t.first_contact_resolution) FILTER (WHERE t.resolved_at IS NOT NULL) AS resolved_with_fcr_flag,
+               count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.reopened) AS resolved_reopened,
+               sum(date_diff('second', t.created_at, t.arrived_at)) AS arrival_seconds, count(t.arrived_at) AS arrivals,
+               count(*) FILTER (WHERE t.substantiated) AS substantiated,
+               count(t.substantiated) AS with_substantiated_flag,
+               sum(t.satisfaction) AS satisfaction_sum, count(t.satisfaction) AS satisfaction_scores
+        FROM ticket_facts t
+        LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key
+             AND s.as_of = CAST(date_trunc('month', t.created_at) + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE)
+        GROUP BY ALL ORDER BY month""")
 
 
 def build_calendar(con: duckdb.DuckDBPyConnection) -> None:

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from metrics.facts import (MonthEndRollup, customer_aggregate, fact_columns, per_period, ratio, survey_aggregate,
-                           ticket_aggregate)
+from metrics.facts import (MonthEndRollup, TicketMonthly, customer_aggregate, fact_columns, per_period, ratio,
+                           survey_aggregate, ticket_aggregate, total)
 from metrics.query import Grouping, Params, between, customer_conditions, month_between, run, tier_join
 
 
@@ -28,7 +28,8 @@ def active_customers(con, f, by, settings) -> pd.DataFrame:
 def complaints(con, f, by, settings) -> pd.DataFrame:
     """Tickets with ticket_type complaint, by created_at."""
     return ticket_aggregate(con, f, by, settings, "count(*) AS value", "t.ticket_type = 'complaint'",
-                            apply_ticket_types=False)
+                            apply_ticket_types=False,
+                            monthly=TicketMonthly(f"{total('tickets')} AS value", "t.ticket_type = 'complaint'"))
 
 
 @per_period(groups_by_time=True)
@@ -59,7 +60,10 @@ def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
     """Mean of tickets.satisfaction (callback score, 1-5)."""
     return ticket_aggregate(con, f, by, settings,
                             "avg(t.satisfaction) AS value, sum(t.satisfaction) AS numerator, "
-                            "count(t.satisfaction) AS denominator")
+                            "count(t.satisfaction) AS denominator",
+                            monthly=TicketMonthly("sum(t.satisfaction_sum) / nullif(sum(t.satisfaction_scores), 0) "
+                                                  "AS value, sum(t.satisfaction_sum) AS numerator, "
+                                                  f"{total('satisfaction_scores')} AS denominator"))
 
 
 @per_period(rollup=MonthEndRollup("customer_counts", "CAST(coalesce(sum(r.retained), 0) AS BIGINT) AS numerator, "
@@ -121,4 +125,7 @@ def substantiated_share(con, f, by, settings) -> pd.DataFrame:
     return ratio(ticket_aggregate(con, f, by, settings,
                                   "count(*) FILTER (WHERE t.substantiated) AS numerator, "
                                   "count(t.substantiated) AS denominator", "t.ticket_type = 'complaint'",
-                                  apply_ticket_types=False))
+                                  apply_ticket_types=False,
+                                  monthly=TicketMonthly(f"{total('substantiated')} AS numerator, "
+                                                        f"{total('with_substantiated_flag')} AS denominator",
+                                                        "t.ticket_type = 'complaint'")))

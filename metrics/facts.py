@@ -17,7 +17,7 @@ import pandas as pd
 from metrics.filters import Filters
 from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, between,
                            fact_filters, month_between, periods, rollup_conditions, rollup_window, run, scope_sql,
-                           snapshot_month_ends, ticket_conditions)
+                           snapshot_month_ends, ticket_conditions, whole_months)
 from metrics.settings import MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -33,9 +33,10 @@ TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
 
 def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
                    time_column: str, window: str, columns: dict[str, str], where: str = "true",
-                   tier_in_fact: bool = False) -> pd.DataFrame:
+                   tier_in_fact: bool = False, having: str = "") -> pd.DataFrame:
     """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
-    With `tier_in_fact` the table also carries the tier (a roll-up keyed by month-end tier), so tiers need no join."""
+    With `tier_in_fact` the table also carries the tier (a roll-up keyed by month-end tier), so tiers need no join.
+    `having` (a condition on the aggregates) applies only when there are groups."""
     g = Grouping(tuple(by), time_column, {**columns, "tier": f"{alias}.tier"} if tier_in_fact else columns)
     if tier_in_fact:
         join, conditions = "", rollup_conditions(p, f, alias)
@@ -45,7 +46,7 @@ def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact
         SELECT {g.select}{measures}
         FROM {fact} {alias} {join}
         WHERE {window} AND {conditions} AND {where}
-        {g.group} {g.order}"""
+        {g.group} {f'HAVING {having}' if having and by else ''} {g.order}"""
     return run(con, sql, p)
 
 
@@ -70,12 +71,43 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
                           month_between(p, "b.period", f), fact_columns("b"))
 
 
+@dataclass(frozen=True)
+class TicketMonthly:
+    """A ticket metric's parts over `ticket_monthly` (alias t, one row per created month, customer attributes,
+    month-end tier, ticket type, channel, category and SLA outcome months, with counts and exact sums)."""
+
+    measures: str
+    where: str = "true"
+    having: str = ""
+
+
+def total(column: str) -> str:
+    """A count summed over roll-up rows, zero when there are none (as count(*) gives)."""
+    return f"CAST(coalesce(sum(t.{column}), 0) AS BIGINT)"
+
+
+def ticket_monthly_answers(p: Params, f: Filters, by, settings: MetricSettings) -> bool:
+    """Whether `ticket_monthly` answers a ticket query: a window of whole months, no grain finer than a month, and,
+    when tiers are involved (as of the window's end), a window of one month, whose month-end tier the roll-up holds."""
+    if not settings.rollups or "week" in by or whole_months(f) is None:
+        return False
+    if "tier" in by or f.tiers is not None:
+        return rollup_window(p, f, settings, uses_tiers=True) == (1, f.end)
+    return True
+
+
 def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", apply_ticket_types: bool = True,
-                     p: Params | None = None):
+                     p: Params | None = None, monthly: TicketMonthly | None = None, having: str = ""):
+    """Aggregates over tickets created in the window; with `monthly`, the same parts from `ticket_monthly` where it
+    answers the query."""
     p = p or Params(con)
+    types = ticket_conditions(p, f, "t", apply_ticket_types)
+    if monthly is not None and ticket_monthly_answers(p, f, by, settings):
+        return fact_aggregate(con, f, by, settings, p, monthly.measures, "ticket_monthly", "t", "t.month",
+                              month_between(p, "t.month", f), TICKET_COLUMNS, f"{types} AND {monthly.where}",
+                              tier_in_fact=True, having=monthly.having)
     return fact_aggregate(con, f, by, settings, p, measures, "ticket_facts", "t", "t.created_at",
-                           between(p, "t.created_at", f), TICKET_COLUMNS,
-                           f"{ticket_conditions(p, f, 't', apply_ticket_types)} AND {where}")
+                           between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having)
 
 
 def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):

@@ -114,6 +114,13 @@ def has_snapshot(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
     return as_of in snapshot_month_ends(con, [as_of])
 
 
+def whole_months(f: Filters) -> int | None:
+    """How many calendar months the window spans when it runs from a month's first day to a month's last day."""
+    if f.start.day != 1 or (f.end + dt.timedelta(days=1)).day != 1:
+        return None
+    return (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
+
+
 def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: bool,
                   snapshots: set[dt.date] | None = None) -> tuple[int, dt.date] | None:
     """(months, month end) when the window is one whole calendar month or twelve whole months ending on a month end
@@ -122,9 +129,7 @@ def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: b
     the month ends known to have a snapshot, when the caller has asked once for many windows."""
     if not settings.rollups or (uses_tiers and settings.tiers != DEFAULT_BOUNDARIES):
         return None
-    if f.start.day != 1 or (f.end + dt.timedelta(days=1)).day != 1:
-        return None
-    months = (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
+    months = whole_months(f)
     covered = f.end in snapshots if snapshots is not None else has_snapshot(p.con, f.end)
     if months not in (1, 12) or not covered:
         return None

@@ -175,20 +175,23 @@ def test_every_metric_computes_for_every_dimension_it_offers(demo):
 
 
 def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
-    """The tables built at load (billing_monthly, tier_snapshots, revenue_retention, visit_coverage and the SLA
-    outcome times in ticket_facts; read when rollups are on) against the row-level path (off). The windows cover
-    twelve whole months, one whole month with a tier filter, a window neither of those, and month by month; sums of
-    monthly sums may differ from the row-level sum in the last floating-point digits, hence rtol 1e-12."""
+    """The tables built at load (billing_monthly, billing_yearly, ticket_monthly, tier_snapshots, revenue_retention,
+    visit_coverage, customer_counts and the SLA outcome times in ticket_facts; read when rollups are on) against the
+    row-level path (off). The windows cover twelve whole months (also with a tier filter), one whole month with a
+    tier filter, a window neither of those, a quarter with a channel filter, month by month and by ticket type and
+    category; sums of monthly sums may differ from the row-level sum in the last floating-point digits, hence
+    rtol 1e-12."""
     from metrics import CATALOGUE, MetricSettings
     from metrics.tiers import tier_assignment
 
     direct = MetricSettings(rollups=False)
     windows = [LAST_YEAR, LAST_YEAR.model_copy(update={"regions": ("台州",), "tiers": ("key",)}),
                Filters(start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 30), tiers=("VIP", "key")),
-               Filters(start=dt.date(2026, 1, 15), end=dt.date(2026, 3, 31), areas=("rural",))]
+               Filters(start=dt.date(2026, 1, 15), end=dt.date(2026, 3, 31), areas=("rural",)),
+               Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), channels=("hotline", "online"))]
     for f in windows:
         for metric in CATALOGUE.values():
-            for by in ((), ("region",), ("tier",), ("month",)):
+            for by in ((), ("region",), ("tier",), ("month",), ("ticket_type",), ("category",)):
                 if all(d in metric.dimensions for d in by):
                     fast, slow = compute(demo, metric.id, f, by=by), compute(demo, metric.id, f, by=by, settings=direct)
                     pd.testing.assert_frame_equal(fast, slow, rtol=1e-12, check_dtype=False, obj=f"{metric.id} {by}")
