@@ -18,7 +18,7 @@ from metrics.filters import Filters
 from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, between,
                            fact_filters, month_between, periods, rollup_conditions, rollup_window, run, scope_sql,
                            snapshot_month_ends, ticket_conditions, whole_months)
-from metrics.settings import MetricSettings
+from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
 
@@ -61,7 +61,7 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
     uses_tiers = "tier" in by or f.tiers is not None
     window = rollup_window(p, f, settings, uses_tiers)
     months = window[0] if window else None
-    if settings.rollups and (not uses_tiers or months == 1):
+    if settings.rollups and (not uses_tiers or months == 1 or settings.month_end_tiers):
         return fact_aggregate(con, f, by, settings, p, measures, "billing_monthly", "b", "b.period",
                               month_between(p, "b.period", f), fact_columns("b"), tier_in_fact=True)
     if months == 12 and not any(d in TIME_GRAINS for d in by):
@@ -92,7 +92,7 @@ def ticket_monthly_answers(p: Params, f: Filters, by, settings: MetricSettings) 
     if not settings.rollups or "week" in by or whole_months(f) is None:
         return False
     if "tier" in by or f.tiers is not None:
-        return rollup_window(p, f, settings, uses_tiers=True) == (1, f.end)
+        return settings.month_end_tiers or rollup_window(p, f, settings, uses_tiers=True) == (1, f.end)
     return True
 
 
@@ -166,8 +166,9 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
     """For window metrics (stocks, retention, year-on-year): a time grain in `by` evaluates the metric on each
     period's own window, clipped to the filter's window. With `rollup`, a window of one whole month or twelve whole
     months ending on a month end is read from that roll-up, all such periods in one query. With `groups_by_time`
-    the metric groups its parts by the grain itself, giving the same numbers in fewer queries, unless tiers are
-    involved: each period's tiers are as of its own end, which only the period-by-period path does."""
+    the metric groups its parts by the grain itself, giving the same numbers in fewer queries. With tiers involved,
+    each period's tiers are as of its own end: by month over whole months the metric groups by month with the
+    month-end tiers held by the tables built at load (`month_end_tiers`); otherwise it goes period by period."""
 
     def decorate(compute: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
         def one_window(con, f: Filters, by: tuple[str, ...], settings: MetricSettings) -> pd.DataFrame:
@@ -182,14 +183,18 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
             grains = [d for d in by if d in TIME_GRAINS]
             if not grains:
                 return one_window(con, f, by, settings)
-            if groups_by_time and "tier" not in by and f.tiers is None:
+            uses_tiers = "tier" in by or f.tiers is not None
+            if groups_by_time and not uses_tiers:
                 return compute(con, f, by, settings)
             grain, rest = grains[0], tuple(d for d in by if d != grains[0])
             spans = periods(f.start, f.end, grain)
+            snapshots = snapshot_month_ends(con, [end for _, _, end in spans]) if settings.rollups else set()
+            if (groups_by_time and grain == "month" and settings.rollups and settings.tiers == DEFAULT_BOUNDARIES
+                    and all(whole_months(f.window(start, end)) == 1 and end in snapshots for _, start, end in spans)):
+                # Whole months with month-end tiers held by the tables built at load: grouped by month in one go.
+                return compute(con, f, by, settings.model_copy(update={"month_end_tiers": True}))
             if rollup is not None:
                 p = Params(con)
-                uses_tiers = "tier" in by or f.tiers is not None
-                snapshots = snapshot_month_ends(con, [end for _, _, end in spans])
                 windows = [rollup_window(p, f.window(start, end), settings, uses_tiers, snapshots)
                            for _, start, end in spans]
                 if all(windows) and len({months for months, _ in windows}) == 1:
@@ -205,6 +210,7 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
 
         wrapped.__doc__ = compute.__doc__
         wrapped.__name__ = compute.__name__
+        wrapped.per_period = True  # a time grain gives each period on its own window, tiers as of its own end
         return wrapped
 
     return decorate(compute) if compute is not None else decorate

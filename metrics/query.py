@@ -105,7 +105,7 @@ def snapshot_month_ends(con: duckdb.DuckDBPyConnection | None, days: list[dt.dat
     if con is None or not month_ends:
         return set()
     with con.cursor() as cursor:
-        rows = cursor.execute("SELECT DISTINCT as_of FROM tier_snapshots WHERE list_contains($days, as_of)",
+        rows = cursor.execute("SELECT as_of FROM tier_snapshot_dates WHERE list_contains($days, as_of)",
                               {"days": month_ends}).fetchall()
     return {row[0] for row in rows}
 
@@ -156,6 +156,8 @@ def tier_join(p: Params, f: Filters, settings: MetricSettings, alias: str, neede
     """(JOIN clause, tier column, condition) adding each customer's tier to `alias` when the query needs it."""
     if not needed and f.tiers is None:
         return "", "CAST(NULL AS VARCHAR)", "true"
+    if settings.month_end_tiers:
+        raise ValueError("month-end tiers are held only by the tables built at load; this query cannot use them")
     condition = f"list_contains({p(list(f.tiers))}, tr.tier)" if f.tiers is not None else "true"
     return f"JOIN ({tiers_sql(p, f.end, settings)}) tr ON tr.customer_key = {alias}.customer_key", "tr.tier", condition
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ingest import load
 from metrics import Filters, compute, connect
+from metrics.query import periods
 from metrics.retention import churn_reasons, cohort_retention, early_warning, survey_dimensions
 from metrics.service import backlog_ageing, complaint_outliers, duration_distribution, repeat_complainants
 from metrics.tiers import (pareto_curve, revenue_concentration, rising_accounts, tier_assignment, tier_distribution,
@@ -203,24 +204,44 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
     assert snapshot.equals(live)
 
 
+def check_each_month_alone(con, metric, f: Filters) -> None:
+    by_month = compute(con, metric.id, f, by=("month",)).set_index("month")
+    for label, start, end in periods(f.start, f.end, "month"):
+        alone = compute(con, metric.id, f.window(start, end)).iloc[0]
+        if label not in by_month.index:  # a month without events (grouping has no row for it)
+            assert alone["value"] == 0 or alone["value"] != alone["value"], (metric.id, label)
+            continue
+        for column in alone.index:
+            assert by_month.loc[label, column] == pytest.approx(alone[column], rel=1e-12, nan_ok=True), (
+                metric.id, label, column)
+
+
 def test_a_time_grain_gives_each_period_computed_on_its_own(demo):
     """By month, a metric equals the metric on each month's own window (clipped to the filter's), whichever path
     computes it (grouped by month, one roll-up query, or period by period). Two metrics differ by definition:
     sla_compliance judges every month's tickets at the end of the whole window, and key_account_revenue_share
     takes tiers as of the whole window's end."""
     from metrics import CATALOGUE
-    from metrics.query import periods
 
     f = Filters(start=dt.date(2025, 12, 10), end=dt.date(2026, 5, 20))
     for metric in CATALOGUE.values():
         if "month" not in metric.dimensions or metric.id in ("sla_compliance", "key_account_revenue_share"):
             continue
-        by_month = compute(demo, metric.id, f, by=("month",)).set_index("month")
-        for label, start, end in periods(f.start, f.end, "month"):
-            alone = compute(demo, metric.id, f.window(start, end)).iloc[0]
-            if label not in by_month.index:  # a month without events (grouping has no row for it)
-                assert alone["value"] == 0 or alone["value"] != alone["value"], (metric.id, label)
-                continue
-            for column in alone.index:
-                assert by_month.loc[label, column] == pytest.approx(alone[column], rel=1e-12, nan_ok=True), (
-                    metric.id, label, column)
+        check_each_month_alone(demo, metric, f)
+
+
+def test_window_metrics_by_month_take_each_months_own_tiers(demo):
+    """Window metrics (stocks, retention, year on year, complaint rate) by month with a tier filter: each month with
+    the tiers as of its own end, whether computed month by month or, over whole months, grouped by month from the
+    tables built at load; and the row-level path agrees. (Other metrics take tiers as of the whole window's end.)"""
+    from metrics import CATALOGUE, MetricSettings
+
+    window_metrics = [m for m in CATALOGUE.values() if getattr(m.function, "per_period", False)]
+    assert {"complaint_rate_per_10k", "revenue_yoy", "logo_retention"} <= {m.id for m in window_metrics}
+    whole_months = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 6, 30), tiers=("key",))
+    for metric in window_metrics:
+        if "month" in metric.dimensions:
+            check_each_month_alone(demo, metric, whole_months)
+            fast = compute(demo, metric.id, whole_months, by=("month",))
+            slow = compute(demo, metric.id, whole_months, by=("month",), settings=MetricSettings(rollups=False))
+            pd.testing.assert_frame_equal(fast, slow, rtol=1e-12, check_dtype=False, obj=metric.id)
