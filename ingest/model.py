@@ -137,7 +137,7 @@ def build_tier_snapshots(con: duckdb.DuckDBPyConnection) -> None:
     and the list of those month ends."""
     con.execute("""CREATE OR REPLACE TABLE tier_snapshots (as_of DATE, customer_id VARCHAR, customer_key INTEGER,
                    tier VARCHAR, trailing_revenue DOUBLE, share_before DOUBLE, month_revenue DOUBLE, trailing_paid DOUBLE,
-                   trailing_kwh DOUBLE)""")
+                   trailing_kwh DOUBLE, kwh_3m DOUBLE, unpaid_3m DOUBLE)""")
     month_ends = [row[0] for row in con.execute(
         "SELECT DISTINCT CAST(period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) FROM billing ORDER BY 1").fetchall()]
     for as_of in month_ends:

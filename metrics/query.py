@@ -61,8 +61,9 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
 def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> str:
     """customer_id -> tier as of `as_of` (a SQL date expression), company-wide (SPEC 5.1): the given tier, else the
     rank by revenue over the trailing 12 months; also the trailing revenue, the share of revenue ranked before the
-    customer, the revenue of as_of's own month, and the amount paid and kWh over the trailing 12 months.
-    Also used at load time to build `tier_snapshots`."""
+    customer, the revenue of as_of's own month, the amount paid and kWh over the trailing 12 months, and the kWh and
+    the amount left unpaid over the trailing 3 months (for the early-warning list). Also used at load time to build
+    `tier_snapshots`."""
     vip_below, key_below = boundaries
     return f"""
         SELECT customer_id, customer_key,
@@ -71,9 +72,10 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
                    WHEN share_before < {vip_below} THEN 'VIP'
                    WHEN share_before < {key_below} THEN 'key'
                    ELSE 'standard' END) AS tier,
-               revenue AS trailing_revenue, share_before, month_revenue, trailing_paid, trailing_kwh
+               revenue AS trailing_revenue, share_before, month_revenue, trailing_paid, trailing_kwh, kwh_3m, unpaid_3m
         FROM (
-            SELECT customer_id, customer_key, given_tier, revenue, month_revenue, trailing_paid, trailing_kwh,
+            SELECT customer_id, customer_key, given_tier, revenue, month_revenue, trailing_paid, trailing_kwh, kwh_3m,
+                   unpaid_3m,
                    coalesce(sum(revenue) OVER (ORDER BY revenue DESC, customer_id
                                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                    / nullif(sum(revenue) OVER (), 0) AS share_before
@@ -81,7 +83,10 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
                 SELECT c.customer_id, c.customer_key, c.tier AS given_tier, coalesce(sum(b.amount_billed), 0) AS revenue,
                        coalesce(sum(b.amount_billed) FILTER (WHERE b.period = date_trunc('month', {as_of})), 0)
                            AS month_revenue,
-                       sum(b.amount_paid) AS trailing_paid, sum(b.consumption_kwh) AS trailing_kwh
+                       sum(b.amount_paid) AS trailing_paid, sum(b.consumption_kwh) AS trailing_kwh,
+                       sum(b.consumption_kwh) FILTER (WHERE b.period > {as_of} - INTERVAL 3 MONTH) AS kwh_3m,
+                       sum(b.amount_billed - b.amount_paid) FILTER (WHERE b.period > {as_of} - INTERVAL 3 MONTH)
+                           AS unpaid_3m
                 FROM customer_facts c
                 LEFT JOIN billing_facts b ON b.customer_key = c.customer_key
                      AND b.period > {as_of} - INTERVAL 1 YEAR AND b.period <= {as_of}

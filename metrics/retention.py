@@ -7,7 +7,8 @@ import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import Filters
-from metrics.query import Params, between, customer_conditions, frame_of, periods, run, scope_sql, tier_join
+from metrics.query import (Params, between, customer_conditions, frame_of, periods, run, scope_sql,
+                           snapshot_month_ends, tier_join)
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
@@ -59,19 +60,31 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
     """VIP and key accounts active at `end` with the reasons that put them at risk (SPEC 5.7)."""
     p = Params(con)
     end = p(f.end)
+    year_before = (pd.Timestamp(f.end) - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)).date()
+    if settings.rollups and snapshot_month_ends(con, [f.end, year_before]) == {f.end, year_before}:
+        # On a month end: the trailing sums stored in the tier snapshots at load (1 M rows read, not 15 months of bills).
+        recent = f"""
+            SELECT n.customer_key, n.kwh_3m, y.kwh_3m AS kwh_3m_year_before, n.trailing_revenue AS revenue_12m,
+                   n.unpaid_3m AS unpaid
+            FROM tier_snapshots n JOIN accounts USING (customer_key)
+            LEFT JOIN tier_snapshots y ON y.customer_key = n.customer_key AND y.as_of = {p(year_before)}::DATE
+            WHERE n.as_of = {end}::DATE"""
+    else:
+        recent = f"""
+            SELECT b.customer_key,
+                   sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH) AS kwh_3m,
+                   sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 15 MONTH
+                                                  AND b.period <= {end}::DATE - INTERVAL 12 MONTH) AS kwh_3m_year_before,
+                   sum(b.amount_billed) FILTER (WHERE b.period > {end}::DATE - INTERVAL 12 MONTH) AS revenue_12m,
+                   sum(b.amount_billed - b.amount_paid) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH)
+                       AS unpaid
+            FROM billing_facts b JOIN accounts USING (customer_key)
+            WHERE b.period <= {end}::DATE AND b.period > {end}::DATE - INTERVAL 15 MONTH GROUP BY ALL"""
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings)}),
         accounts AS (SELECT s.*, c.customer_name, c.account_manager FROM scope s JOIN customer_facts c USING (customer_key)
                      WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}),
-        recent AS (SELECT b.customer_key,
-                          sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH) AS kwh_3m,
-                          sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 15 MONTH
-                                                         AND b.period <= {end}::DATE - INTERVAL 12 MONTH) AS kwh_3m_year_before,
-                          sum(b.amount_billed) FILTER (WHERE b.period > {end}::DATE - INTERVAL 12 MONTH) AS revenue_12m,
-                          sum(b.amount_billed - b.amount_paid) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH)
-                              AS unpaid
-                   FROM billing_facts b JOIN accounts USING (customer_key)
-                   WHERE b.period <= {end}::DATE AND b.period > {end}::DATE - INTERVAL 15 MONTH GROUP BY ALL),
+        recent AS ({recent}),
         complaints AS (SELECT customer_key, count(*) AS complaints_90d FROM ticket_facts
                        WHERE ticket_type = 'complaint' AND created_date > {end}::DATE - 90 AND created_date <= {end}::DATE
                        GROUP BY ALL),
