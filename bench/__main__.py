@@ -47,9 +47,40 @@ def load(out: Path, db: Path) -> dict:
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
     peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    tables = json.loads(report.read_text(encoding="utf-8"))["tables"]
-    rows = sum(t["read"] for t in tables.values())
-    return {"seconds": seconds, "rows": rows, "rows_per_second": rows / seconds, "peak_mib": peak, "tables": tables}
+    loaded = json.loads(report.read_text(encoding="utf-8"))
+    rows = sum(t["read"] for t in loaded["tables"].values())
+    return {"seconds": seconds, "rows": rows, "rows_per_second": rows / seconds, "peak_mib": peak,
+            "tables": loaded["tables"], "phases": loaded["phase_seconds"]}
+
+
+def phase_summary(phases: dict[str, float]) -> str:
+    """The importer's own timings: reading the files, checking and loading the tables, and each query-model step."""
+    read = sum(s for name, s in phases.items() if name.startswith("read "))
+    check = sum(s for name, s in phases.items() if name.startswith("check and load "))
+    model = {name.removeprefix("query model: "): s for name, s in phases.items() if name.startswith("query model: ")}
+    steps = ", ".join(f"{name} {s:.0f}" for name, s in sorted(model.items(), key=lambda kv: -kv[1]))
+    return (f"Reading and decoding the files {read:.0f} s, row rules and loading {check:.0f} s, query model "
+            f"{sum(model.values()):.0f} s ({steps}).")
+
+
+def machine_speed() -> dict[str, float]:
+    """Seconds for two fixed workloads (median of 3), taken before and after the page runs: this machine is a shared
+    virtual one whose speed varies by tens of percent over minutes, so the figures above can be read against it."""
+    import duckdb
+
+    def timed(work) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    con = duckdb.connect()
+    duck = timed(lambda: con.execute("SELECT quantile_cont(i * 0.5, 0.5), count(*) FROM range(10000000) t(i)").fetchall())
+    python = timed(lambda: sum(i * i for i in range(3_000_000)))
+    con.close()
+    return {"duckdb": duck, "python": python}
 
 
 def page_runs(db: Path, repeats: int) -> list[dict]:
@@ -158,7 +189,7 @@ def browser_cold_starts(db: Path, repeats: int) -> dict | None:
 
 
 def write_results(path: Path, args, generation: float | None, loaded: dict, pages: list[dict], compare: dict,
-                  browser: dict | None) -> None:
+                  browser: dict | None, speed: tuple[dict, dict]) -> None:
     lines = [
         "# Benchmark results", "",
         f"Produced by `python -m bench --customers {args.customers}` on {machine()}.", "",
@@ -166,7 +197,8 @@ def write_results(path: Path, args, generation: float | None, loaded: dict, page
         f"- Demo exports for {args.customers:,} customers: " +
         (f"generated in {generation:.0f} s." if generation is not None else "reused from an earlier run."),
         f"- Load with the real importer: {loaded['rows']:,} rows in {loaded['seconds']:.1f} s = "
-        f"**{loaded['rows_per_second']:,.0f} rows/s**, peak memory {loaded['peak_mib']:,.0f} MiB.", "",
+        f"**{loaded['rows_per_second']:,.0f} rows/s**, peak memory {loaded['peak_mib']:,.0f} MiB. "
+        f"{phase_summary(loaded['phases'])}", "",
         "| table | rows |", "|---|---|",
         *[f"| {t} | {v['read']:,} |" for t, v in loaded["tables"].items()], "",
         "## Page metric sets", "",
@@ -176,6 +208,9 @@ def write_results(path: Path, args, generation: float | None, loaded: dict, page
         "|---|---|---|---|---|---|---|",
         *[f"| {r['page']} | {r['variant']} | {r['cold'][0]:.3f} | {r['cold'][1]:.3f} | {r['warm'][0]:.4f} | "
           f"{r['warm'][1]:.4f} | {r['peak_mib']:,.0f} |" for r in pages], "",
+        "Machine speed before and after these runs (fixed workloads, median of 3; lower is faster): a DuckDB "
+        f"median over 10 M numbers {speed[0]['duckdb']:.3f} s and {speed[1]['duckdb']:.3f} s, a Python loop "
+        f"{speed[0]['python']:.3f} s and {speed[1]['python']:.3f} s.", "",
         "## Scorecard in the browser after a cold start", "",
         (f"Seconds from `streamlit run` to, in headless Chromium already running (median of {args.repeats} starts): "
          "the page title "
@@ -214,10 +249,13 @@ def main() -> None:
     generation = None if args.reuse and exports.exists() else generate(exports, args.customers, args.tickets_per_customer)
     loaded = load(exports, db)
     print(f"loaded {loaded['rows']:,} rows at {loaded['rows_per_second']:,.0f} rows/s", flush=True)
+    before = machine_speed()
     pages = page_runs(db, args.repeats)
+    speed = (before, machine_speed())
+    print(f"machine speed before/after: {speed}", flush=True)
     compare = pandas_comparison(db, args.repeats)
     browser = browser_cold_starts(db, args.repeats)
-    write_results(args.results, args, generation, loaded, pages, compare, browser)
+    write_results(args.results, args, generation, loaded, pages, compare, browser, speed)
     print(f"wrote {args.results}")
 
 

@@ -28,3 +28,13 @@ def test_pandas_and_metrics_agree_on_every_page(demo, frames, page):
 def test_a_wrong_number_is_reported():
     assert mismatches({"csat": 0.8}, {"csat": 0.81}) == {"csat": "pandas [0.8] vs metrics [0.81]"}
     assert mismatches({"csat": float("nan")}, {"csat": float("nan")}) == {}
+
+
+def test_import_phases_are_summed_by_kind():
+    from bench.__main__ import phase_summary
+
+    phases = {"read billing.csv": 16.0, "read tickets.csv": 14.0, "check and load billing": 30.0,
+              "check and load tickets": 20.0, "query model: tier_snapshots": 59.0, "query model: calendar": 0.2}
+    # read 16 + 14 = 30; check 30 + 20 = 50; model 59 + 0.2 = 59.2, largest step first
+    assert phase_summary(phases) == ("Reading and decoding the files 30 s, row rules and loading 50 s, query model "
+                                     "59 s (tier_snapshots 59, calendar 0).")
