@@ -13,6 +13,7 @@ from ingest.workdays import working_day_calendar
 from metrics import MODEL_VERSION
 from metrics.process import sla_deadlines_sql, sla_settled_sql
 from metrics.query import Params, computed_tiers_sql
+from metrics.retention import early_warning_inputs_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
 CUSTOMER_ATTRIBUTES = "c.customer_key, c.region, c.service_center, c.industry, c.area, c.voltage_kv, c.tier AS given_tier"
@@ -28,7 +29,8 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                        ("billing_monthly", build_billing_monthly), ("billing_yearly", build_billing_yearly),
                        ("ticket_monthly", build_ticket_monthly),
                        ("revenue_retention", build_revenue_retention),
-                       ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts)):
+                       ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts),
+                       ("early_warning_inputs", build_early_warning_inputs)):
         started = time.perf_counter()
         step(con)
         seconds[name] = time.perf_counter() - started
@@ -231,3 +233,23 @@ def build_customer_counts(con: duckdb.DuckDBPyConnection) -> None:
                                   AND (c.closed_on IS NULL OR c.closed_on >= w.as_of)) AS retained
         FROM w JOIN customer_facts c USING (customer_key)
         GROUP BY ALL ORDER BY w.months, w.as_of""")
+
+
+def build_early_warning_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """What the early-warning rules look at, for the VIP and key accounts (default boundaries) active on every month
+    end with a tier snapshot, by the metric layer's own query: the list on a month end is then one read."""
+    con.execute("""CREATE OR REPLACE TABLE early_warning_inputs (as_of DATE, customer_key INTEGER, tier VARCHAR,
+                   revenue_12m DOUBLE, consumption_change DOUBLE, complaints_90d BIGINT, unpaid DOUBLE,
+                   last_survey_overall INTEGER, callback_avg DOUBLE, last_visit DATE, capacity_events VARCHAR)""")
+    for (as_of,) in con.execute("SELECT as_of FROM tier_snapshot_dates ORDER BY as_of").fetchall():
+        p = Params()
+        sql = f"""
+            INSERT INTO early_warning_inputs BY NAME
+            WITH accounts AS (
+                SELECT s.customer_key, s.customer_id, s.tier FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
+                WHERE s.as_of = {p(as_of)}::DATE AND s.tier IN ('VIP', 'key') AND c.opened_on <= s.as_of
+                  AND (c.closed_on IS NULL OR c.closed_on >= s.as_of))
+            SELECT {p(as_of)}::DATE AS as_of, a.tier, i.*
+            FROM accounts a JOIN ({early_warning_inputs_sql(con, p, as_of)}) i USING (customer_key)
+            ORDER BY i.customer_key"""
+        con.execute(sql, p.used_in(sql))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 
+import duckdb
 import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import Filters
 from metrics.query import (Params, between, customer_conditions, frame_of, periods, run, scope_sql,
                            snapshot_month_ends, tier_join)
-from metrics.settings import DEFAULT_SETTINGS, MetricSettings
+from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
 
@@ -56,57 +58,85 @@ def churn_reasons(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
     return run(con, sql, p)
 
 
-def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """VIP and key accounts active at `end` with the reasons that put them at risk (SPEC 5.7)."""
-    p = Params(con)
-    end = p(f.end)
-    year_before = (pd.Timestamp(f.end) - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)).date()
-    if settings.rollups and snapshot_month_ends(con, [f.end, year_before]) == {f.end, year_before}:
+def early_warning_inputs_sql(con: duckdb.DuckDBPyConnection | None, p: Params, end: dt.date,
+                             settings: MetricSettings = DEFAULT_SETTINGS) -> str:
+    """SELECT customer_key and what the early-warning rules (SPEC 5.7) look at, as of `end`, for the accounts in a
+    relation named `accounts` (customer_key, customer_id): revenue over 12 months, kWh over the last 3 months against
+    the same 3 months a year earlier, complaints in 90 days, the amount unpaid over 3 months, the last survey's overall
+    score and the mean callback score over a year, the last visit, and capacity events over a year. Also run at load
+    time to store them for the VIP and key accounts of every month end (`early_warning_inputs`)."""
+    e = p(end)
+    year_before = (pd.Timestamp(end) - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)).date()
+    if settings.rollups and snapshot_month_ends(con, [end, year_before]) == {end, year_before}:
         # On a month end: the trailing sums stored in the tier snapshots at load (1 M rows read, not 15 months of bills).
         recent = f"""
             SELECT n.customer_key, n.kwh_3m, y.kwh_3m AS kwh_3m_year_before, n.trailing_revenue AS revenue_12m,
                    n.unpaid_3m AS unpaid
             FROM tier_snapshots n JOIN accounts USING (customer_key)
             LEFT JOIN tier_snapshots y ON y.customer_key = n.customer_key AND y.as_of = {p(year_before)}::DATE
-            WHERE n.as_of = {end}::DATE"""
+            WHERE n.as_of = {e}::DATE"""
     else:
         recent = f"""
             SELECT b.customer_key,
-                   sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH) AS kwh_3m,
-                   sum(b.consumption_kwh) FILTER (WHERE b.period > {end}::DATE - INTERVAL 15 MONTH
-                                                  AND b.period <= {end}::DATE - INTERVAL 12 MONTH) AS kwh_3m_year_before,
-                   sum(b.amount_billed) FILTER (WHERE b.period > {end}::DATE - INTERVAL 12 MONTH) AS revenue_12m,
-                   sum(b.amount_billed - b.amount_paid) FILTER (WHERE b.period > {end}::DATE - INTERVAL 3 MONTH)
+                   sum(b.consumption_kwh) FILTER (WHERE b.period > {e}::DATE - INTERVAL 3 MONTH) AS kwh_3m,
+                   sum(b.consumption_kwh) FILTER (WHERE b.period > {e}::DATE - INTERVAL 15 MONTH
+                                                  AND b.period <= {e}::DATE - INTERVAL 12 MONTH) AS kwh_3m_year_before,
+                   sum(b.amount_billed) FILTER (WHERE b.period > {e}::DATE - INTERVAL 12 MONTH) AS revenue_12m,
+                   sum(b.amount_billed - b.amount_paid) FILTER (WHERE b.period > {e}::DATE - INTERVAL 3 MONTH)
                        AS unpaid
             FROM billing_facts b JOIN accounts USING (customer_key)
-            WHERE b.period <= {end}::DATE AND b.period > {end}::DATE - INTERVAL 15 MONTH GROUP BY ALL"""
-    sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings)}),
-        accounts AS (SELECT s.*, c.customer_name, c.account_manager FROM scope s JOIN customer_facts c USING (customer_key)
-                     WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}),
-        recent AS ({recent}),
+            WHERE b.period <= {e}::DATE AND b.period > {e}::DATE - INTERVAL 15 MONTH GROUP BY ALL"""
+    return f"""
+        WITH recent AS ({recent}),
         complaints AS (SELECT customer_key, count(*) AS complaints_90d FROM ticket_facts
-                       WHERE ticket_type = 'complaint' AND created_date > {end}::DATE - 90 AND created_date <= {end}::DATE
+                       WHERE ticket_type = 'complaint' AND created_date > {e}::DATE - 90 AND created_date <= {e}::DATE
                        GROUP BY ALL),
         scores AS (SELECT customer_key, arg_max(overall, surveyed_on) AS last_survey_overall FROM survey_facts
-                   WHERE surveyed_on > {end}::DATE - 365 AND surveyed_on <= {end}::DATE GROUP BY ALL),
+                   WHERE surveyed_on > {e}::DATE - 365 AND surveyed_on <= {e}::DATE GROUP BY ALL),
         callbacks AS (SELECT t.customer_key, avg(t.satisfaction) AS callback_avg
                       FROM ticket_facts t JOIN accounts USING (customer_key)
-                      WHERE t.created_date > {end}::DATE - 365 AND t.created_date <= {end}::DATE
+                      WHERE t.created_date > {e}::DATE - 365 AND t.created_date <= {e}::DATE
                         AND t.satisfaction IS NOT NULL GROUP BY ALL),
         visits_ AS (SELECT customer_id, max(visited_on) AS last_visit FROM visits
-                    WHERE visited_on <= {end}::DATE GROUP BY ALL),
+                    WHERE visited_on <= {e}::DATE GROUP BY ALL),
         events AS (SELECT customer_id, string_agg(DISTINCT event, ', ') AS capacity_events FROM account_events
                    WHERE event IN ('capacity_reduction', 'suspension')
-                     AND event_date > {end}::DATE - 365 AND event_date <= {end}::DATE GROUP BY ALL)
-        SELECT a.customer_id, a.customer_name, a.region, a.service_center, a.tier, a.account_manager,
-               coalesce(r.revenue_12m, 0) AS revenue_12m,
+                     AND event_date > {e}::DATE - 365 AND event_date <= {e}::DATE GROUP BY ALL)
+        SELECT a.customer_key, coalesce(r.revenue_12m, 0) AS revenue_12m,
                r.kwh_3m / nullif(r.kwh_3m_year_before, 0) - 1 AS consumption_change,
                coalesce(cm.complaints_90d, 0) AS complaints_90d, coalesce(r.unpaid, 0) AS unpaid,
                sc.last_survey_overall, cb.callback_avg, v.last_visit, e.capacity_events
         FROM accounts a LEFT JOIN recent r USING (customer_key) LEFT JOIN complaints cm USING (customer_key)
         LEFT JOIN scores sc USING (customer_key) LEFT JOIN callbacks cb USING (customer_key)
         LEFT JOIN visits_ v USING (customer_id) LEFT JOIN events e USING (customer_id)"""
+
+
+EARLY_WARNING_COLUMNS = ("revenue_12m, consumption_change, complaints_90d, unpaid, last_survey_overall, callback_avg, "
+                         "last_visit, capacity_events")
+
+
+def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """VIP and key accounts active at `end` with the reasons that put them at risk (SPEC 5.7)."""
+    p = Params(con)
+    end = p(f.end)
+    if settings.rollups and settings.tiers == DEFAULT_BOUNDARIES and f.end in snapshot_month_ends(con, [f.end]):
+        # A month end: the accounts (tiers under the default boundaries) and their inputs were stored at load.
+        tiers = f"list_contains({p(list(f.tiers))}, i.tier)" if f.tiers is not None else "true"
+        sql = f"""
+            SELECT c.customer_id, c.customer_name, c.region, c.service_center, i.tier, c.account_manager,
+                   {', '.join(f'i.{name}' for name in EARLY_WARNING_COLUMNS.split(', '))}
+            FROM early_warning_inputs i JOIN customer_facts c USING (customer_key)
+            WHERE i.as_of = {end}::DATE AND {customer_conditions(p, f, 'c')} AND {tiers}"""
+    else:
+        sql = f"""
+            WITH scope AS ({scope_sql(p, f, settings)}),
+            accounts AS (SELECT s.*, c.customer_name, c.account_manager
+                         FROM scope s JOIN customer_facts c USING (customer_key)
+                         WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}),
+            inputs AS ({early_warning_inputs_sql(con, p, f.end, settings)})
+            SELECT a.customer_id, a.customer_name, a.region, a.service_center, a.tier, a.account_manager,
+                   {EARLY_WARNING_COLUMNS}
+            FROM accounts a JOIN inputs USING (customer_key)"""
     flagged = f"""
         SELECT *, coalesce(consumption_change <= -0.20, false) AS consumption_down,
                complaints_90d >= 2 AS repeat_complaints, unpaid > 0.005 AS unpaid_bills,
