@@ -188,13 +188,16 @@ def browser_cold_starts(db: Path, repeats: int) -> dict | None:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
-def write_results(path: Path, args, generation: float | None, loaded: dict, pages: list[dict], compare: dict,
-                  browser: dict | None, speed: tuple[dict, dict]) -> None:
+def write_results(path: Path, measured: dict) -> None:
+    """RESULTS.md from the measurements (kept beside it as JSON) and HISTORY.md, the notes on what each change bought."""
+    customers, repeats, generation = measured["customers"], measured["repeats"], measured["generation"]
+    loaded, pages, compare = measured["loaded"], measured["pages"], measured["compare"]
+    browser, speed = measured["browser"], measured["speed"]
     lines = [
         "# Benchmark results", "",
-        f"Produced by `python -m bench --customers {args.customers}` on {machine()}.", "",
+        f"Produced by `python -m bench --customers {customers}` on {measured['machine']}, at {measured['at']}.", "",
         "## Generation and load", "",
-        f"- Demo exports for {args.customers:,} customers: " +
+        f"- Demo exports for {customers:,} customers: " +
         (f"generated in {generation:.0f} s." if generation is not None else "reused from an earlier run."),
         f"- Load with the real importer: {loaded['rows']:,} rows in {loaded['seconds']:.1f} s = "
         f"**{loaded['rows_per_second']:,.0f} rows/s**, peak memory {loaded['peak_mib']:,.0f} MiB. "
@@ -202,7 +205,7 @@ def write_results(path: Path, args, generation: float | None, loaded: dict, page
         "| table | rows |", "|---|---|",
         *[f"| {t} | {v['read']:,} |" for t, v in loaded["tables"].items()], "",
         "## Page metric sets", "",
-        f"Cold: a fresh process, nothing cached (median and p90 of {args.repeats} processes). Warm: the same calls "
+        f"Cold: a fresh process, nothing cached (median and p90 of {repeats} processes). Warm: the same calls "
         "again through the app's `st.cache_data` functions.", "",
         "| page | filters | cold median (s) | cold p90 (s) | warm median (s) | warm p90 (s) | peak memory (MiB) |",
         "|---|---|---|---|---|---|---|",
@@ -212,7 +215,7 @@ def write_results(path: Path, args, generation: float | None, loaded: dict, page
         f"median over 10 M numbers {speed[0]['duckdb']:.3f} s and {speed[1]['duckdb']:.3f} s, a Python loop "
         f"{speed[0]['python']:.3f} s and {speed[1]['python']:.3f} s.", "",
         "## Scorecard in the browser after a cold start", "",
-        (f"Seconds from `streamlit run` to, in headless Chromium already running (median of {args.repeats} starts): "
+        (f"Seconds from `streamlit run` to, in headless Chromium already running (median of {repeats} starts): "
          "the page title "
          f"{browser['title']:.1f} s, the first KPI tile {browser['first_tile']:.1f} s, the whole page "
          f"{browser['whole_page']:.1f} s." if browser else "Not measured: no Chromium at /usr/bin/chromium."), "",
@@ -244,7 +247,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="reuse exports already in --work")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--render", action="store_true",
+                        help="only write RESULTS.md again from the last measurements (RESULTS.json) and HISTORY.md")
     args = parser.parse_args()
+    measurements = args.results.with_suffix(".json")
+    if args.render:
+        write_results(args.results, json.loads(measurements.read_text(encoding="utf-8")))
+        print(f"wrote {args.results} from {measurements}")
+        return
     exports, db = args.work / "exports", args.work / "warehouse.duckdb"
     generation = None if args.reuse and exports.exists() else generate(exports, args.customers, args.tickets_per_customer)
     loaded = load(exports, db)
@@ -255,7 +265,11 @@ def main() -> None:
     print(f"machine speed before/after: {speed}", flush=True)
     compare = pandas_comparison(db, args.repeats)
     browser = browser_cold_starts(db, args.repeats)
-    write_results(args.results, args, generation, loaded, pages, compare, browser, speed)
+    measured = {"customers": args.customers, "repeats": args.repeats, "machine": machine(),
+                "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "generation": generation, "loaded": loaded,
+                "pages": pages, "compare": compare, "browser": browser, "speed": speed}
+    measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
+    write_results(args.results, measured)
     print(f"wrote {args.results}")
 
 

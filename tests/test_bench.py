@@ -38,3 +38,28 @@ def test_import_phases_are_summed_by_kind():
     # read 16 + 14 = 30; check 30 + 20 = 50; model 59 + 0.2 = 59.2, largest step first
     assert phase_summary(phases) == ("Reading and decoding the files 30 s, row rules and loading 50 s, query model "
                                      "59 s (tier_snapshots 59, calendar 0).")
+
+
+def test_results_are_rendered_from_the_saved_measurements(tmp_path):
+    import json
+
+    from bench.__main__ import write_results
+
+    measured = {
+        "customers": 1000, "repeats": 3, "machine": "2 CPUs", "at": "2026-11-23 23:00 UTC", "generation": 12.0,
+        "loaded": {"seconds": 10.0, "rows": 2_000_000, "rows_per_second": 200_000.0, "peak_mib": 900.0,
+                   "tables": {"customers": {"read": 1000}}, "phases": {"read customers.csv": 1.0}},
+        "pages": [{"page": "scorecard", "variant": "default", "cold": [0.8, 0.9], "warm": [0.001, 0.002],
+                   "peak_mib": 400.0}],
+        "compare": {"pandas_load_seconds": 3.0,
+                    "pages": {"scorecard": {"pandas": 10.0, "duckdb": 0.2, "duckdb_open": 0.25, "mismatches": {}}}},
+        "browser": {"title": 2.5, "first_tile": 3.5, "whole_page": 3.6},
+        "speed": [{"duckdb": 0.3, "python": 0.15}, {"duckdb": 0.35, "python": 0.16}],
+    }
+    results = tmp_path / "RESULTS.md"
+    write_results(results, json.loads(json.dumps(measured)))  # as read back from RESULTS.json
+    text = results.read_text(encoding="utf-8")
+    assert "2,000,000 rows in 10.0 s = **200,000 rows/s**" in text
+    assert "| scorecard | default | 0.800 | 0.900 | 0.0010 | 0.0020 | 400 |" in text
+    assert "**50.0x**" in text  # pandas 10 s / metrics 0.2 s
+    assert "the first KPI tile 3.5 s" in text
