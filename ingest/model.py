@@ -13,6 +13,7 @@ from ingest.workdays import working_day_calendar
 from metrics import MODEL_VERSION
 from metrics.process import sla_deadlines_sql, sla_settled_sql
 from metrics.query import Params, computed_tiers_sql
+from metrics.customer import active_in
 from metrics.retention import early_warning_inputs_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
@@ -247,8 +248,7 @@ def build_early_warning_inputs(con: duckdb.DuckDBPyConnection) -> None:
             INSERT INTO early_warning_inputs BY NAME
             WITH accounts AS (
                 SELECT s.customer_key, s.customer_id, s.tier FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
-                WHERE s.as_of = {p(as_of)}::DATE AND s.tier IN ('VIP', 'key') AND c.opened_on <= s.as_of
-                  AND (c.closed_on IS NULL OR c.closed_on >= s.as_of))
+                WHERE s.as_of = {p(as_of)}::DATE AND s.tier IN ('VIP', 'key') AND {active_in(p, as_of, as_of, 'c')})
             SELECT {p(as_of)}::DATE AS as_of, a.tier, i.*
             FROM accounts a JOIN ({early_warning_inputs_sql(con, p, as_of)}) i USING (customer_key)
             ORDER BY i.customer_key"""

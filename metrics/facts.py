@@ -188,7 +188,8 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
                 return compute(con, f, by, settings)
             grain, rest = grains[0], tuple(d for d in by if d != grains[0])
             spans = periods(f.start, f.end, grain)
-            snapshots = snapshot_month_ends(con, [end for _, _, end in spans]) if settings.rollups else set()
+            asks_snapshots = settings.rollups and (rollup is not None or (groups_by_time and grain == "month"))
+            snapshots = snapshot_month_ends(con, [end for _, _, end in spans]) if asks_snapshots else set()
             if (groups_by_time and grain == "month" and settings.rollups and settings.tiers == DEFAULT_BOUNDARIES
                     and all(whole_months(f.window(start, end)) == 1 and end in snapshots for _, start, end in spans)):
                 # Whole months with month-end tiers held by the tables built at load: grouped by month in one go.

@@ -140,10 +140,10 @@ def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: b
     if not settings.rollups or (uses_tiers and settings.tiers != DEFAULT_BOUNDARIES):
         return None
     months = whole_months(f)
-    covered = f.end in snapshots if snapshots is not None else has_snapshot(p.con, f.end)
-    if months not in (1, 12) or not covered:
+    if months not in (1, 12):
         return None
-    return months, f.end
+    covered = f.end in snapshots if snapshots is not None else has_snapshot(p.con, f.end)
+    return (months, f.end) if covered else None
 
 
 def rollup_conditions(p: Params, f: Filters, alias: str) -> str:

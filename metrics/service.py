@@ -52,10 +52,10 @@ def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS)
     p = Params(con)
     end_of_day = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     join, customers = fact_filters(p, f, settings, "t")
-    age_seconds = f"date_diff('second', t.created_at, {end_of_day})"
+    age = bucket_number(p, f"date_diff('second', t.created_at, {end_of_day})",
+                        tuple(days * 86400 for days in AGE_BUCKETS_DAYS))
     sql = f"""
-        SELECT t.ticket_type, {bucket_number(p, age_seconds, tuple(days * 86400 for days in AGE_BUCKETS_DAYS))} AS bucket_no,
-               count(*) AS tickets
+        SELECT t.ticket_type, {age} AS bucket_no, count(*) AS tickets
         FROM ticket_facts t {join}
         WHERE t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})
           AND {ticket_conditions(p, f)} AND {customers}
