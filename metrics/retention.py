@@ -111,8 +111,8 @@ def early_warning_inputs_sql(con: duckdb.DuckDBPyConnection | None, p: Params, e
         LEFT JOIN visits_ v USING (customer_id) LEFT JOIN events e USING (customer_id)"""
 
 
-EARLY_WARNING_COLUMNS = ("revenue_12m, consumption_change, complaints_90d, unpaid, last_survey_overall, callback_avg, "
-                         "last_visit, capacity_events")
+EARLY_WARNING_INPUTS = ("revenue_12m", "consumption_change", "complaints_90d", "unpaid", "last_survey_overall",
+                        "callback_avg", "last_visit", "capacity_events")
 
 
 def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
@@ -124,7 +124,7 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
         tiers = f"list_contains({p(list(f.tiers))}, i.tier)" if f.tiers is not None else "true"
         sql = f"""
             SELECT c.customer_id, c.customer_name, c.region, c.service_center, i.tier, c.account_manager,
-                   {', '.join(f'i.{name}' for name in EARLY_WARNING_COLUMNS.split(', '))}
+                   {', '.join(f'i.{name}' for name in EARLY_WARNING_INPUTS)}
             FROM early_warning_inputs i JOIN customer_facts c USING (customer_key)
             WHERE i.as_of = {end}::DATE AND {customer_conditions(p, f, 'c')} AND {tiers}"""
     else:
@@ -135,7 +135,7 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
                          WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}),
             inputs AS ({early_warning_inputs_sql(con, p, f.end, settings)})
             SELECT a.customer_id, a.customer_name, a.region, a.service_center, a.tier, a.account_manager,
-                   {EARLY_WARNING_COLUMNS}
+                   {', '.join(EARLY_WARNING_INPUTS)}
             FROM accounts a JOIN inputs USING (customer_key)"""
     flagged = f"""
         SELECT *, coalesce(consumption_change <= -0.20, false) AS consumption_down,
