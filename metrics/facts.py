@@ -59,7 +59,8 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
     otherwise from the bills themselves."""
     p = p or Params(con)
     uses_tiers = "tier" in by or f.tiers is not None
-    window = rollup_window(p, f, settings, uses_tiers)
+    # Only with tiers does the answer depend on a snapshot at the window's end, so only then is one asked for.
+    window = rollup_window(p, f, settings, uses_tiers) if uses_tiers and not settings.month_end_tiers else None
     months = window[0] if window else None
     if settings.rollups and (not uses_tiers or months == 1 or settings.month_end_tiers):
         return fact_aggregate(con, f, by, settings, p, measures, "billing_monthly", "b", "b.period",

@@ -146,10 +146,14 @@ def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: b
     return (months, f.end) if covered else None
 
 
+def tier_condition(p: Params, f: Filters, column: str) -> str:
+    """The tier filter on a tier column (a snapshot's, a roll-up's or the tier join's)."""
+    return f"list_contains({p(list(f.tiers))}, {column})" if f.tiers is not None else "true"
+
+
 def rollup_conditions(p: Params, f: Filters, alias: str) -> str:
     """Customer filters and the tier filter on a table summed at load time, whose `tier` column is the month-end tier."""
-    tiers = f"list_contains({p(list(f.tiers))}, {alias}.tier)" if f.tiers is not None else "true"
-    return f"{customer_conditions(p, f, alias)} AND {tiers}"
+    return f"{customer_conditions(p, f, alias)} AND {tier_condition(p, f, f'{alias}.tier')}"
 
 
 def customer_conditions(p: Params, f: Filters, alias: str) -> str:
@@ -168,26 +172,26 @@ def tier_join(p: Params, f: Filters, settings: MetricSettings, alias: str, neede
         return "", "CAST(NULL AS VARCHAR)", "true"
     if settings.month_end_tiers:
         raise ValueError("month-end tiers are held only by the tables built at load; this query cannot use them")
-    condition = f"list_contains({p(list(f.tiers))}, tr.tier)" if f.tiers is not None else "true"
-    return f"JOIN ({tiers_sql(p, f.end, settings)}) tr ON tr.customer_key = {alias}.customer_key", "tr.tier", condition
+    join = f"JOIN ({tiers_sql(p, f.end, settings)}) tr ON tr.customer_key = {alias}.customer_key"
+    return join, "tr.tier", tier_condition(p, f, "tr.tier")
 
 
 def fact_filters(p: Params, f: Filters, settings: MetricSettings, alias: str,
                  needs_tier: bool = False) -> tuple[str, str]:
     """(JOIN clause, condition) applying the customer filters to a fact table that carries customer attributes;
     the join adds the tier (column tr.tier) when the filters or the query need it."""
-    join, _tier, tier_condition = tier_join(p, f, settings, alias, needs_tier)
-    return join, f"{customer_conditions(p, f, alias)} AND {tier_condition}"
+    join, _tier, tiers = tier_join(p, f, settings, alias, needs_tier)
+    return join, f"{customer_conditions(p, f, alias)} AND {tiers}"
 
 
 def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool = True) -> str:
     """The customers the filters select, with the attributes every fact is sliced by."""
-    join, tier, tier_condition = tier_join(p, f, settings, "c", with_tier)
+    join, tier, tiers = tier_join(p, f, settings, "c", with_tier)
     return f"""
         SELECT c.customer_id, c.customer_key, c.region, c.service_center, c.industry, c.area, {tier} AS tier,
                c.voltage_kv, c.opened_on, c.closed_on
         FROM customer_facts c {join}
-        WHERE {customer_conditions(p, f, "c")} AND {tier_condition}"""
+        WHERE {customer_conditions(p, f, "c")} AND {tiers}"""
 
 
 def ticket_conditions(p: Params, f: Filters, alias: str = "t", types: bool = True) -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 from metrics.customer import active_in
 from metrics.filters import Filters
 from metrics.query import (Params, between, customer_conditions, frame_of, periods, run, scope_sql,
-                           snapshot_month_ends, tier_join)
+                           snapshot_month_ends, tier_condition, tier_join)
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
@@ -121,12 +121,12 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
     end = p(f.end)
     if settings.rollups and settings.tiers == DEFAULT_BOUNDARIES and f.end in snapshot_month_ends(con, [f.end]):
         # A month end: the accounts (tiers under the default boundaries) and their inputs were stored at load.
-        tiers = f"list_contains({p(list(f.tiers))}, i.tier)" if f.tiers is not None else "true"
         sql = f"""
             SELECT c.customer_id, c.customer_name, c.region, c.service_center, i.tier, c.account_manager,
                    {', '.join(f'i.{name}' for name in EARLY_WARNING_INPUTS)}
             FROM early_warning_inputs i JOIN customer_facts c USING (customer_key)
-            WHERE i.as_of = {end}::DATE AND {customer_conditions(p, f, 'c')} AND {tiers}"""
+            WHERE i.as_of = {end}::DATE AND {customer_conditions(p, f, 'c')}
+              AND {tier_condition(p, f, 'i.tier')}"""
     else:
         sql = f"""
             WITH scope AS ({scope_sql(p, f, settings)}),
@@ -175,13 +175,13 @@ def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),
     if wrong:
         raise ValueError(f"survey dimensions cannot be broken down by {', '.join(wrong)}; use {', '.join(allowed)}")
     p = Params(con)
-    join, _tier, tier_condition = tier_join(p, f, settings, "v", needed=False)
+    join, _tier, tiers = tier_join(p, f, settings, "v", needed=False)
     select = "".join(f"{allowed[d]} AS {d}, " for d in by)
     unpivot = " UNION ALL ".join(
         f"SELECT {''.join(f'{d}, ' for d in by)}'{dim}' AS dimension, {dim} AS score FROM picked" for dim in SURVEY_DIMENSIONS)
     sql = f"""
         WITH picked AS (SELECT {select}{', '.join(f'v.{d}' for d in SURVEY_DIMENSIONS)} FROM survey_facts v {join}
-                        WHERE {between(p, 'v.surveyed_on', f)} AND {customer_conditions(p, f, 'v')} AND {tier_condition})
+                        WHERE {between(p, 'v.surveyed_on', f)} AND {customer_conditions(p, f, 'v')} AND {tiers})
         SELECT {''.join(f'{d}, ' for d in by)}dimension, avg(score) AS mean_score, count(score) AS responses
         FROM ({unpivot}) GROUP BY ALL"""
     frame = run(con, sql, p)

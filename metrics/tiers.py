@@ -10,7 +10,8 @@ import pandas as pd
 from metrics.customer import active_in
 from metrics.filters import TIERS, Filters
 from metrics.catalogue import compute
-from metrics.query import Params, customer_conditions, month_between, rollup_window, run, scope_sql, tiers_sql
+from metrics.query import (Params, customer_conditions, month_between, rollup_window, run, scope_sql,
+                           tier_condition, tiers_sql)
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 
@@ -43,12 +44,11 @@ def customer_revenue_sql(p: Params, f: Filters, settings: MetricSettings) -> str
     customer_key: it is numbered in customer_id order, and sorts faster than the text."""
     window = rollup_window(p, f, settings, uses_tiers=f.tiers is not None)
     if window is not None and window[0] == 12:
-        tiers = f"list_contains({p(list(f.tiers))}, s.tier)" if f.tiers is not None else "true"
         return f"""
             SELECT s.customer_id, s.customer_key, s.trailing_revenue AS revenue
             FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
             WHERE s.as_of = {p(f.end)}::DATE AND s.trailing_revenue > 0 AND {customer_conditions(p, f, 'c')}
-              AND {tiers}"""
+              AND {tier_condition(p, f, 's.tier')}"""
     return f"""
         SELECT b.customer_id, b.customer_key, sum(b.amount_billed) AS revenue
         FROM billing_facts b JOIN ({scope_sql(p, f, settings, with_tier=False)}) s USING (customer_key)
@@ -111,7 +111,6 @@ def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS
     Only customers open for the whole year-earlier period count, so a first partial year is not mistaken for growth."""
     p = Params(con)
     year_before = f.shifted_years(-1).end
-    tier_condition = f"list_contains({p(list(f.tiers))}, now.tier)" if f.tiers is not None else "true"
     sql = f"""
         SELECT c.customer_id, c.customer_name, c.region, c.service_center, c.industry, now.tier,
                now.trailing_revenue AS revenue_12m, before.trailing_revenue AS revenue_12m_year_before,
@@ -119,7 +118,7 @@ def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS
         FROM customer_facts c
         JOIN ({tiers_sql(p, f.end, settings)}) now USING (customer_key)
         JOIN ({tiers_sql(p, year_before, settings)}) before USING (customer_key)
-        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition}
+        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, 'now.tier')}
           AND now.tier IN ('standard', 'key') AND before.trailing_revenue > 0
           AND now.trailing_revenue >= before.trailing_revenue * (1 + {p(min_growth)})
           AND {active_in(p, f.end, f.end, 'c')} AND c.opened_on <= {p(year_before)}::DATE - INTERVAL 1 YEAR
