@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.pages import PAGE_STEPS
-from bench.pandas_baseline import PAGE_SETS as PAGE_SETS_FOR_RESULTS
+from bench.pandas_baseline import PAGE_SETS
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("default", "one_region", "one_tier")
@@ -108,7 +108,7 @@ def pandas_comparison(db: Path, repeats: int) -> dict:
     the metrics package (median of `repeats` runs, each on a fresh connection, nothing cached), and whether they
     agree."""
     import metrics
-    from bench.pandas_baseline import PAGE_SETS, load_frames, mismatches, page_duckdb, page_pandas
+    from bench.pandas_baseline import load_frames, mismatches, page_duckdb, page_pandas
     from bench.run_page import filters_for
     from dashboard import data
 
@@ -228,7 +228,7 @@ def write_results(path: Path, measured: dict) -> None:
         "no results cached either way). Medians:", "",
         "| page | numbers | pandas (s) | metrics, fresh connection (s) | ratio | metrics, open connection (s) "
         "| ratio | same numbers |", "|---|---|---|---|---|---|---|---|",
-        *[f"| {page} | {', '.join(PAGE_SETS_FOR_RESULTS[page])} | {r['pandas']:.3f} | {r['duckdb']:.3f} | "
+        *[f"| {page} | {', '.join(PAGE_SETS[page])} | {r['pandas']:.3f} | {r['duckdb']:.3f} | "
           f"**{r['pandas'] / r['duckdb']:.1f}x** | {r['duckdb_open']:.3f} | {r['pandas'] / r['duckdb_open']:.1f}x | "
           f"{'yes' if not r['mismatches'] else 'NO: ' + json.dumps(r['mismatches'], ensure_ascii=False)} |"
           for page, r in compare["pages"].items()], "",

@@ -43,7 +43,7 @@ def load_frames(db: str) -> tuple[dict[str, pd.DataFrame], float]:
     """Every table the pages need, as DataFrames with date columns as datetime64 (the loading a dashboard does once)."""
     started = time.perf_counter()
     with duckdb.connect(db, read_only=True) as con:
-        frames = {t: con.execute(f"SELECT * FROM {t}").df() for t in TABLES}
+        frames = {t: con.table(t).df() for t in TABLES}
     for table, columns in DATE_COLUMNS.items():
         for column in columns:
             frames[table][column] = pd.to_datetime(frames[table][column])

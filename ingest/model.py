@@ -11,9 +11,9 @@ import duckdb
 
 from ingest.workdays import working_day_calendar
 from metrics import MODEL_VERSION
+from metrics.customer import active_in
 from metrics.process import sla_deadlines_sql, sla_settled_sql
 from metrics.query import Params, computed_tiers_sql
-from metrics.customer import active_in
 from metrics.retention import early_warning_inputs_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
