@@ -28,7 +28,7 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                        ("billing_facts", build_billing_facts), ("survey_facts", build_survey_facts),
                        ("tier_snapshots", build_tier_snapshots),
                        ("billing_monthly", build_billing_monthly), ("billing_yearly", build_billing_yearly),
-                       ("ticket_monthly", build_ticket_monthly),
+                       ("ticket_rollups", build_ticket_rollups),
                        ("revenue_retention", build_revenue_retention),
                        ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts),
                        ("early_warning_inputs", build_early_warning_inputs)):
@@ -96,29 +96,65 @@ def build_billing_monthly(con: duckdb.DuckDBPyConnection) -> None:
         GROUP BY ALL ORDER BY b.period""")
 
 
-def build_ticket_monthly(con: duckdb.DuckDBPyConnection) -> None:
-    """Tickets counted per created month, customer attributes, the customer's tier at that month's end, ticket type,
-    channel, category and the months the SLA outcome became known (met, breached), with the parts of every additive
-    ticket metric. Arrival times are summed in whole seconds, so the sums are exact."""
-    con.execute("""
-        CREATE OR REPLACE TABLE ticket_monthly AS
-        SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, t.region, t.service_center, t.industry, t.area,
-               s.tier, t.ticket_type, t.channel, t.category,
+# Each additive part of a ticket metric, per ticket; the ticket roll-ups hold their sums. Arrival times are in whole
+# seconds, so the sums are exact.
+TICKET_PARTS = {
+    "tickets": "1",
+    "resolved": "CAST(t.resolved_at IS NOT NULL AS INTEGER)",
+    "resolved_first_contact": "CAST(t.resolved_at IS NOT NULL AND coalesce(t.first_contact_resolution, false) AS INTEGER)",
+    "resolved_with_fcr_flag": "CAST(t.resolved_at IS NOT NULL AND t.first_contact_resolution IS NOT NULL AS INTEGER)",
+    "resolved_reopened": "CAST(t.resolved_at IS NOT NULL AND coalesce(t.reopened, false) AS INTEGER)",
+    "arrival_seconds": "date_diff('second', t.created_at, t.arrived_at)",
+    "arrivals": "CAST(t.arrived_at IS NOT NULL AS INTEGER)",
+    "substantiated": "CAST(coalesce(t.substantiated, false) AS INTEGER)",
+    "with_substantiated_flag": "CAST(t.substantiated IS NOT NULL AS INTEGER)",
+    "satisfaction_sum": "t.satisfaction",
+    "satisfaction_scores": "CAST(t.satisfaction IS NOT NULL AS INTEGER)",
+}
+# What a ticket roll-up row is counted by besides its month and tier: the customer's attributes and the ticket's.
+TICKET_KIND = ("region", "service_center", "industry", "area", "ticket_type", "channel", "category")
+
+
+def build_ticket_rollups(con: duckdb.DuckDBPyConnection) -> None:
+    """Tickets counted per created month, customer attributes, ticket type, channel, category, the months the SLA
+    outcome became known (met, breached) and a tier, with the parts of every additive ticket metric, in two tables:
+    `ticket_monthly`, with the customer's tier at the end of the ticket's month, and `ticket_yearly`, for every month
+    end with a tier snapshot (`as_of`), the twelve months up to it with the customer's tier as of that month end.
+    Both are summed from one table of per-ticket parts whose seven text columns are numbered (`ticket_kinds`):
+    grouping by one integer instead of seven texts makes each month end's sum about twice as fast."""
+    kind_matches = " AND ".join(f"k.{c} IS NOT DISTINCT FROM t.{c}" for c in TICKET_KIND)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ticket_kinds AS
+        SELECT row_number() OVER () AS kind, * FROM (SELECT DISTINCT {', '.join(TICKET_KIND)} FROM ticket_facts)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ticket_parts AS
+        SELECT t.customer_key, k.kind, CAST(date_trunc('month', t.created_at) AS DATE) AS month,
                CAST(date_trunc('month', t.sla_met_after) AS DATE) AS sla_met_month,
                CAST(date_trunc('month', t.sla_breached_after) AS DATE) AS sla_breached_month,
-               count(*) AS tickets,
-               count(t.resolved_at) AS resolved,
-               count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.first_contact_resolution) AS resolved_first_contact,
-               count(t.first_contact_resolution) FILTER (WHERE t.resolved_at IS NOT NULL) AS resolved_with_fcr_flag,
-               count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.reopened) AS resolved_reopened,
-               sum(date_diff('second', t.created_at, t.arrived_at)) AS arrival_seconds, count(t.arrived_at) AS arrivals,
-               count(*) FILTER (WHERE t.substantiated) AS substantiated,
-               count(t.substantiated) AS with_substantiated_flag,
-               sum(t.satisfaction) AS satisfaction_sum, count(t.satisfaction) AS satisfaction_scores
-        FROM ticket_facts t
-        LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key
-             AND s.as_of = CAST(date_trunc('month', t.created_at) + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE)
-        GROUP BY ALL ORDER BY month""")
+               {', '.join(f'{sql} AS {name}' for name, sql in TICKET_PARTS.items())}
+        FROM ticket_facts t JOIN ticket_kinds k ON {kind_matches}
+        ORDER BY month""")
+
+    def summed(tier_join: str, where: str = "true") -> str:
+        sums = ", ".join(f"CAST(sum(t.{name}) AS BIGINT) AS {name}" for name in TICKET_PARTS)
+        return f"""
+            SELECT g.month, {', '.join(f'k.{c}' for c in TICKET_KIND[:4])}, g.tier,
+                   {', '.join(f'k.{c}' for c in TICKET_KIND[4:])}, g.sla_met_month, g.sla_breached_month,
+                   {', '.join(f'g.{name}' for name in TICKET_PARTS)}
+            FROM (SELECT t.month, t.kind, s.tier, t.sla_met_month, t.sla_breached_month, {sums}
+                  FROM ticket_parts t LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key AND {tier_join}
+                  WHERE {where} GROUP BY ALL) g
+            JOIN ticket_kinds k USING (kind)"""
+
+    con.execute(f"""CREATE OR REPLACE TABLE ticket_monthly AS
+                    {summed("s.as_of = CAST(t.month + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE)")} ORDER BY month""")
+    con.execute("CREATE OR REPLACE TABLE ticket_yearly AS SELECT CAST(NULL AS DATE) AS as_of, * FROM ticket_monthly LIMIT 0")
+    for (as_of,) in con.execute("SELECT as_of FROM tier_snapshot_dates ORDER BY as_of").fetchall():
+        window = "t.month > $as_of::DATE - INTERVAL 12 MONTH AND t.month <= $as_of::DATE"
+        con.execute(f"INSERT INTO ticket_yearly SELECT $as_of::DATE, * FROM ({summed('s.as_of = $as_of::DATE', window)})",
+                    {"as_of": as_of})
+    con.execute("DROP TABLE ticket_parts")
+    con.execute("DROP TABLE ticket_kinds")
 
 
 def build_calendar(con: duckdb.DuckDBPyConnection) -> None:

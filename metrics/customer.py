@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from metrics.facts import (MonthEndRollup, TicketMonthly, customer_aggregate, fact_columns, per_period, ratio,
+from metrics.facts import (MonthEndRollup, TicketRollup, customer_aggregate, fact_columns, per_period, ratio,
                            survey_aggregate, ticket_aggregate, total)
 from metrics.query import Grouping, Params, between, customer_conditions, month_between, run, tier_join
 
@@ -29,7 +29,7 @@ def complaints(con, f, by, settings) -> pd.DataFrame:
     """Tickets with ticket_type complaint, by created_at."""
     return ticket_aggregate(con, f, by, settings, "count(*) AS value", "t.ticket_type = 'complaint'",
                             apply_ticket_types=False,
-                            monthly=TicketMonthly(f"{total('tickets')} AS value", "t.ticket_type = 'complaint'"))
+                            rollup=TicketRollup(f"{total('tickets')} AS value", "t.ticket_type = 'complaint'"))
 
 
 @per_period(groups_by_time=True)
@@ -61,7 +61,7 @@ def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
     return ticket_aggregate(con, f, by, settings,
                             "avg(t.satisfaction) AS value, sum(t.satisfaction) AS numerator, "
                             "count(t.satisfaction) AS denominator",
-                            monthly=TicketMonthly("sum(t.satisfaction_sum) / nullif(sum(t.satisfaction_scores), 0) "
+                            rollup=TicketRollup("sum(t.satisfaction_sum) / nullif(sum(t.satisfaction_scores), 0) "
                                                   "AS value, sum(t.satisfaction_sum) AS numerator, "
                                                   f"{total('satisfaction_scores')} AS denominator"))
 
@@ -126,6 +126,6 @@ def substantiated_share(con, f, by, settings) -> pd.DataFrame:
                                   "count(*) FILTER (WHERE t.substantiated) AS numerator, "
                                   "count(t.substantiated) AS denominator", "t.ticket_type = 'complaint'",
                                   apply_ticket_types=False,
-                                  monthly=TicketMonthly(f"{total('substantiated')} AS numerator, "
+                                  rollup=TicketRollup(f"{total('substantiated')} AS numerator, "
                                                         f"{total('with_substantiated_flag')} AS denominator",
                                                         "t.ticket_type = 'complaint'")))

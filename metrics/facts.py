@@ -16,8 +16,8 @@ import pandas as pd
 
 from metrics.filters import Filters
 from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, between,
-                           fact_filters, month_between, periods, rollup_conditions, rollup_window, run, scope_sql,
-                           snapshot_month_ends, ticket_conditions, whole_months)
+                           fact_filters, has_snapshot, month_between, periods, rollup_conditions, rollup_window, run,
+                           scope_sql, snapshot_month_ends, ticket_conditions, whole_months)
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -73,9 +73,10 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
 
 
 @dataclass(frozen=True)
-class TicketMonthly:
-    """A ticket metric's parts over `ticket_monthly` (alias t, one row per created month, customer attributes,
-    month-end tier, ticket type, channel, category and SLA outcome months, with counts and exact sums)."""
+class TicketRollup:
+    """A ticket metric's parts over the ticket roll-ups `ticket_monthly` and `ticket_yearly` (alias t; rows per
+    created month, customer attributes, tier, ticket type, channel, category and SLA outcome months, with counts and
+    exact sums)."""
 
     measures: str
     where: str = "true"
@@ -87,28 +88,36 @@ def total(column: str) -> str:
     return f"CAST(coalesce(sum(t.{column}), 0) AS BIGINT)"
 
 
-def ticket_monthly_answers(p: Params, f: Filters, by, settings: MetricSettings) -> bool:
-    """Whether `ticket_monthly` answers a ticket query: a window of whole months, no grain finer than a month, and,
-    when tiers are involved (as of the window's end), a window of one month, whose month-end tier the roll-up holds."""
-    if not settings.rollups or "week" in by or whole_months(f) is None:
-        return False
-    if "tier" in by or f.tiers is not None:
-        return settings.month_end_tiers or rollup_window(p, f, settings, uses_tiers=True) == (1, f.end)
-    return True
+def ticket_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> str | None:
+    """The ticket roll-up that answers a query over a window of whole months without a grain finer than a month, if
+    one does. Without tiers, or with the month-end tiers (`month_end_tiers`), `ticket_monthly`; when tiers are
+    involved (as of the window's end, under the default boundaries) and the window ends on a month end with a
+    snapshot, `ticket_monthly` for one month (its tiers are that month end's) and `ticket_yearly` for up to twelve."""
+    months = whole_months(f)
+    if not settings.rollups or "week" in by or months is None:
+        return None
+    if ("tier" not in by and f.tiers is None) or settings.month_end_tiers:
+        return "ticket_monthly"
+    if months > 12 or settings.tiers != DEFAULT_BOUNDARIES or not has_snapshot(p.con, f.end):
+        return None
+    return "ticket_monthly" if months == 1 else "ticket_yearly"
 
 
 def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", apply_ticket_types: bool = True,
-                     p: Params | None = None, monthly: TicketMonthly | None = None, having: str = ""):
-    """Aggregates over tickets created in the window; with `monthly`, the same parts from `ticket_monthly` where it
+                     p: Params | None = None, rollup: TicketRollup | None = None, having: str = ""):
+    """Aggregates over tickets created in the window; with `rollup`, the same parts from a ticket roll-up where one
     answers the query."""
     p = p or Params(con)
     types = ticket_conditions(p, f, "t", apply_ticket_types)
-    if monthly is not None and ticket_monthly_answers(p, f, by, settings):
-        return fact_aggregate(con, f, by, settings, p, monthly.measures, "ticket_monthly", "t", "t.month",
-                              month_between(p, "t.month", f), TICKET_COLUMNS, f"{types} AND {monthly.where}",
-                              tier_in_fact=True, having=monthly.having)
+    table = ticket_rollup(p, f, by, settings) if rollup is not None else None
+    if table is not None:
+        window = month_between(p, "t.month", f)
+        if table == "ticket_yearly":
+            window += f" AND t.as_of = {p(f.end)}::DATE"
+        return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month", window, TICKET_COLUMNS,
+                              f"{types} AND {rollup.where}", tier_in_fact=True, having=rollup.having)
     return fact_aggregate(con, f, by, settings, p, measures, "ticket_facts", "t", "t.created_at",
-                           between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having)
+                          between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having)
 
 
 def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):

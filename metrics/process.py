@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from metrics.facts import TICKET_COLUMNS, TicketMonthly, fact_aggregate, per_period, ratio, ticket_aggregate, total
+from metrics.facts import TICKET_COLUMNS, TicketRollup, fact_aggregate, per_period, ratio, ticket_aggregate, total
 from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
 from metrics.settings import DEFAULT_SLA, SlaTargets
 
@@ -13,7 +13,7 @@ from metrics.settings import DEFAULT_SLA, SlaTargets
 def tickets(con, f, by, settings) -> pd.DataFrame:
     """Tickets created in the window."""
     return ticket_aggregate(con, f, by, settings, "count(*) AS value",
-                            monthly=TicketMonthly(f"{total('tickets')} AS value"))
+                            rollup=TicketRollup(f"{total('tickets')} AS value"))
 
 
 @per_period
@@ -45,7 +45,7 @@ p90_resolution_hours.__doc__ = "90th percentile (continuous) of resolved_at - cr
 def repair_arrival_minutes(con, f, by, settings) -> pd.DataFrame:
     """Mean of arrived_at - created_at over repair tickets, in minutes."""
     return ticket_aggregate(con, f, by, settings, "avg(t.arrival_minutes) AS value", "t.ticket_type = 'repair'",
-                            monthly=TicketMonthly("sum(t.arrival_seconds) / 60.0 / nullif(sum(t.arrivals), 0) AS value",
+                            rollup=TicketRollup("sum(t.arrival_seconds) / 60.0 / nullif(sum(t.arrivals), 0) AS value",
                                                   "t.ticket_type = 'repair'"))
 
 
@@ -55,7 +55,7 @@ def first_contact_resolution(con, f, by, settings) -> pd.DataFrame:
         con, f, by, settings,
         "count(*) FILTER (WHERE t.first_contact_resolution) AS numerator, "
         "count(t.first_contact_resolution) AS denominator", "t.resolved_at IS NOT NULL",
-        monthly=TicketMonthly(f"{total('resolved_first_contact')} AS numerator, "
+        rollup=TicketRollup(f"{total('resolved_first_contact')} AS numerator, "
                               f"{total('resolved_with_fcr_flag')} AS denominator")))
 
 
@@ -64,7 +64,7 @@ def reopen_rate(con, f, by, settings) -> pd.DataFrame:
     return ratio(ticket_aggregate(
         con, f, by, settings, "count(*) FILTER (WHERE t.reopened) AS numerator, count(*) AS denominator",
         "t.resolved_at IS NOT NULL",
-        monthly=TicketMonthly(f"{total('resolved_reopened')} AS numerator, {total('resolved')} AS denominator")))
+        rollup=TicketRollup(f"{total('resolved_reopened')} AS numerator, {total('resolved')} AS denominator")))
 
 
 def sla_deadlines_sql(p: Params, sla: SlaTargets, alias: str = "t") -> str:
@@ -128,14 +128,14 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
     targeted = "count(*) FILTER (WHERE t.sla_met_after IS NOT NULL OR t.sla_breached_after IS NOT NULL) > 0"
     if settings.rollups and settings.sla == DEFAULT_SLA:
         # Outcome times stored at load: per ticket in ticket_facts, and as the month they became known in
-        # ticket_monthly. Over whole months the cut-off is a month's first day, so "known before the cut-off" is
+        # the ticket roll-ups. Over whole months the cut-off is a month's first day, so "known before the cut-off" is
         # "known in an earlier month".
-        monthly = TicketMonthly(
+        rollup = TicketRollup(
             f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of}), 0) AS BIGINT) AS numerator, "
             f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of} "
             f"OR t.sla_breached_month < {as_of}), 0) AS BIGINT) AS denominator",
             having="sum(t.tickets) FILTER (WHERE t.sla_met_month IS NOT NULL OR t.sla_breached_month IS NOT NULL) > 0")
-        return ratio(ticket_aggregate(con, f, by, settings, measures, p=p, monthly=monthly, having=targeted))
+        return ratio(ticket_aggregate(con, f, by, settings, measures, p=p, rollup=rollup, having=targeted))
     # Other targets (or no tables built at load): deadlines and outcome times worked out from the timestamps.
     g = Grouping(tuple(by), "t.created_at", TICKET_COLUMNS)
     join, customers = fact_filters(p, f, settings, "t", "tier" in by)

@@ -176,20 +176,27 @@ def test_every_metric_computes_for_every_dimension_it_offers(demo):
 
 
 def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
-    """The tables built at load (billing_monthly, billing_yearly, ticket_monthly, tier_snapshots, revenue_retention,
-    visit_coverage, customer_counts and the SLA outcome times in ticket_facts; read when rollups are on) against the
-    row-level path (off). The windows cover twelve whole months (also with a tier filter), one whole month with a
-    tier filter, a window neither of those, a quarter with a channel filter, month by month and by ticket type and
-    category; sums of monthly sums may differ from the row-level sum in the last floating-point digits, hence
-    rtol 1e-12."""
-    from metrics import CATALOGUE, MetricSettings
+    """The tables built at load (billing_monthly, billing_yearly, ticket_monthly, ticket_yearly, tier_snapshots,
+    revenue_retention, visit_coverage, customer_counts and the SLA outcome times in ticket_facts; read when rollups
+    are on) against the row-level path (off). The windows cover twelve whole months (also with a tier filter, ending
+    on the last month end and a year earlier), one whole month with a tier filter, a quarter with a tier filter, a
+    window of none of those, a quarter with a channel filter, month by month and by ticket type and category; sums
+    of monthly sums may differ from the row-level sum in the last floating-point digits, hence rtol 1e-12."""
+    from metrics import CATALOGUE, DEFAULT_SETTINGS, MetricSettings
+    from metrics.facts import ticket_rollup
+    from metrics.query import Params
     from metrics.tiers import tier_assignment
 
     direct = MetricSettings(rollups=False)
-    windows = [LAST_YEAR, LAST_YEAR.model_copy(update={"regions": ("台州",), "tiers": ("key",)}),
+    key_last_year = LAST_YEAR.model_copy(update={"regions": ("台州",), "tiers": ("key",)})
+    windows = [LAST_YEAR, key_last_year, key_last_year.shifted_years(-1),
                Filters(start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 30), tiers=("VIP", "key")),
+               Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), tiers=("VIP",), channels=("hotline",)),
                Filters(start=dt.date(2026, 1, 15), end=dt.date(2026, 3, 31), areas=("rural",)),
                Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), channels=("hotline", "online"))]
+    # Each ticket roll-up answers some of these windows (so the comparison below covers it).
+    answering = {ticket_rollup(Params(demo), f, (), DEFAULT_SETTINGS) for f in windows}
+    assert answering == {"ticket_monthly", "ticket_yearly", None}
     for f in windows:
         for metric in CATALOGUE.values():
             for by in ((), ("region",), ("tier",), ("month",), ("ticket_type",), ("category",)):
