@@ -137,15 +137,28 @@ def sparklines(f: metrics.Filters) -> dict[str, pd.DataFrame]:
 
 
 @st.cache_data(show_spinner=False)
+def _filter_choices(file_stamp: int) -> dict:
+    con = connection()
+    return {"range": warehouse.data_range(con), "dimensions": warehouse.dimension_values(con)}
+
+
+def filter_choices() -> dict:
+    """What the filters offer: the data's first and last day ("range", None when empty) and each dimension's values.
+    Every first visit needs it, so it holds nothing else."""
+    return _filter_choices(stamp())
+
+
+@st.cache_data(show_spinner=False)
 def _status(file_stamp: int) -> dict:
     con = connection()
-    return {"range": warehouse.data_range(con), "dimensions": warehouse.dimension_values(con),
-            "counts": warehouse.table_counts(con), "loads": warehouse.load_history(con),
+    return {"counts": warehouse.table_counts(con), "loads": warehouse.load_history(con),
             "freshness": warehouse.freshness(con)}
 
 
 def status() -> dict:
-    return _status(stamp())
+    """The Data status page's tables: rows per table, load history, latest date per table (freshness costs
+    40-80 ms cold on 10 M tickets)."""
+    return {**filter_choices(), **_status(stamp())}
 
 
 @st.cache_data(show_spinner=False)

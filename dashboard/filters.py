@@ -52,7 +52,7 @@ def _dropped_from_url(key: str, allowed: list[str]) -> list[str]:
 def sidebar_filters(identity: Identity) -> Filters | None:
     st.session_state[SHELL_KEY] = True
     st.session_state[IDENTITY_KEY] = identity
-    status = data.status()
+    status = data.filter_choices()
     if status["range"] is None:
         st.sidebar.warning(_("The warehouse holds no bills or tickets yet. Load exports on the Data page."))
         return None

@@ -45,7 +45,7 @@ for col, dim, title in ((left, "region", _("Active customers by region and tier"
                              colors=charts.TIER_COLORS, labels=TIER), by_tier, f"tiers_by_{dim}")
 
 st.subheader(_("Tier migration"))
-first_day = data.status()["range"][0]
+first_day = data.filter_choices()["range"][0]
 c1, c2 = st.columns(2)
 before = c1.date_input(_("From"), value=max(first_day, f.shifted_years(-1).end), min_value=first_day,
                        max_value=f.end, key="migration_from")
