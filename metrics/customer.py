@@ -62,8 +62,8 @@ def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
                             "avg(t.satisfaction) AS value, sum(t.satisfaction) AS numerator, "
                             "count(t.satisfaction) AS denominator",
                             rollup=TicketRollup("sum(t.satisfaction_sum) / nullif(sum(t.satisfaction_scores), 0) "
-                                                  "AS value, sum(t.satisfaction_sum) AS numerator, "
-                                                  f"{total('satisfaction_scores')} AS denominator"))
+                                                "AS value, sum(t.satisfaction_sum) AS numerator, "
+                                                f"{total('satisfaction_scores')} AS denominator"))
 
 
 @per_period(rollup=MonthEndRollup("customer_counts", "CAST(coalesce(sum(r.retained), 0) AS BIGINT) AS numerator, "
@@ -127,5 +127,5 @@ def substantiated_share(con, f, by, settings) -> pd.DataFrame:
                                   "count(t.substantiated) AS denominator", "t.ticket_type = 'complaint'",
                                   apply_ticket_types=False,
                                   rollup=TicketRollup(f"{total('substantiated')} AS numerator, "
-                                                        f"{total('with_substantiated_flag')} AS denominator",
-                                                        "t.ticket_type = 'complaint'")))
+                                                      f"{total('with_substantiated_flag')} AS denominator",
+                                                      "t.ticket_type = 'complaint'")))

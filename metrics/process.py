@@ -46,7 +46,7 @@ def repair_arrival_minutes(con, f, by, settings) -> pd.DataFrame:
     """Mean of arrived_at - created_at over repair tickets, in minutes."""
     return ticket_aggregate(con, f, by, settings, "avg(t.arrival_minutes) AS value", "t.ticket_type = 'repair'",
                             rollup=TicketRollup("sum(t.arrival_seconds) / 60.0 / nullif(sum(t.arrivals), 0) AS value",
-                                                  "t.ticket_type = 'repair'"))
+                                                "t.ticket_type = 'repair'"))
 
 
 def first_contact_resolution(con, f, by, settings) -> pd.DataFrame:
@@ -56,7 +56,7 @@ def first_contact_resolution(con, f, by, settings) -> pd.DataFrame:
         "count(*) FILTER (WHERE t.first_contact_resolution) AS numerator, "
         "count(t.first_contact_resolution) AS denominator", "t.resolved_at IS NOT NULL",
         rollup=TicketRollup(f"{total('resolved_first_contact')} AS numerator, "
-                              f"{total('resolved_with_fcr_flag')} AS denominator")))
+                            f"{total('resolved_with_fcr_flag')} AS denominator")))
 
 
 def reopen_rate(con, f, by, settings) -> pd.DataFrame:
