@@ -53,7 +53,8 @@ def test_results_are_rendered_from_the_saved_measurements(tmp_path):
                    "peak_mib": 400.0}],
         "compare": {"pandas_load_seconds": 3.0,
                     "pages": {"scorecard": {"pandas": 10.0, "duckdb": 0.2, "duckdb_open": 0.25, "mismatches": {}}}},
-        "browser": {"title": 2.5, "first_tile": 3.5, "whole_page": 3.6},
+        "browser": {"scorecard": {"title": 2.5, "first_tile": 3.5, "whole_page": 3.6},
+                    "one_tile_app": {"title": 1.4, "first_tile": 1.65, "whole_page": 1.7}},
         "speed": [{"duckdb": 0.3, "python": 0.15}, {"duckdb": 0.35, "python": 0.16}],
     }
     results = tmp_path / "RESULTS.md"
@@ -62,4 +63,5 @@ def test_results_are_rendered_from_the_saved_measurements(tmp_path):
     assert "2,000,000 rows in 10.0 s = **200,000 rows/s**" in text
     assert "| scorecard | default | 0.800 | 0.900 | 0.0010 | 0.0020 | 400 |" in text
     assert "**50.0x**" in text  # pandas 10 s / metrics 0.2 s
-    assert "the first KPI tile 3.5 s" in text
+    assert "the first KPI tile 3.50 s" in text
+    assert "title 1.40 s, tile 1.65 s" in text
