@@ -174,7 +174,8 @@ def browser_cold_start(app_dir: Path, db: Path, chromium: str) -> dict:
             title = time.perf_counter() - started
             page.wait_for_selector("[data-testid=stMetric]", timeout=120_000)
             first_tile = time.perf_counter() - started
-            page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=300_000)
+            # Streamlit marks its root with the script's state; "notRunning" once the page's script has finished.
+            page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=300_000)
             whole = time.perf_counter() - started
         finally:
             server.terminate()

@@ -74,7 +74,7 @@ def wait_until_done(page: Page) -> None:
     """The page has a title and the app has finished running its script."""
     page.wait_for_selector("h1", timeout=90_000)
     for _ in range(2):  # a deep link on a cold server reruns once through the app shell: settle twice
-        page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=90_000)
+        page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=90_000)
         page.wait_for_timeout(1000)
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
                            ".every(chart => chart.querySelector('.main-svg'))", timeout=60_000)
