@@ -52,12 +52,12 @@ def _dropped_from_url(key: str, allowed: list[str]) -> list[str]:
 def sidebar_filters(identity: Identity) -> Filters | None:
     st.session_state[SHELL_KEY] = True
     st.session_state[IDENTITY_KEY] = identity
-    status = data.filter_choices()
-    if status["range"] is None:
+    choices = data.filter_choices()
+    if choices["range"] is None:
         st.sidebar.warning(_("The warehouse holds no bills or tickets yet. Load exports on the Data page."))
         return None
-    first, last = status["range"]
-    dims = status["dimensions"]
+    first, last = choices["range"]
+    dims = choices["dimensions"]
     region_options = [r for r in dims["region"] if identity.allowed_regions is None or r in identity.allowed_regions]
     region_of = data.centers_by_region()
     center_options = [c for c in dims["service_center"]
