@@ -27,7 +27,7 @@ loads = status["loads"]
 cols = st.columns([1.5, 1.8, 1, 1])
 cols[0].metric(_("Last load"), f"{loads['loaded_at'].iloc[0]:%Y-%m-%d}" if not loads.empty else "–", border=True,
                help=f"{loads['loaded_at'].iloc[0]:%Y-%m-%d %H:%M:%S}" if not loads.empty else None)
-first_last = status["range"]
+first_last = data.filter_choices()["range"]
 cols[1].metric(_("Data covers"), f"{first_last[0]:%Y-%m} – {first_last[1]:%Y-%m}" if first_last else "–", border=True)
 cols[2].metric(_("Rows loaded"), f"{int(status['counts']['row_count'].sum()):,}", border=True)
 cols[3].metric(_("Rows rejected (last load)"), f"{int(loads['rows_rejected'].iloc[0]):,}" if not loads.empty else "–",

@@ -135,6 +135,8 @@ def test_data_page_shows_counts_and_history(demo):
     tables = at.dataframe[0].value.set_index("Table")
     assert tables.loc["Customer accounts", "Rows"] == 800
     assert at.dataframe[1].value["Rows rejected"].tolist() == [0]
+    first, last = data_range(demo)
+    assert tile(at, "Data covers") == f"{first:%Y-%m} – {last:%Y-%m}"
 
 
 def test_explore_page_metric_by_region(demo, default_filters):
