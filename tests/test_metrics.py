@@ -12,9 +12,6 @@ import pytest
 import metrics
 from metrics import CATALOGUE, Filters, compute
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "SPEC.md"
-
-
 def value(con, metric_id, f, **kw):
     return compute(con, metric_id, f, **kw)["value"].iloc[0]
 
@@ -267,18 +264,6 @@ def test_catalogue_entries_are_complete():
         assert metric.label_en and metric.label_zh and metric.unit, metric.id
         assert re.search(r"[\u4e00-\u9fff]", metric.label_zh), metric.id
         assert metric.definition.endswith("."), metric.id
-
-
-def test_catalogue_matches_the_spec():
-    text = SPEC.read_text(encoding="utf-8")
-    section = text[text.index("### 5.2"):text.index("### 5.6")]
-    spec_ids = set(re.findall(r"([a-z0-9_]+) uses min", section))
-    for line in re.findall(r"^- .*$", section, re.M):
-        listed = re.search(r": ([a-z0-9_]+(?:, [a-z0-9_]+)+)$", line)
-        spec_ids |= set(listed.group(1).split(", ")) if listed else {re.match(r"- (\w+)", line).group(1)}
-        spec_ids |= set(re.findall(r"; (\w+) =", line))
-    # substantiated_share backs the complaints page's "substantiated share" (SPEC 6.4)
-    assert spec_ids | {"substantiated_share"} == set(CATALOGUE)
 
 
 def test_readme_metric_reference_matches_the_catalogue():
