@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ingest.demo import generate, last_full_month
 from ingest.errors import LoadError
-from ingest.load import LoadReport, load, rebuild_model
+from ingest.load import WAIT_SECONDS, LoadReport, load, rebuild_model
 from ingest.mapping import load_mapping
 
 
@@ -48,11 +48,16 @@ def _parser() -> argparse.ArgumentParser:
                     help="replace: full reload (default); append: add a monthly increment, updating rows whose key exists")
     ld.add_argument("--mapping", type=Path, help="TOML file mapping this source's own headers to contract columns")
     ld.add_argument("--report", type=Path, help="also write the load report as JSON to this file")
+    ld.add_argument("--wait", type=float, default=WAIT_SECONDS, metavar="SECONDS",
+                    help=f"if another load of this warehouse is running, wait this long for it, then refuse "
+                         f"(default {WAIT_SECONDS}; 0 refuses at once)")
 
     rb = sub.add_parser("rebuild", help="rebuild the query model of a warehouse after upgrading the scorecard",
                         description="Rebuild the derived tables (facts, roll-ups, tier snapshots, calendar) from the "
                                     "data already loaded; nothing is re-read from the exports.")
     rb.add_argument("--db", type=Path, required=True, help="warehouse file to rebuild")
+    rb.add_argument("--wait", type=float, default=WAIT_SECONDS, metavar="SECONDS",
+                    help=f"if a load of this warehouse is running, wait this long for it, then refuse (default {WAIT_SECONDS})")
     return parser
 
 
@@ -82,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "rebuild":
         try:
-            seconds = rebuild_model(args.db)
+            seconds = rebuild_model(args.db, wait_seconds=args.wait)
         except LoadError as exc:
             print(f"Nothing was rebuilt: {exc}", file=sys.stderr)
             return 1
@@ -90,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.db}: query model rebuilt in {sum(seconds.values()):.1f} s ({steps})")
         return 0
     try:
-        report = load(args.paths, args.db, mode=args.mode, mapping=load_mapping(args.mapping))
+        report = load(args.paths, args.db, mode=args.mode, mapping=load_mapping(args.mapping), wait_seconds=args.wait,
+                      progress=lambda message, fraction: print(message, file=sys.stderr, flush=True))
     except LoadError as exc:
         if args.report:
             args.report.write_text(json.dumps({"ok": False, "tables": {}, "error": str(exc)}, ensure_ascii=False, indent=2))

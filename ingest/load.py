@@ -2,7 +2,8 @@
 
 A load builds the new warehouse in a file beside the old one (a copy of it for `append`),
 then swaps it in with one atomic rename. If anything fails before the rename, the old
-warehouse file is never opened for writing and stays exactly as it was.
+warehouse file is never opened for writing and stays exactly as it was. Loads of one
+warehouse take turns (ingest.lock); what a killed load left is removed by the next (ingest.scratch).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,13 +22,17 @@ import duckdb
 
 from ingest.contracts import CONTRACTS, TABLE_ORDER, Contract, header_lookup, normalise_header
 from ingest.errors import LoadError
+from ingest.lock import one_load_at_a_time
 from ingest.mapping import SourceMapping
 from ingest.model import build_derived_model
+from ingest.os_errors import explained
 from ingest.readers import SUPPORTED_SUFFIXES, StagedFile, stage_file
+from ingest.scratch import ScratchFolder, clean_leftovers
 from ingest.validate import SQL_TYPES, parse_select, raw_row_sql
 
 Mode = Literal["replace", "append"]
 Progress = Callable[[str, float], None]
+WAIT_SECONDS = 300  # how long a load waits for another load of the same warehouse to finish
 
 META_DDL = """
 CREATE TABLE IF NOT EXISTS loads (
@@ -204,58 +208,59 @@ def _copy_history(con: duckdb.DuckDBPyConnection, old_db: Path) -> None:
 
 
 def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: SourceMapping | None = None,
-         progress: Progress | None = None) -> LoadReport:
-    """Validate and load export files into the warehouse at db_path; raises LoadError when nothing was committed."""
-    started = time.perf_counter()
+         progress: Progress | None = None, wait_seconds: float = WAIT_SECONDS) -> LoadReport:
+    """Validate and load export files into the warehouse at db_path; raises LoadError when nothing was committed.
+
+    One load at a time per warehouse: a load finding another at work waits up to `wait_seconds`, then refuses."""
     mapping = mapping or SourceMapping()
     db_path = Path(db_path)
     files = expand_paths(paths)
     say = progress or (lambda message, fraction: None)
-    if mode == "append" and not db_path.exists():
-        raise LoadError(f"{db_path}: no warehouse to append to; run a replace load first")
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=".loading-", dir=db_path.parent))
-    new_db = workdir / "warehouse.duckdb"
-    try:
-        if mode == "append":
-            shutil.copy2(db_path, new_db)
-        con = duckdb.connect(str(new_db))
-        try:
-            con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
-            con.execute("SET enable_progress_bar = false")
-            report = _build(con, files, db_path, mode, mapping, workdir, say)
-            report.duration_seconds = time.perf_counter() - started
-            con.execute("UPDATE loads SET duration_seconds = $d, report = $r WHERE load_id = $id",
-                        {"d": report.duration_seconds, "r": json.dumps(report.to_json(), ensure_ascii=False),
-                         "id": report.load_id})
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.replace(new_db, db_path)
-        say("Warehouse swapped in", 1.0)
-        return report
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with explained(db_path.parent):
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        with one_load_at_a_time(db_path, wait_seconds, lambda message: say(message, 0.0)):
+            started = time.perf_counter()  # the load's own time, not its wait for another
+            if mode == "append" and not db_path.exists():
+                raise LoadError(f"{db_path}: no warehouse to append to; run a replace load first")
+            clean_leftovers(db_path.parent)
+            with ScratchFolder(db_path.parent, "loading") as workdir:
+                new_db = workdir / "warehouse.duckdb"
+                if mode == "append":
+                    shutil.copy2(db_path, new_db)
+                con = duckdb.connect(str(new_db))
+                try:
+                    con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
+                    con.execute("SET enable_progress_bar = false")
+                    report = _build(con, files, db_path, mode, mapping, workdir, say)
+                    report.duration_seconds = time.perf_counter() - started
+                    con.execute("UPDATE loads SET duration_seconds = $d, report = $r WHERE load_id = $id",
+                                {"d": report.duration_seconds, "r": json.dumps(report.to_json(), ensure_ascii=False),
+                                 "id": report.load_id})
+                    con.execute("CHECKPOINT")
+                finally:
+                    con.close()
+                os.replace(new_db, db_path)
+    say("Warehouse swapped in", 1.0)
+    return report
 
 
-def rebuild_model(db_path: Path) -> dict[str, float]:
+def rebuild_model(db_path: Path, wait_seconds: float = WAIT_SECONDS) -> dict[str, float]:
     """Rebuild the query model of an existing warehouse from its loaded tables; swapped in like a load.
     Returns the seconds each step took."""
     db_path = Path(db_path)
-    if not db_path.exists():
-        raise LoadError(f"{db_path}: no warehouse to rebuild")
-    workdir = Path(tempfile.mkdtemp(prefix=".loading-", dir=db_path.parent))
-    new_db = workdir / "warehouse.duckdb"
-    try:
-        shutil.copy2(db_path, new_db)
-        with duckdb.connect(str(new_db)) as con:
-            con.execute("SET enable_progress_bar = false")
-            seconds = build_derived_model(con)
-            con.execute("CHECKPOINT")
-        os.replace(new_db, db_path)
-        return seconds
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with explained(db_path.parent), one_load_at_a_time(db_path, wait_seconds, lambda message: None):
+        if not db_path.exists():
+            raise LoadError(f"{db_path}: no warehouse to rebuild")
+        clean_leftovers(db_path.parent)
+        with ScratchFolder(db_path.parent, "loading") as workdir:
+            new_db = workdir / "warehouse.duckdb"
+            shutil.copy2(db_path, new_db)
+            with duckdb.connect(str(new_db)) as con:
+                con.execute("SET enable_progress_bar = false")
+                seconds = build_derived_model(con)
+                con.execute("CHECKPOINT")
+            os.replace(new_db, db_path)
+    return seconds
 
 
 def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMapping, workdir: Path,

@@ -1,0 +1,48 @@
+"""Disk full, permission denied, read-only disk: the operating-system errors a load can meet, as a LoadError that
+says what happened and what to do, instead of a traceback. Python raises them as OSError; DuckDB as an IO error
+that carries the system's message."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from ingest.errors import LoadError
+
+FULL = "Free some space there (a load builds the new warehouse beside the old one, so it needs room for both) " \
+       "and try again"
+DENIED = "Give the user running the load the right to read the exports and to write in the warehouse's folder, and try again"
+READ_ONLY = "Remount that disk read-write, or keep the warehouse on a writable disk, and try again"
+ADVICE = {errno.ENOSPC: FULL, errno.EDQUOT: FULL, errno.EACCES: DENIED, errno.EPERM: DENIED,
+          errno.EROFS: READ_ONLY}
+
+
+def explain(exc: BaseException, folder: Path) -> LoadError | None:
+    """The LoadError for an OS error met while loading into `folder`, or None when it is not one."""
+    if isinstance(exc, OSError) and exc.errno in ADVICE:
+        code, where = exc.errno, exc.filename or folder
+    elif isinstance(exc, duckdb.IOException):
+        code = next((code for code in ADVICE if os.strerror(code) in str(exc)), None)
+        if code is None:
+            return None
+        where = folder
+    else:
+        return None
+    return LoadError(f"{where}: {os.strerror(code).lower()}; the warehouse is as it was. {ADVICE[code]}.")
+
+
+@contextmanager
+def explained(folder: Path) -> Iterator[None]:
+    """Turn the OS errors of the block into a LoadError for a person; any other error passes as it is."""
+    try:
+        yield
+    except (OSError, duckdb.IOException) as exc:
+        error = explain(exc, folder)
+        if error is None:
+            raise
+        raise error from exc
