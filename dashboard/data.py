@@ -1,13 +1,18 @@
 """The app's one warehouse connection and its cached results.
 
 Results are cached with st.cache_data keyed on the metric or view, the effective filters (as JSON, so the
-region limit is part of the key) and the warehouse file's stamp, so a new load is never hidden behind old results.
+region limit is part of the key) and the warehouse file a query reads, so a new load is never hidden behind old
+results. Every query holds the generation it reads (see `Generation`), so a load swapping in a new file never
+closes a connection a query is using.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,6 +24,7 @@ from dashboard.i18n import _
 from ingest import load
 from ingest.load import rebuild_model
 from ingest.demo import generate
+from ingest.scratch import ScratchFolder, clean_leftovers
 from metrics import retention, scorecard, service, tiers, warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,16 +45,28 @@ VIEWS = {
 
 def ensure_warehouse() -> None:
     """First run: build the demo warehouse so a new user sees a full dashboard at once. After an upgrade,
-    rebuild the query model of a warehouse built by an older version (the loaded data is kept)."""
+    rebuild the query model of a warehouse built by an older version (the loaded data is kept). Once per process,
+    remove what killed loads and uploads left beside the warehouse."""
+    _clean_leftovers_once(WAREHOUSE.parent)
     if not WAREHOUSE.exists():
         with st.spinner(_("First run: generating the demo exports and loading them into the warehouse…")):
             generate(DEMO_EXPORTS)
             load([DEMO_EXPORTS], WAREHOUSE)
         return
     if not _model_is_current(str(WAREHOUSE), stamp()):
-        close_connection()
         with st.spinner(_("Updating the warehouse's query model for this version of the scorecard…")):
             rebuild_model(WAREHOUSE)
+
+
+_cleaned: set[Path] = set()
+
+
+def _clean_leftovers_once(folder: Path) -> None:
+    with _swap:
+        if folder in _cleaned:
+            return
+        _cleaned.add(folder)
+    clean_leftovers(folder)
 
 
 @st.cache_data(show_spinner=False)
@@ -62,114 +80,189 @@ def stamp() -> int:
     return WAREHOUSE.stat().st_mtime_ns
 
 
-_open: dict[str, tuple[int, duckdb.DuckDBPyConnection]] = {}
-_open_lock = threading.Lock()
+def _file_key(path: Path) -> tuple[int, int, int]:
+    st_ = os.stat(path)
+    return st_.st_dev, st_.st_ino, st_.st_mtime_ns
+
+
+class Generation:
+    """One warehouse file as the app reads it: a read-only connection and the number of queries using it.
+
+    DuckDB keeps one database per path in a process, so a file swapped in under the same path would be read through
+    the database still open on the old file. Each generation therefore connects through a hard link of its own
+    (in a scratch folder beside the warehouse, removed when the generation closes), and the old generation keeps
+    serving the queries that started on it until the last one is done. Where no link can be made (a folder the app
+    may not write to), it connects to the warehouse path itself, and a swap waits for the old one's queries instead."""
+
+    def __init__(self, warehouse: Path):
+        self.folder: ScratchFolder | None = None
+        path = warehouse
+        try:
+            self.folder = ScratchFolder(warehouse.parent, "reading")
+            path = self.folder.path / warehouse.name
+            os.link(warehouse, path)
+        except OSError:
+            if self.folder is not None:
+                self.folder.remove()
+            self.folder, path = None, warehouse
+        try:
+            self.key = _file_key(path)  # the file this generation reads, even if a load swapped in another meanwhile
+            self.con = metrics.connect(path)
+        except BaseException:
+            if self.folder is not None:
+                self.folder.remove()
+            raise
+        self.users = 0
+
+    @property
+    def by_path(self) -> bool:
+        return self.folder is None
+
+    def close(self) -> None:
+        self.con.close()
+        if self.folder is not None:
+            self.folder.remove()
+
+
+_current: Generation | None = None
+_swap = threading.Condition()
+
+
+@contextmanager
+def reading() -> Iterator[Generation]:
+    """The generation of the warehouse file in place now, held for the block: it stays open until its last user is done,
+    even when a load swaps in a new file meanwhile."""
+    generation = _enter()
+    try:
+        yield generation
+    finally:
+        with _swap:
+            generation.users -= 1
+            if generation.users == 0 and generation is not _current:
+                generation.close()
+            _swap.notify_all()
+
+
+def _enter() -> Generation:
+    global _current
+    with _swap:
+        while _current is None or _current.key != _file_key(WAREHOUSE):
+            old = _current
+            if old is not None:
+                if old.by_path and old.users:
+                    _swap.wait()  # the new file has the same path: let the old generation's queries finish first
+                    continue
+                _current = None
+                if old.users == 0:
+                    old.close()
+            _current = Generation(WAREHOUSE)
+        _current.users += 1
+        return _current
 
 
 def connection() -> duckdb.DuckDBPyConnection:
-    """The process's one read-only connection, reopened when a load has swapped in a new warehouse file.
-
-    DuckDB shares one database instance per path inside a process, so the old connection is closed first;
-    otherwise a new connect would return the instance still reading the replaced file."""
-    path, file_stamp = str(WAREHOUSE), stamp()
-    with _open_lock:
-        current = _open.get(path)
-        if current is None or current[0] != file_stamp:
-            if current is not None:
-                current[1].close()
-            _open[path] = (file_stamp, metrics.connect(path))
-        return _open[path][1]
+    """The current generation's connection, for one-thread scripts (the benchmark); the app's queries go through the
+    functions below, which hold their generation while they run."""
+    with reading() as generation:
+        return generation.con
 
 
-def close_connection() -> None:
-    with _open_lock:
-        for _stamp, con in _open.values():
-            con.close()
-        _open.clear()
+@atexit.register
+def _close_current() -> None:
+    with _swap:
+        if _current is not None and _current.users == 0:
+            _current.close()
 
 
 @st.cache_data(show_spinner=False, max_entries=4000)
-def _metric(metric_id: str, filters_json: str, by: tuple[str, ...], file_stamp: int) -> pd.DataFrame:
-    return metrics.compute(connection(), metric_id, metrics.Filters.model_validate_json(filters_json), by)
+def _metric(metric_id: str, filters_json: str, by: tuple[str, ...], file_key: tuple, _con) -> pd.DataFrame:
+    return metrics.compute(_con, metric_id, metrics.Filters.model_validate_json(filters_json), by)
 
 
 def metric(metric_id: str, f: metrics.Filters, by: tuple[str, ...] = ()) -> pd.DataFrame:
-    return _metric(metric_id, f.model_dump_json(), tuple(by), stamp())
+    with reading() as generation:
+        return _metric(metric_id, f.model_dump_json(), tuple(by), generation.key, generation.con)
 
 
 @st.cache_data(show_spinner=False, max_entries=1000)
-def _view(name: str, filters_json: str, file_stamp: int, kwargs: tuple) -> pd.DataFrame:
-    return VIEWS[name](connection(), metrics.Filters.model_validate_json(filters_json), **dict(kwargs))
+def _view(name: str, filters_json: str, file_key: tuple, kwargs: tuple, _con) -> pd.DataFrame:
+    return VIEWS[name](_con, metrics.Filters.model_validate_json(filters_json), **dict(kwargs))
 
 
 def view(name: str, f: metrics.Filters, **kwargs) -> pd.DataFrame:
-    return _view(name, f.model_dump_json(), stamp(), tuple(sorted(kwargs.items())))
+    with reading() as generation:
+        return _view(name, f.model_dump_json(), generation.key, tuple(sorted(kwargs.items())), generation.con)
 
 
 @st.cache_data(show_spinner=False)
-def _scorecard(filters_json: str, file_stamp: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    kpis = scorecard.evaluate(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+def _scorecard(filters_json: str, file_key: tuple, _con) -> tuple[pd.DataFrame, pd.DataFrame]:
+    kpis = scorecard.evaluate(_con, scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
     return kpis, scorecard.perspective_scores(kpis)
 
 
 def scorecard_results(f: metrics.Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """KPI rows (value, target, status, score, previous, change) and the perspective and composite scores."""
-    return _scorecard(f.model_dump_json(), stamp())
+    with reading() as generation:
+        return _scorecard(f.model_dump_json(), generation.key, generation.con)
 
 
 @st.cache_data(show_spinner=False)
-def _league(filters_json: str, file_stamp: int) -> pd.DataFrame:
-    return scorecard.league_table(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+def _league(filters_json: str, file_key: tuple, _con) -> pd.DataFrame:
+    return scorecard.league_table(_con, scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
 
 
 def league_table(f: metrics.Filters) -> pd.DataFrame:
-    return _league(f.model_dump_json(), stamp())
+    with reading() as generation:
+        return _league(f.model_dump_json(), generation.key, generation.con)
 
 
 @st.cache_data(show_spinner=False)
-def _sparklines(filters_json: str, file_stamp: int) -> dict[str, pd.DataFrame]:
-    return scorecard.sparklines(connection(), scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+def _sparklines(filters_json: str, file_key: tuple, _con) -> dict[str, pd.DataFrame]:
+    return scorecard.sparklines(_con, scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
 
 
 def sparklines(f: metrics.Filters) -> dict[str, pd.DataFrame]:
     """Every scorecard KPI's last twelve months, by metric id."""
-    return _sparklines(f.model_dump_json(), stamp())
+    with reading() as generation:
+        return _sparklines(f.model_dump_json(), generation.key, generation.con)
 
 
 @st.cache_data(show_spinner=False)
-def _filter_choices(file_stamp: int) -> dict:
-    con = connection()
-    return {"range": warehouse.data_range(con), "dimensions": warehouse.dimension_values(con)}
+def _filter_choices(file_key: tuple, _con) -> dict:
+    return {"range": warehouse.data_range(_con), "dimensions": warehouse.dimension_values(_con)}
 
 
 def filter_choices() -> dict:
     """What the filters offer: the data's first and last day ("range", None when empty) and each dimension's values.
     Every first visit needs it, so it holds nothing else."""
-    return _filter_choices(stamp())
+    with reading() as generation:
+        return _filter_choices(generation.key, generation.con)
 
 
 @st.cache_data(show_spinner=False)
-def _status(file_stamp: int) -> dict:
-    con = connection()
-    return {"counts": warehouse.table_counts(con), "loads": warehouse.load_history(con),
-            "freshness": warehouse.freshness(con)}
+def _status(file_key: tuple, _con) -> dict:
+    return {"counts": warehouse.table_counts(_con), "loads": warehouse.load_history(_con),
+            "freshness": warehouse.freshness(_con)}
 
 
 def status() -> dict:
     """The Data status page's tables: rows per table ("counts"), load history ("loads"), latest date per table
     ("freshness", 40-80 ms cold on 10 M tickets, which is why the sidebar's `filter_choices` leaves these out)."""
-    return _status(stamp())
+    with reading() as generation:
+        return _status(generation.key, generation.con)
 
 
 @st.cache_data(show_spinner=False)
-def _centers(file_stamp: int) -> dict[str, str]:
-    return warehouse.service_center_regions(connection())
+def _centers(file_key: tuple, _con) -> dict[str, str]:
+    return warehouse.service_center_regions(_con)
 
 
 def centers_by_region() -> dict[str, str]:
     """Service centre -> region."""
-    return _centers(stamp())
+    with reading() as generation:
+        return _centers(generation.key, generation.con)
 
 
 def rejects(load_id: int | None = None, table: str | None = None) -> pd.DataFrame:
-    return warehouse.rejects(connection(), load_id, table)
+    with reading() as generation:
+        return warehouse.rejects(generation.con, load_id, table)

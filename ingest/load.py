@@ -22,6 +22,7 @@ import duckdb
 
 from ingest.contracts import CONTRACTS, TABLE_ORDER, Contract, header_lookup, normalise_header
 from ingest.errors import LoadError
+from ingest.limits import UploadLimits, check_files
 from ingest.lock import one_load_at_a_time
 from ingest.mapping import SourceMapping
 from ingest.model import build_derived_model
@@ -208,15 +209,18 @@ def _copy_history(con: duckdb.DuckDBPyConnection, old_db: Path) -> None:
 
 
 def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: SourceMapping | None = None,
-         progress: Progress | None = None, wait_seconds: float = WAIT_SECONDS) -> LoadReport:
+         progress: Progress | None = None, wait_seconds: float = WAIT_SECONDS,
+         limits: UploadLimits | None = None) -> LoadReport:
     """Validate and load export files into the warehouse at db_path; raises LoadError when nothing was committed.
 
-    One load at a time per warehouse: a load finding another at work waits up to `wait_seconds`, then refuses."""
+    Files breaking a limit (default: from the environment) are refused before any is read. One load at a time per
+    warehouse: a load finding another at work waits up to `wait_seconds`, then refuses."""
     mapping = mapping or SourceMapping()
     db_path = Path(db_path)
     files = expand_paths(paths)
     say = progress or (lambda message, fraction: None)
     with explained(db_path.parent):
+        check_files(files, limits or UploadLimits.from_env())
         db_path.parent.mkdir(parents=True, exist_ok=True)
         with one_load_at_a_time(db_path, wait_seconds, lambda message: say(message, 0.0)):
             started = time.perf_counter()  # the load's own time, not its wait for another

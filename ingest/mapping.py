@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 import fnmatch
+import tomllib
 from pathlib import Path
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 
 from ingest.contracts import CONTRACTS, StrictModel
 from ingest.errors import LoadError
-from metrics.settings import read_toml
+from ingest.limits import UploadLimits, mapping_text
 
 
 class TableMapping(StrictModel):
@@ -63,7 +64,15 @@ class SourceMapping(StrictModel):
         return mapping.sheet if mapping else None
 
 
-def load_mapping(path: Path | None) -> SourceMapping:
+def load_mapping(path: Path | None, limits: UploadLimits | None = None) -> SourceMapping:
+    """The mapping file at path (UTF-8, UTF-16 or GB18030/GBK; size-limited); any problem raises LoadError naming it."""
     if path is None:
         return SourceMapping()
-    return read_toml(path, SourceMapping, LoadError)
+    text = mapping_text(Path(path), limits or UploadLimits.from_env())
+    try:
+        return SourceMapping.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise LoadError(f"{path}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise LoadError(f"{path}: {problems}") from None
