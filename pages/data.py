@@ -1,6 +1,5 @@
 """Data status: what is loaded and how fresh it is, load history, rejected rows with reasons, and importing new exports."""
 
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -14,9 +13,12 @@ from dashboard.labels import column
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
 from ingest.contracts import CONTRACTS
+from ingest.limits import UploadLimits, check_names
+from ingest.os_errors import explained
 from ingest.readers import SUPPORTED_SUFFIXES
+from ingest.scratch import ScratchFolder
 
-MAX_UPLOAD_BYTES = 512 * 2**20
+WAIT_SECONDS = 60  # for another load of the warehouse to finish (a command-line load, or another admin's upload)
 
 current("data")  # refuses users whose role does not include this page
 identity = st.session_state[IDENTITY_KEY]
@@ -78,39 +80,53 @@ st.caption(_("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are ch
              "rows that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded."))
 modes = {"append": _("Append a monthly increment (update existing keys)"),
          "replace": _("Replace everything (full reload)")}
+try:
+    limits = UploadLimits.from_env()
+except LoadError as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
 with st.form("import", clear_on_submit=False):
     files = st.file_uploader(_("Export files"), type=sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES),
-                             accept_multiple_files=True, max_upload_size=MAX_UPLOAD_BYTES // 2**20)
-    mapping_file = st.file_uploader(_("Mapping file (optional, TOML)"), type=["toml"], max_upload_size=1)
+                             accept_multiple_files=True, max_upload_size=limits.max_upload_mib)
+    # The same cap as the exports, so that a mapping file over its own (smaller) limit reaches the check below and
+    # stops the load, instead of being dropped by the widget while the load goes on without it.
+    mapping_file = st.file_uploader(_("Mapping file (optional, TOML)"), type=["toml"], max_upload_size=limits.max_upload_mib)
     mode = st.radio(_("Mode"), list(modes), horizontal=True, format_func=modes.get)
     submitted = st.form_submit_button(_("Validate and load"), type="primary")
 
 if submitted:
-    too_big = [upload.name for upload in files or [] if upload.size > MAX_UPLOAD_BYTES]
+    too_big = [upload.name for upload in [*(files or []), *([mapping_file] if mapping_file else [])]
+               if upload.size > limits.max_upload_mib * 2**20]
     if too_big:
-        st.error(_("Larger than {size} MiB, so not loaded:").format(size=MAX_UPLOAD_BYTES // 2**20) + " "
+        st.error(_("Larger than {size} MiB, so not loaded:").format(size=limits.max_upload_mib) + " "
                  + ", ".join(too_big))
         st.stop()
     if not files:
         st.warning(_("Choose at least one export file."))
         st.stop()
     progress = st.progress(0.0, text=_("Starting…"))
-    with tempfile.TemporaryDirectory() as folder:
-        paths = []
-        for upload in files:
-            path = Path(folder) / Path(upload.name).name
-            path.write_bytes(upload.getvalue())
-            paths.append(path)
-        mapping_path = None
-        if mapping_file is not None:
-            mapping_path = Path(folder) / "mapping.toml"
-            mapping_path.write_bytes(mapping_file.getvalue())
-        try:
-            report = load(paths, data.WAREHOUSE, mode=mode, mapping=load_mapping(mapping_path),
+    folder = None
+    try:
+        # Copies beside the warehouse, held while in use: what a killed upload leaves, the next load removes.
+        with explained(data.WAREHOUSE.parent), ScratchFolder(data.WAREHOUSE.parent, "upload") as folder:
+            check_names(Path(upload.name).name for upload in files)
+            paths = []
+            for upload in files:
+                path = folder / Path(upload.name).name
+                path.write_bytes(upload.getvalue())
+                paths.append(path)
+            mapping = None
+            if mapping_file is not None:
+                (folder / "mapping").mkdir()
+                mapping_path = folder / "mapping" / Path(mapping_file.name).name
+                mapping_path.write_bytes(mapping_file.getvalue())
+                mapping = load_mapping(mapping_path, limits)
+            report = load(paths, data.WAREHOUSE, mode=mode, mapping=mapping, limits=limits, wait_seconds=WAIT_SECONDS,
                           progress=lambda message, fraction: progress.progress(min(fraction, 1.0), text=message))
-        except LoadError as error:
-            progress.empty()
-            st.error(_("Nothing was loaded:") + f" {error_zh(str(error)) if chinese else error}", icon=":material/error:")
-        else:
-            st.session_state[LAST_IMPORT] = report
-            st.rerun()  # the status, history and rejects above now show the new load
+    except LoadError as error:
+        progress.empty()
+        message = str(error).replace(f"{folder}/mapping/", "").replace(f"{folder}/", "") if folder else str(error)
+        st.error(_("Nothing was loaded:") + f" {error_zh(message) if chinese else message}", icon=":material/error:")
+    else:
+        st.session_state[LAST_IMPORT] = report
+        st.rerun()  # the status, history and rejects above now show the new load
