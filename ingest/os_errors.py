@@ -1,6 +1,6 @@
 """Disk full, permission denied, read-only disk: the operating-system errors a load can meet, as a LoadError that
 says what happened and what to do, instead of a traceback. Python raises them as OSError; DuckDB as an IO error
-that carries the system's message."""
+(or, when it meets one while writing a checkpoint, a fatal error) that carries the system's message."""
 
 from __future__ import annotations
 
@@ -24,15 +24,16 @@ ADVICE = {errno.ENOSPC: FULL, errno.EDQUOT: FULL, errno.EACCES: DENIED, errno.EP
 
 def explain(exc: BaseException, folder: Path) -> LoadError | None:
     """The LoadError for an OS error met while loading into `folder`, or None when it is not one."""
-    if isinstance(exc, OSError) and exc.errno in ADVICE:
-        code, where = exc.errno, exc.filename or folder
-    elif isinstance(exc, duckdb.IOException):
+    if isinstance(exc, OSError):
+        code = exc.errno
+    elif isinstance(exc, duckdb.Error):
         code = next((code for code in ADVICE if os.strerror(code) in str(exc)), None)
-        if code is None:
-            return None
-        where = folder
     else:
         return None
+    if code not in ADVICE:
+        return None
+    # A full or read-only disk is the folder's; a permission, the file's when the error names one.
+    where = (getattr(exc, "filename", None) or folder) if code in (errno.EACCES, errno.EPERM) else folder
     return LoadError(f"{where}: {os.strerror(code).lower()}; the warehouse is as it was. {ADVICE[code]}.")
 
 
@@ -41,7 +42,7 @@ def explained(folder: Path) -> Iterator[None]:
     """Turn the OS errors of the block into a LoadError for a person; any other error passes as it is."""
     try:
         yield
-    except (OSError, duckdb.IOException) as exc:
+    except (OSError, duckdb.Error) as exc:
         error = explain(exc, folder)
         if error is None:
             raise

@@ -215,16 +215,23 @@ def test_disk_full_and_similar_say_what_to_do_and_leave_the_warehouse(warehouse,
     assert leftovers(warehouse.parent) == []
 
 
-def test_disk_full_inside_duckdb_is_told_the_same_way(warehouse, tmp_path, monkeypatch):
+@pytest.mark.parametrize("error", [
+    duckdb.IOException('IO Error: Could not write file "x.tmp": No space left on device'),
+    # What DuckDB 2.0 raised on a full 8 MB tmpfs, writing the new warehouse's checkpoint:
+    duckdb.FatalException('FATAL Error: Failed to create checkpoint because of error: Could not write file '
+                          '"/mnt/.loading-37wu22vg/warehouse.duckdb": No space left on device')])
+def test_disk_full_inside_duckdb_is_told_the_same_way(warehouse, tmp_path, monkeypatch, error):
     before = digest(warehouse)
 
     def build_fails(con):
-        raise duckdb.IOException('IO Error: Could not write file "x.tmp": No space left on device')
+        raise error
 
     monkeypatch.setattr(LOAD_MODULE, "build_derived_model", build_fails)
-    with pytest.raises(LoadError, match=r"no space left on device; the warehouse is as it was\. Free some space"):
+    with pytest.raises(LoadError, match=rf"{warehouse.parent}: no space left on device; the warehouse is as it was\. "
+                                        "Free some space"):
         load([write_exports(tmp_path / "again")], warehouse)
     assert digest(warehouse) == before
+    assert leftovers(warehouse.parent) == []
 
 
 def test_other_duckdb_io_errors_are_not_disguised(warehouse, tmp_path, monkeypatch):
