@@ -53,6 +53,36 @@ ERRORS: list[tuple[str, str]] = [
     (r"(?P<file>.+?): the file is empty; expected a header row and data", "{file}：文件为空，应包含表头行和数据"),
     (r"(?P<file>.+?): unknown file type '(?P<suffix>.*)'; export as CSV, Excel \(\.xlsx\) or Parquet",
      "{file}：不支持的文件类型“{suffix}”；请导出为 CSV、Excel（.xlsx）或 Parquet"),
+    # ingest.lock, ingest.os_errors and ingest.limits
+    (r"(?P<db>.+?): another load is still running \((?P<holder>.*)\) after waiting (?P<n>\d+) s; nothing was loaded\. "
+     r"Load again when it has finished\.", "{db}：另一次导入仍在进行（{holder}），已等待 {n} 秒。请在其完成后再导入。"),
+    (r"(?P<where>.+?): (?:no space left on device|disk quota exceeded); the warehouse is as it was\. .*",
+     "{where}：磁盘空间不足；数据仓库保持原样。请在该处腾出空间（导入会在旧数据仓库旁建立新的，需容纳两份）后重试。"),
+    (r"(?P<where>.+?): (?:permission denied|operation not permitted); the warehouse is as it was\. .*",
+     "{where}：没有权限；数据仓库保持原样。请让运行导入的用户有权读取导出文件并写入数据仓库所在的文件夹，然后重试。"),
+    (r"(?P<where>.+?): read-only file system; the warehouse is as it was\. .*",
+     "{where}：文件系统为只读；数据仓库保持原样。请将该磁盘重新挂载为可写，或把数据仓库放在可写的磁盘上，然后重试。"),
+    (r"(?P<file>.+?): this Excel file unzips to (?P<n>[\d,]+) MiB, more than the (?P<max>[\d,]+) MiB an Excel file may "
+     r"hold \((?P<env>\w+)\); save the sheet as CSV, or split it, and load again",
+     "{file}：该 Excel 文件解压后为 {n} MiB，超过上限 {max} MiB（{env}）；请将工作表另存为 CSV 或拆分后再导入"),
+    (r"(?P<file>.+?): (?P<n>[\d,]+) columns, more than the (?P<max>[\d,]+) a file may have \((?P<env>\w+)\); "
+     r"export only the columns the scorecard uses and load again",
+     "{file}：共 {n} 列，超过每个文件 {max} 列的上限（{env}）；请只导出记分卡用到的列后再导入"),
+    (r"(?P<file>.+?): the header line is more than the (?P<max>[\d,]+) columns a file may have \((?P<env>\w+)\): "
+     r"(?P<n>[\d,]+) columns in its first 64 KiB alone; export only the columns the scorecard uses and load again",
+     "{file}：表头超过每个文件 {max} 列的上限（{env}），仅前 64 KiB 就有 {n} 列；请只导出记分卡用到的列后再导入"),
+    (r"(?P<file>.+?): the header line is longer than the 64 KiB a header may be: (?P<n>[\d,]+) columns in its first "
+     r"64 KiB alone; export only the columns the scorecard uses and load again",
+     "{file}：表头行超过 64 KiB 的上限（仅前 64 KiB 就有 {n} 列）；请只导出记分卡用到的列后再导入"),
+    (r"(?P<file>.+?): (?P<n>[\d,]+) rows, more than the (?P<max>[\d,]+) a file may have \((?P<env>\w+)\); "
+     r"split it into several files \(a month each\) and load again",
+     "{file}：共 {n} 行，超过每个文件 {max} 行的上限（{env}）；请拆分为多个文件（每月一个）后再导入"),
+    (r"two files are named (?P<names>.+?); rejected rows are reported by file name, so rename one of them and load again",
+     "有两个文件同名（{names}）；被拒记录按文件名报告，请将其中一个改名后再导入"),
+    (r"(?P<file>.+?): the mapping file is (?P<n>[\d,]+) KiB, more than the (?P<max>[\d,]+) KiB a mapping file may "
+     r"have \((?P<env>\w+)\); nothing was loaded", "{file}：字段映射文件为 {n} KiB，超过上限 {max} KiB（{env}）"),
+    (r"(?P<file>.+?): the mapping file is neither UTF-8, UTF-16 nor GB18030/GBK text; save it as UTF-8 and load again",
+     "{file}：字段映射文件既不是 UTF-8、UTF-16，也不是 GB18030/GBK 文本；请另存为 UTF-8 后再导入"),
 ]
 
 

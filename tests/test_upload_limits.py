@@ -3,9 +3,11 @@ whole, duplicate file names, a mapping file's encoding and size. Every file is w
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib
 import io
+import os
 import shutil
 import time
 import zipfile
@@ -291,3 +293,41 @@ def test_the_data_page_says_what_to_do_when_the_disk_is_full(page_warehouse, mon
     assert any("no space left on device; the warehouse is as it was. Free some space there" in e.value
                for e in at.error), [e.value for e in at.error]
     assert digest(page_warehouse) == before
+
+
+def test_every_refusal_reads_in_chinese_on_the_data_page(tmp_path):
+    from dashboard.load_messages import error_zh
+    from ingest import limits
+    from ingest.lock import one_load_at_a_time
+    from ingest.os_errors import explain
+
+    def refusal(call, *args) -> str:
+        with pytest.raises(LoadError) as error:
+            call(*args)
+        return str(error.value)
+
+    tiny = UploadLimits(max_xlsx_mib=1, max_columns=2, max_rows=1, max_mapping_kib=1)
+    write_xlsx_bomb(tmp_path / "surveys.xlsx", 2 * 2**20)
+    (tmp_path / "wide.csv").write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    (tmp_path / "long.csv").write_text(",".join(["x" * 10] * 7000) + "\n", encoding="utf-8")  # 77 KB
+    (tmp_path / "lines.csv").write_text("a\n1\n2\n", encoding="utf-8")
+    (tmp_path / "big.toml").write_text("# x\n" * 1000, encoding="utf-8")
+    (tmp_path / "odd.toml").write_bytes(b"\xff\x80")
+    held = tmp_path / "w.duckdb"
+    messages = [
+        refusal(limits.check_names, ["a.csv", "A.csv"]),
+        refusal(limits.check_files, [tmp_path / "surveys.xlsx"], tiny),
+        refusal(limits.check_files, [tmp_path / "wide.csv"], tiny),
+        refusal(limits.check_files, [tmp_path / "long.csv"], UploadLimits()),
+        refusal(limits.check_files, [tmp_path / "long.csv"], UploadLimits(max_columns=10_000)),
+        refusal(limits.check_files, [tmp_path / "lines.csv"], tiny),
+        refusal(limits.mapping_text, tmp_path / "big.toml", tiny),
+        refusal(limits.mapping_text, tmp_path / "odd.toml", tiny),
+        *(str(explain(OSError(code, os.strerror(code), "x"), tmp_path))
+          for code in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)),
+    ]
+    with one_load_at_a_time(held, 0, print):
+        messages.append(refusal(lambda: one_load_at_a_time(held, 0, print).__enter__()))
+    untranslated = [m for m in messages if error_zh(m) == m]
+    assert untranslated == []
+    assert len(set(messages)) == len(messages) == 14
