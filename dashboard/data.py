@@ -1,4 +1,4 @@
-"""The app's one warehouse connection and its cached results.
+"""The app's warehouse connections (one per warehouse file in use; see `Generation`) and its cached results.
 
 Results are cached with st.cache_data keyed on the metric or view, the effective filters (as JSON, so the
 region limit is part of the key) and the warehouse file a query reads, so a new load is never hidden behind old

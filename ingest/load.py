@@ -252,9 +252,9 @@ def rebuild_model(db_path: Path, wait_seconds: float = WAIT_SECONDS) -> dict[str
     """Rebuild the query model of an existing warehouse from its loaded tables; swapped in like a load.
     Returns the seconds each step took."""
     db_path = Path(db_path)
+    if not db_path.exists():
+        raise LoadError(f"{db_path}: no warehouse to rebuild")
     with explained(db_path.parent), one_load_at_a_time(db_path, wait_seconds, lambda message: None):
-        if not db_path.exists():
-            raise LoadError(f"{db_path}: no warehouse to rebuild")
         clean_leftovers(db_path.parent)
         with ScratchFolder(db_path.parent, "loading") as workdir:
             new_db = workdir / "warehouse.duckdb"
