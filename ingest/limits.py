@@ -146,17 +146,28 @@ def _check_csv(path: Path, limits: UploadLimits) -> None:
         head = fh.read(HEADER_BYTES + 1)
     text = _decode_loosely(head)
     line_end = re.search(r"\r\n|\r|\n", text)
-    header = text[:line_end.start()] if line_end else text
-    columns = max(len(next(csv.reader(io.StringIO(header), delimiter=d), [])) for d in DELIMITERS)
     if line_end is None and len(head) > HEADER_BYTES:
+        columns = _widest(text)
         reason = (f"more than the {limits.max_columns:,} columns a file may have ({env_name('max_columns')})"
                   if columns > limits.max_columns else f"longer than the {HEADER_BYTES // 1024} KiB a header may be")
         raise LoadError(f"{path.name}: the header line is {reason}: {columns:,} columns in its first "
                         f"{HEADER_BYTES // 1024} KiB alone; export only the columns the scorecard uses and load again")
+    # The widest of the first lines (title rows above the header are narrow), whole lines only.
+    whole = text if len(head) <= HEADER_BYTES else text[:max(m.end() for m in re.finditer(r"\r\n|\r|\n", text))]
+    columns = _widest(whole)
     _shape(path, columns, None, limits)
     lines = _line_breaks(path)
     if lines - 1 > limits.max_rows:
         _shape(path, columns, lines - 1, limits)
+
+
+def _widest(text: str, lines: int = 20) -> int:
+    """The most fields in any of the first records of the text, whichever delimiter the file uses."""
+    try:
+        return max((len(record) for delimiter in DELIMITERS
+                    for _, record in zip(range(lines), csv.reader(io.StringIO(text), delimiter=delimiter))), default=0)
+    except csv.Error:
+        return 0  # not text the csv module can split: the reader says what is wrong
 
 
 def _decode_loosely(head: bytes) -> str:

@@ -331,3 +331,12 @@ def test_every_refusal_reads_in_chinese_on_the_data_page(tmp_path):
     untranslated = [m for m in messages if error_zh(m) == m]
     assert untranslated == []
     assert len(set(messages)) == len(messages) == 14
+
+
+def test_a_wide_header_below_title_rows_is_counted(tmp_path, staged):
+    folder = exports(tmp_path / "x")
+    (folder / "tickets.csv").write_text("2024年11月 工单明细\n导出时间 2024-12-01\n" + ",".join(f"c{i}" for i in range(30))
+                                        + "\nT1\n", encoding="utf-8")
+    with pytest.raises(LoadError, match=r"tickets\.csv: 30 columns, more than the 20"):
+        load(files_of(folder), tmp_path / "w.duckdb", limits=SMALL)
+    assert staged == []
