@@ -28,7 +28,7 @@ from metrics.settings import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS_FILE = Path(os.environ.get("SCORECARD_USERS", ROOT / "users.toml"))
-EXAMPLE_FILE = ROOT / "users.example.toml"
+EXAMPLE_FILE = ROOT / "users.example.toml"  # the template to copy; the app never reads it (tests keep it valid)
 # Beside the users file: written while sign-in is on, so that no later state of that file opens the app.
 MARKER_NAME = ".auth-mode"
 LOCKOUT_NAME = ".signin-failures.sqlite"

@@ -21,12 +21,28 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.exceptions import InvalidStatus
+from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
 from dashboard.users import hash_password
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse battery"
+CHROMIUM = "/usr/bin/chromium"
+USERS = """[auth]
+mode = "password"
+max_failures = 3
+lockout_seconds = 600
+
+[users.li_na]
+role = "lead"
+regions = ["台州"]
+password_hash = "{hash}"
+
+[users.wang_lei]
+role = "analyst"
+password_hash = "{hash}"
+"""
 
 
 def free_port() -> int:
@@ -52,9 +68,7 @@ def streamlit_server(demo_db, tmp_path_factory):
     """`streamlit run app.py` with the repository's .streamlit/config.toml, in password mode."""
     folder = tmp_path_factory.mktemp("deploy")
     users = folder / "users.toml"
-    users.write_text(f'[auth]\nmode = "password"\nmax_failures = 3\nlockout_seconds = 600\n\n'
-                     f'[users.li_na]\nrole = "lead"\nregions = ["台州"]\npassword_hash = "{hash_password(PASSWORD)}"\n',
-                     encoding="utf-8")
+    users.write_text(USERS.format(hash=hash_password(PASSWORD)), encoding="utf-8")
     port = free_port()
     env = {**os.environ, "SCORECARD_WAREHOUSE": str(demo_db), "SCORECARD_USERS": str(users)}
     log = open(folder / "streamlit.log", "w")
@@ -62,7 +76,7 @@ def streamlit_server(demo_db, tmp_path_factory):
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(f"http://127.0.0.1:{port}/_stcore/health")
-        yield {"port": port, "folder": folder}
+        yield {"port": port, "folder": folder, "users": users}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -228,3 +242,35 @@ def test_clear_cache_messages_do_not_reset_the_lockout(proxy):
     with raw_session(proxy) as ws:  # a new session (a new browser tab) is locked out as well
         fresh = RawSession(ws)
         assert "Too many failed attempts" in fresh.sign_in(fresh.run(), "li_na", PASSWORD)
+
+
+# --- a person in a browser, through the proxy -----------------------------------------------------------------
+
+def test_a_person_signs_in_through_the_proxy_and_is_signed_out_once_removed(streamlit_server, proxy):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_context(ignore_https_errors=True).new_page()
+            page.goto(proxy["https"] + "/")
+            page.get_by_role("textbox", name="User name").fill("wang_lei")
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("heading", name="Key account service scorecard").wait_for(timeout=90_000)
+            page.get_by_text("Signed in as").wait_for(timeout=60_000)
+            users = streamlit_server["users"]
+            users.write_text(users.read_text(encoding="utf-8").replace("[users.wang_lei]", "[users.someone_else]"),
+                             encoding="utf-8")
+            page.get_by_role("link", name="Tiers").click()  # the next interaction
+            page.get_by_text("You were signed out: your account is no longer in the users file.").wait_for(timeout=60_000)
+            assert page.get_by_role("textbox", name="Password").count() == 1 and page.get_by_text("Customer tiers").count() == 0
+        finally:
+            browser.close()
+
+
+def test_emptying_the_users_file_of_a_running_server_closes_it(streamlit_server, proxy):
+    streamlit_server["users"].write_text("", encoding="utf-8")
+    with raw_session(proxy) as ws:
+        shown = RawSession(ws).run()
+    alerts = " ".join(e.alert.body for e in shown if e.WhichOneof("type") == "alert")
+    assert "The scorecard is closed until its administrator fixes the sign-in set-up." in alerts
+    assert not any(e.WhichOneof("type") in ("text_input", "metric") for e in shown)
