@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -25,41 +26,51 @@ PROOF_KEY = "identity_proof"
 NOTICE_KEY = "sign_in_notice"
 log = logging.getLogger(__name__)
 
-_last: dict[str, object] = {}
-_last_lock = threading.Lock()
+@dataclass
+class _Seen:
+    """What this process last read from the users file, and what it has logged (each problem once)."""
+
+    key: tuple | None = None
+    setup: SignInSetup | None = None
+    logged: str | None = None
+    missing: dict[str, list[str]] | None = None
+
+
+_seen = _Seen()
+_seen_lock = threading.Lock()
 
 
 def setup() -> SignInSetup:
     """The sign-in set-up as the users file says now. A working set-up is kept until the file or its marker changes;
-    a closed one is read again at every run (its cause may be outside the file); each problem is logged once."""
+    a closed one is read again at every run (its cause may be outside the file)."""
     path = USERS_FILE
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         digest = None
     key = (str(path), digest, (path.parent / MARKER_NAME).exists())
-    with _last_lock:
-        if _last.get("key") == key:
-            return _last["setup"]  # type: ignore[return-value]
+    with _seen_lock:
+        if _seen.key == key and _seen.setup is not None:
+            return _seen.setup
     found = read_setup(path)
-    with _last_lock:
+    with _seen_lock:
         if found.closed:
-            _last.pop("key", None)
-            if _last.get("logged") != found.detail:
-                _last["logged"] = found.detail
+            _seen.key = None
+            if _seen.logged != found.detail:
+                _seen.logged = found.detail
                 log.error("Sign-in is closed: %s", found.detail)
         else:
-            _last["key"], _last["setup"], _last["logged"] = key, found, None
+            _seen.key, _seen.setup, _seen.logged = key, found, None
     return found
 
 
 def places_missing(users: UsersFile) -> dict[str, list[str]]:
-    """Per user, the regions and service centres of their entry that the warehouse does not have (logged)."""
+    """Per user, the regions and service centres of their entry that the warehouse does not have (logged once)."""
     centers = data.centers_by_region()
     missing = unknown_places(users, set(centers.values()), centers)
-    with _last_lock:
-        if _last.get("missing") != missing:
-            _last["missing"] = missing
+    with _seen_lock:
+        if _seen.missing != missing:
+            _seen.missing = missing
             for name, places in missing.items():
                 log.warning("%s: users.%s names %s, not in the warehouse; that user sees nothing until it is fixed.",
                             USERS_FILE, name, ", ".join(places))

@@ -106,7 +106,7 @@ def test_lockout_survives_cache_clears_and_new_sessions(users_file):
 def test_lockout_survives_a_restart_of_the_process_state(users_file, monkeypatch):
     for _ in range(3):
         sign_in(app().run(), "li_na", "guess")
-    monkeypatch.setattr(auth, "_last", {})  # what a new process starts with
+    monkeypatch.setattr(auth, "_seen", auth._Seen())  # what a new process starts with
     assert "Too many failed attempts" in errors(sign_in(app().run(), "li_na", PASSWORD))
 
 
@@ -197,7 +197,7 @@ def test_users_file_damaged_after_password_mode_keeps_the_app_closed(users_file,
     BREAKS[damage](users_file)
     for restarted in (False, True):
         if restarted:
-            monkeypatch.setattr(auth, "_last", {})
+            monkeypatch.setattr(auth, "_seen", auth._Seen())
         at = app().run()
         assert not at.exception, [e.value for e in at.exception]
         assert errors(at) == CLOSED
@@ -341,5 +341,8 @@ def test_cli_starts_a_new_file_in_password_mode_and_never_writes_a_mode_it_was_n
 def test_streamlit_config_hides_error_details_and_listens_on_loopback():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["showErrorDetails"] == "none"
+    # as Streamlit applies it (run from the repository, like `streamlit run app.py`): no message, type or traceback
+    shown = AppTest.from_string("raise ValueError('/srv/scorecard/secret.py: wrong')").run().exception[0]
+    assert "secret" not in shown.message and not shown.stack_trace and not shown.proto.type
     assert config["server"]["address"] == "127.0.0.1"
     assert config["server"]["enableXsrfProtection"] is True and config["server"]["enableCORS"] is True
