@@ -1,4 +1,5 @@
-"""Users, roles and what each may see (no Streamlit here), plus the command line to manage the users file.
+"""Users, roles and what each may see, and whether this deployment signs people in (no Streamlit here), plus the
+command line to manage the users file.
 
     python -m dashboard.users add li_na --role lead --regions 台州 --file users.toml   # asks for a password
     python -m dashboard.users reset-password li_na --file users.toml
@@ -9,23 +10,29 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import hashlib
 import os
+import secrets
 import sys
 import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dashboard.lockout import MAX_NAME_CHARS
 from metrics.settings import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS_FILE = Path(os.environ.get("SCORECARD_USERS", ROOT / "users.toml"))
-EXAMPLE_FILE = ROOT / "users.example.toml"
+EXAMPLE_FILE = ROOT / "users.example.toml"  # the template to copy; the app never reads it (tests keep it valid)
+# Beside the users file: written while sign-in is on, so that no later state of that file opens the app.
+MARKER_NAME = ".auth-mode"
+LOCKOUT_NAME = ".signin-failures.sqlite"
+MAX_PASSWORD_CHARS = 1024
 
 Role = Literal["executive", "lead", "analyst", "admin"]
 ALL_PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "data", "explore")
@@ -70,6 +77,20 @@ class UsersFile(Strict):
     auth: AuthSettings = AuthSettings()
     users: dict[str, UserEntry] = {}
 
+    @field_validator("users")
+    @classmethod
+    def _names_fit(cls, users: dict[str, UserEntry]) -> dict[str, UserEntry]:
+        for name in users:
+            if not name or name != name.strip() or len(name) > MAX_NAME_CHARS:
+                raise ValueError(f"user name '{name[:MAX_NAME_CHARS]}' must have 1 to {MAX_NAME_CHARS} characters "
+                                 "and no spaces around it")
+        return users
+
+    @property
+    def mode_is_set(self) -> bool:
+        """True when the file says `mode` itself (only an explicit `mode = "none"` turns sign-in off)."""
+        return "auth" in self.model_fields_set and "mode" in self.auth.model_fields_set
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -105,13 +126,15 @@ def read_users(path: Path) -> UsersFile:
     return read_toml(path, UsersFile, UsersFileError)
 
 
-def check_places(users: UsersFile, path: Path, regions: set[str], centers_by_region: dict[str, str]) -> None:
-    """Every region and service centre a user is limited to must exist in the warehouse."""
+def unknown_places(users: UsersFile, regions: set[str], centers_by_region: dict[str, str]) -> dict[str, list[str]]:
+    """Per user name, the regions and service centres the user is limited to that the warehouse does not have."""
+    unknown = {}
     for name, entry in users.users.items():
-        unknown = [r for r in entry.regions or () if r not in regions]
-        unknown += [c for c in entry.service_centers or () if c not in centers_by_region]
-        if unknown:
-            raise UsersFileError(f"{path}: users.{name}: unknown region or service centre {', '.join(unknown)}")
+        missing = [r for r in entry.regions or () if r not in regions]
+        missing += [c for c in entry.service_centers or () if c not in centers_by_region]
+        if missing:
+            unknown[name] = missing
+    return unknown
 
 
 def identity_for(name: str, entry: UserEntry, centers_by_region: dict[str, str]) -> Identity:
@@ -126,38 +149,95 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+_stand_in: list[str] = []
+_stand_in_lock = threading.Lock()
+
+
+def _stand_in_hash() -> str:
+    """A hash of a random password nobody knows, made with the same parameters as real ones."""
+    with _stand_in_lock:
+        if not _stand_in:
+            _stand_in.append(_hasher.hash(secrets.token_urlsafe(32)))
+        return _stand_in[0]
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
+    """True when the password matches the hash. Always exactly one argon2 verification: a missing or unusable hash
+    (an unknown user) is checked against a stand-in, so the time taken does not tell which user names exist."""
+    password = password[:MAX_PASSWORD_CHARS]
     try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
+        return _hasher.verify(password_hash or _stand_in_hash(), password) and bool(password_hash)
+    except InvalidHashError:
+        try:
+            _hasher.verify(_stand_in_hash(), password)
+        except VerificationError:
+            pass
+        return False
+    except VerificationError:
         return False
 
 
-class Lockout:
-    """Counts failed sign-ins per user name; after `max_failures` the name is locked for `seconds`."""
+def entry_proof(entry: UserEntry) -> str:
+    """Changes when the entry's password is reset, so sessions signed in with the old one end."""
+    return hashlib.sha256((entry.password_hash or "").encode()).hexdigest()
 
-    def __init__(self, max_failures: int, seconds: int, clock=time.monotonic) -> None:
-        self.max_failures, self.seconds, self.clock = max_failures, seconds, clock
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
 
-    def locked_for(self, name: str) -> float:
-        with self._lock:
-            recent = [t for t in self._failures.get(name, []) if self.clock() - t < self.seconds]
-            self._failures[name] = recent
-            if len(recent) >= self.max_failures:
-                return self.seconds - (self.clock() - recent[-self.max_failures])
-            return 0.0
+@dataclass(frozen=True)
+class SignInSetup:
+    """What the users file and the deployment's marker say about sign-in. `closed` (for visitors, naming no user
+    and no full path) and `detail` (for the server log) say why nobody may come in."""
 
-    def failed(self, name: str) -> None:
-        with self._lock:
-            self._failures.setdefault(name, []).append(self.clock())
+    mode: Literal["none", "password", "oidc"]
+    users: UsersFile = field(default_factory=UsersFile)
+    closed: str | None = None
+    detail: str | None = None
 
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(name, None)
+
+def _closed(page: str, detail: str) -> SignInSetup:
+    return SignInSetup("password", closed=page, detail=detail)
+
+
+def read_setup(path: Path) -> SignInSetup:
+    """Sign-in as the users file says, failing closed: once sign-in has been on (the marker beside the file), a
+    missing, empty or broken users file, or one that does not say `mode`, keeps the app closed; only a valid file
+    with `mode = "none"` turns sign-in off. A broken file keeps the app closed whether or not sign-in was on."""
+    marker = path.parent / MARKER_NAME
+    try:
+        was_on = marker.read_text(encoding="utf-8").strip() or "password"
+    except FileNotFoundError:
+        was_on = None
+    except OSError as exc:
+        return _closed(f"{MARKER_NAME} beside {path.name} cannot be read.", f"{marker}: {exc}")
+    remedy = (f'Restore {path.name}, or to turn sign-in off on purpose write a valid {path.name} with [auth] '
+              f'mode = "none".')
+    if not path.exists():
+        if was_on:
+            return _closed(f"Sign-in has been on for this deployment, but {path.name} is missing. {remedy}",
+                           f"{path} is missing; {marker} says sign-in was {was_on}.")
+        return SignInSetup("none")  # never configured: the demo. The example file is a template, never read here.
+    try:
+        users = read_users(path)
+    except UsersFileError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        shown = reason if reason.startswith(("not valid TOML", "file not found")) else "an entry is not valid (see the server log)"
+        return _closed(f"{path.name} cannot be used: {shown}. Fix it; until then nobody can sign in.", str(exc))
+    except (OSError, UnicodeDecodeError) as exc:
+        return _closed(f"{path.name} cannot be read. Fix it; until then nobody can sign in.", f"{path}: {exc}")
+    if not users.mode_is_set and was_on:
+        return _closed(f'Sign-in has been on for this deployment, but {path.name} does not set [auth] mode. Set mode = '
+                       f'"password" or "oidc"; mode = "none" turns sign-in off.',
+                       f"{path} has no [auth] mode; {marker} says sign-in was {was_on}.")
+    mode = users.auth.mode
+    try:
+        if mode == "none" and was_on:
+            marker.unlink()
+        elif mode != "none" and was_on != mode:
+            marker.write_text(mode + "\n", encoding="utf-8")
+    except OSError as exc:
+        if mode != "none":
+            return _closed(f"The scorecard cannot record that sign-in is on ({MARKER_NAME} beside {path.name}). "
+                           f"Make that folder writable for the scorecard.", f"{marker}: {exc}")
+    return SignInSetup(mode, users)
 
 
 def _write(path: Path, users: UsersFile) -> None:
@@ -170,7 +250,8 @@ def _write(path: Path, users: UsersFile) -> None:
             return str(v)
         return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = ["[auth]", *[f"{k} = {value(v)}" for k, v in users.auth.model_dump().items()], ""]
+    # only what the file said (or the command set): writing a default would turn an unset mode into "none"
+    lines = ["[auth]", *[f"{k} = {value(v)}" for k, v in users.auth.model_dump(exclude_unset=True).items()], ""]
     for name, entry in users.users.items():
         lines.append(f"[users.{value(name)}]")
         lines += [f"{k} = {value(v)}" for k, v in entry.model_dump().items() if v is not None]
@@ -205,7 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list users and roles")
     args = parser.parse_args(argv)
 
-    users = read_users(args.file) if args.file.exists() else UsersFile()
+    try:
+        # a new file asks for passwords: users added with one are meant to sign in with it
+        users = read_users(args.file) if args.file.exists() else UsersFile(auth=AuthSettings(mode="password"))
+    except UsersFileError as exc:
+        raise SystemExit(f"{exc}\nNothing was changed.") from None
     entries = dict(users.users)
     if args.command == "list":
         for name, entry in entries.items():
