@@ -25,6 +25,7 @@ from ingest.errors import LoadError
 from ingest.mapping import SourceMapping
 from ingest.model import build_derived_model
 from ingest.readers import SUPPORTED_SUFFIXES, StagedFile, stage_file
+from ingest.sources import record_source_columns
 from ingest.validate import SQL_TYPES, parse_select, raw_row_sql
 
 Mode = Literal["replace", "append"]
@@ -282,6 +283,7 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                 f"Headers found: {', '.join(staged.headers)}"
             )
         sources, labels, ignored = _map_headers(staged, CONTRACTS[table], mapping)
+        record_source_columns(con, table, list(sources))
         by_table.setdefault(table, []).append((staged, sources, labels))
         report.files.append(FileReport(file=path.name, table=table, encoding=staged.encoding,
                                        ignored_columns=ignored))
