@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
 from metrics.filters import Filters
+from metrics.query import Params, between, fact_filters, month_between, run
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, read_toml
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "scorecard.toml"
@@ -103,11 +104,17 @@ def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.Duck
 
 def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """One row per KPI: value, target, status, score, previous period's value and the change."""
+    """One row per KPI: value, target, status, score, previous period's value and the change. A window in which the
+    filters' customers have no bill, ticket, survey or visit has no data: every KPI of it is null."""
     before = previous_period(f)
     kpis = config.kpis()
-    values = in_parallel(con, [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings)["value"].iloc[0]
-                               for _, kpi in kpis for window in (f, before)])
+    jobs = [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings)["value"].iloc[0]
+            for _, kpi in kpis for window in (f, before)]
+    *values, now_has_data, before_had_data = in_parallel(
+        con, [*jobs, lambda c: bool(regions_with_data(c, f, settings)),
+              lambda c: bool(regions_with_data(c, before, settings))])
+    values[0::2] = [v if now_has_data else float("nan") for v in values[0::2]]
+    values[1::2] = [v if before_had_data else float("nan") for v in values[1::2]]
     rows = []
     for (perspective, kpi), value, previous in zip(kpis, values[0::2], values[1::2]):
         rows.append({
@@ -116,6 +123,21 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
             "previous": previous, "change": value - previous,
         })
     return pd.DataFrame(rows)
+
+
+def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
+                      settings: MetricSettings = DEFAULT_SETTINGS) -> set[str]:
+    """The regions in which the filters' customers have at least one bill, ticket, survey or visit in the window."""
+    p = Params(con)
+    facts = [("billing_facts", "b", month_between(p, "b.period", f)),
+             ("ticket_facts", "t", between(p, "t.created_at", f)), ("survey_facts", "v", between(p, "v.surveyed_on", f)),
+             ("(SELECT c.*, v.visited_on FROM visits v JOIN customer_facts c USING (customer_id))", "c",
+              between(p, "c.visited_on", f))]
+    parts = []
+    for table, alias, window in facts:
+        join, conditions = fact_filters(p, f, settings, alias)
+        parts.append(f"SELECT DISTINCT {alias}.region FROM {table} {alias} {join} WHERE {window} AND {conditions}")
+    return set(run(con, " UNION ".join(parts), p)["region"])
 
 
 def weighted_score(kpis: pd.DataFrame) -> float:
@@ -132,14 +154,18 @@ def perspective_scores(kpis: pd.DataFrame) -> pd.DataFrame:
 
 def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                  settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Regions ranked by composite score, with each perspective's score."""
+    """Regions ranked by composite score, with each perspective's score. A region with no bill, ticket, survey or visit
+    in the window, or with no KPI with data, has no scores and no rank, and is listed last."""
     scored = []
     kpis = config.kpis()
-    frames = in_parallel(con, [lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings)
-                               for _, kpi in kpis])
+    *frames, with_data = in_parallel(con, [
+        *(lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings) for _, kpi in kpis),
+        lambda c: regions_with_data(c, f, settings)])
     for (perspective, kpi), frame in zip(kpis, frames):
+        scores = [score(value, kpi) if region in with_data else float("nan")
+                  for region, value in zip(frame["region"], frame["value"])]
         scored.append(pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
-                                    "score": [score(v, kpi) for v in frame["value"]]}))
+                                    "score": scores}, columns=["region", "perspective", "weight", "score"]))
     if not scored:
         return pd.DataFrame(columns=["rank", "region", "composite", *PERSPECTIVES])
     all_scores = pd.concat(scored, ignore_index=True)
@@ -150,7 +176,8 @@ def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Fil
         rows.append(row)
     table = pd.DataFrame(rows, columns=["region", "composite", *PERSPECTIVES])
     table = table.sort_values(["composite", "region"], ascending=[False, True], na_position="last")
-    table.insert(0, "rank", range(1, len(table) + 1))
+    ranked = table["composite"].notna().to_numpy()
+    table.insert(0, "rank", pd.array([n + 1 if r else None for n, r in enumerate(ranked)], dtype="Int64"))
     return table.reset_index(drop=True)
 
 
