@@ -377,4 +377,11 @@ ZH: dict[str, str] = {
     'lead': '服务中心负责人',
     'analyst': '分析人员',
     'admin': '管理员',
+    'repair arrival': '抢修到达',
+    'complaint first response': '投诉首次响应',
+    'resolution of complaints, inquiries, billing and connection tickets': '投诉、咨询、电费和业扩工单办结',
+    'Not measured, so not counted in SLA compliance: {steps} (no loaded export has {columns}).':
+        '未计量，不计入服务承诺达标率：{steps}（已导入的数据均无 {columns}）。',
+    'Backlog: no data (the loaded tickets have no resolved_at, or none falls in this period).':
+        '在途工单：无数据（已导入的工单没有 resolved_at 字段，或本期间没有工单）。',
 }
