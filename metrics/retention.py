@@ -9,6 +9,7 @@ import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import Filters
+from metrics.inputs import loaded_inputs
 from metrics.query import (Params, between, customer_conditions, frame_of, periods, run, scope_sql,
                            snapshot_month_ends, tier_condition, tier_join)
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SETTINGS, MetricSettings
@@ -141,7 +142,8 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
         SELECT *, coalesce(consumption_change <= -0.20, false) AS consumption_down,
                complaints_90d >= 2 AS repeat_complaints, unpaid > 0.005 AS unpaid_bills,
                coalesce(last_survey_overall <= 2, false) OR coalesce(callback_avg <= 2.5, false) AS low_satisfaction,
-               last_visit IS NULL OR last_visit < {end}::DATE - 180 AS no_recent_visit,
+               {p("visits" in loaded_inputs(con).present)}  -- no visits loaded: unknown, not "no visit"
+                   AND (last_visit IS NULL OR last_visit < {end}::DATE - 180) AS no_recent_visit,
                capacity_events IS NOT NULL AS capacity_reduced
         FROM ({sql})"""
     # The readable reasons, in English for the API and downloads (dashboard.labels renders them in Chinese).

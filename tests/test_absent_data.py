@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import metrics
+from ingest import load
+from metrics import CATALOGUE
+from metrics.process import unmeasured_sla_steps
+from metrics.retention import early_warning
+from metrics.service import backlog_ageing
 
 OWN_REGIONS = ("白云", "青山")
 QUIET_REGION = "绿水"  # customers on file, but no bill, ticket, survey or visit anywhere
@@ -32,3 +43,172 @@ def write_own_exports(folder: Path) -> None:
         tickets.append(f"G{i:04d},K{1 + i % 12:03d},95598,{kinds[i % 5]},{created},{resolved}")
     for name, lines in (("客户档案.csv", customers), ("电费账单.csv", billing), ("工单.csv", tickets)):
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# A warehouse of the user's own exports, small enough to compute by hand. Missing from every source: customers'
+# closed_on, area, voltage; bills' amount_paid and consumption_kwh; tickets' first_response_at, arrived_at, reopened,
+# first_contact_resolution, substantiated, satisfaction, channel, category; and the surveys, visits, account_events and
+# staff_training tables. 静湖 has a customer but no bill, ticket, survey or visit. Tickets cover 2024-02-01 to
+# 2024-06-20 only; bills cover 2024-01 to 2024-12.
+ABSENT_CUSTOMERS = """customer_id,region,service_center,opened_on
+A1,北原,北原一所,2020-01-01
+A2,北原,北原一所,2020-01-01
+B1,南岭,南岭一所,2020-01-01
+Q1,静湖,静湖一所,2020-01-01
+"""
+ABSENT_BILLING = """customer_id,period,amount_billed
+A1,2024-01,600
+A1,2024-02,300
+A2,2024-03,200
+B1,2024-01,100
+B1,2024-12,400
+"""
+# SLA by hand, at the end of 2024-12-31, with only resolution governed (no source has arrived_at or first_response_at):
+#   T1, T6 repair: their only target is arrival, not measured -> left out (before: breached, no arrival recorded)
+#   T2 complaint resolved in 48 h <= 168 h -> met (before: breached, no first response recorded)
+#   T3 complaint resolved in 216 h > 168 h -> breached
+#   T4 inquiry resolved in 6 h <= 24 h -> met
+#   T5 billing still open, its 24 h deadline (2024-06-21 09:00) long past -> breached
+#   T7 praise: no target -> left out
+# sla_compliance = met / known = 2 / 4 = 0.5; 北原 (T2, T3, T5) 1 / 3; 南岭 (T4) 1 / 1.
+ABSENT_TICKETS = """ticket_id,customer_id,ticket_type,created_at,resolved_at
+T1,A1,repair,2024-03-01 10:00,2024-03-01 12:00
+T2,A1,complaint,2024-04-01 09:00,2024-04-03 09:00
+T3,A2,complaint,2024-05-01 09:00,2024-05-10 09:00
+T4,B1,inquiry,2024-06-01 09:00,2024-06-01 15:00
+T5,A2,billing,2024-06-20 09:00,
+T6,A2,repair,2024-06-10 08:00,
+T7,B1,praise,2024-02-01 09:00,2024-02-01 10:00
+"""
+NO_INPUTS = ("collection_rate", "consumption_kwh", "substantiated_share", "csat", "nps", "callback_satisfaction",
+             "logo_retention", "churned_customers", "median_response_hours", "p90_response_hours",
+             "repair_arrival_minutes", "first_contact_resolution", "reopen_rate", "visit_coverage",
+             "training_hours_per_staff")
+
+
+@pytest.fixture(scope="module")
+def absent_db(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("absent")
+    for name, text in (("customers.csv", ABSENT_CUSTOMERS), ("billing.csv", ABSENT_BILLING),
+                       ("tickets.csv", ABSENT_TICKETS)):
+        (folder / name).write_text(text, encoding="utf-8")
+    db = folder / "absent.duckdb"
+    report = load([folder], db)
+    assert [f.rejected for f in report.files] == [0, 0, 0]
+    return db
+
+
+@pytest.fixture(scope="module")
+def absent(absent_db):
+    con = metrics.connect(absent_db)
+    yield con
+    con.close()
+
+
+YEAR = metrics.Filters(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))
+
+
+def test_the_load_records_which_columns_the_sources_had(absent):
+    rows = absent.execute("SELECT table_name, column_name FROM source_columns ORDER BY ALL").fetchall()
+    assert rows == sorted([("customers", c) for c in ("customer_id", "region", "service_center", "opened_on")]
+                          + [("billing", c) for c in ("customer_id", "period", "amount_billed")]
+                          + [("tickets", c) for c in ("ticket_id", "customer_id", "ticket_type", "created_at",
+                                                      "resolved_at")])
+    coverage = absent.execute("SELECT table_name, first_day, last_day FROM fact_coverage ORDER BY ALL").fetchall()
+    assert coverage == [("billing", dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+                        ("tickets", dt.date(2024, 2, 1), dt.date(2024, 6, 20))]
+
+
+@pytest.mark.parametrize("metric_id", NO_INPUTS)
+@pytest.mark.parametrize("by", [(), ("region",), ("month",)])
+def test_a_metric_whose_inputs_no_source_has_is_null(absent, metric_id, by):
+    if by and by[0] not in CATALOGUE[metric_id].dimensions:
+        by = ("year",)
+    frame = metrics.compute(absent, metric_id, YEAR, by=by)
+    assert frame["value"].isna().all(), frame
+    if CATALOGUE[metric_id].is_ratio:
+        assert frame["numerator"].isna().all() and frame["denominator"].isna().all()
+
+
+def test_the_same_metrics_have_values_where_the_sources_have_the_columns(hand, year2024):
+    # the hand warehouse (tests/conftest.py) has every column and table: none of them is null there
+    values = {m: metrics.compute(hand, m, year2024)["value"].iloc[0] for m in NO_INPUTS}
+    assert [m for m, v in values.items() if pd.isna(v)] == []
+    # e.g. reopen_rate: of the tickets created and resolved in 2024 (T1, T2, T3, T4, T7, T8, T9), T3 was reopened
+    reopened = metrics.compute(hand, "reopen_rate", year2024)
+    assert (reopened["numerator"].iloc[0], reopened["denominator"].iloc[0]) == (1, 7)
+
+
+def test_metrics_with_their_inputs_keep_their_values(absent):
+    # revenue 2024 = 600 + 300 + 200 + 100 + 400; tickets created in 2024: all 7; complaints T2, T3
+    assert metrics.compute(absent, "revenue", YEAR)["value"].iloc[0] == 1600
+    assert metrics.compute(absent, "tickets", YEAR)["value"].iloc[0] == 7
+    assert metrics.compute(absent, "complaints", YEAR)["value"].iloc[0] == 2
+    # resolution hours of the resolved tickets: T1 2, T2 48, T3 216, T4 6, T7 1 -> median 6
+    assert metrics.compute(absent, "median_resolution_hours", YEAR)["value"].iloc[0] == 6
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_an_sla_step_no_source_has_is_not_governed(absent, rollups):
+    settings = metrics.MetricSettings(rollups=rollups)
+    sla = metrics.compute(absent, "sla_compliance", YEAR, settings=settings)
+    assert (sla["numerator"].iloc[0], sla["denominator"].iloc[0]) == (2, 4)
+    by_region = metrics.compute(absent, "sla_compliance", YEAR, by=("region",), settings=settings)
+    assert dict(zip(by_region["region"], by_region["value"])) == {"北原": 1 / 3, "南岭": 1.0}
+    by_type = metrics.compute(absent, "sla_compliance", YEAR, by=("ticket_type",), settings=settings)
+    assert "repair" not in set(by_type["ticket_type"])
+
+
+def test_other_sla_targets_govern_the_same_steps(absent):
+    # complaints resolved within 10 days: T3 (9 days) now meets it -> 3 / 4; repairs are still left out
+    longer = metrics.MetricSettings(sla=metrics.SlaTargets(complaint_resolution_hours=240))
+    sla = metrics.compute(absent, "sla_compliance", YEAR, settings=longer)
+    assert (sla["numerator"].iloc[0], sla["denominator"].iloc[0]) == (3, 4)
+
+
+def test_the_steps_not_measured_are_named(absent, hand):
+    steps = unmeasured_sla_steps(absent)
+    assert steps[["step", "column"]].values.tolist() == [["arrival", "arrived_at"], ["response", "first_response_at"]]
+    assert steps["ticket_types"].tolist() == [["repair"], ["complaint"]]
+    assert unmeasured_sla_steps(hand).empty
+
+
+def test_a_window_outside_the_days_the_facts_cover_has_no_data(absent):
+    autumn = YEAR.window(dt.date(2024, 10, 1), dt.date(2024, 12, 31))
+    # bills cover it (B1's December bill); tickets end on 2024-06-20, so a count of them is unknown, not 0
+    assert metrics.compute(absent, "revenue", autumn)["value"].iloc[0] == 400
+    for metric_id in ("tickets", "complaints", "complaint_rate_per_10k", "sla_compliance"):
+        assert pd.isna(metrics.compute(absent, metric_id, autumn)["value"].iloc[0]), metric_id
+    # by month over the year: complaints per 10k for the months the tickets cover, null after June.
+    # April: T2 / 4 active customers x 10,000 = 2,500; May: T3 -> 2,500; Jan (before the tickets start), Jul-Dec: null
+    rate = metrics.compute(absent, "complaint_rate_per_10k", YEAR, by=("month",)).set_index("month")["value"]
+    assert rate[dt.date(2024, 4, 1)] == 2500 and rate[dt.date(2024, 5, 1)] == 2500
+    assert rate[dt.date(2024, 3, 1)] == 0 and rate[dt.date(2024, 6, 1)] == 0
+    assert rate[[dt.date(2024, 1, 1), *(dt.date(2024, m, 1) for m in range(7, 13))]].isna().all()
+
+
+def test_early_warning_does_not_read_no_visits_loaded_as_no_visit(absent):
+    # A1 (VIP by revenue) and the other key accounts would all be flagged "no visit in 180 days" if a visits table
+    # never loaded counted as no visit; nothing else puts them at risk (no complaints in 90 days, no paid amounts known)
+    assert early_warning(absent, YEAR)["customer_id"].tolist() == []
+
+
+def test_without_resolved_at_there_is_no_backlog(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "customers.csv").write_text(ABSENT_CUSTOMERS, encoding="utf-8")
+    (folder / "billing.csv").write_text(ABSENT_BILLING, encoding="utf-8")
+    (folder / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at\n"
+                                        "T1,A1,inquiry,2024-03-01 10:00\nT2,B1,complaint,2024-04-01 09:00\n",
+                                        encoding="utf-8")
+    load([folder], tmp_path / "w.duckdb")
+    con = metrics.connect(tmp_path / "w.duckdb")
+    try:
+        # every ticket would count as open (2) and as breached (0 / 2) if the missing column were read as "not yet"
+        assert pd.isna(metrics.compute(con, "backlog", YEAR)["value"].iloc[0])
+        assert backlog_ageing(con, YEAR).empty
+        assert pd.isna(metrics.compute(con, "sla_compliance", YEAR)["value"].iloc[0])
+        assert unmeasured_sla_steps(con)["column"].tolist() == ["arrived_at", "first_response_at", "resolved_at"]
+        assert metrics.compute(con, "tickets", YEAR)["value"].iloc[0] == 2
+    finally:
+        con.close()
