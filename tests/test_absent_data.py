@@ -8,11 +8,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from streamlit.testing.v1 import AppTest
+
 import metrics
+from dashboard import data
+from dashboard.format import number
+from dashboard.users import LOCAL_ADMIN
 from ingest import load
-from metrics import CATALOGUE
+from metrics import CATALOGUE, PERSPECTIVES
 from metrics.process import unmeasured_sla_steps
 from metrics.retention import early_warning
+from metrics.scorecard import (Kpi, ScorecardConfig, evaluate, league_table, perspective_scores,
+                               weighted_score)
 from metrics.service import backlog_ageing
 
 OWN_REGIONS = ("白云", "青山")
@@ -212,3 +219,160 @@ def test_without_resolved_at_there_is_no_backlog(tmp_path):
         assert metrics.compute(con, "tickets", YEAR)["value"].iloc[0] == 2
     finally:
         con.close()
+
+
+# Scorecard rules with missing KPIs. The config's scores by hand (score = value against target, capped at 100):
+#   revenue (target 1000, weight 1): 北原 600+300+200 = 1100 -> 100; 南岭 100+400 = 500 -> 50
+#   csat (weight 2): no surveys -> no data in every region
+#   complaint_rate_per_10k (target 5000, lower is better, weight 1): 北原 2 complaints / 2 customers x 10,000 = 10,000
+#       -> 5000 / 10000 = 50; 南岭 0 -> 100; 静湖 0 -> 100 (but 静湖 has no bill, ticket, survey or visit: no score)
+#   sla_compliance (target 0.8, weight 3): 北原 1/3 -> (1/3) / 0.8 = 41.67; 南岭 1 -> 100
+#   reopen_rate (target 0.05, lower is better, weight 5): no source has reopened -> no data (as 0.0% it would score 100)
+#   visit_coverage (weight 1): no visits loaded -> no data, so learning and growth has no score
+# composite 北原 = (100x1 + 50x1 + 41.67x3) / 5 = 55; 南岭 = (50x1 + 100x1 + 100x3) / 5 = 90; 静湖 none, unranked.
+def _config() -> ScorecardConfig:
+    def kpi(metric, target, weight):
+        return Kpi(metric=metric, target=target, amber_within=0, weight=weight)
+    return ScorecardConfig(financial=[kpi("revenue", 1000, 1)],
+                           customer=[kpi("csat", 0.85, 2), kpi("complaint_rate_per_10k", 5000, 1)],
+                           internal_process=[kpi("sla_compliance", 0.8, 3), kpi("reopen_rate", 0.05, 5)],
+                           learning_growth=[kpi("visit_coverage", 0.5, 1)])
+
+
+def test_the_league_table_leaves_regions_without_data_unranked(absent):
+    league = league_table(absent, _config(), YEAR)
+    assert league["region"].tolist() == ["南岭", "北原", "静湖"]
+    assert league["rank"].tolist()[:2] == [1, 2] and pd.isna(league["rank"].iloc[2])
+    assert league["composite"].tolist()[:2] == pytest.approx([90, 55])
+    assert league[["composite", *PERSPECTIVES]].iloc[2].isna().all()
+    assert league["customer"].tolist()[:2] == [100, 50]  # csat has no data: the perspective is complaint rate alone
+    assert league["learning_growth"].isna().all()
+
+
+def test_the_scorecard_leaves_out_kpis_without_data(absent):
+    # company-wide: revenue 1600 -> 100; complaints per 10k 2 / 4 x 10,000 = 5,000 -> 100; SLA 0.5 -> 62.5
+    # composite = (100x1 + 100x1 + 62.5x3) / 5 = 77.5; reopen_rate, csat and visit_coverage are grey, not scored
+    kpis = evaluate(absent, _config(), YEAR).set_index("metric")
+    assert kpis.loc[["csat", "reopen_rate", "visit_coverage"], "status"].tolist() == ["grey"] * 3
+    assert kpis.loc[["csat", "reopen_rate", "visit_coverage"], ["value", "score"]].isna().all().all()
+    assert kpis.loc["sla_compliance", "score"] == pytest.approx(62.5)
+    scores = perspective_scores(kpis.reset_index()).set_index("perspective")["score"]
+    assert scores["composite"] == pytest.approx(77.5)
+    assert scores[["financial", "customer", "internal_process"]].tolist() == pytest.approx([100, 100, 62.5])
+    assert pd.isna(scores["learning_growth"])
+    # the previous period (2023) has no bill or ticket at all: no previous values, no change
+    assert kpis["previous"].isna().all() and kpis["change"].isna().all()
+
+
+def test_a_region_without_data_has_no_scorecard(absent):
+    # 静湖's one customer has no bill, ticket, survey or visit in 2024: its complaint rate would read 0 (score 100)
+    kpis = evaluate(absent, _config(), YEAR.model_copy(update={"regions": ("静湖",)}))
+    assert kpis["value"].isna().all() and set(kpis["status"]) == {"grey"}
+    assert perspective_scores(kpis)["score"].isna().all()
+
+
+def test_a_window_beyond_the_tickets_scores_only_what_it_has(absent):
+    # October to December 2024: B1's December bill (400 -> 40), no tickets cover it: complaint rate and SLA no data.
+    # Composite = 40, not (40 + 100) / 2 = 70 from a complaint rate of 0.
+    autumn = YEAR.window(dt.date(2024, 10, 1), dt.date(2024, 12, 31))
+    kpis = evaluate(absent, _config(), autumn)
+    assert perspective_scores(kpis).set_index("perspective")["score"]["composite"] == pytest.approx(40)
+    assert kpis.set_index("metric")["status"].to_dict() == {
+        "revenue": "red", "csat": "grey", "complaint_rate_per_10k": "grey", "sla_compliance": "grey",
+        "reopen_rate": "grey", "visit_coverage": "grey"}
+
+
+def test_weighted_scores_count_only_kpis_with_data():
+    # (80 x 1 + 50 x 3) / (1 + 3) = 57.5; the KPI without data (weight 5) counts in neither part
+    kpis = pd.DataFrame({"perspective": ["financial", "customer", "customer"], "score": [80, float("nan"), 50],
+                         "weight": [1, 5, 3]})
+    assert weighted_score(kpis) == 57.5
+    scores = perspective_scores(kpis).set_index("perspective")["score"]
+    assert scores["financial"] == 80 and scores["customer"] == 50 and scores["composite"] == 57.5
+    assert pd.isna(scores["internal_process"]) and pd.isna(scores["learning_growth"])
+    assert pd.isna(weighted_score(kpis.assign(score=float("nan"))))  # never 100, nor 0, on no data
+
+
+# The app on a warehouse of the user's own exports (write_own_exports), loaded by the real importer.
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "data", "explore")
+NO_DATA_TILES = ("Collection rate", "Customer satisfaction (CSAT)", "Net promoter score", "Customer retention",
+                 "Median response time", "Repair arrival time", "First-contact resolution", "Reopen rate",
+                 "Key-account visit coverage", "Training hours per staff")
+
+
+@pytest.fixture(scope="module")
+def own_db(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("own")
+    write_own_exports(folder)
+    db = folder / "own.duckdb"
+    report = load([folder], db)
+    assert report.tables() == {"customers": {"read": 15, "loaded": 15, "rejected": 0},
+                               "billing": {"read": 144, "loaded": 144, "rejected": 0},
+                               "tickets": {"read": 60, "loaded": 60, "rejected": 0}}
+    return db
+
+
+@pytest.fixture
+def own_warehouse(own_db, monkeypatch):
+    monkeypatch.setattr(data, "WAREHOUSE", own_db)
+    return own_db
+
+
+def run_own_page(page: str, **state) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    # stands in for sign-in (auth.signed_in reads it first): the users file is another test's concern
+    at.session_state["identity"] = LOCAL_ADMIN
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def tiles(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_the_users_own_data(own_warehouse, page):
+    at = run_own_page(page)
+    assert at.title[0].value != ""
+    if page == "satisfaction":  # no surveys and no callback scores loaded: every tile and chart says so
+        assert set(tiles(at).values()) == {"–"} and len(at.info) >= 3 and not at.get("plotly_chart")
+    else:
+        assert len(at.dataframe) + len(at.get("plotly_chart")) >= 1
+
+
+def test_the_scorecard_on_the_users_own_data_shows_no_data_not_perfect(own_warehouse):
+    at = run_own_page("scorecard")
+    shown = tiles(at)
+    assert {label: shown[label] for label in NO_DATA_TILES} == {label: "–" for label in NO_DATA_TILES}
+    badges = [m.value for m in at.markdown if "No data" in m.value]
+    assert len(badges) >= len(NO_DATA_TILES)
+    assert not [m.value for m in at.markdown if "On target" in m.value and "0.0%" in m.value]
+    with metrics.connect(own_warehouse) as con:
+        window = metrics.Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+        sla = metrics.compute(con, "sla_compliance", window)["value"].iloc[0]
+    assert shown["SLA compliance"] == number(sla, "percent") != "–"
+    league = at.dataframe[0].value
+    assert league["Region"].tolist()[-1] == QUIET_REGION and pd.isna(league["Rank"].iloc[-1])
+    assert league["Rank"].tolist()[:2] == [1, 2] and set(league["Region"][:2]) == set(OWN_REGIONS)
+
+
+def test_a_region_without_data_shows_no_scores(own_warehouse):
+    at = run_own_page("scorecard", region=[QUIET_REGION])
+    shown = tiles(at)
+    assert shown["Composite score"] == "–"
+    assert [shown[p] for p in ("Financial", "Customer", "Internal process", "Learning and growth")] == ["–"] * 4
+    assert shown["Complaints per 10k customers"] == "–" and shown["SLA compliance"] == "–"
+
+
+def test_response_times_names_the_steps_not_measured(own_warehouse):
+    at = run_own_page("response_times")
+    notes = [i.value for i in at.info if "Not measured" in i.value]
+    assert notes == ["Not measured, so not counted in SLA compliance: repair arrival; complaint first response "
+                     "(no loaded export has arrived_at, first_response_at)."]
+    shown = tiles(at)
+    assert [shown[t] for t in ("Median response time", "Repair arrival time", "Reopen rate")] == ["–"] * 3
