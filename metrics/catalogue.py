@@ -145,8 +145,9 @@ PERSPECTIVES: dict[str, tuple[str, str]] = {
 
 
 def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by: tuple[str, ...] | list[str] = (),
-            settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """The metric's value for the filters, one row per combination of the `by` dimensions."""
+            settings: MetricSettings = DEFAULT_SETTINGS, inputs: LoadedInputs | None = None) -> pd.DataFrame:
+    """The metric's value for the filters, one row per combination of the `by` dimensions. `inputs`: what the
+    warehouse's sources had, when the caller has read it once for many metrics."""
     metric = CATALOGUE.get(metric_id)
     if metric is None:
         raise KeyError(f"unknown metric '{metric_id}'; known metrics: {', '.join(CATALOGUE)}")
@@ -160,7 +161,7 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by
     frame = metric.function(con, filters, by, settings)
     columns = [*by, "value", *(("numerator", "denominator") if metric.is_ratio else ())]
     frame = frame[columns].reset_index(drop=True)
-    no_data = without_inputs(metric, frame, filters, by, loaded_inputs(con))
+    no_data = without_inputs(metric, frame, filters, by, inputs or loaded_inputs(con))
     if no_data.any():
         for name in columns[len(by):]:
             frame[name] = frame[name].astype("float64").where(~no_data)

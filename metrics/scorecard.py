@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
 from metrics.filters import Filters
+from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.query import Params, between, fact_filters, month_between, run
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, read_toml
 
@@ -108,7 +109,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     filters' customers have no bill, ticket, survey or visit has no data: every KPI of it is null."""
     before = previous_period(f)
     kpis = config.kpis()
-    jobs = [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings)["value"].iloc[0]
+    inputs = loaded_inputs(con)
+    jobs = [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings, inputs=inputs)["value"].iloc[0]
             for _, kpi in kpis for window in (f, before)]
     *values, now_has_data, before_had_data = in_parallel(
         con, [*jobs, lambda c: bool(regions_with_data(c, f, settings)),
@@ -158,8 +160,10 @@ def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Fil
     in the window, or with no KPI with data, has no scores and no rank, and is listed last."""
     scored = []
     kpis = config.kpis()
+    inputs = loaded_inputs(con)
     *frames, with_data = in_parallel(con, [
-        *(lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings) for _, kpi in kpis),
+        *(lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings, inputs=inputs)
+          for _, kpi in kpis),
         lambda c: regions_with_data(c, f, settings)])
     for (perspective, kpi), frame in zip(kpis, frames):
         scores = [score(value, kpi) if region in with_data else float("nan")
@@ -182,15 +186,16 @@ def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Fil
 
 
 def sparkline(con: duckdb.DuckDBPyConnection, metric_id: str, f: Filters,
-              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+              settings: MetricSettings = DEFAULT_SETTINGS, inputs: LoadedInputs | None = None) -> pd.DataFrame:
     """The KPI by month over the last twelve months up to `end` (or the window, if shorter)."""
     start = max(f.start, (pd.Timestamp(f.end) - pd.DateOffset(months=11)).replace(day=1).date())
-    return compute(con, metric_id, f.window(start, f.end), by=("month",), settings=settings)
+    return compute(con, metric_id, f.window(start, f.end), by=("month",), settings=settings, inputs=inputs)
 
 
 def sparklines(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                settings: MetricSettings = DEFAULT_SETTINGS) -> dict[str, pd.DataFrame]:
     """Every KPI's sparkline, by metric id."""
     metric_ids = [kpi.metric for _, kpi in config.kpis()]
-    frames = in_parallel(con, [lambda c, m=m: sparkline(c, m, f, settings) for m in metric_ids])
+    inputs = loaded_inputs(con)
+    frames = in_parallel(con, [lambda c, m=m: sparkline(c, m, f, settings, inputs) for m in metric_ids])
     return dict(zip(metric_ids, frames))
