@@ -13,6 +13,8 @@ SOURCE_COLUMNS_DDL = "CREATE TABLE IF NOT EXISTS source_columns (table_name VARC
 def record_source_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:
     """Note that a source of `table` had these canonical columns (an append adds to what earlier loads had)."""
     con.execute(SOURCE_COLUMNS_DDL)
+    if not columns:
+        return
     con.executemany("INSERT INTO source_columns SELECT $1, $2 WHERE NOT EXISTS "
                     "(SELECT 1 FROM source_columns WHERE table_name = $1 AND column_name = $2)",
                     [(table, column) for column in columns])

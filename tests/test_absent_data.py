@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -15,6 +16,7 @@ from dashboard import data
 from dashboard.format import number
 from dashboard.users import LOCAL_ADMIN
 from ingest import load
+from ingest.load import rebuild_model
 from metrics import CATALOGUE, PERSPECTIVES
 from metrics.process import unmeasured_sla_steps
 from metrics.retention import early_warning
@@ -95,11 +97,8 @@ NO_INPUTS = ("collection_rate", "consumption_kwh", "substantiated_share", "csat"
 
 @pytest.fixture(scope="module")
 def absent_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("absent")
-    for name, text in (("customers.csv", ABSENT_CUSTOMERS), ("billing.csv", ABSENT_BILLING),
-                       ("tickets.csv", ABSENT_TICKETS)):
-        (folder / name).write_text(text, encoding="utf-8")
-    db = folder / "absent.duckdb"
+    folder = _absent_exports(tmp_path_factory.mktemp("absent") / "exports")
+    db = folder.parent / "absent.duckdb"
     report = load([folder], db)
     assert [f.rejected for f in report.files] == [0, 0, 0]
     return db
@@ -376,3 +375,52 @@ def test_response_times_names_the_steps_not_measured(own_warehouse):
                      "(no loaded export has arrived_at, first_response_at)."]
     shown = tiles(at)
     assert [shown[t] for t in ("Median response time", "Repair arrival time", "Reopen rate")] == ["–"] * 3
+
+
+def _absent_exports(folder: Path) -> Path:
+    folder.mkdir()
+    for name, text in (("customers.csv", ABSENT_CUSTOMERS), ("billing.csv", ABSENT_BILLING),
+                       ("tickets.csv", ABSENT_TICKETS)):
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_an_append_adds_the_columns_its_files_have(tmp_path):
+    db = tmp_path / "w.duckdb"
+    load([_absent_exports(tmp_path / "exports")], db)
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at,first_response_at\n"
+                                      "T8,B1,complaint,2024-06-02 09:00,2024-06-02 10:30\n", encoding="utf-8")
+    load([more], db, mode="append")
+    con = metrics.connect(db)
+    try:
+        columns = {c for (c,) in con.execute("SELECT column_name FROM source_columns WHERE table_name = 'tickets'")
+                   .fetchall()}
+        assert columns == {"ticket_id", "customer_id", "ticket_type", "created_at", "resolved_at", "first_response_at"}
+        assert unmeasured_sla_steps(con)["column"].tolist() == ["arrived_at"]
+        # T8's first response took 1.5 h, the only response recorded
+        assert metrics.compute(con, "median_response_hours", YEAR)["value"].iloc[0] == 1.5
+    finally:
+        con.close()
+
+
+def test_a_warehouse_loaded_before_columns_were_recorded_is_read_from_its_values(tmp_path):
+    db = tmp_path / "w.duckdb"
+    load([_absent_exports(tmp_path / "exports")], db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE source_columns")
+        con.execute("UPDATE model_info SET version = version - 1")
+    rebuild_model(db)
+    con = metrics.connect(db)
+    try:
+        found = set(con.execute("SELECT table_name || '.' || column_name FROM source_columns").fetchall())
+        # every column with a value; area (default urban) and reopened (default false) are all such a warehouse shows
+        assert {c for (c,) in found} == {
+            "customers.customer_id", "customers.region", "customers.service_center", "customers.area",
+            "customers.opened_on", "billing.customer_id", "billing.period", "billing.amount_billed",
+            "tickets.ticket_id", "tickets.customer_id", "tickets.ticket_type", "tickets.created_at",
+            "tickets.resolved_at", "tickets.reopened"}
+        assert metrics.compute(con, "sla_compliance", YEAR)["denominator"].iloc[0] == 4
+    finally:
+        con.close()
