@@ -424,3 +424,19 @@ def test_a_warehouse_loaded_before_columns_were_recorded_is_read_from_its_values
         assert metrics.compute(con, "sla_compliance", YEAR)["denominator"].iloc[0] == 4
     finally:
         con.close()
+
+
+def test_every_needed_input_is_a_contract_column_and_the_readme_lists_them():
+    from ingest.contracts import CONTRACTS
+
+    for metric in CATALOGUE.values():
+        for need in metric.needs:
+            table, _, column = need.partition(".")
+            assert table in CONTRACTS and (not column or column in CONTRACTS[table].column_names), need
+        assert metric.over in (None, "billing", "tickets", "surveys", "visits", "staff_training"), metric.id
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- metric-reference:start -->")[1].split("<!-- metric-reference:end -->")[0]
+    rows = [line.strip("| ").split(" | ") for line in block.strip().splitlines()[2:]]
+    documented = {r[0]: (r[7], r[8]) for r in rows}
+    assert documented == {m.id: (", ".join(f"`{n}`" for n in m.needs) or "–", m.over or "–")
+                          for m in CATALOGUE.values()}
