@@ -113,8 +113,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     jobs = [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings, inputs=inputs)["value"].iloc[0]
             for _, kpi in kpis for window in (f, before)]
     *values, now_has_data, before_had_data = in_parallel(
-        con, [*jobs, lambda c: bool(regions_with_data(c, f, settings)),
-              lambda c: bool(regions_with_data(c, before, settings))])
+        con, [*jobs, lambda c: has_data(c, f, settings), lambda c: has_data(c, before, settings)])
     values[0::2] = [v if now_has_data else float("nan") for v in values[0::2]]
     values[1::2] = [v if before_had_data else float("nan") for v in values[1::2]]
     rows = []
@@ -127,19 +126,33 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     return pd.DataFrame(rows)
 
 
-def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
-                      settings: MetricSettings = DEFAULT_SETTINGS) -> set[str]:
-    """The regions in which the filters' customers have at least one bill, ticket, survey or visit in the window."""
-    p = Params(con)
-    facts = [("billing_facts", "b", month_between(p, "b.period", f)),
-             ("ticket_facts", "t", between(p, "t.created_at", f)), ("survey_facts", "v", between(p, "v.surveyed_on", f)),
+def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[str]:
+    """SELECTs of the region of each bill, ticket, survey and visit of the filters' customers in the window. Without a
+    tier filter, bills come from billing_monthly: the same months, a small fraction of the rows."""
+    bills = "billing_monthly" if settings.rollups and f.tiers is None else "billing_facts"
+    facts = [(bills, "b", month_between(p, "b.period", f)), ("ticket_facts", "t", between(p, "t.created_at", f)),
+             ("survey_facts", "v", between(p, "v.surveyed_on", f)),
              ("(SELECT c.*, v.visited_on FROM visits v JOIN customer_facts c USING (customer_id))", "c",
               between(p, "c.visited_on", f))]
     parts = []
     for table, alias, window in facts:
         join, conditions = fact_filters(p, f, settings, alias)
-        parts.append(f"SELECT DISTINCT {alias}.region FROM {table} {alias} {join} WHERE {window} AND {conditions}")
-    return set(run(con, " UNION ".join(parts), p)["region"])
+        parts.append(f"SELECT {alias}.region FROM {table} {alias} {join} WHERE {window} AND {conditions}")
+    return parts
+
+
+def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
+                      settings: MetricSettings = DEFAULT_SETTINGS) -> set[str]:
+    """The regions in which the filters' customers have at least one bill, ticket, survey or visit in the window."""
+    p = Params(con)
+    sql = " UNION ".join(f"SELECT DISTINCT region FROM ({part})" for part in _facts_in_window(p, f, settings))
+    return set(run(con, sql, p)["region"])
+
+
+def has_data(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> bool:
+    """Whether the filters' customers have any bill, ticket, survey or visit in the window (stops at the first)."""
+    p = Params(con)
+    return any(not run(con, f"{part} LIMIT 1", p).empty for part in _facts_in_window(p, f, settings))
 
 
 def weighted_score(kpis: pd.DataFrame) -> float:
