@@ -38,13 +38,16 @@ class Metric:
     # the fact table whose days the window must overlap; otherwise the figure is "no data" (null), never 0.
     needs: tuple[str, ...]
     over: str | None
+    # Compares the window with the same window a year earlier: both must lie wholly inside the days the facts cover,
+    # or a year-earlier window the exports only half cover would read as growth.
+    year_earlier: bool
 
 
 def _m(id, perspective, label_en, label_zh, unit, direction, fmt, function, dimensions, is_ratio=False, *,
-       needs: tuple[str, ...], over: str | None) -> Metric:
+       needs: tuple[str, ...], over: str | None, year_earlier: bool = False) -> Metric:
     definition = " ".join(function.__doc__.split())
     return Metric(id, perspective, label_en, label_zh, unit, direction, fmt, definition, function, dimensions, is_ratio,
-                  needs, over)
+                  needs, over, year_earlier)
 
 
 CATALOGUE: dict[str, Metric] = {m.id: m for m in (
@@ -55,7 +58,7 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
        needs=("billing.consumption_kwh",), over="billing"),
     _m("revenue_yoy", "financial", "Revenue growth (YoY)", "收入同比增长", "%", "higher", "percent",
        financial.revenue_yoy, CUSTOMER_BY, True,
-       needs=("billing.amount_billed",), over="billing"),
+       needs=("billing.amount_billed",), over="billing", year_earlier=True),
     _m("collection_rate", "financial", "Collection rate", "电费回收率", "%", "higher", "percent",
        financial.collection_rate, CUSTOMER_BY, True,
        needs=("billing.amount_billed", "billing.amount_paid"), over="billing"),
@@ -94,10 +97,10 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
        needs=("customers.closed_on",), over=None),
     _m("net_revenue_retention", "customer", "Net revenue retention", "净收入留存率", "%", "higher", "percent",
        customer.net_revenue_retention, CUSTOMER_BY, True,
-       needs=("billing.amount_billed",), over="billing"),
+       needs=("billing.amount_billed",), over="billing", year_earlier=True),
     _m("gross_revenue_retention", "customer", "Gross revenue retention", "总收入留存率", "%", "higher", "percent",
        customer.gross_revenue_retention, CUSTOMER_BY, True,
-       needs=("billing.amount_billed",), over="billing"),
+       needs=("billing.amount_billed",), over="billing", year_earlier=True),
     _m("tickets", "internal_process", "Service tickets", "服务工单量", "tickets", "lower", "count", process.tickets,
        TICKET_BY,
        needs=(), over="tickets"),
@@ -171,13 +174,22 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by
 def without_inputs(metric: Metric, frame: pd.DataFrame, f: Filters, by: tuple[str, ...],
                    inputs: LoadedInputs) -> pd.Series:
     """Which rows are "no data" (SPEC 5.7): all of them when an input the metric needs is absent from every loaded
-    source; those whose window (the filter's, or each period's part of it) lies outside the days its facts cover."""
+    source; those whose window (the filter's, or each period's part of it) lies outside the days its facts cover (for
+    a comparison with a year earlier: is not wholly inside them, nor is the year-earlier window)."""
     if inputs.absent(metric.needs):
         return pd.Series(True, index=frame.index)
     if metric.over is None:
         return pd.Series(False, index=frame.index)
+
+    def outside(window: Filters) -> bool:
+        if metric.year_earlier:
+            earlier = window.shifted_years(-1)
+            return not (inputs.covers_wholly(metric.over, window.start, window.end)
+                        and inputs.covers_wholly(metric.over, earlier.start, earlier.end))
+        return not inputs.covers(metric.over, window.start, window.end)
+
     grain = next((d for d in by if d in TIME_GRAINS), None)
     if grain is None:
-        return pd.Series(not inputs.covers(metric.over, f.start, f.end), index=frame.index)
-    windows = {label: (start, end) for label, start, end in periods(f.start, f.end, grain)}
-    return frame[grain].map(lambda label: label not in windows or not inputs.covers(metric.over, *windows[label]))
+        return pd.Series(outside(f), index=frame.index)
+    windows = {label: f.window(start, end) for label, start, end in periods(f.start, f.end, grain)}
+    return frame[grain].map(lambda label: label not in windows or outside(windows[label])).astype(bool)

@@ -43,6 +43,11 @@ class LoadedInputs:
         span = self.coverage.get(table)
         return span is not None and start <= span[1] and end >= span[0]
 
+    def covers_wholly(self, table: str, start: dt.date, end: dt.date) -> bool:
+        """Whether every day from start to end lies inside the days the table's rows cover."""
+        span = self.coverage.get(table)
+        return span is not None and span[0] <= start and end <= span[1]
+
 
 def loaded_inputs(con: duckdb.DuckDBPyConnection) -> LoadedInputs:
     """What the warehouse's sources had (two small tables, one query)."""

@@ -440,3 +440,31 @@ def test_every_needed_input_is_a_contract_column_and_the_readme_lists_them():
     documented = {r[0]: (r[7], r[8]) for r in rows}
     assert documented == {m.id: (", ".join(f"`{n}`" for n in m.needs) or "–", m.over or "–")
                           for m in CATALOGUE.values()}
+
+
+def test_a_year_earlier_window_the_bills_only_half_cover_is_no_data(tmp_path):
+    # One customer billed 100 a month from 2023-07 to 2024-12. Over 2024 the year-earlier window has bills only from
+    # July: revenue_yoy would read 1200 / 600 - 1 = +100% and net revenue retention 200%. Over July to December 2024
+    # both windows are covered: 600 / 600 - 1 = 0 and 600 / 600 = 1.
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "customers.csv").write_text("customer_id,region,service_center,opened_on\nA1,北原,北原一所,2020-01-01\n",
+                                          encoding="utf-8")
+    bills = [f"A1,{(dt.date(2023, 7, 1) + pd.DateOffset(months=n)):%Y-%m},100" for n in range(18)]
+    (folder / "billing.csv").write_text("customer_id,period,amount_billed\n" + "\n".join(bills) + "\n",
+                                        encoding="utf-8")
+    (folder / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at\nT1,A1,inquiry,2024-03-01 10:00\n",
+                                        encoding="utf-8")
+    load([folder], tmp_path / "w.duckdb")
+    con = metrics.connect(tmp_path / "w.duckdb")
+    try:
+        half = YEAR.window(dt.date(2024, 7, 1), dt.date(2024, 12, 31))
+        for metric_id in ("revenue_yoy", "net_revenue_retention", "gross_revenue_retention"):
+            assert pd.isna(metrics.compute(con, metric_id, YEAR)["value"].iloc[0]), metric_id
+        assert metrics.compute(con, "revenue_yoy", half)["value"].iloc[0] == 0
+        assert metrics.compute(con, "net_revenue_retention", half)["value"].iloc[0] == 1
+        assert metrics.compute(con, "revenue", YEAR)["value"].iloc[0] == 1200  # revenue itself needs no comparison
+        by_month = metrics.compute(con, "revenue_yoy", YEAR, by=("month",))["value"].tolist()
+        assert pd.isna(by_month[:6]).all() and by_month[6:] == [0.0] * 6
+    finally:
+        con.close()
