@@ -18,7 +18,8 @@ SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "c
 
 
 def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Customers opened in each quarter of the window, and the share still active at the end of each later quarter."""
+    """Customers opened in each quarter of the window, and the share still active at the end of each later quarter
+    (no rows when no source has closed_on: every account would read as kept)."""
     quarters = periods(f.start, f.end, "quarter")
     ends = pd.DataFrame({"quarter_no": range(len(quarters)), "quarter_end": [end for _, _, end in quarters],
                          "quarter": [label for label, _, _ in quarters]})
@@ -30,7 +31,7 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
         cohort AS (SELECT s.customer_id, s.closed_on, q.quarter_no AS cohort_no, q.quarter AS cohort
                    FROM scope s JOIN quarter_ends q
                      ON CAST(date_trunc('quarter', s.opened_on) AS DATE) = q.quarter
-                   WHERE {between(p, 's.opened_on', f)})
+                   WHERE {between(p, 's.opened_on', f)} AND {p("customers.closed_on" in loaded_inputs(con).present)})
         SELECT c.cohort, e.quarter_no - c.cohort_no AS quarters_since_open,
                count(*) AS cohort_customers,
                count(*) FILTER (WHERE c.closed_on IS NULL OR c.closed_on >= e.quarter_end) AS still_active

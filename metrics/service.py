@@ -101,13 +101,16 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
 
 
 def repeat_complainants(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS, minimum: int = 2) -> pd.DataFrame:
-    """Customers with two or more complaints created in the window, most complaints first."""
+    """Customers with two or more complaints created in the window, most complaints first (substantiated: null when
+    no source has the flag)."""
     p = Params(con)
     join, customers = fact_filters(p, f, settings, "t", needs_tier=True)
     sql = f"""
         WITH repeated AS (
             SELECT t.customer_key, any_value(tr.tier) AS tier, count(*) AS complaints,
-                   count(*) FILTER (WHERE t.substantiated) AS substantiated, max(t.created_at) AS last_complaint_at,
+                   CASE WHEN {p("tickets.substantiated" in loaded_inputs(con).present)}
+                        THEN count(*) FILTER (WHERE t.substantiated) END AS substantiated,
+                   max(t.created_at) AS last_complaint_at,
                    string_agg(DISTINCT t.category, ', ' ORDER BY t.category) AS categories
             FROM ticket_facts t {join}
             WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', f)}

@@ -19,10 +19,10 @@ from ingest import load
 from ingest.load import rebuild_model
 from metrics import CATALOGUE, PERSPECTIVES
 from metrics.process import unmeasured_sla_steps
-from metrics.retention import early_warning
+from metrics.retention import cohort_retention, early_warning
 from metrics.scorecard import (Kpi, ScorecardConfig, evaluate, league_table, perspective_scores,
                                weighted_score)
-from metrics.service import backlog_ageing
+from metrics.service import backlog_ageing, repeat_complainants
 
 OWN_REGIONS = ("白云", "青山")
 QUIET_REGION = "绿水"  # customers on file, but no bill, ticket, survey or visit anywhere
@@ -468,3 +468,14 @@ def test_a_year_earlier_window_the_bills_only_half_cover_is_no_data(tmp_path):
         assert pd.isna(by_month[:6]).all() and by_month[6:] == [0.0] * 6
     finally:
         con.close()
+
+
+def test_views_do_not_read_absent_columns_as_fact(absent, hand, year2024):
+    # no closed_on: no cohort table (every cohort would read 100% kept); with it, the hand warehouse has cohorts
+    assert cohort_retention(absent, YEAR).empty and not cohort_retention(hand, year2024).empty
+    # complainants (one complaint is enough here): A2 (T3, 2024-05-01) then A1 (T2, 2024-04-01); no source has the
+    # substantiated flag, so their substantiated counts are unknown, not 0. In the hand warehouse: C1 (T4, not
+    # substantiated), then C3 (T3, substantiated).
+    repeat = repeat_complainants(absent, YEAR, minimum=1)
+    assert repeat["customer_id"].tolist() == ["A2", "A1"] and repeat["substantiated"].isna().all()
+    assert repeat_complainants(hand, year2024, minimum=1)["substantiated"].tolist() == [0, 1]
