@@ -384,4 +384,5 @@ ZH: dict[str, str] = {
         '未计量，不计入服务承诺达标率：{steps}（已导入的数据均无 {columns}）。',
     'Backlog: no data (the loaded tickets have no resolved_at, or none falls in this period).':
         '在途工单：无数据（已导入的工单没有 resolved_at 字段，或本期间没有工单）。',
+    'No data (grey) where no loaded export has what a KPI needs: {kpis}.': '已导入的数据缺少以下指标所需的数据，显示为无数据（灰色）：{kpis}。',
 }

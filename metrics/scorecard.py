@@ -105,8 +105,9 @@ def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.Duck
 
 def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """One row per KPI: value, target, status, score, previous period's value and the change. A window in which the
-    filters' customers have no bill, ticket, survey or visit has no data: every KPI of it is null."""
+    """One row per KPI: value, target, status, score, previous period's value, the change, and `missing`: the inputs
+    the KPI needs that no loaded source has (SPEC 5.7). A window in which the filters' customers have no bill, ticket,
+    survey or visit has no data: every KPI of it is null."""
     before = previous_period(f)
     kpis = config.kpis()
     inputs = loaded_inputs(con)
@@ -122,6 +123,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
             "perspective": perspective, "metric": kpi.metric, "value": value, "target": kpi.target,
             "direction": kpi.better, "weight": kpi.weight, "status": status(value, kpi), "score": score(value, kpi),
             "previous": previous, "change": value - previous,
+            "missing": inputs.absent(CATALOGUE[kpi.metric].needs),
         })
     return pd.DataFrame(rows)
 

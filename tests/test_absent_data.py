@@ -348,6 +348,10 @@ def test_the_scorecard_on_the_users_own_data_shows_no_data_not_perfect(own_wareh
     at = run_own_page("scorecard")
     shown = tiles(at)
     assert {label: shown[label] for label in NO_DATA_TILES} == {label: "–" for label in NO_DATA_TILES}
+    why = [i.value for i in at.info if i.value.startswith("No data (grey)")]
+    assert len(why) == 1
+    assert "Reopen rate (tickets.reopened)" in why[0] and "Collection rate (billing.amount_paid)" in why[0]
+    assert "SLA compliance" not in why[0]
     badges = [m.value for m in at.markdown if "No data" in m.value]
     assert len(badges) >= len(NO_DATA_TILES)
     assert not [m.value for m in at.markdown if "On target" in m.value and "0.0%" in m.value]
