@@ -11,8 +11,9 @@ SOURCE_COLUMNS_DDL = "CREATE TABLE IF NOT EXISTS source_columns (table_name VARC
 
 
 def record_source_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:
-    """Note that a source of `table` had these canonical columns (an append adds to what earlier loads had)."""
-    con.execute(SOURCE_COLUMNS_DDL)
+    """Note that a source of `table` had these canonical columns (an append adds to what earlier loads had, or, for
+    a warehouse loaded before loads recorded their columns, to what its values show)."""
+    ensure_source_columns(con)
     if not columns:
         return
     con.executemany("INSERT INTO source_columns SELECT $1, $2 WHERE NOT EXISTS "

@@ -483,3 +483,27 @@ def test_views_do_not_read_absent_columns_as_fact(absent, hand, year2024):
     repeat = repeat_complainants(absent, YEAR, minimum=1)
     assert repeat["customer_id"].tolist() == ["A2", "A1"] and repeat["substantiated"].isna().all()
     assert repeat_complainants(hand, year2024, minimum=1)["substantiated"].tolist() == [0, 1]
+
+
+def test_an_append_to_a_warehouse_loaded_before_columns_were_recorded_keeps_the_old_columns(tmp_path):
+    db = tmp_path / "w.duckdb"
+    load([_absent_exports(tmp_path / "exports")], db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE source_columns")
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at,arrived_at\n"
+                                      "T8,B1,repair,2024-06-02 09:00,2024-06-02 09:30\n", encoding="utf-8")
+    load([more], db, mode="append")
+    con = metrics.connect(db)
+    try:
+        found = {c for (c,) in con.execute("SELECT table_name || '.' || column_name FROM source_columns").fetchall()}
+        # the customers and bills, not in the append, keep the columns their values show
+        assert {"customers.opened_on", "billing.amount_billed", "tickets.resolved_at", "tickets.arrived_at"} <= found
+        assert "tickets.first_response_at" not in found and "billing.amount_paid" not in found
+        assert metrics.compute(con, "revenue", YEAR)["value"].iloc[0] == 1600
+        # T8 arrived in 30 min, within the 45 min urban target: met; T1 and T6 (no arrival recorded) now breached
+        sla = metrics.compute(con, "sla_compliance", YEAR)
+        assert (sla["numerator"].iloc[0], sla["denominator"].iloc[0]) == (3, 7)
+    finally:
+        con.close()
