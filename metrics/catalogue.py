@@ -38,8 +38,8 @@ class Metric:
     # the fact table whose days the window must overlap; otherwise the figure is "no data" (null), never 0.
     needs: tuple[str, ...]
     over: str | None
-    # Compares the window with the same window a year earlier: both must lie wholly inside the days the facts cover,
-    # or a year-earlier window the exports only half cover would read as growth.
+    # Compares the window with the same window a year earlier, which must lie wholly inside the days the facts cover:
+    # a year-earlier window the exports only half cover would read as growth.
     year_earlier: bool
 
 
@@ -152,19 +152,17 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by
 def without_inputs(metric: Metric, frame: pd.DataFrame, f: Filters, by: tuple[str, ...],
                    inputs: LoadedInputs) -> pd.Series:
     """Which rows are "no data" (SPEC 5.7): all of them when an input the metric needs is absent from every loaded
-    source; those whose window (the filter's, or each period's part of it) lies outside the days its facts cover (for
-    a comparison with a year earlier: is not wholly inside them, nor is the year-earlier window)."""
+    source; those whose window (the filter's, or each period's part of it) lies outside the days its facts cover, or,
+    for a comparison with a year earlier, whose year-earlier window is not wholly inside them."""
     if inputs.absent(metric.needs):
         return pd.Series(True, index=frame.index)
     if metric.over is None:
         return pd.Series(False, index=frame.index)
 
     def outside(window: Filters) -> bool:
-        if metric.year_earlier:
-            earlier = window.shifted_years(-1)
-            return not (inputs.covers_wholly(metric.over, window.start, window.end)
-                        and inputs.covers_wholly(metric.over, earlier.start, earlier.end))
-        return not inputs.covers(metric.over, window.start, window.end)
+        earlier = window.shifted_years(-1)
+        return not inputs.covers(metric.over, window.start, window.end) or (
+            metric.year_earlier and not inputs.covers_wholly(metric.over, earlier.start, earlier.end))
 
     grain = next((d for d in by if d in TIME_GRAINS), None)
     if grain is None:

@@ -449,7 +449,7 @@ def test_every_needed_input_is_a_contract_column_and_the_readme_lists_them():
 def test_a_year_earlier_window_the_bills_only_half_cover_is_no_data(tmp_path):
     # One customer billed 100 a month from 2023-07 to 2024-12. Over 2024 the year-earlier window has bills only from
     # July: revenue_yoy would read 1200 / 600 - 1 = +100% and net revenue retention 200%. Over July to December 2024
-    # both windows are covered: 600 / 600 - 1 = 0 and 600 / 600 = 1.
+    # the year-earlier window is covered: 600 / 600 - 1 = 0 and 600 / 600 = 1.
     folder = tmp_path / "exports"
     folder.mkdir()
     (folder / "customers.csv").write_text("customer_id,region,service_center,opened_on\nA1,北原,北原一所,2020-01-01\n",
