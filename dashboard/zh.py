@@ -134,7 +134,8 @@ ZH: dict[str, str] = {
     'Key account service scorecard': '大客户服务计分卡',
     'Composite score': '综合得分',
     'Region league table': '供电单位排名',
-    'Regions ranked by composite score. Select a row to filter every page to that region.': '按综合得分排序的供电单位。选中一行，所有页面即筛选到该单位。',
+    'Regions ranked by composite score; a region without data in the period has no score and no rank. Select a row to filter every page to that region.':
+        '按综合得分排序的供电单位；本期间无数据的单位不计分、不排名。选中一行，所有页面即筛选到该单位。',
     'Weighted mean of the KPI scores that have data; each KPI scores its value against target, capped at 100.': '有数据的各项指标得分的加权平均；每项指标按实际值与目标值之比计分，最高100分。',
     'No data for these filters. Widen the period or clear some filters in the sidebar.': '当前筛选条件下没有数据。请扩大时间范围或在侧边栏清除部分筛选条件。',
     'All KPIs as a table': '全部指标明细表',

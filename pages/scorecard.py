@@ -57,7 +57,8 @@ for key in PERSPECTIVES:
 
 st.subheader(_("Region league table"))
 league = data.league_table(f)
-st.caption(_("Regions ranked by composite score. Select a row to filter every page to that region."))
+st.caption(_("Regions ranked by composite score; a region without data in the period has no score and no rank. "
+             "Select a row to filter every page to that region."))
 
 
 def _pick_region() -> None:
