@@ -25,7 +25,7 @@ from ingest import load
 from ingest.load import rebuild_model
 from ingest.demo import generate
 from ingest.scratch import ScratchFolder, clean_leftovers
-from metrics import retention, scorecard, service, tiers, warehouse
+from metrics import process, retention, scorecard, service, tiers, warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE = Path(os.environ.get("SCORECARD_WAREHOUSE", ROOT / "data" / "warehouse.duckdb"))
@@ -40,6 +40,7 @@ VIEWS = {
     "repeat_complainants": service.repeat_complainants, "cohort_retention": retention.cohort_retention,
     "churn_reasons": retention.churn_reasons, "early_warning": retention.early_warning,
     "survey_dimensions": retention.survey_dimensions, "table_slice": warehouse.table_slice,
+    "unmeasured_sla_steps": process.unmeasured_sla_steps,
 }
 
 

@@ -41,8 +41,9 @@ def downloads(frame: pd.DataFrame, name: str, tables: bool = False) -> None:
 
 
 def chart(fig, frame: pd.DataFrame, name: str) -> None:
-    """A Plotly chart with its data one click away; a clear message instead of an empty axis."""
-    if frame.empty:
+    """A Plotly chart with its data one click away; a clear message instead of an empty axis (also when every value
+    is null: the metric has no data)."""
+    if frame.empty or ("value" in frame.columns and frame["value"].isna().all()):
         st.info(_(NO_DATA), icon=":material/filter_alt_off:")
         return
     st.plotly_chart(fig, config={"displaylogo": False}, key=f"chart_{slug(name)}")

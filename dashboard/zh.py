@@ -134,7 +134,8 @@ ZH: dict[str, str] = {
     'Key account service scorecard': '大客户服务计分卡',
     'Composite score': '综合得分',
     'Region league table': '供电单位排名',
-    'Regions ranked by composite score. Select a row to filter every page to that region.': '按综合得分排序的供电单位。选中一行，所有页面即筛选到该单位。',
+    'Regions ranked by composite score; a region without data in the period has no score and no rank. Select a row to filter every page to that region.':
+        '按综合得分排序的供电单位；本期间无数据的单位不计分、不排名。选中一行，所有页面即筛选到该单位。',
     'Weighted mean of the KPI scores that have data; each KPI scores its value against target, capped at 100.': '有数据的各项指标得分的加权平均；每项指标按实际值与目标值之比计分，最高100分。',
     'No data for these filters. Widen the period or clear some filters in the sidebar.': '当前筛选条件下没有数据。请扩大时间范围或在侧边栏清除部分筛选条件。',
     'All KPIs as a table': '全部指标明细表',
@@ -386,4 +387,12 @@ ZH: dict[str, str] = {
     'lead': '服务中心负责人',
     'analyst': '分析人员',
     'admin': '管理员',
+    'repair arrival': '抢修到达',
+    'complaint first response': '投诉首次响应',
+    'resolution of complaints, inquiries, billing and connection tickets': '投诉、咨询、电费和业扩工单办结',
+    'Not measured, so not counted in SLA compliance: {steps} (no loaded export has {columns}).':
+        '未计量，不计入服务承诺达标率：{steps}（已导入的数据均无 {columns}）。',
+    'Backlog: no data (the loaded tickets have no resolved_at, or none falls in this period).':
+        '在途工单：无数据（已导入的工单没有 resolved_at 字段，或本期间没有工单）。',
+    'No data (grey) where no loaded export has what a KPI needs: {kpis}.': '已导入的数据缺少以下指标所需的数据，显示为无数据（灰色）：{kpis}。',
 }

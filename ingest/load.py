@@ -29,6 +29,7 @@ from ingest.model import build_derived_model
 from ingest.os_errors import explained
 from ingest.readers import SUPPORTED_SUFFIXES, StagedFile, stage_file
 from ingest.scratch import ScratchFolder, clean_leftovers
+from ingest.sources import record_source_columns
 from ingest.validate import SQL_TYPES, parse_select, raw_row_sql
 
 Mode = Literal["replace", "append"]
@@ -291,6 +292,7 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                 f"Headers found: {', '.join(staged.headers)}"
             )
         sources, labels, ignored = _map_headers(staged, CONTRACTS[table], mapping)
+        record_source_columns(con, table, list(sources))
         by_table.setdefault(table, []).append((staged, sources, labels))
         report.files.append(FileReport(file=path.name, table=table, encoding=staged.encoding,
                                        ignored_columns=ignored))

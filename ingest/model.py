@@ -9,10 +9,12 @@ import time
 
 import duckdb
 
+from ingest.sources import ensure_source_columns
 from ingest.workdays import working_day_calendar
 from metrics import MODEL_VERSION
 from metrics.customer import active_in
-from metrics.process import sla_deadlines_sql, sla_settled_sql
+from metrics.inputs import fact_coverage_sql, loaded_inputs
+from metrics.process import measured_sla_steps, sla_deadlines_sql, sla_settled_sql
 from metrics.query import Params, computed_tiers_sql
 from metrics.retention import early_warning_inputs_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
@@ -23,7 +25,8 @@ CUSTOMER_ATTRIBUTES = "c.customer_key, c.region, c.service_center, c.industry, c
 def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Build every table of the query model; returns the seconds each step took."""
     seconds: dict[str, float] = {}
-    for name, step in (("calendar", build_calendar), ("customer_facts", build_customer_facts),
+    for name, step in (("source_columns", ensure_source_columns), ("fact_coverage", build_fact_coverage),
+                       ("calendar", build_calendar), ("customer_facts", build_customer_facts),
                        ("ticket_facts", build_ticket_facts),
                        ("billing_facts", build_billing_facts), ("survey_facts", build_survey_facts),
                        ("tier_snapshots", build_tier_snapshots),
@@ -40,6 +43,11 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     return seconds
 
 
+def build_fact_coverage(con: duckdb.DuckDBPyConnection) -> None:
+    """The first and last day each fact table's rows cover: a window outside them has no data, not zero."""
+    con.execute(f"CREATE OR REPLACE TABLE fact_coverage AS {fact_coverage_sql()}")
+
+
 def build_customer_facts(con: duckdb.DuckDBPyConnection) -> None:
     """Customers with an integer key (in customer_id order) that every derived table carries: joins on it are several
     times faster than on the text id."""
@@ -50,9 +58,10 @@ def build_customer_facts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_ticket_facts(con: duckdb.DuckDBPyConnection) -> None:
-    """Tickets with their customer's attributes, durations, SLA deadlines and when the SLA outcome becomes known."""
+    """Tickets with their customer's attributes, durations, SLA deadlines and when the SLA outcome becomes known
+    (steps whose timestamp no source has are not governed)."""
     p = Params()
-    deadlines = sla_deadlines_sql(p, DEFAULT_SLA, "t")
+    deadlines = sla_deadlines_sql(p, DEFAULT_SLA, measured_sla_steps(loaded_inputs(con)), "t")
     sql = f"""
         CREATE OR REPLACE TABLE ticket_facts AS
         SELECT t.*, {sla_settled_sql("t")}

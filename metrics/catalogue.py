@@ -10,7 +10,8 @@ import pandas as pd
 
 from metrics import customer, financial, growth, process
 from metrics.filters import Filters
-from metrics.query import CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS
+from metrics.inputs import LoadedInputs, loaded_inputs
+from metrics.query import CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, periods
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
@@ -33,71 +34,87 @@ class Metric:
     function: Callable[..., pd.DataFrame]
     dimensions: tuple[str, ...]
     is_ratio: bool
+    # What the metric is computed from (SPEC 5.7): "table" or "table.column" inputs some loaded source must have, and
+    # the fact table whose days the window must overlap; otherwise the figure is "no data" (null), never 0.
+    needs: tuple[str, ...]
+    over: str | None
+    # Compares the window with the same window a year earlier, which must lie wholly inside the days the facts cover:
+    # a year-earlier window the exports only half cover would read as growth.
+    year_earlier: bool
 
 
-def _m(id, perspective, label_en, label_zh, unit, direction, fmt, function, dimensions, is_ratio=False) -> Metric:
+def _m(id, perspective, label_en, label_zh, unit, direction, fmt, function, dimensions, is_ratio=False, *,
+       needs: tuple[str, ...], over: str | None, year_earlier: bool = False) -> Metric:
     definition = " ".join(function.__doc__.split())
-    return Metric(id, perspective, label_en, label_zh, unit, direction, fmt, definition, function, dimensions, is_ratio)
+    return Metric(id, perspective, label_en, label_zh, unit, direction, fmt, definition, function, dimensions, is_ratio,
+                  needs, over, year_earlier)
 
 
 CATALOGUE: dict[str, Metric] = {m.id: m for m in (
-    _m("revenue", "financial", "Revenue", "售电收入", "yuan", "higher", "yuan", financial.revenue, CUSTOMER_BY),
+    _m("revenue", "financial", "Revenue", "售电收入", "yuan", "higher", "yuan", financial.revenue, CUSTOMER_BY,
+       needs=("billing.amount_billed",), over="billing"),
     _m("consumption_kwh", "financial", "Electricity sold", "售电量", "kWh", "higher", "kwh",
-       financial.consumption_kwh, CUSTOMER_BY),
+       financial.consumption_kwh, CUSTOMER_BY, needs=("billing.consumption_kwh",), over="billing"),
     _m("revenue_yoy", "financial", "Revenue growth (YoY)", "收入同比增长", "%", "higher", "percent",
-       financial.revenue_yoy, CUSTOMER_BY, True),
+       financial.revenue_yoy, CUSTOMER_BY, True, needs=("billing.amount_billed",), over="billing", year_earlier=True),
     _m("collection_rate", "financial", "Collection rate", "电费回收率", "%", "higher", "percent",
-       financial.collection_rate, CUSTOMER_BY, True),
+       financial.collection_rate, CUSTOMER_BY, True,
+       needs=("billing.amount_billed", "billing.amount_paid"), over="billing"),
     _m("key_account_revenue_share", "financial", "Key-account revenue share", "大客户收入占比", "%", "higher",
-       "percent", financial.key_account_revenue_share, CUSTOMER_BY, True),
+       "percent", financial.key_account_revenue_share, CUSTOMER_BY, True,
+       needs=("billing.amount_billed",), over="billing"),
     _m("top20_revenue_share", "financial", "Top 20% revenue share", "前20%客户收入占比", "%", "lower", "percent",
-       financial.top20_revenue_share, CUSTOMER_BY, True),
+       financial.top20_revenue_share, CUSTOMER_BY, True, needs=("billing.amount_billed",), over="billing"),
     _m("active_customers", "customer", "Active customers", "在册客户数", "customers", "higher", "count",
-       customer.active_customers, CUSTOMER_BY),
+       customer.active_customers, CUSTOMER_BY, needs=(), over=None),
     _m("complaints", "customer", "Complaints", "投诉量", "tickets", "lower", "count", customer.complaints,
-       TICKET_BY),
+       TICKET_BY, needs=(), over="tickets"),
     _m("complaint_rate_per_10k", "customer", "Complaints per 10k customers", "万户投诉率", "per 10k", "lower",
-       "per_10k", customer.complaint_rate_per_10k, CUSTOMER_BY, True),
+       "per_10k", customer.complaint_rate_per_10k, CUSTOMER_BY, True, needs=(), over="tickets"),
     _m("substantiated_share", "customer", "Substantiated complaint share", "投诉属实率", "%", "lower", "percent",
-       customer.substantiated_share, TICKET_BY, True),
+       customer.substantiated_share, TICKET_BY, True, needs=("tickets.substantiated",), over="tickets"),
     _m("csat", "customer", "Customer satisfaction (CSAT)", "客户满意率", "%", "higher", "percent", customer.csat,
-       CUSTOMER_BY, True),
+       CUSTOMER_BY, True, needs=("surveys",), over="surveys"),
     _m("nps", "customer", "Net promoter score", "净推荐值", "points", "higher", "nps", customer.nps,
-       CUSTOMER_BY, True),
+       CUSTOMER_BY, True, needs=("surveys.nps",), over="surveys"),
     _m("callback_satisfaction", "customer", "Callback satisfaction", "回访满意度", "score 1-5", "higher", "score",
-       customer.callback_satisfaction, TICKET_BY, True),
+       customer.callback_satisfaction, TICKET_BY, True, needs=("tickets.satisfaction",), over="tickets"),
     _m("logo_retention", "customer", "Customer retention", "客户保有率", "%", "higher", "percent",
-       customer.logo_retention, CUSTOMER_BY, True),
+       customer.logo_retention, CUSTOMER_BY, True, needs=("customers.closed_on",), over=None),
     _m("churned_customers", "customer", "Churned customers", "流失客户数", "customers", "lower", "count",
-       customer.churned_customers, CUSTOMER_BY),
+       customer.churned_customers, CUSTOMER_BY, needs=("customers.closed_on",), over=None),
     _m("net_revenue_retention", "customer", "Net revenue retention", "净收入留存率", "%", "higher", "percent",
-       customer.net_revenue_retention, CUSTOMER_BY, True),
+       customer.net_revenue_retention, CUSTOMER_BY, True,
+       needs=("billing.amount_billed",), over="billing", year_earlier=True),
     _m("gross_revenue_retention", "customer", "Gross revenue retention", "总收入留存率", "%", "higher", "percent",
-       customer.gross_revenue_retention, CUSTOMER_BY, True),
+       customer.gross_revenue_retention, CUSTOMER_BY, True,
+       needs=("billing.amount_billed",), over="billing", year_earlier=True),
     _m("tickets", "internal_process", "Service tickets", "服务工单量", "tickets", "lower", "count", process.tickets,
-       TICKET_BY),
+       TICKET_BY, needs=(), over="tickets"),
     _m("backlog", "internal_process", "Open backlog", "在途工单", "tickets", "lower", "count", process.backlog,
-       TICKET_BY),
+       TICKET_BY, needs=("tickets.resolved_at",), over="tickets"),
     _m("median_response_hours", "internal_process", "Median response time", "响应时长中位数", "hours", "lower",
-       "hours", process.median_response_hours, TICKET_BY),
+       "hours", process.median_response_hours, TICKET_BY, needs=("tickets.first_response_at",), over="tickets"),
     _m("p90_response_hours", "internal_process", "90th percentile response time", "响应时长P90", "hours", "lower",
-       "hours", process.p90_response_hours, TICKET_BY),
+       "hours", process.p90_response_hours, TICKET_BY, needs=("tickets.first_response_at",), over="tickets"),
     _m("median_resolution_hours", "internal_process", "Median resolution time", "办结时长中位数", "hours", "lower",
-       "hours", process.median_resolution_hours, TICKET_BY),
+       "hours", process.median_resolution_hours, TICKET_BY, needs=("tickets.resolved_at",), over="tickets"),
     _m("p90_resolution_hours", "internal_process", "90th percentile resolution time", "办结时长P90", "hours",
-       "lower", "hours", process.p90_resolution_hours, TICKET_BY),
+       "lower", "hours", process.p90_resolution_hours, TICKET_BY, needs=("tickets.resolved_at",), over="tickets"),
     _m("repair_arrival_minutes", "internal_process", "Repair arrival time", "抢修到达时长", "minutes", "lower",
-       "minutes", process.repair_arrival_minutes, TICKET_BY),
+       "minutes", process.repair_arrival_minutes, TICKET_BY, needs=("tickets.arrived_at",), over="tickets"),
     _m("sla_compliance", "internal_process", "SLA compliance", "服务承诺达标率", "%", "higher", "percent",
-       process.sla_compliance, TICKET_BY, True),
+       process.sla_compliance, TICKET_BY, True, needs=(), over="tickets"),
     _m("first_contact_resolution", "internal_process", "First-contact resolution", "首问一次解决率", "%", "higher",
-       "percent", process.first_contact_resolution, TICKET_BY, True),
+       "percent", process.first_contact_resolution, TICKET_BY, True,
+       needs=("tickets.first_contact_resolution", "tickets.resolved_at"), over="tickets"),
     _m("reopen_rate", "internal_process", "Reopen rate", "工单重复率", "%", "lower", "percent", process.reopen_rate,
-       TICKET_BY, True),
+       TICKET_BY, True, needs=("tickets.reopened", "tickets.resolved_at"), over="tickets"),
     _m("visit_coverage", "learning_growth", "Key-account visit coverage", "大客户走访覆盖率", "%", "higher",
-       "percent", growth.visit_coverage, CUSTOMER_BY, True),
+       "percent", growth.visit_coverage, CUSTOMER_BY, True, needs=("visits",), over="visits"),
     _m("training_hours_per_staff", "learning_growth", "Training hours per staff", "人均培训学时", "hours",
-       "higher", "hours", growth.training_hours_per_staff, (*PERIODS, "region"), True),
+       "higher", "hours", growth.training_hours_per_staff, (*PERIODS, "region"), True,
+       needs=("staff_training.hours",), over="staff_training"),
 )}
 
 PERSPECTIVES: dict[str, tuple[str, str]] = {
@@ -109,8 +126,9 @@ PERSPECTIVES: dict[str, tuple[str, str]] = {
 
 
 def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by: tuple[str, ...] | list[str] = (),
-            settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """The metric's value for the filters, one row per combination of the `by` dimensions."""
+            settings: MetricSettings = DEFAULT_SETTINGS, inputs: LoadedInputs | None = None) -> pd.DataFrame:
+    """The metric's value for the filters, one row per combination of the `by` dimensions. `inputs`: what the
+    warehouse's sources had, when the caller has read it once for many metrics."""
     metric = CATALOGUE.get(metric_id)
     if metric is None:
         raise KeyError(f"unknown metric '{metric_id}'; known metrics: {', '.join(CATALOGUE)}")
@@ -123,4 +141,31 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by
         raise ValueError(f"by {by}: name each dimension once and at most one time grain")
     frame = metric.function(con, filters, by, settings)
     columns = [*by, "value", *(("numerator", "denominator") if metric.is_ratio else ())]
-    return frame[columns].reset_index(drop=True)
+    frame = frame[columns].reset_index(drop=True)
+    no_data = without_inputs(metric, frame, filters, by, inputs or loaded_inputs(con))
+    if no_data.any():
+        for name in columns[len(by):]:
+            frame[name] = frame[name].astype("float64").where(~no_data)
+    return frame
+
+
+def without_inputs(metric: Metric, frame: pd.DataFrame, f: Filters, by: tuple[str, ...],
+                   inputs: LoadedInputs) -> pd.Series:
+    """Which rows are "no data" (SPEC 5.7): all of them when an input the metric needs is absent from every loaded
+    source; those whose window (the filter's, or each period's part of it) lies outside the days its facts cover, or,
+    for a comparison with a year earlier, whose year-earlier window is not wholly inside them."""
+    if inputs.absent(metric.needs):
+        return pd.Series(True, index=frame.index)
+    if metric.over is None:
+        return pd.Series(False, index=frame.index)
+
+    def outside(window: Filters) -> bool:
+        earlier = window.shifted_years(-1)
+        return not inputs.covers(metric.over, window.start, window.end) or (
+            metric.year_earlier and not inputs.covers_wholly(metric.over, earlier.start, earlier.end))
+
+    grain = next((d for d in by if d in TIME_GRAINS), None)
+    if grain is None:
+        return pd.Series(outside(f), index=frame.index)
+    windows = {label: f.window(start, end) for label, start, end in periods(f.start, f.end, grain)}
+    return frame[grain].map(lambda label: label not in windows or outside(windows[label])).astype(bool)

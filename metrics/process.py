@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 
 from metrics.facts import TICKET_COLUMNS, TicketRollup, fact_aggregate, per_period, ratio, ticket_aggregate, total
+from metrics.filters import Filters
+from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
-from metrics.settings import DEFAULT_SLA, SlaTargets
+from metrics.settings import DEFAULT_SETTINGS, DEFAULT_SLA, MetricSettings, SlaTargets
 
 
 def tickets(con, f, by, settings) -> pd.DataFrame:
@@ -67,9 +69,29 @@ def reopen_rate(con, f, by, settings) -> pd.DataFrame:
         rollup=TicketRollup(f"{total('resolved_reopened')} AS numerator, {total('resolved')} AS denominator")))
 
 
-def sla_deadlines_sql(p: Params, sla: SlaTargets, alias: str = "t") -> str:
+# Each SLA step: the timestamp that completes it, its deadline column and the ticket types with a target for it.
+SLA_STEPS = (("arrived_at", "arrival_deadline", ("repair",)), ("first_response_at", "response_deadline", ("complaint",)),
+             ("resolved_at", "resolution_deadline", ("complaint", "inquiry", "billing", "connection")))
+
+
+def measured_sla_steps(inputs: LoadedInputs) -> tuple[str, ...]:
+    """The SLA steps (by the timestamp that completes them) some loaded source has the timestamp for: only those are
+    governed (SPEC 5.7), so a step no export records is not counted as breached."""
+    return tuple(done for done, _, _ in SLA_STEPS if f"tickets.{done}" in inputs.present)
+
+
+def unmeasured_sla_steps(con, f: Filters | None = None, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """The SLA steps not governed because no loaded source has their timestamp: step, column and ticket types."""
+    measured = measured_sla_steps(loaded_inputs(con))
+    rows = [{"step": deadline.removesuffix("_deadline"), "column": done, "ticket_types": list(types)}
+            for done, deadline, types in SLA_STEPS if done not in measured]
+    return pd.DataFrame(rows, columns=["step", "column", "ticket_types"])
+
+
+def sla_deadlines_sql(p: Params, sla: SlaTargets, measured: tuple[str, ...], alias: str = "t") -> str:
     """SELECT items giving each ticket's arrival, response and resolution deadlines (null where its type has no such
-    target). Also run at load time with the default targets to store them in ticket_facts."""
+    target, or where the step is not `measured`). Also run at load time with the default targets to store them in
+    ticket_facts."""
     t = alias
     arrival = sla.repair_arrival_minutes
 
@@ -84,21 +106,18 @@ def sla_deadlines_sql(p: Params, sla: SlaTargets, alias: str = "t") -> str:
         FROM calendar created JOIN calendar due ON due.workday_number = created.workday_number + {working_days}
                                                AND due.is_workday
         WHERE created.day = {t}.created_date)"""
-    return f"""
+    deadlines = {"arrival_deadline": f"""
         CASE WHEN {t}.ticket_type = 'repair' THEN {t}.created_at + to_microseconds(CAST(6e7 * CASE {t}.area
              WHEN 'rural' THEN {p(arrival.rural)} WHEN 'remote' THEN {p(arrival.remote)}
-             ELSE {p(arrival.urban)} END AS BIGINT)) END AS arrival_deadline,
-        CASE WHEN {t}.ticket_type = 'complaint' THEN {after_hours(p(sla.complaint_response_hours))}
-             END AS response_deadline,
-        CASE {t}.ticket_type
+             ELSE {p(arrival.urban)} END AS BIGINT)) END""",
+        "response_deadline": f"CASE WHEN {t}.ticket_type = 'complaint' THEN {after_hours(p(sla.complaint_response_hours))} END",
+        "resolution_deadline": f"""CASE {t}.ticket_type
              WHEN 'complaint' THEN {after_hours(p(sla.complaint_resolution_hours))}
              WHEN 'inquiry' THEN {after_hours(p(sla.inquiry_resolution_hours))}
              WHEN 'billing' THEN {after_hours(p(sla.billing_resolution_hours))}
-             WHEN 'connection' THEN {connection_deadline} END AS resolution_deadline"""
-
-
-SLA_STEPS = (("arrived_at", "arrival_deadline"), ("first_response_at", "response_deadline"),
-             ("resolved_at", "resolution_deadline"))
+             WHEN 'connection' THEN {connection_deadline} END"""}
+    return ", ".join(f"{deadlines[deadline] if done in measured else 'CAST(NULL AS TIMESTAMP)'} AS {deadline}"
+                     for done, deadline, _ in SLA_STEPS)
 
 
 def sla_settled_sql(alias: str = "t") -> str:
@@ -109,8 +128,9 @@ def sla_settled_sql(alias: str = "t") -> str:
     A ticket whose type has no target has both null. Also run at load time to store them in ticket_facts."""
     t = alias
     late_deadlines = ", ".join(f"CASE WHEN {t}.{done} IS NULL OR {t}.{done} > {t}.{deadline} THEN {t}.{deadline} END"
-                               for done, deadline in SLA_STEPS)
-    done_steps = ", ".join(f"CASE WHEN {t}.{deadline} IS NOT NULL THEN {t}.{done} END" for done, deadline in SLA_STEPS)
+                               for done, deadline, _ in SLA_STEPS)
+    done_steps = ", ".join(f"CASE WHEN {t}.{deadline} IS NOT NULL THEN {t}.{done} END"
+                           for done, deadline, _ in SLA_STEPS)
     return (f"least({late_deadlines}) AS sla_breached_after, "
             f"CASE WHEN least({late_deadlines}) IS NULL THEN greatest({done_steps}) END AS sla_met_after")
 
@@ -141,7 +161,8 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
     join, customers = fact_filters(p, f, settings, "t", "tier" in by)
     stored = "arrival_deadline, response_deadline, resolution_deadline, sla_breached_after, sla_met_after"
     facts = f"""(SELECT *, {sla_settled_sql("d")}
-                 FROM (SELECT t.* EXCLUDE ({stored}), {sla_deadlines_sql(p, settings.sla, "t")}
+                 FROM (SELECT t.* EXCLUDE ({stored}),
+                              {sla_deadlines_sql(p, settings.sla, measured_sla_steps(loaded_inputs(con)), "t")}
                        FROM ticket_facts t) d)"""
     sql = f"""
         SELECT {g.select}{measures}

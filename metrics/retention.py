@@ -9,6 +9,7 @@ import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import Filters
+from metrics.inputs import loaded_inputs
 from metrics.query import (Params, between, customer_conditions, frame_of, periods, run, scope_sql,
                            snapshot_month_ends, tier_condition, tier_join)
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SETTINGS, MetricSettings
@@ -17,7 +18,8 @@ SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "c
 
 
 def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Customers opened in each quarter of the window, and the share still active at the end of each later quarter."""
+    """Customers opened in each quarter of the window, and the share still active at the end of each later quarter
+    (no rows when no source has closed_on: every account would read as kept)."""
     quarters = periods(f.start, f.end, "quarter")
     ends = pd.DataFrame({"quarter_no": range(len(quarters)), "quarter_end": [end for _, _, end in quarters],
                          "quarter": [label for label, _, _ in quarters]})
@@ -29,7 +31,7 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
         cohort AS (SELECT s.customer_id, s.closed_on, q.quarter_no AS cohort_no, q.quarter AS cohort
                    FROM scope s JOIN quarter_ends q
                      ON CAST(date_trunc('quarter', s.opened_on) AS DATE) = q.quarter
-                   WHERE {between(p, 's.opened_on', f)})
+                   WHERE {between(p, 's.opened_on', f)} AND {p("customers.closed_on" in loaded_inputs(con).present)})
         SELECT c.cohort, e.quarter_no - c.cohort_no AS quarters_since_open,
                count(*) AS cohort_customers,
                count(*) FILTER (WHERE c.closed_on IS NULL OR c.closed_on >= e.quarter_end) AS still_active
@@ -141,7 +143,8 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
         SELECT *, coalesce(consumption_change <= -0.20, false) AS consumption_down,
                complaints_90d >= 2 AS repeat_complaints, unpaid > 0.005 AS unpaid_bills,
                coalesce(last_survey_overall <= 2, false) OR coalesce(callback_avg <= 2.5, false) AS low_satisfaction,
-               last_visit IS NULL OR last_visit < {end}::DATE - 180 AS no_recent_visit,
+               {p("visits" in loaded_inputs(con).present)}  -- no visits loaded: unknown, not "no visit"
+                   AND (last_visit IS NULL OR last_visit < {end}::DATE - 180) AS no_recent_visit,
                capacity_events IS NOT NULL AS capacity_reduced
         FROM ({sql})"""
     # The readable reasons, in English for the API and downloads (dashboard.labels renders them in Chinese).

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
 from metrics.filters import Filters
+from metrics.inputs import LoadedInputs, loaded_inputs
+from metrics.query import Params, between, fact_filters, month_between, run
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, read_toml
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "scorecard.toml"
@@ -103,19 +105,56 @@ def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.Duck
 
 def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """One row per KPI: value, target, status, score, previous period's value and the change."""
+    """One row per KPI: value, target, status, score, previous period's value, the change, and `missing`: the inputs
+    the KPI needs that no loaded source has (SPEC 5.7). A window in which the filters' customers have no bill, ticket,
+    survey or visit has no data: every KPI of it is null."""
     before = previous_period(f)
     kpis = config.kpis()
-    values = in_parallel(con, [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings)["value"].iloc[0]
-                               for _, kpi in kpis for window in (f, before)])
+    inputs = loaded_inputs(con)
+    jobs = [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings, inputs=inputs)["value"].iloc[0]
+            for _, kpi in kpis for window in (f, before)]
+    *values, now_has_data, before_had_data = in_parallel(
+        con, [*jobs, lambda c: has_data(c, f, settings), lambda c: has_data(c, before, settings)])
+    values[0::2] = [v if now_has_data else float("nan") for v in values[0::2]]
+    values[1::2] = [v if before_had_data else float("nan") for v in values[1::2]]
     rows = []
     for (perspective, kpi), value, previous in zip(kpis, values[0::2], values[1::2]):
         rows.append({
             "perspective": perspective, "metric": kpi.metric, "value": value, "target": kpi.target,
             "direction": kpi.better, "weight": kpi.weight, "status": status(value, kpi), "score": score(value, kpi),
             "previous": previous, "change": value - previous,
+            "missing": inputs.absent(CATALOGUE[kpi.metric].needs),
         })
     return pd.DataFrame(rows)
+
+
+def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[str]:
+    """SELECTs of the region of each bill, ticket, survey and visit of the filters' customers in the window. Without a
+    tier filter, bills come from billing_monthly: the same months, a small fraction of the rows."""
+    bills = "billing_monthly" if settings.rollups and f.tiers is None else "billing_facts"
+    facts = [(bills, "b", month_between(p, "b.period", f)), ("ticket_facts", "t", between(p, "t.created_at", f)),
+             ("survey_facts", "v", between(p, "v.surveyed_on", f)),
+             ("(SELECT c.*, v.visited_on FROM visits v JOIN customer_facts c USING (customer_id))", "c",
+              between(p, "c.visited_on", f))]
+    parts = []
+    for table, alias, window in facts:
+        join, conditions = fact_filters(p, f, settings, alias)
+        parts.append(f"SELECT {alias}.region FROM {table} {alias} {join} WHERE {window} AND {conditions}")
+    return parts
+
+
+def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
+                      settings: MetricSettings = DEFAULT_SETTINGS) -> set[str]:
+    """The regions in which the filters' customers have at least one bill, ticket, survey or visit in the window."""
+    p = Params(con)
+    sql = " UNION ".join(f"SELECT DISTINCT region FROM ({part})" for part in _facts_in_window(p, f, settings))
+    return set(run(con, sql, p)["region"])
+
+
+def has_data(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> bool:
+    """Whether the filters' customers have any bill, ticket, survey or visit in the window (stops at the first)."""
+    p = Params(con)
+    return any(not run(con, f"{part} LIMIT 1", p).empty for part in _facts_in_window(p, f, settings))
 
 
 def weighted_score(kpis: pd.DataFrame) -> float:
@@ -132,14 +171,20 @@ def perspective_scores(kpis: pd.DataFrame) -> pd.DataFrame:
 
 def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                  settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Regions ranked by composite score, with each perspective's score."""
+    """Regions ranked by composite score, with each perspective's score. A region with no bill, ticket, survey or visit
+    in the window, or with no KPI with data, has no scores and no rank, and is listed last."""
     scored = []
     kpis = config.kpis()
-    frames = in_parallel(con, [lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings)
-                               for _, kpi in kpis])
+    inputs = loaded_inputs(con)
+    *frames, with_data = in_parallel(con, [
+        *(lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings, inputs=inputs)
+          for _, kpi in kpis),
+        lambda c: regions_with_data(c, f, settings)])
     for (perspective, kpi), frame in zip(kpis, frames):
+        scores = [score(value, kpi) if region in with_data else float("nan")
+                  for region, value in zip(frame["region"], frame["value"])]
         scored.append(pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
-                                    "score": [score(v, kpi) for v in frame["value"]]}))
+                                    "score": scores}, columns=["region", "perspective", "weight", "score"]))
     if not scored:
         return pd.DataFrame(columns=["rank", "region", "composite", *PERSPECTIVES])
     all_scores = pd.concat(scored, ignore_index=True)
@@ -150,20 +195,22 @@ def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Fil
         rows.append(row)
     table = pd.DataFrame(rows, columns=["region", "composite", *PERSPECTIVES])
     table = table.sort_values(["composite", "region"], ascending=[False, True], na_position="last")
-    table.insert(0, "rank", range(1, len(table) + 1))
+    ranked = table["composite"].notna().to_numpy()
+    table.insert(0, "rank", pd.array([n + 1 if r else None for n, r in enumerate(ranked)], dtype="Int64"))
     return table.reset_index(drop=True)
 
 
 def sparkline(con: duckdb.DuckDBPyConnection, metric_id: str, f: Filters,
-              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+              settings: MetricSettings = DEFAULT_SETTINGS, inputs: LoadedInputs | None = None) -> pd.DataFrame:
     """The KPI by month over the last twelve months up to `end` (or the window, if shorter)."""
     start = max(f.start, (pd.Timestamp(f.end) - pd.DateOffset(months=11)).replace(day=1).date())
-    return compute(con, metric_id, f.window(start, f.end), by=("month",), settings=settings)
+    return compute(con, metric_id, f.window(start, f.end), by=("month",), settings=settings, inputs=inputs)
 
 
 def sparklines(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                settings: MetricSettings = DEFAULT_SETTINGS) -> dict[str, pd.DataFrame]:
     """Every KPI's sparkline, by metric id."""
     metric_ids = [kpi.metric for _, kpi in config.kpis()]
-    frames = in_parallel(con, [lambda c, m=m: sparkline(c, m, f, settings) for m in metric_ids])
+    inputs = loaded_inputs(con)
+    frames = in_parallel(con, [lambda c, m=m: sparkline(c, m, f, settings, inputs) for m in metric_ids])
     return dict(zip(metric_ids, frames))

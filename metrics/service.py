@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from metrics.filters import Filters
+from metrics.inputs import loaded_inputs
 from metrics.query import Params, between, fact_filters, run, ticket_conditions
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
@@ -48,7 +49,8 @@ def duration_distribution(con, f: Filters, duration: str = "resolution_hours",
 
 
 def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Tickets open at the end of `end`, per ticket type and age bucket in days."""
+    """Tickets open at the end of `end`, per ticket type and age bucket in days (none without resolved_at: without it
+    no ticket is known to be open)."""
     p = Params(con)
     end_of_day = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     join, customers = fact_filters(p, f, settings, "t")
@@ -58,7 +60,7 @@ def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS)
         SELECT t.ticket_type, {age} AS bucket_no, count(*) AS tickets
         FROM ticket_facts t {join}
         WHERE t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})
-          AND {ticket_conditions(p, f)} AND {customers}
+          AND {ticket_conditions(p, f)} AND {customers} AND {p("tickets.resolved_at" in loaded_inputs(con).present)}
         GROUP BY ALL ORDER BY ALL"""
     frame = run(con, sql, p)
     labels = _bucket_labels(AGE_BUCKETS_DAYS, "days")
@@ -99,13 +101,16 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
 
 
 def repeat_complainants(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS, minimum: int = 2) -> pd.DataFrame:
-    """Customers with two or more complaints created in the window, most complaints first."""
+    """Customers with two or more complaints created in the window, most complaints first (substantiated: null when
+    no source has the flag)."""
     p = Params(con)
     join, customers = fact_filters(p, f, settings, "t", needs_tier=True)
     sql = f"""
         WITH repeated AS (
             SELECT t.customer_key, any_value(tr.tier) AS tier, count(*) AS complaints,
-                   count(*) FILTER (WHERE t.substantiated) AS substantiated, max(t.created_at) AS last_complaint_at,
+                   CASE WHEN {p("tickets.substantiated" in loaded_inputs(con).present)}
+                        THEN count(*) FILTER (WHERE t.substantiated) END AS substantiated,
+                   max(t.created_at) AS last_complaint_at,
                    string_agg(DISTINCT t.category, ', ' ORDER BY t.category) AS categories
             FROM ticket_facts t {join}
             WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', f)}

@@ -23,6 +23,15 @@ for col, metric_id in zip(cols, ("sla_compliance", "median_response_hours", "rep
         kpi_tile(metric_id, data.metric(metric_id, f)["value"].iloc[0])
 
 
+STEPS = {"arrival": _("repair arrival"), "response": _("complaint first response"),
+         "resolution": _("resolution of complaints, inquiries, billing and connection tickets")}
+unmeasured = data.view("unmeasured_sla_steps", f)
+if not unmeasured.empty:
+    st.info(_("Not measured, so not counted in SLA compliance: {steps} (no loaded export has {columns}).")
+            .format(steps="; ".join(STEPS[s] for s in unmeasured["step"]), columns=", ".join(unmeasured["column"])),
+            icon=":material/visibility_off:")
+
+
 def percentiles(median_id: str, p90_id: str) -> pd.DataFrame:
     return pd.concat([data.metric(median_id, f, by=("month",)).assign(series=_("Median")),
                       data.metric(p90_id, f, by=("month",)).assign(series=_("90th percentile"))])
@@ -72,8 +81,11 @@ with right:
 
 st.subheader(_("Backlog"))
 backlog_total = data.metric("backlog", f)["value"].iloc[0]
-st.caption(_("{tickets} tickets open at the end of {date}, by age.").format(tickets=count(backlog_total),
-                                                                         date=day(f.end)))
+if backlog_total != backlog_total:
+    st.caption(_("Backlog: no data (the loaded tickets have no resolved_at, or none falls in this period)."))
+else:
+    st.caption(_("{tickets} tickets open at the end of {date}, by age.").format(tickets=count(backlog_total),
+                                                                             date=day(f.end)))
 ageing = data.view("backlog_ageing", f)
 chart(charts.stacked(ageing, "age", "ticket_type", "tickets", _("Open tickets by age"), column("tickets"),
                      labels=TICKET_TYPE), ageing, "backlog_ageing")

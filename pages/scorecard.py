@@ -39,6 +39,12 @@ cols[0].metric(_("Composite score"), out_of_100(scores["composite"]), border=Tru
 for col, key in zip(cols[1:], PERSPECTIVES):
     col.metric(perspective_label(key), out_of_100(scores[key]), border=True)
 
+without_inputs = kpis[kpis["missing"].map(len) > 0]
+if not without_inputs.empty:
+    st.info(_("No data (grey) where no loaded export has what a KPI needs: {kpis}.").format(
+        kpis="; ".join(f"{metric_label(m)} ({', '.join(needs)})" for m, needs in
+                       zip(without_inputs["metric"], without_inputs["missing"]))), icon=":material/visibility_off:")
+
 trends = data.sparklines(f)
 for key in PERSPECTIVES:
     st.subheader(perspective_label(key))
@@ -51,7 +57,8 @@ for key in PERSPECTIVES:
 
 st.subheader(_("Region league table"))
 league = data.league_table(f)
-st.caption(_("Regions ranked by composite score. Select a row to filter every page to that region."))
+st.caption(_("Regions ranked by composite score; a region without data in the period has no score and no rank. "
+             "Select a row to filter every page to that region."))
 
 
 def _pick_region() -> None:
@@ -71,6 +78,6 @@ else:
     downloads(league, "region_league_table", tables=True)
 
 with st.expander(_("All KPIs as a table")):
-    table(kpis.drop(columns=["weight"]).assign(metric=kpis["metric"].map(metric_label),
+    table(kpis.drop(columns=["weight", "missing"]).assign(metric=kpis["metric"].map(metric_label),
                                                perspective=kpis["perspective"].map(perspective_label)),
           "scorecard_kpis")
