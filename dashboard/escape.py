@@ -8,17 +8,21 @@ a link in a chart.
 from __future__ import annotations
 
 import re
-import string
 
-_MARKDOWN_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+_BACKTICKS = re.compile(r"`+")
 
 
 def markdown(text) -> str:
-    """`text` as itself in Streamlit Markdown: every ASCII punctuation mark backslash-escaped (CommonMark lets
-    any be), so no link, image, autolink, HTML, emphasis, directive (`:red[…]`, `:material/…:`) or formula can
-    form; line breaks become spaces, so no block (heading, list, table) can start."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)))
+    """`text` as itself in Streamlit Markdown (notices, captions): an inline code span, whose content Markdown
+    never reads, so no link, image, HTML, emphasis, directive (`:red[…]`, `:material/…:`), formula or emoji can
+    form. Backslash escapes are not enough: Streamlit still turns a bare `http://…` into a link. The fence is
+    longer than any run of backticks inside; line breaks become spaces, as a code span cannot hold a blank line."""
+    text = _LINE_BREAKS.sub(" ", str(text))
+    if not text.strip():
+        return text
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    return f"{fence} {text} {fence}"  # CommonMark drops one space at each end of a span that has them
 
 
 def plotly(text) -> str:
