@@ -27,17 +27,23 @@ def slug(text: str) -> str:
 
 
 def downloads(frame: pd.DataFrame, name: str, tables: bool = False) -> None:
-    """CSV one click away; Excel and Parquet too where a table is offered."""
+    """CSV one click away; Excel and Parquet too where a table is offered.
+
+    The file is made on click (a callable) and the click does not rerun the page (`on_click="ignore"`): a rerun
+    registers a new file id for every button and drops the old ones, so a click whose request reached the server
+    after its own rerun asked for a file that no longer existed ("Deferred file … not found") and its button spun
+    for ever."""
     base = slug(name)
     row = st.container(horizontal=True, gap="small")
     row.download_button("CSV", lambda: exports.csv_bytes(frame), f"{base}.csv", "text/csv",
-                        key=f"csv_{base}", icon=":material/download:")
+                        key=f"csv_{base}", icon=":material/download:", on_click="ignore")
     if tables:
         row.download_button("Excel", lambda: exports.excel_bytes(frame), f"{base}.xlsx",
-                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                key=f"xlsx_{base}", icon=":material/download:")
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            key=f"xlsx_{base}", icon=":material/download:", on_click="ignore")
         row.download_button("Parquet", lambda: exports.parquet_bytes(frame), f"{base}.parquet",
-                                "application/octet-stream", key=f"parquet_{base}", icon=":material/download:")
+                            "application/octet-stream", key=f"parquet_{base}", icon=":material/download:",
+                            on_click="ignore")
 
 
 def chart(fig, frame: pd.DataFrame, name: str) -> None:
