@@ -40,6 +40,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def start_server(db: Path, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
@@ -160,6 +167,7 @@ def load_test(db: Path, sessions: int = 20, processes: int = 1, pages: tuple[str
         opened = asyncio.run(sessions_at_once(ports, sessions, pages, timeout))
         wall = time.perf_counter() - started
         cpu_used = sum(cpu_seconds(s.pid) for s in servers) - cpu_before
+        rss = max(rss_mib(s.pid) for s in servers)
     finally:
         for server in servers:
             server.terminate()
@@ -173,5 +181,5 @@ def load_test(db: Path, sessions: int = 20, processes: int = 1, pages: tuple[str
             "first_open": {p["page"]: p["seconds"] for p in warm[:len(pages)]},
             "cpu_seconds_per_cached_page": cpu, **summary(opened),
             "by_page": {page: summary([p for p in opened if p["page"] == page]) for page in pages},
-            "wall_seconds": wall, "server_cpu_seconds": cpu_used, "error_samples": errors[:5],
+            "wall_seconds": wall, "server_cpu_seconds": cpu_used, "server_rss_mib": rss, "error_samples": errors[:5],
             "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
