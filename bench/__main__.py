@@ -213,8 +213,9 @@ def load_test_lines(runs: list[dict]) -> list[str]:
 
     lines = [
         "## Many users at once", "",
-        "`python -m bench --load-test`: `streamlit run app.py` on loopback (one or more processes, sessions spread "
-        "over them in turn as nginx with `ip_hash` would), every result cached by one session first; then N "
+        "`python -m bench --load-test`: `streamlit run app.py` on loopback (one or more processes; sessions spread "
+        "over them in turn, or through nginx with `deploy/nginx-multiprocess.conf`), every result cached by one "
+        "session first; then N "
         "sessions at once, each opening " + ", ".join(runs[-1]["pages"]) + " in turn over Streamlit's websocket "
         "protocol. Page time: from the page request to the server's \"script finished\". An error: an exception "
         "shown, a run that did not finish, or no answer within the timeout. CPU per cached page: the server's CPU "
@@ -225,7 +226,8 @@ def load_test_lines(runs: list[dict]) -> list[str]:
     ]
     for run in runs:
         cpu = ", ".join(f"{page} {value:.3f}" for page, value in run["cpu_seconds_per_cached_page"].items())
-        lines.append(f"| {run['warehouse']} | {run['sessions']} | {run['processes']} | {run['opened']} | "
+        processes = f"{run['processes']} behind nginx" if run.get("nginx") else str(run["processes"])
+        lines.append(f"| {run['warehouse']} | {run['sessions']} | {processes} | {run['opened']} | "
                      f"{run['errors']} | {seconds(run['p50'])} | {seconds(run['p95'])} | {seconds(run['max'])} | "
                      f"{run['wall_seconds']:.1f} | {run['server_cpu_seconds']:.1f} | {cpu} | "
                      f"{run['server_rss_mib']:,.0f} | {run['at']} |")
@@ -236,12 +238,13 @@ def load_test_lines(runs: list[dict]) -> list[str]:
 
 
 def record_load_test(measurements: Path, run: dict) -> dict:
-    """RESULTS.json with this load test added (replacing an earlier one of the same warehouse, sessions and
-    processes)."""
+    """RESULTS.json with this load test added (replacing an earlier one of the same warehouse, sessions, processes
+    and proxy)."""
     measured = json.loads(measurements.read_text(encoding="utf-8"))
-    same = (run["warehouse"], run["sessions"], run["processes"])
-    measured["load_tests"] = [r for r in measured.get("load_tests", [])
-                              if (r["warehouse"], r["sessions"], r["processes"]) != same] + [run]
+    def key(r: dict) -> tuple:
+        return r["warehouse"], r["sessions"], r["processes"], r.get("nginx", False)
+
+    measured["load_tests"] = [r for r in measured.get("load_tests", []) if key(r) != key(run)] + [run]
     measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
     return measured
 
@@ -316,6 +319,8 @@ def main() -> None:
                         help="warehouse for the load test (default: the demo warehouse the app builds)")
     parser.add_argument("--sessions", type=int, default=20, help="load test: sessions at once")
     parser.add_argument("--processes", type=int, default=1, help="load test: Streamlit server processes")
+    parser.add_argument("--nginx", action="store_true",
+                        help="load test: sessions through nginx with deploy/nginx-multiprocess.conf")
     args = parser.parse_args()
     measurements = args.results.with_suffix(".json")
     if args.load_test:
@@ -323,7 +328,7 @@ def main() -> None:
 
         if not args.load_db.exists():
             parser.error(f"no warehouse at {args.load_db}: start the app once (it builds the demo) or name one")
-        run = load_test(args.load_db, sessions=args.sessions, processes=args.processes)
+        run = load_test(args.load_db, sessions=args.sessions, processes=args.processes, nginx=args.nginx)
         print(json.dumps(run, indent=1, ensure_ascii=False))
         write_results(args.results, record_load_test(measurements, run))
         print(f"wrote {args.results}")

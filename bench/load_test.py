@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import time
+import tempfile
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -54,16 +58,52 @@ def start_server(db: Path, port: int) -> subprocess.Popen:
          "--server.fileWatcherType", "none", "--logger.level", "error"],
         cwd=ROOT, env=dict(os.environ, SCORECARD_WAREHOUSE=str(db), SCORECARD_LANGUAGE="en"),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_healthy(port, server, "streamlit")
+    return server
+
+
+def wait_healthy(port: int, process: subprocess.Popen, what: str) -> None:
     deadline = time.monotonic() + 120
     while True:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return server
+            return
         except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(f"streamlit did not start on port {port}")
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"{what} did not start on port {port}")
             time.sleep(0.1)
+
+
+NGINX_CONF = ROOT / "deploy" / "nginx-multiprocess.conf"
+
+
+@contextmanager
+def nginx_in_front(ports: list[int]):
+    """deploy/nginx-multiprocess.conf, with its upstream servers and listening port changed to these loopback
+    ports, run by the machine's nginx in the foreground; yields the port it listens on."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    front = free_port()
+    upstream = "".join(f"    server 127.0.0.1:{port};\n" for port in ports)
+    conf = re.sub(r"(?m)^    server 127\.0\.0\.1:\d+;\n(?:    server 127\.0\.0\.1:\d+;\n)*", upstream,
+                  NGINX_CONF.read_text(encoding="utf-8"))
+    conf = re.sub(r"listen 127\.0\.0\.1:\d+;", f"listen 127.0.0.1:{front};", conf)
+    with tempfile.TemporaryDirectory(prefix="scorecard-nginx-") as folder:
+        (Path(folder) / "scorecard.conf").write_text(conf, encoding="utf-8")
+        temp = " ".join(f"{kind}_temp_path {folder}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi",
+                                                                         "scgi"))
+        (Path(folder) / "nginx.conf").write_text(
+            f"daemon off;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
+            f"events {{ worker_connections 4096; }}\n"
+            f"http {{ access_log off; {temp} include {folder}/scorecard.conf; }}\n", encoding="utf-8")
+        proxy = subprocess.Popen([nginx, "-p", folder, "-c", f"{folder}/nginx.conf"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        try:
+            wait_healthy(front, proxy, "nginx")
+            yield front
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=20)
 
 
 class Session:
@@ -149,25 +189,16 @@ def summary(opened: list[dict]) -> dict:
 
 
 def load_test(db: Path, sessions: int = 20, processes: int = 1, pages: tuple[str, ...] = PAGES,
-              timeout: float = 120.0, cpu_repeats: int = 5) -> dict:
+              timeout: float = 120.0, cpu_repeats: int = 5, nginx: bool = False) -> dict:
     """Start `processes` servers, warm them (one session opens every page: every result cached), measure the server
-    CPU seconds of a cached page (one session at a time, `cpu_repeats` rounds), then open `sessions` sessions at once."""
+    CPU seconds of a cached page (one session at a time, `cpu_repeats` rounds), then open `sessions` sessions at once:
+    spread over the processes in turn, or through nginx with deploy/nginx-multiprocess.conf."""
     ports = [free_port() for _ in range(processes)]
     servers = [start_server(db, port) for port in ports]
     try:
-        warm = [p for port in ports for p in asyncio.run(sessions_at_once([port], 1, pages, timeout))]
-        cpu = {}
-        for page in pages:
-            before = cpu_seconds(servers[0].pid)
-            for _ in range(cpu_repeats):
-                asyncio.run(sessions_at_once(ports[:1], 1, (page,), timeout))
-            cpu[page] = (cpu_seconds(servers[0].pid) - before) / cpu_repeats
-        cpu_before = sum(cpu_seconds(s.pid) for s in servers)
-        started = time.perf_counter()
-        opened = asyncio.run(sessions_at_once(ports, sessions, pages, timeout))
-        wall = time.perf_counter() - started
-        cpu_used = sum(cpu_seconds(s.pid) for s in servers) - cpu_before
-        rss = max(rss_mib(s.pid) for s in servers)
+        with nginx_in_front(ports) if nginx else _no_proxy() as front:
+            return _measure(db, servers, ports, [front] if front else ports, sessions, pages, timeout, cpu_repeats,
+                            nginx)
     finally:
         for server in servers:
             server.terminate()
@@ -176,10 +207,33 @@ def load_test(db: Path, sessions: int = 20, processes: int = 1, pages: tuple[str
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+@contextmanager
+def _no_proxy():
+    yield None
+
+
+def _measure(db: Path, servers: list[subprocess.Popen], ports: list[int], entry: list[int], sessions: int,
+             pages: tuple[str, ...], timeout: float, cpu_repeats: int, nginx: bool) -> dict:
+    warm = [p for port in ports for p in asyncio.run(sessions_at_once([port], 1, pages, timeout))]
+    cpu = {}
+    for page in pages:
+        before = cpu_seconds(servers[0].pid)
+        for _ in range(cpu_repeats):
+            asyncio.run(sessions_at_once(ports[:1], 1, (page,), timeout))
+        cpu[page] = (cpu_seconds(servers[0].pid) - before) / cpu_repeats
+    cpu_before = [cpu_seconds(s.pid) for s in servers]
+    started = time.perf_counter()
+    opened = asyncio.run(sessions_at_once(entry, sessions, pages, timeout))
+    wall = time.perf_counter() - started
+    cpu_by_process = [cpu_seconds(s.pid) - before for s, before in zip(servers, cpu_before)]
+    rss = max(rss_mib(s.pid) for s in servers)
     errors = sorted({p["error"] for p in opened + warm if p["error"]})
-    return {"warehouse": db.name, "sessions": sessions, "processes": processes, "pages": list(pages),
+    return {"warehouse": db.name, "sessions": sessions, "processes": len(servers), "nginx": nginx, "pages": list(pages),
             "first_open": {p["page"]: p["seconds"] for p in warm[:len(pages)]},
             "cpu_seconds_per_cached_page": cpu, **summary(opened),
             "by_page": {page: summary([p for p in opened if p["page"] == page]) for page in pages},
-            "wall_seconds": wall, "server_cpu_seconds": cpu_used, "server_rss_mib": rss, "error_samples": errors[:5],
+            "wall_seconds": wall, "server_cpu_seconds": sum(cpu_by_process),
+            "server_cpu_seconds_by_process": cpu_by_process, "server_rss_mib": rss, "error_samples": errors[:5],
             "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
