@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import exports
 from dashboard.charts import STATUS_COLORS
-from dashboard.format import change, number
+from dashboard.format import UNCHANGED, change, number
 from dashboard.i18n import _, language
 from dashboard.labels import STATUS, label, readable
 from metrics import CATALOGUE
@@ -69,9 +69,11 @@ def kpi_tile(metric_id: str, value: float, target: float | None = None, status: 
     """A KPI tile; `narrow` tiles (five in a row) leave out the words after the change, which would be cut."""
     metric = CATALOGUE[metric_id]
     delta = change(previous_change, metric.format)
+    unchanged = delta is not None and delta.startswith(UNCHANGED)
     with st.container(border=True):
         st.metric(metric_label(metric_id), number(value, metric.format), delta=delta,
-                  delta_color="normal" if metric.direction == "higher" else "inverse",
+                  delta_color="off" if unchanged else "normal" if metric.direction == "higher" else "inverse",
+                  delta_arrow="off" if unchanged else "auto",
                   help=_(metric.definition), chart_data=spark or None, chart_type="area",
                   delta_description=_("vs previous period") if delta and not narrow else None)
         if status is not None:
