@@ -227,7 +227,7 @@ def load_test_lines(runs: list[dict]) -> list[str]:
     for run in runs:
         cpu = ", ".join(f"{page} {value:.3f}" for page, value in run["cpu_seconds_per_cached_page"].items())
         processes = f"{run['processes']} behind nginx" if run.get("nginx") else str(run["processes"])
-        lines.append(f"| {run['warehouse']} | {run['sessions']} | {processes} | {run['opened']} | "
+        lines.append(f"| {run['warehouse']} ({run['customers']:,} customers) | {run['sessions']} | {processes} | {run['opened']} | "
                      f"{run['errors']} | {seconds(run['p50'])} | {seconds(run['p95'])} | {seconds(run['max'])} | "
                      f"{run['wall_seconds']:.1f} | {run['server_cpu_seconds']:.1f} | {cpu} | "
                      f"{run['server_rss_mib']:,.0f} | {run['at']} |")

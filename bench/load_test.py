@@ -193,12 +193,16 @@ def load_test(db: Path, sessions: int = 20, processes: int = 1, pages: tuple[str
     """Start `processes` servers, warm them (one session opens every page: every result cached), measure the server
     CPU seconds of a cached page (one session at a time, `cpu_repeats` rounds), then open `sessions` sessions at once:
     spread over the processes in turn, or through nginx with deploy/nginx-multiprocess.conf."""
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        customers = con.execute("SELECT count(*) FROM customers").fetchone()[0]
     ports = [free_port() for _ in range(processes)]
     servers = [start_server(db, port) for port in ports]
     try:
         with nginx_in_front(ports) if nginx else _no_proxy() as front:
-            return _measure(db, servers, ports, [front] if front else ports, sessions, pages, timeout, cpu_repeats,
-                            nginx)
+            return {"customers": customers, **_measure(db, servers, ports, [front] if front else ports, sessions,
+                                                       pages, timeout, cpu_repeats, nginx)}
     finally:
         for server in servers:
             server.terminate()

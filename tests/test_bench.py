@@ -105,4 +105,5 @@ def test_load_test_report_shape_on_a_tiny_run(demo_db, tmp_path):
     write_results(tmp_path / "RESULTS.md", measured)
     text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "## Many users at once" in text
-    assert f"| {demo_db.name} | 2 | 1 | 4 | 0 | {run['p50']:.2f} | {run['p95']:.2f} |" in text
+    assert run["customers"] == 800  # the demo fixture's
+    assert f"| {demo_db.name} (800 customers) | 2 | 1 | 4 | 0 | {run['p50']:.2f} | {run['p95']:.2f} |" in text
