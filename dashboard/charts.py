@@ -66,7 +66,7 @@ def _frozen(value):
 
 def shared_figure(build):
     """Build a figure once per arguments (frames by content) and language, and hand the same figure to every later
-    call: a cached page then costs the server no figure building, which is most of a page's CPU time."""
+    call: a cached page then costs the server no figure building (it was most of a chart page's script time)."""
     figures: OrderedDict = OrderedDict()
     lock = threading.Lock()
 

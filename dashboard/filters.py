@@ -111,7 +111,8 @@ def sidebar_filters(identity: Identity) -> Filters | None:
         st.button(_("Reset filters"), on_click=_reset, args=(default,), icon=":material/restart_alt:", width="stretch")
         st.segmented_control(_("Language"), list(i18n.LANGUAGES), key=LANGUAGE_KEY, bind="query-params",
                              default=i18n.language(), format_func=i18n.LANGUAGES.get, required=True)
-    start, end = period if isinstance(period, (tuple, list)) and len(period) == 2 and period[0] <= period[1] else default
+    picked = isinstance(period, (tuple, list)) and len(period) == 2 and period[0] <= period[1]
+    start, end = period if picked else default
     filters = Filters(start=start, end=end, regions=regions or None, service_centers=centers or None,
                       tiers=tiers or None, industries=industries or None, areas=areas or None,
                       allowed_regions=identity.allowed_regions,
