@@ -1,5 +1,7 @@
 """Benchmark: `python -m bench --customers 1000000` generates the demo at scale, loads it with the real importer,
-times every page's metric set cold and warm, compares a core set with plain pandas, and writes bench/RESULTS.md."""
+times every page's metric set cold and warm, compares a core set with plain pandas, and writes bench/RESULTS.md.
+`python -m bench --load-test` only runs the load test (many sessions at once on loopback, bench/load_test.py) and
+adds its figures to the same results."""
 
 from __future__ import annotations
 
@@ -201,6 +203,52 @@ def browser_cold_starts(db: Path, repeats: int, chromium: str = "/usr/bin/chromi
             for app, app_runs in runs.items()}
 
 
+def load_test_lines(runs: list[dict]) -> list[str]:
+    """The load tests' section of RESULTS.md: one row per warehouse, session count and process count."""
+    if not runs:
+        return []
+
+    def seconds(value) -> str:
+        return "–" if value is None else f"{value:.2f}"
+
+    lines = [
+        "## Many users at once", "",
+        "`python -m bench --load-test`: `streamlit run app.py` on loopback (one or more processes; sessions spread "
+        "over them in turn, or through nginx with `deploy/nginx-multiprocess.conf`), every result cached by one "
+        "session first; then N "
+        "sessions at once, each opening " + ", ".join(runs[-1]["pages"]) + " in turn over Streamlit's websocket "
+        "protocol. Page time: from the page request to the server's \"script finished\". An error: an exception "
+        "shown, a run that did not finish, or no answer within the timeout. CPU per cached page: the server's CPU "
+        "seconds for one page opened by one session at a time.", "",
+        "| warehouse | sessions | processes | pages | errors | p50 (s) | p95 (s) | max (s) | wall (s) "
+        "| server CPU (s) | CPU per cached page (s) | server memory (MiB) | at |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        cpu = ", ".join(f"{page} {value:.3f}" for page, value in run["cpu_seconds_per_cached_page"].items())
+        processes = f"{run['processes']} behind nginx" if run.get("nginx") else str(run["processes"])
+        lines.append(f"| {run['warehouse']} ({run['customers']:,} customers) | {run['sessions']} | {processes} | {run['opened']} | "
+                     f"{run['errors']} | {seconds(run['p50'])} | {seconds(run['p95'])} | {seconds(run['max'])} | "
+                     f"{run['wall_seconds']:.1f} | {run['server_cpu_seconds']:.1f} | {cpu} | "
+                     f"{run['server_rss_mib']:,.0f} | {run['at']} |")
+    errors = sorted({e for run in runs for e in run["error_samples"]})
+    if errors:
+        lines += ["", "Errors seen: " + "; ".join(errors)]
+    return lines + [""]
+
+
+def record_load_test(measurements: Path, run: dict) -> dict:
+    """RESULTS.json with this load test added (replacing an earlier one of the same warehouse, sessions, processes
+    and proxy)."""
+    measured = json.loads(measurements.read_text(encoding="utf-8"))
+    def key(r: dict) -> tuple:
+        return r["warehouse"], r["sessions"], r["processes"], r.get("nginx", False)
+
+    measured["load_tests"] = [r for r in measured.get("load_tests", []) if key(r) != key(run)] + [run]
+    measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
+    return measured
+
+
 def write_results(path: Path, measured: dict) -> None:
     """RESULTS.md from the measurements (kept beside it as JSON) and HISTORY.md, the notes on what each change bought."""
     customers, repeats, generation = measured["customers"], measured["repeats"], measured["generation"]
@@ -248,6 +296,7 @@ def write_results(path: Path, measured: dict) -> None:
           f"{'yes' if not r['mismatches'] else 'NO: ' + json.dumps(r['mismatches'], ensure_ascii=False)} |"
           for page, r in compare["pages"].items()], "",
     ]
+    lines += load_test_lines(measured.get("load_tests", []))
     history = path.parent / "HISTORY.md"
     if history.exists():
         lines.append(history.read_text(encoding="utf-8"))
@@ -264,8 +313,26 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--render", action="store_true",
                         help="only write RESULTS.md again from the last measurements (RESULTS.json) and HISTORY.md")
+    parser.add_argument("--load-test", action="store_true",
+                        help="only run the load test (loopback) and add it to RESULTS.json and RESULTS.md")
+    parser.add_argument("--load-db", type=Path, default=ROOT / "data" / "warehouse.duckdb",
+                        help="warehouse for the load test (default: the demo warehouse the app builds)")
+    parser.add_argument("--sessions", type=int, default=20, help="load test: sessions at once")
+    parser.add_argument("--processes", type=int, default=1, help="load test: Streamlit server processes")
+    parser.add_argument("--nginx", action="store_true",
+                        help="load test: sessions through nginx with deploy/nginx-multiprocess.conf")
     args = parser.parse_args()
     measurements = args.results.with_suffix(".json")
+    if args.load_test:
+        from bench.load_test import load_test
+
+        if not args.load_db.exists():
+            parser.error(f"no warehouse at {args.load_db}: start the app once (it builds the demo) or name one")
+        run = load_test(args.load_db, sessions=args.sessions, processes=args.processes, nginx=args.nginx)
+        print(json.dumps(run, indent=1, ensure_ascii=False))
+        write_results(args.results, record_load_test(measurements, run))
+        print(f"wrote {args.results}")
+        return
     if args.render:
         write_results(args.results, json.loads(measurements.read_text(encoding="utf-8")))
         print(f"wrote {args.results} from {measurements}")
@@ -283,6 +350,8 @@ def main() -> None:
     measured = {"customers": args.customers, "repeats": args.repeats, "machine": machine(),
                 "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "generation": generation, "loaded": loaded,
                 "pages": pages, "compare": compare, "browser": browser, "speed": speed}
+    if measurements.exists():  # load tests are run on their own (--load-test); keep the last ones
+        measured["load_tests"] = json.loads(measurements.read_text(encoding="utf-8")).get("load_tests", [])
     measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
     write_results(args.results, measured)
     print(f"wrote {args.results}")

@@ -1,14 +1,22 @@
 """Plotly figures: one template, one colour meaning (tiers, statuses), readable axes and formatted hover text.
 
-Plain functions from DataFrames to figures, so they are tested without Streamlit.
+Plain functions from DataFrames to figures, so they are tested without Streamlit. Text from the data (regions,
+industries, categories, reasons) is escaped for Plotly's HTML-like labels; hover templates name a trace through
+`%{fullData.name}`, so data never becomes template text. Each figure is built once per result and language and
+shared (see `shared_figure`): callers must not change a figure they are given.
 """
 
 from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from dashboard import escape
 from dashboard.i18n import _, language
 from dashboard.labels import TIER, TICKET_TYPE, column, label
 
@@ -37,8 +45,67 @@ HOVER_FORMAT = {"percent": ".1%", "yuan": ",.0f", "kwh": ",.0f", "count": ",", "
                 "score": ".2f", "nps": "+.1f", "per_10k": ",.0f", "ratio": ".2f"}
 
 
+MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
+MAX_TICKS = 12
+SHARED_FIGURES = 256
+
+
+def _frozen(value):
+    """A hashable stand-in for a builder argument; frames and series by their content."""
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        return ("frame", tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)),
+                pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(_frozen(v) for v in value))
+    hash(value)
+    return value
+
+
+def shared_figure(build):
+    """Build a figure once per arguments (frames by content) and language, and hand the same figure to every later
+    call: a cached page then costs the server no figure building (it was most of a chart page's script time)."""
+    figures: OrderedDict = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(build)
+    def cached(*args, **kwargs):
+        try:
+            key = (language(), _frozen(args), _frozen(tuple(sorted(kwargs.items()))))
+        except TypeError:  # an argument with no content hash: build it fresh
+            return build(*args, **kwargs)
+        with lock:
+            if key in figures:
+                figures.move_to_end(key)
+                return figures[key]
+        fig = build(*args, **kwargs)
+        with lock:
+            figures[key] = fig
+            while len(figures) > SHARED_FIGURES:
+                figures.popitem(last=False)
+        return fig
+
+    return cached
+
+
 def month_format() -> str:
     return "%Y年%-m月" if language() == "zh" else "%Y-%m"
+
+
+def _month_ticks(fig: go.Figure, when: pd.Series, months_per_period: int) -> None:
+    """One tick per period, or per a whole number of periods when there are many: left to itself Plotly puts ticks
+    every half month on a short range, and a month label then reads 2022-04, 2022-04, 2022-05."""
+    dates = pd.to_datetime(pd.Series(when)).dropna()
+    if dates.empty:
+        return
+    first, last = dates.min(), dates.max()
+    span = (last.year - first.year) * 12 + last.month - first.month
+    step = months_per_period
+    while span / step > MAX_TICKS:
+        step += months_per_period
+    fig.update_xaxes(dtick=f"M{step}", tick0=first.strftime("%Y-%m-%d"))
 
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, fmt: str | None = None,
@@ -50,6 +117,7 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, fmt: str | N
     return fig
 
 
+@shared_figure
 def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "month", series: str | None = None,
           target: float | None = None, highlight: pd.Series | None = None) -> go.Figure:
     """A line per series over time, with an optional target line and highlighted points."""
@@ -58,9 +126,11 @@ def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "mon
     when = month_format()
     for name, part in groups:
         shown = label(TIER, name) if series == "tier" else label(TICKET_TYPE, name) if series == "ticket_type" else name
-        fig.add_scatter(x=part[x], y=part["value"], mode="lines+markers", name=str(shown) if shown else y_title,
+        extra = "%{fullData.name}" if series else ""
+        fig.add_scatter(x=part[x], y=part["value"], mode="lines+markers",
+                        name=escape.plotly(shown) if series else y_title,
                         line={"color": TIER_COLORS.get(name) if series == "tier" else None},
-                        hovertemplate=f"%{{x|{when}}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>{shown or ''}</extra>")
+                        hovertemplate=f"%{{x|{when}}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>{extra}</extra>")
     if target is not None:
         fig.add_hline(y=target, line_dash="dash", line_color=STATUS_COLORS["green"],
                       annotation_text=_("Target"), annotation_position="top left")
@@ -70,14 +140,17 @@ def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "mon
                         marker={"size": 14, "color": STATUS_COLORS["red"], "symbol": "circle-open", "line": {"width": 3}},
                         hovertemplate=f"%{{x|{when}}}: %{{y:{HOVER_FORMAT[fmt]}}} · {_('Stands out')}<extra></extra>")
     fig.update_xaxes(tickformat=when)
+    if x in MONTHS_PER_PERIOD:
+        _month_ticks(fig, frame[x], MONTHS_PER_PERIOD[x])
     return _layout(fig, title, column(x), y_title, fmt)
 
 
+@shared_figure
 def bars(frame: pd.DataFrame, category: str, title: str, y_title: str, fmt: str, value: str = "value",
          target: float | None = None, colors: dict | None = None, horizontal: bool = False,
          labels: dict | None = None) -> go.Figure:
     """One bar per category, sorted as given; tiers and statuses keep their colours."""
-    names = [str(label(labels or {}, c)) for c in frame[category]]
+    names = [escape.plotly(label(labels or {}, c)) for c in frame[category]]
     color = [(colors or {}).get(c, ACCENT) for c in frame[category]]
     hover = f"%{{{'y' if horizontal else 'x'}}}<br>%{{{'x' if horizontal else 'y'}:{HOVER_FORMAT[fmt]}}}<extra></extra>"
     if horizontal:
@@ -94,23 +167,24 @@ def bars(frame: pd.DataFrame, category: str, title: str, y_title: str, fmt: str,
     return fig
 
 
+@shared_figure
 def stacked(frame: pd.DataFrame, x: str, stack: str, value: str, title: str, y_title: str, fmt: str = "count",
             colors: dict | None = None, labels: dict | None = None, x_labels: dict | None = None) -> go.Figure:
     fig = go.Figure()
     for name, part in frame.groupby(stack, sort=False, observed=True):
-        shown = label(labels or {}, name)
-        fig.add_bar(x=[label(x_labels or {}, v) for v in part[x].astype(str)], y=part[value], name=str(shown),
-                    marker_color=(colors or {}).get(name),
-                    hovertemplate=f"%{{x}}<br>{shown}: %{{y:{HOVER_FORMAT[fmt]}}}<extra></extra>")
+        fig.add_bar(x=[escape.plotly(label(x_labels or {}, v)) for v in part[x].astype(str)], y=part[value],
+                    name=escape.plotly(label(labels or {}, name)), marker_color=(colors or {}).get(name),
+                    hovertemplate=f"%{{x}}<br>%{{fullData.name}}: %{{y:{HOVER_FORMAT[fmt]}}}<extra></extra>")
     # Bars in the frame's order (a categorical's own order), not in the order the first stack happens to meet them.
     present = set(frame[x].astype(str))
     order = ([str(c) for c in frame[x].cat.categories if str(c) in present]
              if isinstance(frame[x].dtype, pd.CategoricalDtype) else list(dict.fromkeys(frame[x].astype(str))))
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(categoryorder="array", categoryarray=[label(x_labels or {}, v) for v in order])
+    fig.update_xaxes(categoryorder="array", categoryarray=[escape.plotly(label(x_labels or {}, v)) for v in order])
     return _layout(fig, title, column(x), y_title, fmt)
 
 
+@shared_figure
 def tier_shares(distribution: pd.DataFrame, title: str) -> go.Figure:
     """Share of customers next to share of revenue and consumption, one colour per tier: the 20/80 rule at a glance."""
     fig = go.Figure()
@@ -125,6 +199,7 @@ def tier_shares(distribution: pd.DataFrame, title: str) -> go.Figure:
     return _layout(fig, title, "", _("Share"), "percent")
 
 
+@shared_figure
 def pareto(curve: pd.DataFrame, title: str) -> go.Figure:
     """Lorenz-style curve: cumulative share of revenue against cumulative share of customers, largest first."""
     step = max(1, len(curve) // 1000)
@@ -142,11 +217,13 @@ def pareto(curve: pd.DataFrame, title: str) -> go.Figure:
     return _layout(fig, title, _("Customers, largest first (cumulative share)"), _("Revenue (cumulative share)"))
 
 
+@shared_figure
 def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, title: str, fmt: str = "percent",
             x_title: str | None = None, y_title: str | None = None, colorscale: str = "Blues") -> go.Figure:
     grid = frame.pivot_table(index=y, columns=x, values=value, aggfunc="first", observed=True)
     zmin, zmax = {"percent": (0, 1), "score": (1, 5)}.get(fmt, (None, None))  # a fixed scale reads the same everywhere
-    fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=[str(i) for i in grid.index],
+    fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=[escape.plotly(c) for c in grid.columns],
+                               y=[escape.plotly(i) for i in grid.index],
                                colorscale=colorscale, zmin=zmin, zmax=zmax, texttemplate=f"%{{z:{HOVER_FORMAT[fmt]}}}",
                                hovertemplate=f"%{{y}} · %{{x}}: %{{z:{HOVER_FORMAT[fmt]}}}<extra></extra>",
                                colorbar={"tickformat": AXIS_FORMAT[fmt]}))
@@ -155,11 +232,13 @@ def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, title: str, fmt: st
     return _layout(fig, title, x_title or column(x), y_title or column(y), None, height=max(320, 34 * len(grid) + 120))
 
 
+@shared_figure
 def migration_sankey(migration: pd.DataFrame, title: str, before: str, after: str) -> go.Figure:
     """Tier on one date flowing to the tier on another; new and closed accounts included."""
     left = [t for t in ("new", "VIP", "key", "standard") if t in set(migration["from_tier"])]
     right = [t for t in ("VIP", "key", "standard", "closed") if t in set(migration["to_tier"])]
-    nodes = [f"{label(TIER, t)} ({before})" for t in left] + [f"{label(TIER, t)} ({after})" for t in right]
+    nodes = [escape.plotly(f"{label(TIER, t)} ({before})") for t in left] + \
+        [escape.plotly(f"{label(TIER, t)} ({after})") for t in right]
     fig = go.Figure(go.Sankey(
         node={"label": nodes, "color": [TIER_COLORS[t] for t in left + right], "pad": 18},
         link={"source": [left.index(t) for t in migration["from_tier"]],

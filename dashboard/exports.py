@@ -1,12 +1,15 @@
 """Files for download: CSV, Excel and Parquet of exactly what a chart or table shows, with readable headers.
 
-CSV and Excel cells a spreadsheet would run as a formula (leading =, +, -, @, tab or carriage return)
-get a leading apostrophe; numbers stay numbers, so real negative values are untouched.
+CSV and Excel cells a spreadsheet would run as a formula (=, +, -, @ first, also after leading spaces or control
+characters, or a leading tab or carriage return) get a leading apostrophe; numbers stay numbers, so real negative
+values are untouched. CSV rows end in CRLF (RFC 4180), so a cell holding a carriage return or a line feed is always
+quoted and stays one cell; Excel files hold text as text, never as a formula or a hyperlink.
 """
 
 from __future__ import annotations
 
 import io
+import unicodedata
 
 import pandas as pd
 
@@ -15,19 +18,34 @@ from dashboard.labels import readable
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _blank(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def runs_as_formula(text: str) -> bool:
+    """Whether a spreadsheet could read `text` as a formula: it starts with one of FORMULA_STARTS, or does once its
+    leading spaces and control characters are dropped (as some spreadsheets drop them)."""
+    return text.startswith(FORMULA_STARTS) or text.lstrip("".join(c for c in text[:64] if _blank(c))).startswith(
+        FORMULA_STARTS)
+
+
+def _safe(value):
+    return "'" + value if isinstance(value, str) and runs_as_formula(value) else value
+
+
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name in out.columns:
         if pd.api.types.is_numeric_dtype(out[name]) or pd.api.types.is_datetime64_any_dtype(out[name]):
             continue
-        out[name] = out[name].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
-    out.columns = ["'" + c if isinstance(c, str) and c.startswith(FORMULA_STARTS) else c for c in out.columns]
+        out[name] = out[name].map(_safe)
+    out.columns = [_safe(c) for c in out.columns]
     return out
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     # UTF-8 with BOM: Excel on Chinese Windows opens it with the right characters.
-    return neutralise(readable(frame)).to_csv(index=False).encode("utf-8-sig")
+    return neutralise(readable(frame)).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def excel_bytes(frame: pd.DataFrame, sheet: str = "data") -> bytes:
@@ -36,7 +54,8 @@ def excel_bytes(frame: pd.DataFrame, sheet: str = "data") -> bytes:
     for name in table.columns:
         if isinstance(table[name].dtype, pd.DatetimeTZDtype):
             table[name] = table[name].dt.tz_localize(None)
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+    options = {"strings_to_formulas": False, "strings_to_urls": False}  # xlsxwriter would turn "=…" and URLs live
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         table.to_excel(writer, sheet_name=sheet[:31], index=False)
     return buffer.getvalue()
 

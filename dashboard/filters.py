@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, escape
 from dashboard import i18n
 from dashboard.i18n import _
 from dashboard.labels import AREA, CHANNEL, TICKET_TYPE, TIER, label
@@ -49,6 +49,22 @@ def _dropped_from_url(key: str, allowed: list[str]) -> list[str]:
     return [value for value in st.query_params.get_all(key) if value not in allowed]
 
 
+def _unusable_period(first: dt.date, last: dt.date) -> list[str]:
+    """The period values of the URL when they are no period of the data (unreadable dates, not two of them, start
+    after end, outside the data), else []. Checked at a session's first run only: later the URL follows the picker,
+    which holds one date while a range is being chosen."""
+    values = st.query_params.get_all("period")
+    if not values or "period" in st.session_state:
+        return []
+    try:
+        days = [dt.date.fromisoformat(value) for value in values]
+    except ValueError:
+        return values
+    if len(days) != 2 or not first <= days[0] <= days[1] <= last:
+        return values
+    return []
+
+
 def sidebar_filters(identity: Identity) -> Filters | None:
     st.session_state[SHELL_KEY] = True
     st.session_state[IDENTITY_KEY] = identity
@@ -65,13 +81,22 @@ def sidebar_filters(identity: Identity) -> Filters | None:
                       and (identity.allowed_regions is None or region_of.get(c) in identity.allowed_regions)]
     dropped = _dropped_from_url("region", region_options) + _dropped_from_url("center", center_options)
     default = default_period(first, last)
+    unusable = _unusable_period(first, last)
+    if unusable:
+        # Streamlit seeds a bound widget from the link whatever the session state says: this first run the picker
+        # is unbound (so it starts at the default) and the link loses the period; from the next run on it is bound.
+        del st.query_params["period"]
     with st.sidebar:
         st.subheader(_("Filters"))
+        if unusable:
+            st.warning(_("The period in the link cannot be used, so the last twelve months are shown:") + " "
+                       + escape.markdown(" – ".join(unusable)), icon=":material/event_busy:")
         period = st.date_input(_("Period"), value=default, min_value=first, max_value=last, key="period",
-                               bind="query-params", format="YYYY-MM-DD",
+                               bind=None if unusable else "query-params", format="YYYY-MM-DD",
                                help=_("Bills count by month, tickets by creation time, churn by closing date."))
         if dropped:
-            st.warning(_("Not available to you, so left out:") + " " + ", ".join(dropped), icon=":material/lock:")
+            st.warning(_("Not available to you, so left out:") + " " + ", ".join(map(escape.markdown, dropped)),
+                       icon=":material/lock:")
         regions = st.multiselect(_("Region"), region_options, key="region", bind="query-params",
                                  placeholder=_("All regions") if identity.allowed_regions is None else _("All your regions"))
         centers = st.multiselect(_("Service centre"), center_options, key="center", bind="query-params",
@@ -86,7 +111,8 @@ def sidebar_filters(identity: Identity) -> Filters | None:
         st.button(_("Reset filters"), on_click=_reset, args=(default,), icon=":material/restart_alt:", width="stretch")
         st.segmented_control(_("Language"), list(i18n.LANGUAGES), key=LANGUAGE_KEY, bind="query-params",
                              default=i18n.language(), format_func=i18n.LANGUAGES.get, required=True)
-    start, end = period if isinstance(period, (tuple, list)) and len(period) == 2 else default
+    picked = isinstance(period, (tuple, list)) and len(period) == 2 and period[0] <= period[1]
+    start, end = period if picked else default
     filters = Filters(start=start, end=end, regions=regions or None, service_centers=centers or None,
                       tiers=tiers or None, industries=industries or None, areas=areas or None,
                       allowed_regions=identity.allowed_regions,

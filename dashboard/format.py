@@ -56,14 +56,18 @@ def yuan(value: float) -> str:
     return "¥" + _scaled(value)
 
 
+UNCHANGED = "±"
+
+
 def change(value: float | None, fmt: str) -> str | None:
-    """A change between two periods: percentage points for shares, the unit otherwise."""
+    """A change between two periods: percentage points for shares, the unit otherwise. A change too small to show
+    reads ±0 (not -0.0 h with a falling arrow)."""
     if _missing(value):
         return None
-    if fmt == "percent":
-        return f"{value * 100:+.1f} " + _("pp")
-    text = number(abs(value), fmt)
-    return ("+" if value >= 0 else "-") + text.lstrip("+")
+    text = f"{abs(value) * 100:.1f} " + _("pp") if fmt == "percent" else number(abs(value), fmt).lstrip("+")
+    if not any(c in "123456789" for c in text.split(" ")[0]):
+        return UNCHANGED + text
+    return ("+" if value >= 0 else "-") + text
 
 
 def month(day: dt.date) -> str:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import exports
 from dashboard.charts import STATUS_COLORS
-from dashboard.format import change, number
+from dashboard.format import UNCHANGED, change, number
 from dashboard.i18n import _, language
 from dashboard.labels import STATUS, label, readable
 from metrics import CATALOGUE
@@ -27,17 +27,23 @@ def slug(text: str) -> str:
 
 
 def downloads(frame: pd.DataFrame, name: str, tables: bool = False) -> None:
-    """CSV one click away; Excel and Parquet too where a table is offered."""
+    """CSV one click away; Excel and Parquet too where a table is offered.
+
+    The file is made on click (a callable) and the click does not rerun the page (`on_click="ignore"`): a rerun
+    registers a new file id for every button and drops the old ones, so a click whose request reached the server
+    after its own rerun asked for a file that no longer existed ("Deferred file … not found") and its button spun
+    for ever."""
     base = slug(name)
     row = st.container(horizontal=True, gap="small")
     row.download_button("CSV", lambda: exports.csv_bytes(frame), f"{base}.csv", "text/csv",
-                        key=f"csv_{base}", icon=":material/download:")
+                        key=f"csv_{base}", icon=":material/download:", on_click="ignore")
     if tables:
         row.download_button("Excel", lambda: exports.excel_bytes(frame), f"{base}.xlsx",
-                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                key=f"xlsx_{base}", icon=":material/download:")
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            key=f"xlsx_{base}", icon=":material/download:", on_click="ignore")
         row.download_button("Parquet", lambda: exports.parquet_bytes(frame), f"{base}.parquet",
-                                "application/octet-stream", key=f"parquet_{base}", icon=":material/download:")
+                            "application/octet-stream", key=f"parquet_{base}", icon=":material/download:",
+                            on_click="ignore")
 
 
 def chart(fig, frame: pd.DataFrame, name: str) -> None:
@@ -64,9 +70,11 @@ def kpi_tile(metric_id: str, value: float, target: float | None = None, status: 
     """A KPI tile; `narrow` tiles (five in a row) leave out the words after the change, which would be cut."""
     metric = CATALOGUE[metric_id]
     delta = change(previous_change, metric.format)
+    unchanged = delta is not None and delta.startswith(UNCHANGED)
     with st.container(border=True):
         st.metric(metric_label(metric_id), number(value, metric.format), delta=delta,
-                  delta_color="normal" if metric.direction == "higher" else "inverse",
+                  delta_color="off" if unchanged else "normal" if metric.direction == "higher" else "inverse",
+                  delta_arrow="off" if unchanged else "auto",
                   help=_(metric.definition), chart_data=spark or None, chart_type="area",
                   delta_description=_("vs previous period") if delta and not narrow else None)
         if status is not None:

@@ -164,6 +164,7 @@ ZH: dict[str, str] = {
     'All regions': '全部供电单位',
     'All your regions': '您负责的全部单位',
     'Not available to you, so left out:': '您无权查看，已忽略：',
+    'The period in the link cannot be used, so the last twelve months are shown:': '链接中的期间无法使用，已显示最近十二个月：',
     'User name': '用户名',
     'Password': '密码',
     'Sign in': '登录',

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, escape
 from dashboard.filters import IDENTITY_KEY, current
 from dashboard.i18n import _, language
 from dashboard.load_messages import error_zh, reason_zh
@@ -74,8 +74,9 @@ if LAST_IMPORT in st.session_state:
                              "rows_rejected": r["rejected"]} for t, r in report.tables().items()])
     table(summary, "load_report")
     for table_name, reasons in report.top_reasons.items():
-        st.markdown(f"**{_('Top reasons in')} {table_name}:** " +
-                    "; ".join(f"{reason_zh(reason) if chinese else reason} ({rows:,})" for reason, rows in reasons))
+        st.markdown(f"**{_('Top reasons in')} {escape.markdown(table_name)}:** " +
+                    "; ".join(f"{escape.markdown(reason_zh(reason) if chinese else reason)} ({rows:,})"
+                              for reason, rows in reasons))
 st.caption(_("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; "
              "rows that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded."))
 modes = {"append": _("Append a monthly increment (update existing keys)"),
@@ -99,7 +100,7 @@ if submitted:
                if upload.size > limits.max_upload_mib * 2**20]
     if too_big:
         st.error(_("Larger than {size} MiB, so not loaded:").format(size=limits.max_upload_mib) + " "
-                 + ", ".join(too_big))
+                 + ", ".join(map(escape.markdown, too_big)))
         st.stop()
     if not files:
         st.warning(_("Choose at least one export file."))
@@ -126,7 +127,8 @@ if submitted:
     except LoadError as error:
         progress.empty()
         message = str(error).replace(f"{folder}/mapping/", "").replace(f"{folder}/", "") if folder else str(error)
-        st.error(_("Nothing was loaded:") + f" {error_zh(message) if chinese else message}", icon=":material/error:")
+        st.error(_("Nothing was loaded:") + " " + escape.markdown(error_zh(message) if chinese else message),
+                 icon=":material/error:")
     else:
         st.session_state[LAST_IMPORT] = report
         st.rerun()  # the status, history and rejects above now show the new load

@@ -65,3 +65,45 @@ def test_results_are_rendered_from_the_saved_measurements(tmp_path):
     assert "**50.0x**" in text  # pandas 10 s / metrics 0.2 s
     assert "the first KPI tile 3.50 s" in text
     assert "title 1.40 s, tile 1.65 s" in text
+
+
+def test_load_test_summary_counts_errors_and_leaves_them_out_of_the_times():
+    from bench.load_test import summary
+
+    opened = [{"page": "scorecard", "seconds": s, "error": None} for s in (1.0, 2.0, 3.0, 4.0)]
+    opened.append({"page": "scorecard", "seconds": 120.0, "error": "not finished within 120 s"})
+    result = summary(opened)
+    # times 1, 2, 3, 4: median 2.5; 95th percentile (linear) 3 + 0.85 = 3.85; the timed-out page is only an error
+    assert result == {"opened": 5, "errors": 1, "p50": 2.5, "p95": pytest.approx(3.85), "max": 4.0}
+
+
+def test_load_test_report_shape_on_a_tiny_run(demo_db, tmp_path):
+    """Two sessions at once against a real `streamlit run app.py` on loopback, rendered into RESULTS.md."""
+    import json
+
+    from bench.__main__ import record_load_test, write_results
+    from bench.load_test import load_test
+
+    run = load_test(demo_db, sessions=2, processes=1, pages=("scorecard", "complaints"), cpu_repeats=1)
+    assert run["errors"] == 0, run["error_samples"]
+    assert (run["sessions"], run["processes"], run["opened"]) == (2, 1, 4)
+    assert run["pages"] == ["scorecard", "complaints"]
+    assert 0 < run["p50"] <= run["p95"] <= run["max"]
+    assert set(run["by_page"]) == {"scorecard", "complaints"} and run["by_page"]["scorecard"]["opened"] == 2
+    assert set(run["cpu_seconds_per_cached_page"]) == {"scorecard", "complaints"}
+    assert all(seconds > 0 for seconds in run["cpu_seconds_per_cached_page"].values())
+    assert run["server_rss_mib"] > 50
+    measurements = tmp_path / "RESULTS.json"
+    measurements.write_text(json.dumps({
+        "customers": 1000, "repeats": 1, "machine": "2 CPUs", "at": "2026-12-01 10:00 UTC", "generation": 1.0,
+        "loaded": {"seconds": 1.0, "rows": 10, "rows_per_second": 10.0, "peak_mib": 1.0, "tables": {}, "phases": {}},
+        "pages": [], "compare": {"pandas_load_seconds": 1.0, "pages": {}}, "browser": None,
+        "speed": [{"duckdb": 0.3, "python": 0.1}, {"duckdb": 0.3, "python": 0.1}]}), encoding="utf-8")
+    record_load_test(measurements, {**run, "p95": 9.99})
+    measured = record_load_test(measurements, run)  # the same warehouse, sessions and processes: replaced
+    assert len(measured["load_tests"]) == 1
+    write_results(tmp_path / "RESULTS.md", measured)
+    text = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert "## Many users at once" in text
+    assert run["customers"] == 800  # the demo fixture's
+    assert f"| {demo_db.name} (800 customers) | 2 | 1 | 4 | 0 | {run['p50']:.2f} | {run['p95']:.2f} |" in text

@@ -76,6 +76,8 @@ def wait_until_done(page: Page) -> None:
     for _ in range(2):  # a deep link on a cold server reruns once through the app shell: settle twice
         page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=90_000)
         page.wait_for_timeout(1000)
+    # Streamlit draws a skeleton until an element's code has loaded in the browser, which can be after the script ends.
+    page.wait_for_function("() => !document.querySelector('[data-testid=stSkeleton]')", timeout=60_000)
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
                            ".every(chart => chart.querySelector('.main-svg'))", timeout=60_000)
 

@@ -67,6 +67,7 @@ def test_change_uses_percentage_points_and_a_parseable_sign():
     assert change(0.0123, "percent") == "+1.2 pp"
     assert change(-127.0, "per_10k") == "-127"
     assert change(float("nan"), "count") is None
+    assert change(-0.01, "hours") == "±0.0 h" and change(0.00004, "percent") == "±0.0 pp"  # too small to show a sign
 
 
 def test_downloads_neutralise_formulas_but_keep_negative_numbers():
