@@ -65,6 +65,30 @@ class FileReport:
     header_notes: list[str] = field(default_factory=list)  # two headers meaning one column, and which was used
     scaled: list[str] = field(default_factory=list)  # columns whose values were multiplied for their unit
 
+    def notes(self) -> list[str]:
+        """What the report says about this file, one sentence each: sheet, header, rows that are not records,
+        superseded rows, scalings, header choices, warnings and ignored columns."""
+        lines = []
+        if self.sheet:
+            lines.append(f"sheet '{self.sheet}' read (sheets in the workbook: {', '.join(self.sheets)})")
+        if self.header_line:
+            lines.append(f"header taken from {'row' if self.sheet else 'line'} {self.header_line}")
+        if self.empty_rows:
+            lines.append(f"{self.empty_rows:,} empty row(s) passed over (not records)")
+        if self.skipped:
+            lines.append(f"{self.skipped:,} row(s) skipped as not records: "
+                         + "; ".join(f"line {r['line']}: {r['reason']}" for r in self.skipped_rows))
+        if self.superseded:
+            lines.append(f"{self.superseded:,} row(s) superseded by the same keys in the later export "
+                         f"{', '.join(self.superseded_by)}")
+        lines.extend(self.scaled)
+        lines.extend(self.header_notes)
+        for warning in self.warnings:
+            lines.append(f"{warning['rows']:,} row(s) loaded with the field left empty: {warning['message']}")
+        if self.ignored_columns:
+            lines.append(f"columns not in the {self.table} contract were ignored: {', '.join(self.ignored_columns)}")
+        return lines
+
 
 @dataclass
 class LoadReport:

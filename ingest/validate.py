@@ -67,7 +67,7 @@ def _serial(raw: str) -> tuple[str, str]:
     of day), to the millisecond."""
     ms = f"CAST(round(TRY_CAST({raw} AS DOUBLE) * 86400000) AS BIGINT)"
     stamp = f"(TIMESTAMP '1899-12-30 00:00:00' + to_milliseconds({ms}))"
-    guard = f"regexp_full_match({raw}, '\\d{{2,6}}(\\.\\d+)?') AND TRY_CAST({raw} AS DOUBLE) >= {FIRST_EXCEL_SERIAL}"
+    guard = f"regexp_full_match({raw}, '\\d{{2,5}}(\\.\\d+)?') AND TRY_CAST({raw} AS DOUBLE) >= {FIRST_EXCEL_SERIAL}"
     return guard, stamp
 
 
@@ -176,7 +176,7 @@ def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, 
             message = (f"{label} || ' ''' || {raw} || ''' is not one of ' || {p(allowed)}")
             check = f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {message}"
             if lenient_enum:
-                warnings.append(f"{check} || '; left empty' END")
+                warnings.append(f"{check} || ' (left empty)' END")
             else:
                 reasons.append(f"{check} END")
         elif column.type in DATE_LIKE:
