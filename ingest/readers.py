@@ -34,8 +34,9 @@ PARQUET_SUFFIXES = {".parquet", ".pq"}
 SUPPORTED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
 CHUNK = 1 << 24
 HEADER_SEARCH_ROWS = 20
-TOTALS_WORDS = r"(合\s*计|总\s*计|小\s*计|total|grand\s+total|sub\s*total)"
-TOTALS_PATTERN = rf"^\s*{TOTALS_WORDS}\s*[:：]?\s*$"
+# A totals row names itself in any cell in Chinese, or in its first cell in English.
+TOTALS_PATTERN = r"^\s*(合\s*计|总\s*计|小\s*计)\s*[:：]?\s*$"
+TOTALS_FIRST_CELL = r"^\s*(合\s*计|总\s*计|小\s*计|total|grand\s+total|sub\s*total)\s*[:：]?\s*$"
 
 # A header finder gets the first rows of a file (lists of cell text) and returns the index of the header row,
 # or None when no row names the table's columns.
@@ -119,10 +120,6 @@ def _record_starts(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return starts[keep], lines[keep], stops[keep]
 
 
-def _is_blank(data: np.ndarray, start: int, stop: int) -> bool:
-    return not bytes(data[start:stop]).strip()
-
-
 def _cells_empty(cells: list[str]) -> bool:
     return all(not (c or "").strip() for c in cells)
 
@@ -173,8 +170,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         header_line = int(lines[header_index])
         after = slice(header_index + 1, None)
         body_starts, body_lines, body_stops = starts[after], lines[after], stops[after]
-        blank = np.array([_is_blank(data, int(a), int(b)) for a, b in zip(body_starts, body_stops)], dtype=bool) \
-            if len(body_starts) < 1_000_000 else _blank_vector(data, body_starts, body_stops)
+        blank = _blank_records(data, body_starts, body_stops)
         del data
     rejects_table, rejects_scan = f"{table}_errors", f"{table}_scans"
     con.execute(
@@ -216,11 +212,16 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
     return staged
 
 
-def _blank_vector(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """Whitespace-only records, vectorised for big files: no byte other than space, tab, CR inside."""
-    meaningful = np.flatnonzero((data != 32) & (data != 9) & (data != 13) & (data != 10))
-    first = np.searchsorted(meaningful, starts)
-    return (first >= len(meaningful)) | (meaningful[np.minimum(first, len(meaningful) - 1)] >= stops)
+def _blank_records(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Records holding nothing but spaces, tabs and CR: only those starting with one need a look."""
+    blank = np.zeros(len(starts), dtype=bool)
+    if len(starts) == 0:
+        return blank
+    first = data[np.minimum(starts, len(data) - 1)]
+    maybe = np.flatnonzero((stops <= starts) | np.isin(first, (9, 13, 32)))
+    for i in maybe:
+        blank[i] = not bytes(data[starts[i]:stops[i]]).strip()
+    return blank
 
 
 def _structural_reason(kind: str, message: str, expected: int) -> str:
@@ -327,15 +328,18 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     empty = " AND ".join(f"nullif(trim({c}), '') IS NULL" for c in cells)
     staged.empty_rows += con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchall()[0][0]
     con.execute(f"DELETE FROM {table} WHERE {empty}")
-    totals = " OR ".join(f"regexp_matches(lower({c}), $pattern)" for c in cells)
+    totals = " OR ".join([f"regexp_matches(lower(c0), $first)",
+                          *(f"regexp_matches({c}, $pattern)" for c in cells[1:])])
+    patterns = {"pattern": TOTALS_PATTERN, "first": TOTALS_FIRST_CELL}
     raw = "json_object(" + ", ".join(f"$h{i}, c{i}" for i in range(width)) + ")"
-    params = {"pattern": TOTALS_PATTERN, **{f"h{i}": h for i, h in enumerate(staged.headers)}}
+    params = {**patterns, **{f"h{i}": h for i, h in enumerate(staged.headers)}}
     rows = con.execute(f"SELECT _line, {raw} FROM {table} WHERE {totals} ORDER BY _line", params).fetchall()
     for line, raw_row in rows:
-        word = next(v for v in json.loads(raw_row).values() if v and re.match(TOTALS_PATTERN, v.lower()))
+        word = next(v for v in json.loads(raw_row).values()
+                    if v and re.match(TOTALS_FIRST_CELL, v.lower()))
         staged.skipped.append((int(line), f"totals row ('{word.strip()}'), not a record", raw_row))
     if rows:
-        con.execute(f"DELETE FROM {table} WHERE {totals}", {"pattern": TOTALS_PATTERN})
+        con.execute(f"DELETE FROM {table} WHERE {totals}", patterns)
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
