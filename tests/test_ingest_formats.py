@@ -518,3 +518,20 @@ def test_cli_report_shows_header_line_skipped_rows_warnings_and_scalings(tmp_pat
     billing_file = next(f for f in report["files"] if f["file"] == "billing.csv")
     assert (billing_file["header_line"], billing_file["skipped"], billing_file["read"]) == (2, 1, 1)
     assert report["tables"]["billing"] == {"read": 1, "loaded": 1, "rejected": 0, "superseded": 0, "skipped": 1}
+
+
+def test_the_readme_mapping_example_is_a_valid_mapping_file(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Loading real exports"):readme.index("## Sign-in")]
+    block = section[section.index("    [tables.tickets]\n"):]
+    lines = []
+    for line in block.splitlines():
+        if not line.startswith("    ") and line.strip():
+            break
+        lines.append(line[4:])
+    mapping = load_mapping(write(tmp_path, "example.toml", "\n".join(lines)))
+    tickets = mapping.for_table("tickets")
+    assert (tickets.files, tickets.sheet, tickets.constants) == (("311_*.csv",), "工单", {"ticket_type": "complaint"})
+    assert tickets.formats_for("created_at") == ["%m/%d/%Y %I:%M:%S %p"]
+    assert mapping.for_table("customers").formats_for("opened_on") == ["%y-%m-%d", "%Y-%m-%d"]
+    assert mapping.for_table("billing").units == {"amount_billed": "万元"}
