@@ -172,10 +172,15 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         body_starts, body_lines, body_stops = starts[after], lines[after], stops[after]
         blank = _blank_records(data, body_starts, body_stops)
         del data
+    records = body_lines[~blank]
+    # one line per record, none blank: the usual file, where each row's line follows from its number
+    first_line = int(records[0]) - 1 if len(records) and records[-1] - records[0] == len(records) - 1 else None
     rejects_table, rejects_scan = f"{table}_errors", f"{table}_scans"
     con.execute(
         f"""CREATE TEMP TABLE {table} AS
-            SELECT row_number() OVER () AS _rn, {_columns_sql(len(headers))}
+            SELECT row_number() OVER () AS _rn,
+                   {"CAST(NULL AS BIGINT)" if first_line is None else f"row_number() OVER () + {first_line}"} AS _line,
+                   {_columns_sql(len(headers))}
             FROM read_csv($path, header = true, skip = $skip, all_varchar = true, delim = $delim, quote = '"',
                           escape = '"', columns = $columns, store_rejects = true,
                           rejects_table = '{rejects_table}', rejects_scan = '{rejects_scan}',
@@ -195,18 +200,21 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
             rejected[record] = (raw.strip("\r\n"), kind, message)
     structural = [(int(body_lines[r]), raw, _structural_reason(kind, msg, len(headers)))
                   for r, (raw, kind, msg) in sorted(rejected.items()) if not blank[r]]
-    good = np.array([i for i in range(len(body_starts)) if not blank[i] and i not in rejected], dtype=np.int64)
+    keep = ~blank
+    keep[list(rejected)] = False
+    good = np.flatnonzero(keep)
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     if total != len(good):
         raise LoadError(
             f"{path.name}: could not tell which line each record is on ({total} records read, {len(good)} expected); "
             "check for unbalanced quotes and save the file again"
         )
-    line_map = pd.DataFrame({"rn": np.arange(1, total + 1, dtype=np.int64), "line": body_lines[good].astype(np.int64)})
-    con.register("_line_map", line_map)
-    con.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
-    con.execute(f"UPDATE {table} SET _line = _line_map.line FROM _line_map WHERE _rn = _line_map.rn")
-    con.unregister("_line_map")
+    if first_line is None or rejected:
+        line_map = pd.DataFrame({"rn": np.arange(1, total + 1, dtype=np.int64),
+                                 "line": body_lines[good].astype(np.int64)})
+        con.register("_line_map", line_map)
+        con.execute(f"UPDATE {table} SET _line = _line_map.line FROM _line_map WHERE _rn = _line_map.rn")
+        con.unregister("_line_map")
     staged = StagedFile(path, table, headers, encoding, header_line=header_line, structural_rejects=structural)
     staged.empty_rows = int(blank.sum())
     return staged
@@ -325,11 +333,19 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     if width == 0:
         return
     cells = [f"c{i}" for i in range(width)]
-    empty = " AND ".join(f"nullif(trim({c}), '') IS NULL" for c in cells)
-    staged.empty_rows += con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchall()[0][0]
-    con.execute(f"DELETE FROM {table} WHERE {empty}")
-    totals = " OR ".join([f"regexp_matches(lower(c0), $first)",
-                          *(f"regexp_matches({c}, $pattern)" for c in cells[1:])])
+    joined = f"concat_ws('|', {', '.join(cells)})"
+    empty = f"trim(concat_ws('', {', '.join(cells)})) = ''"
+    # a cheap test first (计 or total somewhere), the patterns only on the rows that pass it
+    maybe = f"(contains({joined}, '计') OR contains(lower(c0), 'total'))"
+    empties, candidates = con.execute(
+        f"SELECT count(*) FILTER ({empty}), count(*) FILTER ({maybe}) FROM {table}").fetchall()[0]
+    if empties:
+        staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
+    if not candidates:
+        return
+    exact = " OR ".join([f"regexp_matches(lower(c0), $first)",
+                         *(f"regexp_matches({c}, $pattern)" for c in cells[1:])])
+    totals = f"({maybe}) AND ({exact})"
     patterns = {"pattern": TOTALS_PATTERN, "first": TOTALS_FIRST_CELL}
     raw = "json_object(" + ", ".join(f"$h{i}, c{i}" for i in range(width)) + ")"
     params = {**patterns, **{f"h{i}": h for i, h in enumerate(staged.headers)}}

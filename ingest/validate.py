@@ -143,26 +143,27 @@ def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, 
     `sources` maps canonical column -> staged column (c0..cN) for the columns the file has.
     `labels` maps canonical column -> how the reason names it (the file's header and the canonical name).
     A row with a `_reason` is rejected; a `_warning` (an unknown value in an optional enum, left empty) is
-    counted in the load report and the row is loaded.
+    counted in the load report and the row is loaded. The text of each column is taken first, then parsed
+    once; the reasons read both.
     """
     options = options or ColumnOptions()
     p = Params()
-    typed_by_name: dict[str, str] = {}
+    texts: list[str] = []
+    parsed: list[str] = []
     reasons: list[str] = []
     warnings: list[str] = []
     for column in contract.columns:
+        raw, typed = f"_raw_{column.name}", column.name
         if column.name in options.constants:
-            raw = f"CAST({p(options.constants[column.name])} AS VARCHAR)"
+            texts.append(f"CAST({p(options.constants[column.name])} AS VARCHAR) AS {raw}")
         else:
-            raw = _raw(sources.get(column.name))
-        label = p(labels.get(column.name, column.name))
-        typed = _typed(column, raw, p, options)
-        value = typed
-        lenient_enum = column.type == "enum" and not column.required and column.default is None
+            texts.append(f"{_raw(sources.get(column.name))} AS {raw}")
+        value = _typed(column, raw, p, options)
         if column.default is not None:
-            value = f"coalesce({typed}, {p(column.default)})"
-            typed = f"CASE WHEN {raw} IS NULL THEN {p(column.default)} ELSE {typed} END"
-        typed_by_name[column.name] = typed
+            value = f"CASE WHEN {raw} IS NULL THEN {p(column.default)} ELSE {value} END"
+        parsed.append(f"{value} AS {typed}")
+        label = p(labels.get(column.name, column.name))
+        lenient_enum = column.type == "enum" and not column.required and column.default is None
         if column.required:
             reasons.append(f"CASE WHEN {raw} IS NULL THEN {label} || ' is missing' END")
         if column.identifier:
@@ -186,10 +187,10 @@ def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, 
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {label} || ' ''' || {raw} "
                 f"|| ''' ' || {p(EXPECTED[column.type])} END"
             )
-        if column.type in ("number", "integer") and (rule := _range_reason(column, label, value)):
+        if column.type in ("number", "integer") and (rule := _range_reason(column, label, typed)):
             reasons.append(rule)
     for rule in contract.order_rules:
-        later, earlier = typed_by_name[rule.later], typed_by_name[rule.earlier]
+        later, earlier = rule.later, rule.earlier
         fmt = "%Y-%m-%d" if contract.column(rule.later).type == "date" else "%Y-%m-%d %H:%M"
         reasons.append(
             f"CASE WHEN ({later}) < ({earlier}) THEN {p(labels.get(rule.later, rule.later))} || ' ' || "
@@ -198,8 +199,9 @@ def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, 
         )
     warning = f"nullif(concat_ws('; ', {', '.join(warnings)}), '')" if warnings else "CAST(NULL AS VARCHAR)"
     sql = (
-        f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in typed_by_name.items())}, {file_no} AS _file_no, _line, "
-        f"nullif(concat_ws('; ', {', '.join(reasons)}), '') AS _reason, {warning} AS _warning FROM {staging_table}"
+        f"SELECT {', '.join(contract.column_names)}, {file_no} AS _file_no, _line, "
+        f"nullif(concat_ws('; ', {', '.join(reasons)}), '') AS _reason, {warning} AS _warning "
+        f"FROM (SELECT *, {', '.join(parsed)} FROM (SELECT _line, {', '.join(texts)} FROM {staging_table}))"
     )
     return sql, p.used_in(sql)
 
