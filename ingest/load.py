@@ -24,7 +24,7 @@ from ingest.contracts import CONTRACTS, TABLE_ORDER, UNITS, Contract, header_ran
 from ingest.errors import LoadError
 from ingest.mapping import SourceMapping
 from ingest.model import build_derived_model
-from ingest.readers import SUPPORTED_SUFFIXES, HeaderFinder, StagedFile, stage_file
+from ingest.readers import HEADER_SEARCH_ROWS, SUPPORTED_SUFFIXES, HeaderFinder, StagedFile, stage_file
 from ingest.validate import SQL_TYPES, ColumnOptions, parse_select, raw_row_sql
 
 Mode = Literal["replace", "append"]
@@ -233,10 +233,14 @@ def _map_headers(staged: StagedFile, contract: Contract, mapping: SourceMapping)
             scaled.append(f"{canonical}: values in {unit} ({where}) were multiplied by {factor:,}")
     missing = [c for c in contract.required_columns if c not in sources and c not in table_map.constants]
     if missing:
-        where = f" (header on line {staged.header_line}" + (f" of sheet '{staged.sheet}'" if staged.sheet else "") + ")"
+        where = f" (header on line {staged.header_line}" + (f" of sheet '{staged.sheet}'" if staged.sheet else "")
+        if not staged.header_found:
+            where += f"; none of the first {HEADER_SEARCH_ROWS} rows names them all, so the first was taken"
+        where += ")"
+        shown = staged.header_line > 1 or staged.sheet or not staged.header_found
         raise LoadError(
             f"{staged.path.name}: cannot load as table '{contract.name}': missing required column(s) "
-            f"{', '.join(missing)}. Headers found{where if staged.header_line > 1 or staged.sheet else ''}: "
+            f"{', '.join(missing)}. Headers found{where if shown else ''}: "
             f"{', '.join(h.strip() or '(blank)' for h in staged.headers)}. "
             "Rename the headers or map them in a mapping file (--mapping)."
         )
@@ -263,12 +267,12 @@ class TableOutcome:
 
 
 def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list[str], staged: list[tuple[int, StagedFile]],
-                file_names: list[str], load_id: int, mode: Mode) -> TableOutcome:
+                file_names: list[str], load_id: int, mode: Mode, order: list[int]) -> TableOutcome:
     """Check keys and references across all files of one table, upsert the good rows.
 
-    Files are numbered in export order (modification time, then name). A key twice in one file is a
-    duplicate and rejected; a key in two files is two states of one record: the later export's row is
-    loaded and the earlier one is superseded, as an append of the later file would do."""
+    `order` lists the table's file numbers in export order. A key twice in one file is a duplicate and
+    rejected; a key in two files is two states of one record: the later export's row is loaded and the
+    earlier one is superseded, as an append of the later file would do."""
     name = contract.name
     cols = ", ".join(contract.column_names)
     key_cols = ", ".join(contract.key)
@@ -276,17 +280,18 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list
     con.execute(f"CREATE TEMP TABLE all_{name} AS " + " UNION ALL ".join(f"SELECT * FROM {t}" for t in parsed))
     con.execute(f"""
         CREATE TEMP TABLE checked_{name} AS
-        SELECT * EXCLUDE (_dup_rank, _first_line)
+        SELECT * EXCLUDE (_dup_rank, _first_line, _latest_rank)
                REPLACE (coalesce(_reason, CASE WHEN _dup_rank > 1 THEN 'duplicate {key_cols} '''
                           || {key_text} || ''' (first on line ' || _first_line || ' of '
                           || $files[_file_no + 1] || ')' END) AS _reason),
-               _reason IS NULL AND _dup_rank = 1 AND _file_no < _latest_file AS _superseded
+               _reason IS NULL AND _dup_rank = 1 AND list_position($order, _file_no) < _latest_rank AS _superseded,
+               $order[_latest_rank] AS _latest_file
         FROM (
             SELECT *, row_number() OVER w AS _dup_rank, first_value(_line) OVER w AS _first_line,
-                   max(_file_no) OVER (PARTITION BY {key_cols}, _reason IS NULL) AS _latest_file
+                   max(list_position($order, _file_no)) OVER (PARTITION BY {key_cols}, _reason IS NULL) AS _latest_rank
             FROM all_{name}
             WINDOW w AS (PARTITION BY {key_cols}, _reason IS NULL, _file_no ORDER BY _line)
-        )""", {"files": file_names})
+        )""", {"files": file_names, "order": order})
     fk = next((c for c in contract.columns if c.references), None)
     if fk is not None:
         ref_table, ref_col = fk.references.split(".")
@@ -356,7 +361,7 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
     started = time.perf_counter()
     mapping = mapping or SourceMapping()
     db_path = Path(db_path)
-    files = _export_order(expand_paths(paths))
+    files = expand_paths(paths)
     say = progress or (lambda message, fraction: None)
     if mode == "append" and not db_path.exists():
         raise LoadError(f"{db_path}: no warehouse to append to; run a replace load first")
@@ -405,9 +410,17 @@ def rebuild_model(db_path: Path) -> dict[str, float]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+EXPORT_TIME_SPREAD_NS = 2 * 10**9
+
+
 def _export_order(files: list[Path]) -> list[Path]:
-    """Files in the order they were exported (modification time, then name): a later export's state wins."""
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    """Files in the order they were exported, so a later export's state wins: by modification time, then name;
+    by name alone when all were written within two seconds (copied or uploaded together, their times say
+    nothing about when they were exported)."""
+    times = [p.stat().st_mtime_ns for p in files]
+    if max(times) - min(times) <= EXPORT_TIME_SPREAD_NS:
+        return sorted(files, key=lambda p: p.name)
+    return [p for _, _, p in sorted(zip(times, [p.name for p in files], files))]
 
 
 def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMapping, workdir: Path,
@@ -477,7 +490,8 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                     [(load_id, table, staged.path.name, line, reason, raw)
                      for line, raw, reason in staged.structural_rejects],
                 )
-        outcome = _load_table(con, contract, parsed, staged_files, file_names, load_id, mode)
+        order = [files.index(p) for p in _export_order([s.path for s, _ in by_table[table]])]
+        outcome = _load_table(con, contract, parsed, staged_files, file_names, load_id, mode, order)
         for file_no, _ in staged_files:
             outcomes[file_no] = (outcome, file_no)
         report.phase_seconds[f"check and load {table}"] = time.perf_counter() - phase_started

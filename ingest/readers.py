@@ -54,6 +54,7 @@ class StagedFile:
     sheet: str | None = None  # the Excel sheet read
     sheets: list[str] = field(default_factory=list)  # every sheet of the workbook
     excel: bool = False  # cells came from a workbook, so bare numbers in date columns are Excel serials
+    header_found: bool = True  # False: no row of the first ones named the table's columns; the first was taken
     empty_rows: int = 0  # fully empty rows below the header: not records
     # (line, reason, raw row as JSON) for rows that are not records, e.g. a totals row
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
@@ -124,16 +125,17 @@ def _cells_empty(cells: list[str]) -> bool:
     return all(not (c or "").strip() for c in cells)
 
 
-def _pick_header(rows: list[list[str]], find_header: HeaderFinder | None) -> int:
-    """Index of the header among the first non-empty rows: the one the finder recognises, else the first."""
+def _pick_header(rows: list[list[str]], find_header: HeaderFinder | None) -> tuple[int, bool]:
+    """Index of the header among the first non-empty rows, and whether the finder recognised it (else it is
+    the first non-empty row)."""
     candidates = [i for i, row in enumerate(rows) if not _cells_empty(row)][:HEADER_SEARCH_ROWS]
     if not candidates:
-        return -1
+        return -1, False
     if find_header is not None:
         found = find_header([rows[i] for i in candidates])
         if found is not None:
-            return candidates[found]
-    return candidates[0]
+            return candidates[found], True
+    return candidates[0], find_header is None
 
 
 def _columns_sql(count: int) -> str:
@@ -163,7 +165,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         delimiter = _sniff_delimiter(sample.splitlines()[: 4 * HEADER_SEARCH_ROWS])
         head_rows = list(csv.reader(io.StringIO(head_text), delimiter=delimiter))
         # csv.reader drops nothing, but a blank line is an empty list: keep indices aligned with records
-        header_index = _pick_header(head_rows, find_header)
+        header_index, header_found = _pick_header(head_rows, find_header)
         if header_index < 0:
             raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
         headers = head_rows[header_index]
@@ -215,7 +217,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         con.register("_line_map", line_map)
         con.execute(f"UPDATE {table} SET _line = _line_map.line FROM _line_map WHERE _rn = _line_map.rn")
         con.unregister("_line_map")
-    staged = StagedFile(path, table, headers, encoding, header_line=header_line, structural_rejects=structural)
+    staged = StagedFile(path, table, headers, encoding, header_line=header_line, structural_rejects=structural,
+                        header_found=header_found)
     staged.empty_rows = int(blank.sum())
     return staged
 
@@ -278,19 +281,19 @@ def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: s
         rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         texts = [[_cell_text(v) or "" for v in row] for row in rows[: 4 * HEADER_SEARCH_ROWS]]
         if find_header is None or sheet is not None:
-            chosen = (name, rows, _pick_header(texts, find_header))
+            chosen = (name, rows, *_pick_header(texts, find_header))
             break
         candidates = [i for i, row in enumerate(texts) if not _cells_empty(row)][:HEADER_SEARCH_ROWS]
         found = find_header([texts[i] for i in candidates]) if candidates else None
         if found is not None:
-            chosen = (name, rows, candidates[found])
+            chosen = (name, rows, candidates[found], True)
             break
     if chosen is None:
         raise LoadError(
             f"{path.name}: no sheet has a header row with {describe}; sheets read: {', '.join(names)}. "
             "Name the sheet in a mapping file (sheet = \"...\") or rename the headers"
         )
-    name, rows, header_index = chosen
+    name, rows, header_index, header_found = chosen
     if header_index < 0:
         raise LoadError(f"{path.name}: sheet '{name}' is empty; expected a header row and data "
                         f"(sheets found: {', '.join(names)})")
@@ -309,7 +312,8 @@ def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: s
     cols = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" for i in range(width))
     con.execute(f"CREATE TEMP TABLE {table} AS SELECT _line, {cols} FROM _excel_frame")
     con.unregister("_excel_frame")
-    staged = StagedFile(path, table, headers, header_line=header_index + 1, sheet=name, sheets=names, excel=True)
+    staged = StagedFile(path, table, headers, header_line=header_index + 1, sheet=name, sheets=names, excel=True,
+                        header_found=header_found)
     staged.empty_rows = empty
     return staged
 

@@ -535,3 +535,25 @@ def test_the_readme_mapping_example_is_a_valid_mapping_file(tmp_path):
     assert tickets.formats_for("created_at") == ["%m/%d/%Y %I:%M:%S %p"]
     assert mapping.for_table("customers").formats_for("opened_on") == ["%y-%m-%d", "%Y-%m-%d"]
     assert mapping.for_table("billing").units == {"amount_billed": "万元"}
+
+
+def test_files_written_together_are_taken_in_name_order(tmp_path):
+    # uploaded or copied together, modification times say nothing: billing_2024-11 is the later export by name
+    folder = exports(tmp_path / "in", billing=None)
+    november = write(folder, "billing_2024-11.csv", "customer_id,period,amount_paid\nC1,2024-10,150\n")
+    october = write(folder, "billing_2024-10.csv", "customer_id,period,amount_paid\nC1,2024-10,0\n")
+    os.utime(november, (1_700_000_000, 1_700_000_000))
+    os.utime(october, (1_700_000_001, 1_700_000_001))
+    db = tmp_path / "w.duckdb"
+    report = load([folder], db)
+    assert file_report(report, "billing_2024-10.csv").superseded == 1
+    assert query(db, "SELECT amount_paid FROM billing") == [(150.0,)]
+
+
+def test_no_header_row_found_says_so(tmp_path):
+    folder = exports(tmp_path / "in", customers="国网XX供电公司 客户档案\n用户,地区\nC1,杭州\n")
+    with pytest.raises(LoadError, match=r"customers.csv: cannot load as table 'customers': missing required column\(s\) "
+                                        r"customer_id, region, service_center, opened_on. Headers found \(header on line "
+                                        r"1; none of the first 20 rows names them all, so the first was taken\): "
+                                        "国网XX供电公司 客户档案"):
+        load([folder], tmp_path / "w.duckdb")
