@@ -31,8 +31,8 @@ REASONS: list[tuple[str, str]] = [
      r"digits are lost; format the column as text in Excel and export again",
      "{label}“{raw}”是科学计数法：保存文件时 Excel 截短了编号，部分数字已丢失；请在 Excel 中将该列设为文本格式后重新导出"),
     (r"(?P<label>.+) '(?P<raw>.*)' has a two-digit year; write the year with four digits, or declare the format in "
-     r"a mapping file \(\[tables\.<table>\.formats\]\)",
-     "{label}“{raw}”的年份只有两位；请写成四位年份，或在字段映射文件中声明格式（[tables.<table>.formats]）"),
+     r"a mapping file \(\[tables\.(?P<table>\w+)\.formats\]\)",
+     "{label}“{raw}”的年份只有两位；请写成四位年份，或在字段映射文件中声明格式（[tables.{table}.formats]）"),
     (r"(?P<label>.+) '(?P<raw>.*)' is outside the years (?P<first>\d+)-(?P<last>\d+); check the export .*",
      "{label}“{raw}”超出 {first}–{last} 年的范围；请检查导出文件（是否为 Excel 序列号或录入错误）"),
     (r"(?P<label>.+) '(?P<raw>.*)' is not one of (?P<allowed>.+)", "{label}“{raw}”不在可选值中（{allowed}）"),

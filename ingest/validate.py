@@ -121,11 +121,11 @@ def _range_reason(column: Column, label: str, value: str) -> str | None:
     return f"CASE WHEN {value} < {lo} THEN {label} || ' ' || {value} || ' is below {lo:g}' END"
 
 
-def _date_reason(column: Column, raw: str, typed: str, label: str, p: Params, declared: bool) -> str:
+def _date_reason(column: Column, raw: str, typed: str, label: str, p: Params, declared: bool, table: str) -> str:
     """Not a date, a two-digit year (never guessed) or a year outside 1900-2100 (never loaded)."""
     two_digit = f"regexp_matches({raw}, {p(TWO_DIGIT_YEAR)})"
     two_digit_reason = (f"{label} || ' ''' || {raw} || ''' has a two-digit year; write the year with four digits, "
-                        f"or declare the format in a mapping file ([tables.<table>.formats])'")
+                        f"or declare the format in a mapping file ([tables.{table}.formats])'")
     outside = (f"{label} || ' ''' || {raw} || ''' is outside the years {FIRST_YEAR}-{LAST_YEAR}; "
                f"check the export (an Excel serial number or a typing error?)'")
     not_a_date = f"{label} || ' ''' || {raw} || ''' ' || {p(EXPECTED[column.type])}"
@@ -181,7 +181,7 @@ def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, 
             else:
                 reasons.append(f"{check} END")
         elif column.type in DATE_LIKE:
-            reasons.append(_date_reason(column, raw, typed, label, p, column.name in options.formats))
+            reasons.append(_date_reason(column, raw, typed, label, p, column.name in options.formats, contract.name))
         elif column.type != "text":
             reasons.append(
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {label} || ' ''' || {raw} "

@@ -163,7 +163,7 @@ def test_two_digit_year_is_rejected_naming_the_column_unless_a_mapping_declares_
     load([exports(tmp_path / "in", tickets=tickets)], db)
     assert rejects(db, "tickets") == [(2, "created_at '21-7-27 08:00' has a two-digit year; write the year with "
                                           "four digits, or declare the format in a mapping file "
-                                          "([tables.<table>.formats])")]
+                                          "([tables.tickets.formats])")]
     assert query(db, "SELECT ticket_id FROM tickets") == [("T2",)]
     mapping = write(tmp_path, "map.toml", '[tables.tickets.formats]\ncreated_at = ["%y-%m-%d %H:%M", "%Y-%m-%d"]\n')
     load([tmp_path / "in"], db, mapping=load_mapping(mapping))
