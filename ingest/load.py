@@ -233,7 +233,8 @@ def _map_headers(staged: StagedFile, contract: Contract, mapping: SourceMapping)
             scaled.append(f"{canonical}: values in {unit} ({where}) were multiplied by {factor:,}")
     missing = [c for c in contract.required_columns if c not in sources and c not in table_map.constants]
     if missing:
-        where = f" (header on line {staged.header_line}" + (f" of sheet '{staged.sheet}'" if staged.sheet else "")
+        where = f" (header on line {staged.header_line}" + (
+            f" of sheet '{staged.sheet}'; sheets in the workbook: {', '.join(staged.sheets)}" if staged.sheet else "")
         if not staged.header_found:
             where += f"; none of the first {HEADER_SEARCH_ROWS} rows names them all, so the first was taken"
         where += ")"

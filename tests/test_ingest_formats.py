@@ -557,3 +557,19 @@ def test_no_header_row_found_says_so(tmp_path):
                                         r"1; none of the first 20 rows names them all, so the first was taken\): "
                                         "国网XX供电公司 客户档案"):
         load([folder], tmp_path / "w.duckdb")
+
+
+def test_a_named_sheet_without_the_columns_is_an_error_naming_the_sheet_read_and_the_sheets(tmp_path):
+    import openpyxl
+
+    folder = exports(tmp_path / "in", customers=None)
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["导出说明"])
+    book.create_sheet("客户").append(["客户编号", "供电单位"])
+    book.save(folder / "customers.xlsx")
+    mapping = write(tmp_path, "map.toml", '[tables.customers]\nsheet = "客户"\n')
+    with pytest.raises(LoadError, match=r"customers.xlsx: cannot load as table 'customers': missing required "
+                                        r"column\(s\) service_center, opened_on. Headers found \(header on line 1 of "
+                                        r"sheet '客户'; sheets in the workbook: 说明, 客户; none of the first 20 rows"):
+        load([folder], tmp_path / "w.duckdb", mapping=load_mapping(mapping))
