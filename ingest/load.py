@@ -279,6 +279,23 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list
     key_cols = ", ".join(contract.key)
     key_text = " || '/' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in contract.key)
     con.execute(f"CREATE TEMP TABLE all_{name} AS " + " UNION ALL ".join(f"SELECT * FROM {t}" for t in parsed))
+    # references first, so a row that fails them is rejected before it could supersede an earlier export's
+    fk = next((c for c in contract.columns if c.references), None)
+    if fk is not None:
+        ref_table, ref_col = fk.references.split(".")
+        rejected_refs = f"rejected_{ref_table}"
+        known = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+        knock_on = (f"(SELECT '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}: it was rejected there ('"
+                    f" || r.source_file || ' line ' || r.line || ': ' || r.reason || ')' FROM {rejected_refs} r "
+                    f"WHERE r.{ref_col} = t.{fk.name} ORDER BY r.line LIMIT 1)") if rejected_refs in known else "NULL"
+        padded = (f"(SELECT '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}, but ''' || c.{ref_col} "
+                  f"|| ''' is: the leading zeros were probably lost (format the column as text in Excel and export "
+                  f"again)' FROM {ref_table} c WHERE ltrim(c.{ref_col}, '0') = ltrim(t.{fk.name}, '0') "
+                  f"AND c.{ref_col} <> t.{fk.name} ORDER BY c.{ref_col} LIMIT 1)")
+        con.execute(f"""
+            UPDATE all_{name} t SET _reason = coalesce({knock_on}, {padded},
+                   '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}')
+            WHERE _reason IS NULL AND {fk.name} NOT IN (SELECT {ref_col} FROM {ref_table})""")
     con.execute(f"""
         CREATE TEMP TABLE checked_{name} AS
         SELECT * EXCLUDE (_dup_rank, _first_line, _latest_rank)
@@ -293,22 +310,6 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list
             FROM all_{name}
             WINDOW w AS (PARTITION BY {key_cols}, _reason IS NULL, _file_no ORDER BY _line)
         )""", {"files": file_names, "order": order})
-    fk = next((c for c in contract.columns if c.references), None)
-    if fk is not None:
-        ref_table, ref_col = fk.references.split(".")
-        rejected_refs = f"rejected_{ref_table}"
-        known = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
-        knock_on = (f"(SELECT '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}: it was rejected there ('"
-                    f" || r.source_file || ' line ' || r.line || ': ' || r.reason || ')' FROM {rejected_refs} r "
-                    f"WHERE r.{ref_col} = t.{fk.name} ORDER BY r.line LIMIT 1)") if rejected_refs in known else "NULL"
-        padded = (f"(SELECT '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}, but ''' || c.{ref_col} "
-                  f"|| ''' is: the leading zeros were probably lost (format the column as text in Excel and export "
-                  f"again)' FROM {ref_table} c WHERE ltrim(c.{ref_col}, '0') = ltrim(t.{fk.name}, '0') "
-                  f"AND c.{ref_col} <> t.{fk.name} ORDER BY c.{ref_col} LIMIT 1)")
-        con.execute(f"""
-            UPDATE checked_{name} t SET _reason = coalesce({knock_on}, {padded},
-                   '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}')
-            WHERE _reason IS NULL AND {fk.name} NOT IN (SELECT {ref_col} FROM {ref_table})""")
     if name == "customers":
         con.execute(f"""CREATE OR REPLACE TEMP TABLE rejected_customers AS
                         SELECT customer_id, $files[_file_no + 1] AS source_file, _line AS line, _reason AS reason

@@ -573,3 +573,16 @@ def test_a_named_sheet_without_the_columns_is_an_error_naming_the_sheet_read_and
                                         r"column\(s\) service_center, opened_on. Headers found \(header on line 1 of "
                                         r"sheet '客户'; sheets in the workbook: 说明, 客户; none of the first 20 rows"):
         load([folder], tmp_path / "w.duckdb", mapping=load_mapping(mapping))
+
+
+def test_a_later_row_that_is_rejected_does_not_supersede_the_earlier_one(tmp_path):
+    folder = exports(tmp_path / "in", tickets=None)
+    october = write(folder, "tickets_2024-10.csv", "ticket_id,customer_id,ticket_type,created_at\nT1,C1,repair,2024-10-05 08:00\n")
+    november = write(folder, "tickets_2024-11.csv", "ticket_id,customer_id,ticket_type,created_at\nT1,C9,repair,2024-10-05 08:00\n")
+    os.utime(october, (1_700_000_000, 1_700_000_000))
+    os.utime(november, (1_700_086_400, 1_700_086_400))
+    db = tmp_path / "w.duckdb"
+    report = load([folder], db)
+    assert (file_report(report, "tickets_2024-10.csv").loaded, file_report(report, "tickets_2024-10.csv").superseded) == (1, 0)
+    assert query(db, "SELECT ticket_id, customer_id FROM tickets") == [("T1", "C1")]
+    assert rejects(db, "tickets") == [(2, "customer_id 'C9' is not in customers")]
