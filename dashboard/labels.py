@@ -52,6 +52,8 @@ COLUMNS = {
     "change": "Change", "weight": "Weight", "table_name": "Table", "row_count": "Rows", "latest": "Latest date",
     "load_id": "Load", "loaded_at": "Loaded at", "mode": "Mode", "files": "Files", "rows_read": "Rows read",
     "rows_loaded": "Rows loaded", "rows_rejected": "Rows rejected", "duration_seconds": "Duration (s)",
+    "header_line": "Header line", "rows_superseded": "Rows superseded", "rows_skipped": "Rows skipped (not records)",
+    "empty_rows": "Empty rows",
     "source_file": "File", "line": "Line", "raw_row": "Row as read", "current_tier": "Tier (as of period end)",
     "share_before": "Revenue share ranked above", "trailing_revenue": "Revenue, trailing 12 months (¥)",
     "consumption_down": "Consumption down", "repeat_complaints": "Repeat complaints", "unpaid_bills": "Unpaid bills",

@@ -11,6 +11,9 @@ import re
 
 DATE_TIME = r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2})?"
 
+KNOCK_ON = (r"(?P<column>\S+) '(?P<value>.*)' is not in (?P<table>\w+): it was rejected there \((?P<file>.+?) line "
+            r"(?P<line>\d+): (?P<reason>.*)\)")
+
 REASONS: list[tuple[str, str]] = [
     (r"line has more fields than the (?P<n>\d+) columns of the header; quote values that contain the delimiter",
      "该行字段数多于表头的 {n} 列；含分隔符的值请加引号"),
@@ -19,15 +22,28 @@ REASONS: list[tuple[str, str]] = [
     (r"line could not be read: (?P<detail>.*)", "该行无法读取：{detail}"),
     (r"duplicate (?P<keys>.+) '(?P<key>.*)' \(first on line (?P<line>\d+) of (?P<file>.+)\)",
      "{keys}“{key}”重复（首次出现在 {file} 第 {line} 行）"),
+    (KNOCK_ON, "{column}“{value}”在 {table} 中不存在：该记录在 {file} 第 {line} 行被拒绝（{reason}）"),
+    (r"(?P<column>\S+) '(?P<value>.*)' is not in (?P<table>\w+), but '(?P<padded>.*)' is: the leading zeros were "
+     r"probably lost \(format the column as text in Excel and export again\)",
+     "{column}“{value}”在 {table} 中不存在，但“{padded}”存在：前导零可能已丢失（请在 Excel 中将该列设为文本格式后重新导出）"),
     (r"(?P<column>\S+) '(?P<value>.*)' is not in (?P<table>\w+)", "{column}“{value}”在 {table} 中不存在"),
+    (r"(?P<label>.+) '(?P<raw>.*)' is in scientific notation: Excel shortened the id when the file was saved, so its "
+     r"digits are lost; format the column as text in Excel and export again",
+     "{label}“{raw}”是科学计数法：保存文件时 Excel 截短了编号，部分数字已丢失；请在 Excel 中将该列设为文本格式后重新导出"),
+    (r"(?P<label>.+) '(?P<raw>.*)' has a two-digit year; write the year with four digits, or declare the format in "
+     r"a mapping file \(\[tables\.(?P<table>\w+)\.formats\]\)",
+     "{label}“{raw}”的年份只有两位；请写成四位年份，或在字段映射文件中声明格式（[tables.{table}.formats]）"),
+    (r"(?P<label>.+) '(?P<raw>.*)' is outside the years (?P<first>\d+)-(?P<last>\d+); check the export .*",
+     "{label}“{raw}”超出 {first}–{last} 年的范围；请检查导出文件（是否为 Excel 序列号或录入错误）"),
     (r"(?P<label>.+) '(?P<raw>.*)' is not one of (?P<allowed>.+)", "{label}“{raw}”不在可选值中（{allowed}）"),
     (r"(?P<label>.+) '(?P<raw>.*)' is not a whole number", "{label}“{raw}”不是整数"),
     (r"(?P<label>.+) '(?P<raw>.*)' is not a number", "{label}“{raw}”不是数字"),
     (r"(?P<label>.+) '(?P<raw>.*)' is not a date and time \(use .*\)",
-     "{label}“{raw}”不是有效的日期时间（请使用 YYYY-MM-DD HH:MM[:SS]、YYYY/MM/DD 或 YYYYMMDD）"),
+     "{label}“{raw}”不是有效的日期时间（请使用 YYYY-MM-DD HH:MM[:SS]、YYYY/M/D H:MM、YYYYMMDD 或 YYYY年M月D日 HH:MM）"),
     (r"(?P<label>.+) '(?P<raw>.*)' is not a date \(use .*\)",
-     "{label}“{raw}”不是有效日期（请使用 YYYY-MM-DD、YYYY/MM/DD 或 YYYYMMDD）"),
-    (r"(?P<label>.+) '(?P<raw>.*)' is not a month \(use .*\)", "{label}“{raw}”不是有效月份（请使用 YYYY-MM 或该月内的日期）"),
+     "{label}“{raw}”不是有效日期（请使用 YYYY-MM-DD、YYYY/M/D、YYYYMMDD 或 YYYY年M月D日）"),
+    (r"(?P<label>.+) '(?P<raw>.*)' is not a month \(use .*\)",
+     "{label}“{raw}”不是有效月份（请使用 YYYY-MM、YYYYMM、YYYY年M月 或该月内的日期）"),
     (r"(?P<label>.+) '(?P<raw>.*)' is not yes/no \(use .*\)",
      "{label}“{raw}”不是“是/否”值（请使用 true/false、1/0、Y/N 或 是/否）"),
     (r"(?P<label>.+) (?P<value>\S+) is outside (?P<range>\S+)", "{label} {value} 超出范围 {range}"),
@@ -38,10 +54,31 @@ REASONS: list[tuple[str, str]] = [
     (r"(?P<label>.+) is missing", "{label}缺失"),
 ]
 
+# What a load report says about one file (FileReport.notes).
+NOTES: list[tuple[str, str]] = [
+    (r"sheet '(?P<sheet>.*)' read \(sheets in the workbook: (?P<sheets>.*)\)", "读取工作表“{sheet}”（工作簿中的工作表：{sheets}）"),
+    (r"header taken from line (?P<n>\d+)", "表头取自第 {n} 行"),
+    (r"header taken from row (?P<n>\d+)", "表头取自第 {n} 行"),
+    (r"(?P<n>[\d,]+) empty row\(s\) passed over \(not records\)", "跳过 {n} 个空行（不是记录）"),
+    (r"(?P<n>[\d,]+) row\(s\) skipped as not records: (?P<rows>.*)", "{n} 行不是记录，已跳过：{rows}"),
+    (r"(?P<n>[\d,]+) row\(s\) superseded by the same keys in the later export (?P<files>.*)",
+     "{n} 行被较晚导出的 {files} 中相同主键的记录取代"),
+    (r"(?P<column>\w+): values in (?P<unit>\S+) \((?P<where>.*)\) were multiplied by (?P<factor>[\d,]+)",
+     "{column}：数值单位为{unit}（{where}），已乘以 {factor}"),
+    (r"headers '(?P<kept>.*)' and '(?P<dropped>.*)' both mean (?P<column>\w+); '.*' was used and '.*' ignored .*",
+     "表头“{kept}”和“{dropped}”都对应 {column}；已使用“{kept}”，忽略“{dropped}”（如有误，请在字段映射文件中指定）"),
+    (r"(?P<n>[\d,]+) row\(s\) loaded with the field left empty: (?P<label>.+) '(?P<raw>.*)' is not one of "
+     r"(?P<allowed>.+) \(left empty\)", "{n} 行已导入但该字段留空：{label}“{raw}”不在可选值中（{allowed}）"),
+    (r"columns not in the (?P<table>\w+) contract were ignored: (?P<columns>.*)", "不属于数据表 {table} 的列已忽略：{columns}"),
+]
+
 ERRORS: list[tuple[str, str]] = [
     (r"(?P<file>.+?): cannot load as table '(?P<table>\w+)': missing required column\(s\) (?P<columns>.+)\. "
-     r"Headers found: (?P<headers>.*)\. Rename the headers or map them in a mapping file \(--mapping\)\.",
+     r"Headers found(?: \(header on line (?P<line>\d+)[^)]*\))?: (?P<headers>.*)\. Rename the headers or map them in "
+     r"a mapping file \(--mapping\)\.",
      "{file}：无法作为数据表“{table}”导入，缺少必填列 {columns}。文件中的表头：{headers}。请修改表头，或在字段映射文件中映射。"),
+    (r"(?P<file>.+?): no sheet has a header row with (?P<what>.*); sheets read: (?P<sheets>.*)\. Name the sheet .*",
+     "{file}：没有任何工作表含有该数据表的表头行；已读取的工作表：{sheets}。请在字段映射文件中指定工作表（sheet = \"...\"）或修改表头"),
     (r"(?P<file>.+?): cannot tell which table this file holds\. Name the file after the table \((?P<tables>.+)\) "
      r"or list it under \[tables\.<name>\] files in a mapping file\. Headers found: (?P<headers>.*)",
      "{file}：无法判断该文件属于哪张数据表。请按数据表命名文件（{tables}），或在字段映射文件的 [tables.<name>] files 中列出。"
@@ -98,8 +135,15 @@ def reason_zh(reason: str) -> str:
     """A reject reason in Chinese; several reasons of one row are joined by '; '."""
     whole = _translate(reason, REASONS)
     if whole != reason:
-        return whole
+        knock_on = re.fullmatch(KNOCK_ON, reason)  # the customer's own reason, inside, in Chinese too
+        return whole.replace(knock_on["reason"], reason_zh(knock_on["reason"])) if knock_on else whole
     return "；".join(_translate(part, REASONS) for part in reason.split("; "))
+
+
+def note_zh(note: str) -> str:
+    """A load report's note about a file in Chinese."""
+    chinese = _translate(note, NOTES)
+    return re.sub(r"header '(.*?)'", r"表头“\1”", chinese).replace("the mapping file", "字段映射文件")
 
 
 def error_zh(message: str) -> str:

@@ -63,16 +63,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def print_summary(report: LoadReport) -> None:
     print(f"Load {report.load_id} ({report.mode}) committed in {report.duration_seconds:.1f} s")
-    print(f"{'table':<16}{'read':>12}{'loaded':>12}{'rejected':>10}")
+    print(f"{'table':<16}{'read':>12}{'loaded':>12}{'rejected':>10}{'superseded':>12}{'skipped':>9}")
     for table, row in report.tables().items():
-        print(f"{table:<16}{row['read']:>12,}{row['loaded']:>12,}{row['rejected']:>10,}")
+        print(f"{table:<16}{row['read']:>12,}{row['loaded']:>12,}{row['rejected']:>10,}"
+              f"{row['superseded']:>12,}{row['skipped']:>9,}")
     for table, reasons in report.top_reasons.items():
         print(f"\nTop reject reasons in {table}:")
         for reason, rows in reasons:
             print(f"  {rows:>8,}  {reason}")
     for f in report.files:
-        if f.ignored_columns:
-            print(f"\n{f.file}: columns not in the {f.table} contract were ignored: {', '.join(f.ignored_columns)}")
+        print(f"\n{f.file} ({f.table}):")
+        for line in f.notes():
+            print(f"  {line}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ class Column(StrictModel):
     maximum: float | None = None
     minimum_exclusive: bool = False
     references: str | None = None  # "table.column"
+    identifier: bool = False  # an id: scientific notation means Excel shortened it
 
     @model_validator(mode="after")
     def _enum_has_values(self) -> "Column":
@@ -79,6 +80,21 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[()（）]", "", text)
 
 
+# A unit written in a header, and what it multiplies the values by: 万元 is ten thousand yuan.
+UNITS = {"万元": 10_000, "元": 1, "万千瓦时": 10_000, "万kwh": 10_000, "千瓦时": 1, "kwh": 1}
+_UNIT_IN_HEADER = re.compile(r"^(?P<name>.+?)[\s_]*[(（\[【]?\s*(?P<unit>万元|元|万千瓦时|万kwh|千瓦时|kwh)\s*[)）\]】]?$",
+                             re.IGNORECASE)
+
+
+def header_unit(header: str) -> tuple[str, str | None]:
+    """A header without the unit it ends with, and the unit: '应收电费(万元)' -> ('应收电费', '万元')."""
+    text = header.replace("\ufeff", "").strip()
+    match = _UNIT_IN_HEADER.match(text)
+    if not match:
+        return text, None
+    return match["name"].strip(), match["unit"].lower()
+
+
 def _c(name: str, type: ColumnType = "text", *aliases: str, **rules) -> Column:
     return Column(name=name, type=type, aliases=aliases, **rules)
 
@@ -88,7 +104,7 @@ CUSTOMER_REF = "customers.customer_id"
 
 def _customer_id(**rules) -> Column:
     return _c("customer_id", "text", "客户编号", "户号", "用户编号", "客户号", "cust_id", "customer_no",
-              "account_id", "account_no", required=True, **rules)
+              "account_id", "account_no", required=True, identifier=True, **rules)
 
 
 SCORE_1_5 = {"minimum": 1, "maximum": 5}
@@ -115,7 +131,7 @@ CONTRACTS: dict[str, Contract] = {
                            "remote": ("偏远", "边远", "山区", "偏远地区")}),
                 _c("voltage_kv", "number", "电压等级", "电压等级kv", "voltage", "voltage_level",
                    minimum=0, minimum_exclusive=True),
-                _c("contract_capacity_kva", "number", "合同容量", "合同容量kva", "运行容量", "capacity_kva",
+                _c("contract_capacity_kva", "number", "合同容量", "合同容量kva", "capacity_kva",
                    "contract_capacity", minimum=0),
                 _c("tier", "enum", "客户等级", "客户分级", "等级",
                    values={"VIP": ("vip", "特级", "特大客户", "a"), "key": ("重要", "重点", "大客户", "b"),
@@ -152,7 +168,7 @@ CONTRACTS: dict[str, Contract] = {
                 OrderRule(later="resolved_at", earlier="created_at"),
             ),
             columns=(
-                _c("ticket_id", "text", "工单编号", "工单号", "work_order_id", "order_id", required=True),
+                _c("ticket_id", "text", "工单编号", "工单号", "work_order_id", "order_id", required=True, identifier=True),
                 _customer_id(references=CUSTOMER_REF),
                 _c("channel", "enum", "受理渠道", "渠道", "来源渠道",
                    values={"hotline": ("95598", "热线", "电话", "phone"), "online": ("网上国网", "线上", "网站", "app", "web"),
@@ -181,7 +197,7 @@ CONTRACTS: dict[str, Contract] = {
             file_aliases=("survey", "调查", "满意度调查", "问卷"),
             key=("survey_id",),
             columns=(
-                _c("survey_id", "text", "调查编号", "问卷编号", required=True),
+                _c("survey_id", "text", "调查编号", "问卷编号", required=True, identifier=True),
                 _customer_id(references=CUSTOMER_REF),
                 _c("surveyed_on", "date", "调查日期", "survey_date", required=True),
                 _c("method", "enum", "调查方式",
@@ -202,13 +218,13 @@ CONTRACTS: dict[str, Contract] = {
             file_aliases=("visit", "走访", "客户走访", "走访记录", "回访记录"),
             key=("visit_id",),
             columns=(
-                _c("visit_id", "text", "走访编号", "记录编号", required=True),
+                _c("visit_id", "text", "走访编号", "记录编号", required=True, identifier=True),
                 _customer_id(references=CUSTOMER_REF),
                 _c("visited_on", "date", "走访日期", "visit_date", required=True),
                 _c("visit_type", "enum", "走访类型",
                    values={"routine": ("例行走访", "日常走访"), "revisit": ("回访",), "on_site_service": ("上门服务", "现场服务"),
                            "emergency": ("应急", "紧急"), "training": ("培训", "用电培训")}),
-                _c("staff_id", "text", "员工编号", "工号", "客户经理编号"),
+                _c("staff_id", "text", "员工编号", "工号", "客户经理编号", identifier=True),
             ),
         ),
         Contract(
@@ -235,7 +251,7 @@ CONTRACTS: dict[str, Contract] = {
             file_aliases=("training", "培训", "员工培训", "培训记录"),
             key=("staff_id", "trained_on"),
             columns=(
-                _c("staff_id", "text", "员工编号", "工号", required=True),
+                _c("staff_id", "text", "员工编号", "工号", required=True, identifier=True),
                 _c("region", "text", "供电单位", "地市", "地市公司", required=True),
                 _c("trained_on", "date", "培训日期", "training_date", required=True),
                 _c("hours", "number", "培训学时", "学时", "培训时长", minimum=0),
@@ -249,10 +265,17 @@ TABLE_ORDER = tuple(CONTRACTS)  # customers first: every other table refers to i
 
 def header_lookup(contract: Contract, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Normalised header -> canonical column for one contract, with a source's own mapping on top."""
-    lookup: dict[str, str] = {}
+    return {header: canonical for header, (canonical, _) in header_ranks(contract, extra).items()}
+
+
+def header_ranks(contract: Contract, extra: dict[str, str] | None = None) -> dict[str, tuple[str, int]]:
+    """Normalised header -> (canonical column, rank): a mapping file's header ranks 0, the canonical name 1,
+    then the aliases in the order listed, most exact first; where two headers of a file mean one column,
+    the lower rank is used."""
+    ranks: dict[str, tuple[str, int]] = {}
     for column in contract.columns:
-        for alias in (column.name, *column.aliases):
-            lookup[normalise_header(alias)] = column.name
+        for rank, alias in enumerate((column.name, *column.aliases), start=1):
+            ranks.setdefault(normalise_header(alias), (column.name, rank))
     for header, canonical in (extra or {}).items():
-        lookup[normalise_header(header)] = canonical
-    return lookup
+        ranks[normalise_header(header)] = (canonical, 0)
+    return ranks

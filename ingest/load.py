@@ -20,17 +20,17 @@ from typing import Callable, Literal
 
 import duckdb
 
-from ingest.contracts import CONTRACTS, TABLE_ORDER, Contract, header_lookup, normalise_header
+from ingest.contracts import CONTRACTS, TABLE_ORDER, UNITS, Contract, header_ranks, header_unit, normalise_header
 from ingest.errors import LoadError
 from ingest.limits import UploadLimits, check_files
 from ingest.lock import one_load_at_a_time
 from ingest.mapping import SourceMapping
 from ingest.model import build_derived_model
 from ingest.os_errors import explained
-from ingest.readers import SUPPORTED_SUFFIXES, StagedFile, stage_file
+from ingest.readers import HEADER_SEARCH_ROWS, SUPPORTED_SUFFIXES, HeaderFinder, StagedFile, stage_file
 from ingest.scratch import ScratchFolder, clean_leftovers
 from ingest.sources import record_source_columns
-from ingest.validate import SQL_TYPES, parse_select, raw_row_sql
+from ingest.validate import SQL_TYPES, ColumnOptions, parse_select, raw_row_sql
 
 Mode = Literal["replace", "append"]
 Progress = Callable[[str, float], None]
@@ -45,8 +45,13 @@ CREATE TABLE IF NOT EXISTS rejects (
 """
 
 
+SKIPPED_LISTED = 50  # skipped rows listed per file in the report (all are counted)
+
+
 @dataclass
 class FileReport:
+    """One file's part of a load: read = loaded + rejected + superseded; skipped and empty rows are not records."""
+
     file: str
     table: str
     read: int = 0
@@ -54,6 +59,41 @@ class FileReport:
     rejected: int = 0
     encoding: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    header_line: int = 1  # line (CSV) or sheet row (Excel) taken as the header; 0 for Parquet
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    skipped: int = 0  # rows that are not records, e.g. a totals row (合计)
+    skipped_rows: list[dict] = field(default_factory=list)  # {"line", "reason"} for the first SKIPPED_LISTED
+    empty_rows: int = 0  # fully empty rows: not records, not counted as read
+    superseded: int = 0  # valid rows replaced by the same key in a later export of this load
+    superseded_by: list[str] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # {"message", "rows"}: loaded with a field left empty
+    header_notes: list[str] = field(default_factory=list)  # two headers meaning one column, and which was used
+    scaled: list[str] = field(default_factory=list)  # columns whose values were multiplied for their unit
+
+    def notes(self) -> list[str]:
+        """What the report says about this file, one sentence each: sheet, header, rows that are not records,
+        superseded rows, scalings, header choices, warnings and ignored columns."""
+        lines = []
+        if self.sheet:
+            lines.append(f"sheet '{self.sheet}' read (sheets in the workbook: {', '.join(self.sheets)})")
+        if self.header_line:
+            lines.append(f"header taken from {'row' if self.sheet else 'line'} {self.header_line}")
+        if self.empty_rows:
+            lines.append(f"{self.empty_rows:,} empty row(s) passed over (not records)")
+        if self.skipped:
+            lines.append(f"{self.skipped:,} row(s) skipped as not records: "
+                         + "; ".join(f"line {r['line']}: {r['reason']}" for r in self.skipped_rows))
+        if self.superseded:
+            lines.append(f"{self.superseded:,} row(s) superseded by the same keys in the later export "
+                         f"{', '.join(self.superseded_by)}")
+        lines.extend(self.scaled)
+        lines.extend(self.header_notes)
+        for warning in self.warnings:
+            lines.append(f"{warning['rows']:,} row(s) loaded with the field left empty: {warning['message']}")
+        if self.ignored_columns:
+            lines.append(f"columns not in the {self.table} contract were ignored: {', '.join(self.ignored_columns)}")
+        return lines
 
 
 @dataclass
@@ -68,12 +108,12 @@ class LoadReport:
     phase_seconds: dict[str, float] = field(default_factory=dict)
 
     def tables(self) -> dict[str, dict[str, int]]:
+        """Per table: read = loaded + rejected + superseded; skipped rows (totals rows) are not records."""
         out: dict[str, dict[str, int]] = {}
         for f in sorted(self.files, key=lambda f: TABLE_ORDER.index(f.table)):
-            row = out.setdefault(f.table, {"read": 0, "loaded": 0, "rejected": 0})
-            row["read"] += f.read
-            row["loaded"] += f.loaded
-            row["rejected"] += f.rejected
+            row = out.setdefault(f.table, {"read": 0, "loaded": 0, "rejected": 0, "superseded": 0, "skipped": 0})
+            for key in row:
+                row[key] += getattr(f, key)
         return out
 
     def to_json(self) -> dict:
@@ -113,36 +153,105 @@ def _table_by_name(path: Path) -> str | None:
     return None
 
 
+def _column_of(header: str, ranks: dict[str, tuple[str, int]]) -> tuple[str, int, str | None] | None:
+    """The column a header names, its rank and the unit it carries: '应收电费(万元)' is amount_billed in 万元."""
+    found = ranks.get(normalise_header(header or ""))
+    if found is not None:
+        return (*found, None)
+    name, unit = header_unit(header or "")
+    found = ranks.get(normalise_header(name)) if unit and name else None
+    return (*found, unit) if found is not None else None
+
+
+def _found_columns(headers: list[str], contract: Contract, mapping: SourceMapping) -> set[str]:
+    ranks = header_ranks(contract, mapping.columns_for(contract.name))
+    return {hit[0] for h in headers if (hit := _column_of(h, ranks))} | set(mapping.for_table(contract.name).constants)
+
+
+def _covers(headers: list[str], contract: Contract, mapping: SourceMapping) -> bool:
+    return set(contract.required_columns) <= _found_columns(headers, contract, mapping)
+
+
+def _header_finder(table: str | None, mapping: SourceMapping) -> HeaderFinder:
+    """The first of a file's first rows that names the required columns of its table (of any table if unknown)."""
+    contracts = [CONTRACTS[table]] if table else list(CONTRACTS.values())
+
+    def find(rows: list[list[str]]) -> int | None:
+        return next((i for i, row in enumerate(rows) if any(_covers(row, c, mapping) for c in contracts)), None)
+
+    return find
+
+
 def _table_by_headers(headers: list[str], mapping: SourceMapping) -> str | None:
     """The contract whose required columns the headers cover, preferring the one that matches most headers."""
     best, best_score = None, 0
     for contract in CONTRACTS.values():
-        lookup = header_lookup(contract, mapping.columns_for(contract.name))
-        found = {lookup[h] for h in map(normalise_header, headers) if h in lookup}
+        found = _found_columns(headers, contract, mapping)
         if set(contract.required_columns) <= found and len(found) > best_score:
             best, best_score = contract.name, len(found)
     return best
 
 
-def _map_headers(staged: StagedFile, contract: Contract, mapping: SourceMapping) -> tuple[dict, dict, list]:
-    lookup = header_lookup(contract, mapping.columns_for(contract.name))
-    sources, labels, ignored = {}, {}, []
+@dataclass
+class HeaderMap:
+    sources: dict[str, str]  # canonical column -> staged column c0..cN
+    labels: dict[str, str]  # canonical column -> how reasons name it
+    ignored: list[str]
+    notes: list[str]  # two headers meaning one column
+    scale: dict[str, int]  # canonical column -> factor for its unit
+    scaled: list[str]  # what the report says about each scaling
+
+
+def _map_headers(staged: StagedFile, contract: Contract, mapping: SourceMapping) -> HeaderMap:
+    table_map = mapping.for_table(contract.name)
+    ranks = header_ranks(contract, table_map.columns)
+    chosen: dict[str, tuple[int, int, str, str | None]] = {}  # canonical -> (rank, index, header, unit)
+    ignored, notes = [], []
     for i, header in enumerate(staged.headers):
-        canonical = lookup.get(normalise_header(header))
-        if canonical is None or canonical in sources:
+        hit = _column_of(header, ranks)
+        if hit is None or hit[0] in table_map.constants:
             ignored.append(header)
             continue
+        canonical, rank, unit = hit
+        if canonical in chosen:
+            kept, dropped = sorted([chosen[canonical], (rank, i, header, unit)])
+            chosen[canonical] = kept
+            ignored.append(dropped[2])
+            notes.append(f"headers '{kept[2].strip()}' and '{dropped[2].strip()}' both mean {canonical}; "
+                         f"'{kept[2].strip()}' was used and '{dropped[2].strip()}' ignored (name the right one "
+                         "in a mapping file if that is wrong)")
+            continue
+        chosen[canonical] = (rank, i, header, unit)
+    sources, labels, scale, scaled = {}, {}, {}, []
+    for canonical, (_, i, header, unit) in chosen.items():
         sources[canonical] = f"c{i}"
         clean = header.replace("\ufeff", "").strip()
         labels[canonical] = canonical if normalise_header(clean) == canonical else f"{clean} ({canonical})"
-    missing = [c for c in contract.required_columns if c not in sources]
+        declared = table_map.units.get(canonical)
+        unit = (declared or unit or "").lower()
+        factor = UNITS.get(unit, 1)
+        if factor != 1:
+            if contract.column(canonical).type != "number":
+                raise LoadError(f"{staged.path.name}: header '{clean}' gives the unit {unit}, but {canonical} "
+                                "is not an amount or a quantity; rename the header")
+            scale[canonical] = factor
+            where = "the mapping file" if declared else f"header '{clean}'"
+            scaled.append(f"{canonical}: values in {unit} ({where}) were multiplied by {factor:,}")
+    missing = [c for c in contract.required_columns if c not in sources and c not in table_map.constants]
     if missing:
+        where = f" (header on line {staged.header_line}" + (
+            f" of sheet '{staged.sheet}'; sheets in the workbook: {', '.join(staged.sheets)}" if staged.sheet else "")
+        if not staged.header_found:
+            where += f"; none of the first {HEADER_SEARCH_ROWS} rows names them all, so the first was taken"
+        where += ")"
+        shown = staged.header_line > 1 or staged.sheet or not staged.header_found
         raise LoadError(
             f"{staged.path.name}: cannot load as table '{contract.name}': missing required column(s) "
-            f"{', '.join(missing)}. Headers found: {', '.join(h.strip() or '(blank)' for h in staged.headers)}. "
+            f"{', '.join(missing)}. Headers found{where if shown else ''}: "
+            f"{', '.join(h.strip() or '(blank)' for h in staged.headers)}. "
             "Rename the headers or map them in a mapping file (--mapping)."
         )
-    return sources, labels, ignored
+    return HeaderMap(sources, labels, ignored, notes, scale, scaled)
 
 
 def _create_table_sql(contract: Contract) -> str:
@@ -154,31 +263,64 @@ def _key_match(contract: Contract, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{k} = {right}.{k}" for k in contract.key)
 
 
+@dataclass
+class TableOutcome:
+    """Per file of one table: rows loaded, rows superseded by a later export (and which), warnings."""
+
+    loaded: dict[int, int] = field(default_factory=dict)
+    superseded: dict[int, int] = field(default_factory=dict)
+    superseded_by: dict[int, list[int]] = field(default_factory=dict)
+    warnings: dict[int, list[dict]] = field(default_factory=dict)
+
+
 def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list[str], staged: list[tuple[int, StagedFile]],
-                file_names: list[str], load_id: int, mode: Mode) -> dict[int, int]:
-    """Check keys and references across all files of one table, upsert the good rows; rows loaded per file."""
+                file_names: list[str], load_id: int, mode: Mode, order: list[int]) -> TableOutcome:
+    """Check keys and references across all files of one table, upsert the good rows.
+
+    `order` lists the table's file numbers in export order. A key twice in one file is a duplicate and
+    rejected; a key in two files is two states of one record: the later export's row is loaded and the
+    earlier one is superseded, as an append of the later file would do."""
     name = contract.name
     cols = ", ".join(contract.column_names)
     key_cols = ", ".join(contract.key)
     key_text = " || '/' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in contract.key)
     con.execute(f"CREATE TEMP TABLE all_{name} AS " + " UNION ALL ".join(f"SELECT * FROM {t}" for t in parsed))
-    con.execute(f"""
-        CREATE TEMP TABLE checked_{name} AS
-        SELECT * REPLACE (coalesce(_reason, CASE WHEN _dup_rank > 1 THEN 'duplicate {key_cols} '''
-                          || {key_text} || ''' (first on line ' || _first_line || ' of '
-                          || $files[_first_file + 1] || ')' END) AS _reason)
-        FROM (
-            SELECT *, row_number() OVER w AS _dup_rank, first_value(_line) OVER w AS _first_line,
-                   first_value(_file_no) OVER w AS _first_file
-            FROM all_{name}
-            WINDOW w AS (PARTITION BY {key_cols}, _reason IS NULL ORDER BY _file_no, _line)
-        )""", {"files": file_names})
+    # references first, so a row that fails them is rejected before it could supersede an earlier export's
     fk = next((c for c in contract.columns if c.references), None)
     if fk is not None:
         ref_table, ref_col = fk.references.split(".")
+        rejected_refs = f"rejected_{ref_table}"
+        known = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+        knock_on = (f"(SELECT '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}: it was rejected there ('"
+                    f" || r.source_file || ' line ' || r.line || ': ' || r.reason || ')' FROM {rejected_refs} r "
+                    f"WHERE r.{ref_col} = t.{fk.name} ORDER BY r.line LIMIT 1)") if rejected_refs in known else "NULL"
+        padded = (f"(SELECT '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}, but ''' || c.{ref_col} "
+                  f"|| ''' is: the leading zeros were probably lost (format the column as text in Excel and export "
+                  f"again)' FROM {ref_table} c WHERE ltrim(c.{ref_col}, '0') = ltrim(t.{fk.name}, '0') "
+                  f"AND c.{ref_col} <> t.{fk.name} ORDER BY c.{ref_col} LIMIT 1)")
         con.execute(f"""
-            UPDATE checked_{name} SET _reason = '{fk.name} ''' || {fk.name} || ''' is not in {ref_table}'
+            UPDATE all_{name} t SET _reason = coalesce({knock_on}, {padded},
+                   '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}')
             WHERE _reason IS NULL AND {fk.name} NOT IN (SELECT {ref_col} FROM {ref_table})""")
+    con.execute(f"""
+        CREATE TEMP TABLE checked_{name} AS
+        SELECT * EXCLUDE (_dup_rank, _first_line, _latest_rank)
+               REPLACE (coalesce(_reason, CASE WHEN _dup_rank > 1 THEN 'duplicate {key_cols} '''
+                          || {key_text} || ''' (first on line ' || _first_line || ' of '
+                          || $files[_file_no + 1] || ')' END) AS _reason),
+               _reason IS NULL AND _dup_rank = 1 AND list_position($order, _file_no) < _latest_rank AS _superseded,
+               $order[_latest_rank] AS _latest_file
+        FROM (
+            SELECT *, row_number() OVER w AS _dup_rank, first_value(_line) OVER w AS _first_line,
+                   max(list_position($order, _file_no)) OVER (PARTITION BY {key_cols}, _reason IS NULL) AS _latest_rank
+            FROM all_{name}
+            WINDOW w AS (PARTITION BY {key_cols}, _reason IS NULL, _file_no ORDER BY _line)
+        )""", {"files": file_names, "order": order})
+    if name == "customers":
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE rejected_customers AS
+                        SELECT customer_id, $files[_file_no + 1] AS source_file, _line AS line, _reason AS reason
+                        FROM checked_{name} WHERE _reason IS NOT NULL AND customer_id IS NOT NULL""",
+                    {"files": file_names})
     for file_no, staged_file in staged:
         raw, params = raw_row_sql(staged_file.headers)
         con.execute(
@@ -190,13 +332,25 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list
         con.execute(f"DROP TABLE {staged_file.staging_table}")
     if mode == "append":
         con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM checked_{name} n "
-                    f"WHERE n._reason IS NULL AND {_key_match(contract, 't', 'n')})")
-    con.execute(f"INSERT INTO {name} SELECT {cols} FROM checked_{name} WHERE _reason IS NULL ORDER BY _file_no, _line")
-    loaded = dict(con.execute(
-        f"SELECT _file_no, count(*) FROM checked_{name} WHERE _reason IS NULL GROUP BY _file_no").fetchall())
+                    f"WHERE n._reason IS NULL AND NOT n._superseded AND {_key_match(contract, 't', 'n')})")
+    good = "_reason IS NULL AND NOT _superseded"
+    con.execute(f"INSERT INTO {name} SELECT {cols} FROM checked_{name} WHERE {good} ORDER BY _file_no, _line")
+    outcome = TableOutcome()
+    outcome.loaded = dict(con.execute(
+        f"SELECT _file_no, count(*) FROM checked_{name} WHERE {good} GROUP BY _file_no").fetchall())
+    for file_no, rows, later in con.execute(
+            f"""SELECT _file_no, count(*), list(DISTINCT _latest_file ORDER BY _latest_file) FROM checked_{name}
+                WHERE _superseded GROUP BY _file_no""").fetchall():
+        outcome.superseded[file_no], outcome.superseded_by[file_no] = rows, later
+    for file_no, message, rows in con.execute(
+            f"""SELECT _file_no, message, count(*) AS n FROM (
+                    SELECT _file_no, unnest(string_split(_warning, '; ')) AS message FROM checked_{name}
+                    WHERE {good} AND _warning IS NOT NULL)
+                GROUP BY ALL ORDER BY _file_no, n DESC, message""").fetchall():
+        outcome.warnings.setdefault(file_no, []).append({"message": message, "rows": rows})
     for table in (*parsed, f"all_{name}", f"checked_{name}"):
         con.execute(f"DROP TABLE {table}")
-    return loaded
+    return outcome
 
 
 def _copy_history(con: duckdb.DuckDBPyConnection, old_db: Path) -> None:
@@ -268,6 +422,19 @@ def rebuild_model(db_path: Path, wait_seconds: float = WAIT_SECONDS) -> dict[str
     return seconds
 
 
+EXPORT_TIME_SPREAD_NS = 2 * 10**9
+
+
+def _export_order(files: list[Path]) -> list[Path]:
+    """Files in the order they were exported, so a later export's state wins: by modification time, then name;
+    by name alone when all were written within two seconds (copied or uploaded together, their times say
+    nothing about when they were exported)."""
+    times = [p.stat().st_mtime_ns for p in files]
+    if max(times) - min(times) <= EXPORT_TIME_SPREAD_NS:
+        return sorted(files, key=lambda p: p.name)
+    return [p for _, _, p in sorted(zip(times, [p.name for p in files], files))]
+
+
 def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMapping, workdir: Path,
            say: Progress) -> LoadReport:
     con.execute(META_DDL)
@@ -278,12 +445,14 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
     report = LoadReport(ok=True, mode=mode, load_id=load_id)
 
-    by_table: dict[str, list[tuple[StagedFile, dict, dict]]] = {}
+    by_table: dict[str, list[tuple[StagedFile, HeaderMap]]] = {}
     for n, path in enumerate(files):
         say(f"Reading {path.name}", 0.7 * n / len(files))
         phase_started = time.perf_counter()
         table = mapping.table_for_file(path) or _table_by_name(path)
-        staged = stage_file(con, path, f"stage_{n}", workdir, mapping.sheet_for(table))
+        describe = f"the columns of table '{table}'" if table else "the columns of any table"
+        staged = stage_file(con, path, f"stage_{n}", workdir, mapping.sheet_for(table),
+                            _header_finder(table, mapping), describe)
         table = table or _table_by_headers(staged.headers, mapping)
         if table is None:
             raise LoadError(
@@ -291,11 +460,16 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                 f"({', '.join(CONTRACTS)}) or list it under [tables.<name>] files in a mapping file. "
                 f"Headers found: {', '.join(staged.headers)}"
             )
-        sources, labels, ignored = _map_headers(staged, CONTRACTS[table], mapping)
-        record_source_columns(con, table, list(sources))
-        by_table.setdefault(table, []).append((staged, sources, labels))
-        report.files.append(FileReport(file=path.name, table=table, encoding=staged.encoding,
-                                       ignored_columns=ignored))
+        headers = _map_headers(staged, CONTRACTS[table], mapping)
+        # a column the mapping gives a constant value is one the source has (SPEC 5.7)
+        record_source_columns(con, table, [*headers.sources, *mapping.for_table(table).constants])
+        by_table.setdefault(table, []).append((staged, headers))
+        report.files.append(FileReport(
+            file=path.name, table=table, encoding=staged.encoding, ignored_columns=headers.ignored,
+            header_line=staged.header_line, sheet=staged.sheet, sheets=staged.sheets,
+            skipped=len(staged.skipped), empty_rows=staged.empty_rows,
+            skipped_rows=[{"line": line, "reason": reason} for line, reason, _ in staged.skipped[:SKIPPED_LISTED]],
+            header_notes=headers.notes, scaled=headers.scaled))
         report.phase_seconds[f"read {path.name}"] = time.perf_counter() - phase_started
 
     if mode == "replace":
@@ -307,16 +481,21 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
             )
 
     file_names = [f.file for f in report.files]
-    loaded: dict[int, int] = {}
+    outcomes: dict[int, tuple[TableOutcome, int]] = {}
     for step, table in enumerate(t for t in TABLE_ORDER if t in by_table):
         say(f"Checking and loading {table}", 0.7 + 0.25 * step / len(by_table))
         phase_started = time.perf_counter()
         contract = CONTRACTS[table]
+        table_map = mapping.for_table(table)
         parsed, staged_files = [], []
-        for staged, sources, labels in by_table[table]:
+        for staged, headers in by_table[table]:
             file_no = files.index(staged.path)
             staged_files.append((file_no, staged))
-            sql, params = parse_select(contract, sources, labels, staged.staging_table, file_no)
+            options = ColumnOptions(
+                formats={c: table_map.formats_for(c) for c in table_map.formats},
+                values={c: dict(v) for c, v in table_map.values.items()},
+                constants=dict(table_map.constants), scale=headers.scale, excel=staged.excel)
+            sql, params = parse_select(contract, headers.sources, headers.labels, staged.staging_table, file_no, options)
             con.execute(f"CREATE TEMP TABLE parsed_{file_no} AS {sql}", params)
             parsed.append(f"parsed_{file_no}")
             if staged.structural_rejects:
@@ -325,18 +504,25 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                     [(load_id, table, staged.path.name, line, reason, raw)
                      for line, raw, reason in staged.structural_rejects],
                 )
-        loaded.update(_load_table(con, contract, parsed, staged_files, file_names, load_id, mode))
+        order = [files.index(p) for p in _export_order([s.path for s, _ in by_table[table]])]
+        outcome = _load_table(con, contract, parsed, staged_files, file_names, load_id, mode, order)
+        for file_no, _ in staged_files:
+            outcomes[file_no] = (outcome, file_no)
         report.phase_seconds[f"check and load {table}"] = time.perf_counter() - phase_started
 
     counts = con.execute(
         """SELECT source_file, count(*) FROM rejects WHERE load_id = $id GROUP BY source_file""",
         {"id": load_id}).fetchall()
     rejected = dict(counts)
-    staged_by_name = {s.path.name: s for t in by_table.values() for s, _, _ in t}
+    staged_by_name = {s.path.name: s for t in by_table.values() for s, _ in t}
     for n, f in enumerate(report.files):
         staged = staged_by_name[f.file]
+        outcome, _ = outcomes[n]
         f.read = staged.rows + len(staged.structural_rejects)
-        f.rejected, f.loaded = rejected.get(f.file, 0), loaded.get(n, 0)
+        f.rejected, f.loaded = rejected.get(f.file, 0), outcome.loaded.get(n, 0)
+        f.superseded = outcome.superseded.get(n, 0)
+        f.superseded_by = [file_names[i] for i in outcome.superseded_by.get(n, [])]
+        f.warnings = outcome.warnings.get(n, [])
     for table, reasons in _top_reasons(con, load_id).items():
         report.top_reasons[table] = reasons
 

@@ -1,8 +1,11 @@
 """Readers: put one export file (CSV, Excel, Parquet) into a DuckDB staging table of text columns.
 
-Every staged table has `_line` (the line or sheet row a person finds the record on) and
-columns c0..cN in the file's order; `headers` keeps the file's own header for each.
-CSV lines DuckDB cannot split into the header's columns come back as structural rejects.
+Every staged table has `_line` (the physical line or sheet row a person finds the record on) and
+columns c0..cN in the file's order; `headers` keeps the file's own header for each. The header is
+the first of the first rows that names the table's columns (title rows and blank lines above it are
+passed over). Rows that are not records are taken out before validation: fully empty rows (counted)
+and totals rows (合计 / 总计 / 小计, kept as skipped with their line). CSV lines DuckDB cannot split
+into the header's columns come back as structural rejects.
 """
 
 from __future__ import annotations
@@ -11,9 +14,13 @@ import codecs
 import csv
 import datetime as dt
 import io
+import json
+import mmap
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import numpy as np
@@ -26,6 +33,14 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 SUPPORTED_SUFFIXES = CSV_SUFFIXES | EXCEL_SUFFIXES | PARQUET_SUFFIXES
 CHUNK = 1 << 24
+HEADER_SEARCH_ROWS = 20
+# A totals row names itself in any cell in Chinese, or in its first cell in English.
+TOTALS_PATTERN = r"^\s*(合\s*计|总\s*计|小\s*计)\s*[:：]?\s*$"
+TOTALS_FIRST_CELL = r"^\s*(合\s*计|总\s*计|小\s*计|total|grand\s+total|sub\s*total)\s*[:：]?\s*$"
+
+# A header finder gets the first rows of a file (lists of cell text) and returns the index of the header row,
+# or None when no row names the table's columns.
+HeaderFinder = Callable[[list[list[str]]], "int | None"]
 
 
 @dataclass
@@ -34,7 +49,15 @@ class StagedFile:
     staging_table: str
     headers: list[str]
     encoding: str | None = None
-    rows: int = 0  # data rows staged (lines DuckDB could split), set by stage_file
+    rows: int = 0  # data rows staged (records, after empty and totals rows were taken out)
+    header_line: int = 1  # the line (CSV) or sheet row (Excel) taken as the header
+    sheet: str | None = None  # the Excel sheet read
+    sheets: list[str] = field(default_factory=list)  # every sheet of the workbook
+    excel: bool = False  # cells came from a workbook, so bare numbers in date columns are Excel serials
+    header_found: bool = True  # False: no row of the first ones named the table's columns; the first was taken
+    empty_rows: int = 0  # fully empty rows below the header: not records
+    # (line, reason, raw row as JSON) for rows that are not records, e.g. a totals row
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)
     # (line, raw text, reason) for lines that could not be split into columns
     structural_rejects: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -74,64 +97,142 @@ def _transcode(path: Path, encoding: str, out) -> None:
         out.write(decoder.decode(b"", final=True))
 
 
-def _first_text(path: Path, encoding: str, size: int = 1 << 16) -> str:
-    with open(path, "r", encoding=encoding, newline="") as fh:
-        return fh.read(size)
-
-
-def _sniff_delimiter(sample: str) -> str:
-    lines = sample.splitlines()[:50]
+def _sniff_delimiter(lines: list[str]) -> str:
+    lines = [line for line in lines if line.strip()][:50]
     if not lines:
         return ","
     try:
         return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
     except csv.Error:
-        counts = {d: lines[0].count(d) for d in ",;\t|"}
+        counts = {d: max(line.count(d) for line in lines) for d in ",;\t|"}
         return max(counts, key=counts.get)
+
+
+def _record_starts(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Byte offset, physical line and byte end of every CSV record (a line break inside quotes does not end one)."""
+    newlines = np.flatnonzero(data == 10)
+    quotes = np.flatnonzero(data == 34)
+    # a newline ends a record when an even number of quotes stands before it
+    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
+    starts = np.concatenate(([0], ends + 1))
+    lines = np.concatenate(([1], np.searchsorted(newlines, ends) + 2))
+    stops = np.concatenate((ends, [len(data)]))
+    keep = starts < len(data)
+    return starts[keep], lines[keep], stops[keep]
+
+
+def _cells_empty(cells: list[str]) -> bool:
+    return all(not (c or "").strip() for c in cells)
+
+
+def _pick_header(rows: list[list[str]], find_header: HeaderFinder | None) -> tuple[int, bool]:
+    """Index of the header among the first non-empty rows, and whether the finder recognised it (else it is
+    the first non-empty row)."""
+    candidates = [i for i, row in enumerate(rows) if not _cells_empty(row)][:HEADER_SEARCH_ROWS]
+    if not candidates:
+        return -1, False
+    if find_header is not None:
+        found = find_header([rows[i] for i in candidates])
+        if found is not None:
+            return candidates[found], True
+    return candidates[0], find_header is None
 
 
 def _columns_sql(count: int) -> str:
     return ", ".join(f"#{i + 1} AS c{i}" for i in range(count))
 
 
-def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path) -> StagedFile:
+def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
+              find_header: HeaderFinder | None = None) -> StagedFile:
     encoding = detect_encoding(path)
-    sample = _first_text(path, encoding).lstrip("\ufeff")
-    if not sample.strip():
-        raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
-    delimiter = _sniff_delimiter(sample)
-    headers = next(csv.reader(io.StringIO(sample.splitlines()[0]), delimiter=delimiter))
     source = path
-    if encoding not in ("utf-8", "utf-8-sig"):
-        # DuckDB reads UTF-8 only without extensions, so other encodings are decoded here.
+    if encoding != "utf-8":
+        # DuckDB reads UTF-8 only without extensions, so other encodings (and a BOM) are decoded here.
         source = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
         with open(source, "w", encoding="utf-8", newline="") as out:
             _transcode(path, encoding, out)
+    with open(source, "rb") as fh:
+        has_text = bool(fh.read(1 << 16).strip())
+    if not has_text:
+        raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
+    with open(source, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        data = np.frombuffer(mapped, dtype=np.uint8)
+        starts, lines, stops = _record_starts(data)
+        head_count = min(len(starts), 4 * HEADER_SEARCH_ROWS)
+        head_end = int(stops[head_count - 1]) if head_count else 0
+        head_text = bytes(data[:head_end]).decode("utf-8", errors="replace")
+        sample = bytes(data[: 1 << 16]).decode("utf-8", errors="ignore")
+        delimiter = _sniff_delimiter(sample.splitlines()[: 4 * HEADER_SEARCH_ROWS])
+        head_rows = list(csv.reader(io.StringIO(head_text), delimiter=delimiter))
+        # csv.reader drops nothing, but a blank line is an empty list: keep indices aligned with records
+        header_index, header_found = _pick_header(head_rows, find_header)
+        if header_index < 0:
+            raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
+        headers = head_rows[header_index]
+        header_line = int(lines[header_index])
+        after = slice(header_index + 1, None)
+        body_starts, body_lines, body_stops = starts[after], lines[after], stops[after]
+        blank = _blank_records(data, body_starts, body_stops)
+        del data
+    records = body_lines[~blank]
+    # one line per record, none blank: the usual file, where each row's line follows from its number
+    first_line = int(records[0]) - 1 if len(records) and records[-1] - records[0] == len(records) - 1 else None
     rejects_table, rejects_scan = f"{table}_errors", f"{table}_scans"
     con.execute(
         f"""CREATE TEMP TABLE {table} AS
-            SELECT row_number() OVER () AS _rn, {_columns_sql(len(headers))}
-            FROM read_csv($path, header = true, all_varchar = true, delim = $delim, quote = '"',
+            SELECT row_number() OVER () AS _rn,
+                   {"CAST(NULL AS BIGINT)" if first_line is None else f"row_number() OVER () + {first_line}"} AS _line,
+                   {_columns_sql(len(headers))}
+            FROM read_csv($path, header = true, skip = $skip, all_varchar = true, delim = $delim, quote = '"',
                           escape = '"', columns = $columns, store_rejects = true,
                           rejects_table = '{rejects_table}', rejects_scan = '{rejects_scan}',
                           strict_mode = true, auto_detect = false)""",
-        {"path": str(source), "delim": delimiter, "columns": {f"c{i}": "VARCHAR" for i in range(len(headers))}},
+        {"path": str(source), "skip": header_line - 1, "delim": delimiter,
+         "columns": {f"c{i}": "VARCHAR" for i in range(len(headers))}},
     )
     errors = con.execute(
-        f"SELECT line, csv_line, error_type, error_message FROM {rejects_table} ORDER BY line"
+        f"SELECT line_byte_position, csv_line, error_type, error_message FROM {rejects_table} ORDER BY line"
     ).fetchall()
-    structural = [(int(line), raw, _structural_reason(kind, msg, len(headers)))
-                  for line, raw, kind, msg in _one_per_line(errors)]
-    _number_lines(con, table, [line for line, _, _ in structural])
-    return StagedFile(path, table, headers, encoding, structural_rejects=structural)
+    # which record each structural error belongs to (DuckDB counts the byte where the line starts)
+    rejected: dict[int, tuple[str, str, str]] = {}
+    for position, raw, kind, message in errors:
+        record = int(np.searchsorted(body_starts, int(position), side="right")) - 1
+        record = max(record, 0)
+        if record < len(body_starts) and record not in rejected:
+            rejected[record] = (raw.strip("\r\n"), kind, message)
+    structural = [(int(body_lines[r]), raw, _structural_reason(kind, msg, len(headers)))
+                  for r, (raw, kind, msg) in sorted(rejected.items()) if not blank[r]]
+    keep = ~blank
+    keep[list(rejected)] = False
+    good = np.flatnonzero(keep)
+    total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    if total != len(good):
+        raise LoadError(
+            f"{path.name}: could not tell which line each record is on ({total} records read, {len(good)} expected); "
+            "check for unbalanced quotes and save the file again"
+        )
+    if first_line is None or rejected:
+        line_map = pd.DataFrame({"rn": np.arange(1, total + 1, dtype=np.int64),
+                                 "line": body_lines[good].astype(np.int64)})
+        con.register("_line_map", line_map)
+        con.execute(f"UPDATE {table} SET _line = _line_map.line FROM _line_map WHERE _rn = _line_map.rn")
+        con.unregister("_line_map")
+    staged = StagedFile(path, table, headers, encoding, header_line=header_line, structural_rejects=structural,
+                        header_found=header_found)
+    staged.empty_rows = int(blank.sum())
+    return staged
 
 
-def _one_per_line(errors):
-    seen = set()
-    for row in errors:
-        if row[0] not in seen:
-            seen.add(row[0])
-            yield row
+def _blank_records(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Records holding nothing but spaces, tabs and CR: only those starting with one need a look."""
+    blank = np.zeros(len(starts), dtype=bool)
+    if len(starts) == 0:
+        return blank
+    first = data[np.minimum(starts, len(data) - 1)]
+    maybe = np.flatnonzero((stops <= starts) | np.isin(first, (9, 13, 32)))
+    for i in maybe:
+        blank[i] = not bytes(data[starts[i]:stops[i]]).strip()
+    return blank
 
 
 def _structural_reason(kind: str, message: str, expected: int) -> str:
@@ -142,61 +243,79 @@ def _structural_reason(kind: str, message: str, expected: int) -> str:
     return f"line could not be read: {message}"
 
 
-def _number_lines(con: duckdb.DuckDBPyConnection, table: str, skipped_lines: list[int]) -> None:
-    """Turn the data row number into the file line (header is line 1), stepping over rejected lines."""
-    con.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
-    if not skipped_lines:
-        con.execute(f"UPDATE {table} SET _line = _rn + 1")
-        return
-    total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    all_lines = np.arange(2, total + len(skipped_lines) + 2)
-    kept = np.setdiff1d(all_lines, np.asarray(skipped_lines))[:total]
-    lines = pd.DataFrame({"rn": np.arange(1, total + 1), "line": kept})
-    con.register("_line_map", lines)
-    con.execute(f"UPDATE {table} SET _line = _line_map.line FROM _line_map WHERE _rn = _line_map.rn")
-    con.unregister("_line_map")
-
-
 def _cell_text(value) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        # beyond 15 digits a float no longer holds every digit: keep Excel's rounding visible
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, (dt.date, dt.time)):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        return text + f".{value.microsecond // 1000:03d}" if value.microsecond else text
+    if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
     return str(value)
 
 
-def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: str | None) -> StagedFile:
+def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: str | None,
+                find_header: HeaderFinder | None = None, describe: str = "the table's columns") -> StagedFile:
     from python_calamine import CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for damaged workbooks
         raise LoadError(f"{path.name}: not a readable Excel workbook ({exc})") from None
-    names = workbook.sheet_names
+    names = list(workbook.sheet_names)
     if sheet is not None and sheet not in names:
         raise LoadError(f"{path.name}: no sheet named '{sheet}'; sheets found: {', '.join(names)}")
-    rows = workbook.get_sheet_by_name(sheet or names[0]).to_python(skip_empty_area=False)
-    if not rows:
-        raise LoadError(f"{path.name}: sheet '{sheet or names[0]}' is empty; expected a header row and data")
-    headers = [_cell_text(h) or "" for h in rows[0]]
+    chosen = None
+    for name in [sheet] if sheet is not None else names:
+        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        texts = [[_cell_text(v) or "" for v in row] for row in rows[: 4 * HEADER_SEARCH_ROWS]]
+        if find_header is None or sheet is not None:
+            chosen = (name, rows, *_pick_header(texts, find_header))
+            break
+        candidates = [i for i, row in enumerate(texts) if not _cells_empty(row)][:HEADER_SEARCH_ROWS]
+        found = find_header([texts[i] for i in candidates]) if candidates else None
+        if found is not None:
+            chosen = (name, rows, candidates[found], True)
+            break
+    if chosen is None:
+        raise LoadError(
+            f"{path.name}: no sheet has a header row with {describe}; sheets read: {', '.join(names)}. "
+            "Name the sheet in a mapping file (sheet = \"...\") or rename the headers"
+        )
+    name, rows, header_index, header_found = chosen
+    if header_index < 0:
+        raise LoadError(f"{path.name}: sheet '{name}' is empty; expected a header row and data "
+                        f"(sheets found: {', '.join(names)})")
+    headers = [_cell_text(h) or "" for h in rows[header_index]]
     width = len(headers)
-    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if any(v not in (None, "") for v in row)]
-    frame = pd.DataFrame(
-        {f"c{i}": pd.Series([_cell_text(r[i]) if i < len(r) else None for _, r in body], dtype=object)
-         for i in range(width)}
-    )
+    body, empty = [], 0
+    for line, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        cells = [_cell_text(row[i]) if i < len(row) else None for i in range(width)]
+        if all(c is None or not c.strip() for c in cells) and all(v in (None, "") for v in row[width:]):
+            empty += 1
+        else:
+            body.append((line, cells))
+    frame = pd.DataFrame({f"c{i}": pd.Series([cells[i] for _, cells in body], dtype=object) for i in range(width)})
     frame.insert(0, "_line", pd.Series([line for line, _ in body], dtype="int64"))
     con.register("_excel_frame", frame)
     cols = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" for i in range(width))
     con.execute(f"CREATE TEMP TABLE {table} AS SELECT _line, {cols} FROM _excel_frame")
     con.unregister("_excel_frame")
-    return StagedFile(path, table, headers)
+    staged = StagedFile(path, table, headers, header_line=header_index + 1, sheet=name, sheets=names, excel=True,
+                        header_found=header_found)
+    staged.empty_rows = empty
+    return staged
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> StagedFile:
@@ -209,23 +328,56 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Sta
         f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () AS _line, {cols} FROM read_parquet($p)",
         {"p": str(path)},
     )
-    return StagedFile(path, table, headers)
+    return StagedFile(path, table, headers, header_line=0)
+
+
+def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    """Fully empty rows are not records; a totals row (合计 / 总计 / 小计) is skipped and reported with its line."""
+    table, width = staged.staging_table, len(staged.headers)
+    if width == 0:
+        return
+    cells = [f"c{i}" for i in range(width)]
+    joined = f"concat_ws('|', {', '.join(cells)})"
+    empty = f"trim(concat_ws('', {', '.join(cells)})) = ''"
+    # a cheap test first (计 or total somewhere), the patterns only on the rows that pass it
+    maybe = f"(contains({joined}, '计') OR contains(lower(c0), 'total'))"
+    empties, candidates = con.execute(
+        f"SELECT count(*) FILTER ({empty}), count(*) FILTER ({maybe}) FROM {table}").fetchall()[0]
+    if empties:
+        staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
+    if not candidates:
+        return
+    exact = " OR ".join([f"regexp_matches(lower(c0), $first)",
+                         *(f"regexp_matches({c}, $pattern)" for c in cells[1:])])
+    totals = f"({maybe}) AND ({exact})"
+    patterns = {"pattern": TOTALS_PATTERN, "first": TOTALS_FIRST_CELL}
+    raw = "json_object(" + ", ".join(f"$h{i}, c{i}" for i in range(width)) + ")"
+    params = {**patterns, **{f"h{i}": h for i, h in enumerate(staged.headers)}}
+    rows = con.execute(f"SELECT _line, {raw} FROM {table} WHERE {totals} ORDER BY _line", params).fetchall()
+    for line, raw_row in rows:
+        word = next(v for v in json.loads(raw_row).values()
+                    if v and re.match(TOTALS_FIRST_CELL, v.lower()))
+        staged.skipped.append((int(line), f"totals row ('{word.strip()}'), not a record", raw_row))
+    if rows:
+        con.execute(f"DELETE FROM {table} WHERE {totals}", patterns)
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
-               sheet: str | None = None) -> StagedFile:
+               sheet: str | None = None, find_header: HeaderFinder | None = None,
+               describe: str = "the table's columns") -> StagedFile:
     suffix = path.suffix.lower()
     if not path.exists():
         raise LoadError(f"{path}: file not found")
     if suffix in CSV_SUFFIXES:
-        staged = stage_csv(con, path, table, workdir)
+        staged = stage_csv(con, path, table, workdir, find_header)
     elif suffix in EXCEL_SUFFIXES:
-        staged = stage_excel(con, path, table, sheet)
+        staged = stage_excel(con, path, table, sheet, find_header, describe)
     elif suffix in PARQUET_SUFFIXES:
         staged = stage_parquet(con, path, table)
     else:
         raise LoadError(
             f"{path.name}: unknown file type '{suffix}'; export as CSV, Excel (.xlsx) or Parquet"
         )
+    _take_out_non_records(con, staged)
     staged.rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return staged

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import data, escape
 from dashboard.filters import IDENTITY_KEY, current
 from dashboard.i18n import _, language
-from dashboard.load_messages import error_zh, reason_zh
+from dashboard.load_messages import error_zh, note_zh, reason_zh
 from dashboard.labels import column
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
@@ -77,6 +77,15 @@ if LAST_IMPORT in st.session_state:
         st.markdown(f"**{_('Top reasons in')} {escape.markdown(table_name)}:** " +
                     "; ".join(f"{escape.markdown(reason_zh(reason) if chinese else reason)} ({rows:,})"
                               for reason, rows in reasons))
+    st.markdown(f"**{_('What the importer noticed in each file')}**")
+    table(pd.DataFrame([{"source_file": f.file, "table_name": f.table, "header_line": f.header_line, "rows_read": f.read,
+                         "rows_loaded": f.loaded, "rows_rejected": f.rejected, "rows_superseded": f.superseded,
+                         "rows_skipped": f.skipped, "empty_rows": f.empty_rows} for f in report.files]),
+          "load_report_files")
+    for f in report.files:
+        if notes := f.notes():
+            st.markdown(f"**{escape.markdown(f.file)}**\n"
+                        + "\n".join(f"- {escape.markdown(note_zh(n) if chinese else n)}" for n in notes))
 st.caption(_("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; "
              "rows that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded."))
 modes = {"append": _("Append a monthly increment (update existing keys)"),

@@ -62,7 +62,7 @@ CUSTOMERS_ZH = (
 def test_customers_load_in_every_encoding_utilities_export(tmp_path, encoding):
     exports = minimal_exports(tmp_path / "in", CUSTOMERS_ZH, encoding, "客户档案.csv")
     report = load([exports], tmp_path / "w.duckdb")
-    assert report.tables()["customers"] == {"read": 2, "loaded": 2, "rejected": 0}
+    assert report.tables()["customers"] == {"read": 2, "loaded": 2, "rejected": 0, "superseded": 0, "skipped": 0}
     rows = query(tmp_path / "w.duckdb", "SELECT customer_id, customer_name, region, area, contract_capacity_kva, opened_on "
                                         "FROM customers ORDER BY customer_id")
     # Chinese text survives decoding; 城市/农村 map to urban/rural; "50,000" loses its thousands separator.
@@ -147,13 +147,13 @@ def test_every_broken_row_is_kept_with_its_own_reason(tmp_path):
     rejects = query(tmp_path / "w.duckdb", "SELECT table_name, line, reason FROM rejects ORDER BY table_name, line")
     assert rejects == [
         ("billing", 2, "amount_billed -3.0 is negative"),
-        ("billing", 3, "period '202401x' is not a month (use YYYY-MM or a date in the month)"),
+        ("billing", 3, "period '202401x' is not a month (use YYYY-MM, YYYYMM, YYYY年M月 or a date in the month)"),
         ("customers", 3, "duplicate customer_id 'C1' (first on line 2 of customers.csv)"),
         ("customers", 4, "customer_id is missing"),
         ("customers", 5, "area 'suburb' is not one of urban, rural, remote"),
         ("customers", 6, "voltage_kv 0.0 must be greater than 0"),
         ("customers", 7, "contract_capacity_kva -5.0 is negative"),
-        ("customers", 8, "opened_on '2020-13-01' is not a date (use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)"),
+        ("customers", 8, "opened_on '2020-13-01' is not a date (use YYYY-MM-DD, YYYY/M/D, YYYYMMDD or YYYY年M月D日)"),
         ("customers", 9, "closed_on 2020-04-01 is before opened_on 2020-05-01"),
         ("customers", 10, "voltage_kv 'ten' is not a number"),
         ("customers", 11, "line has more fields than the 8 columns of the header; "
@@ -188,7 +188,8 @@ def test_unusable_file_fails_and_leaves_previous_warehouse_untouched(tmp_path):
         load([bad], db)
     message = str(error.value)
     assert "tickets.csv" in message and "ticket_type, created_at" in message
-    assert "Headers found: 工单编号, 客户编号, 受理渠道" in message
+    assert ("Headers found (header on line 1; none of the first 20 rows names them all, so the first was taken): "
+            "工单编号, 客户编号, 受理渠道") in message
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert query(db, "SELECT count(*) FROM tickets") == [(2,)]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".loading")] == []
@@ -210,7 +211,7 @@ def test_append_updates_existing_keys_instead_of_duplicating(tmp_path):
     write(feb, "billing.csv", "customer_id,period,consumption_kwh,amount_billed,amount_paid\n"
                               "C1,2024-01,1000,650,700\nC1,2024-02,900,600,0\n")
     report = load([feb], db, mode="append")
-    assert report.tables() == {"billing": {"read": 2, "loaded": 2, "rejected": 0}}
+    assert report.tables() == {"billing": {"read": 2, "loaded": 2, "rejected": 0, "superseded": 0, "skipped": 0}}
     assert query(db, "SELECT customer_id, period, amount_paid FROM billing ORDER BY 1, 2") == [
         ("C1", dt.date(2024, 1, 1), 700.0), ("C1", dt.date(2024, 2, 1), 0.0), ("C2", dt.date(2024, 1, 1), 250.0)]
     assert query(db, "SELECT load_id, mode, rows_loaded FROM loads ORDER BY 1") == [(1, "replace", 6), (2, "append", 2)]
@@ -268,7 +269,7 @@ def test_cli_reports_json_and_exits_non_zero_when_nothing_committed(tmp_path):
     assert "customers" in ok.stdout and "loaded" in ok.stdout
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert report["ok"] is True
-    assert report["tables"]["tickets"] == {"read": 2, "loaded": 2, "rejected": 0}
+    assert report["tables"]["tickets"] == {"read": 2, "loaded": 2, "rejected": 0, "superseded": 0, "skipped": 0}
     write(folder, "billing.csv", "customer_id,amount\nC1,5\n")
     failed = subprocess.run([sys.executable, "-m", "ingest", "load", str(folder), "--db", str(tmp_path / "w.duckdb")],
                             cwd=ROOT, capture_output=True, text=True)
