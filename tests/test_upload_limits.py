@@ -93,7 +93,7 @@ def test_an_xlsx_within_the_limit_loads(tmp_path):
     pd.DataFrame({"survey_id": ["S1"], "customer_id": ["C1"], "surveyed_on": ["2024-02-01"], "method": ["phone"],
                   "overall": [5]}).to_excel(folder / "surveys.xlsx", index=False)
     report = load(files_of(folder), tmp_path / "w.duckdb")
-    assert report.tables()["surveys"] == {"read": 1, "loaded": 1, "rejected": 0}
+    assert report.tables()["surveys"] == {"read": 1, "loaded": 1, "rejected": 0, "superseded": 0, "skipped": 0}
 
 
 def test_an_xlsx_sheet_declaring_too_many_columns_or_rows_is_refused_before_parsing(tmp_path, staged):
@@ -192,7 +192,7 @@ def test_a_mapping_file_is_read_in_the_encodings_windows_saves(tmp_path, encodin
     mapping = tmp_path / "source.toml"
     mapping.write_text(MAPPING, encoding=encoding)
     report = load(files_of(folder), tmp_path / "w.duckdb", mapping=load_mapping(mapping))
-    assert report.tables()["customers"] == {"read": 5, "loaded": 5, "rejected": 0}
+    assert report.tables()["customers"] == {"read": 5, "loaded": 5, "rejected": 0, "superseded": 0, "skipped": 0}
 
 
 def test_a_mapping_file_in_no_known_encoding_or_too_large_is_refused(tmp_path):
@@ -268,10 +268,10 @@ def test_the_data_page_stops_the_load_on_an_oversize_or_invalid_mapping(page_war
     before = digest(page_warehouse)
     files = [("customers.csv", HAND_CUSTOMERS.encode())]
     at = upload(files, ("source.toml", (MAPPING + "# padding\n" * 120_000).encode()))
-    assert any("Nothing was loaded: source.toml: the mapping file is" in e.value for e in at.error), \
+    assert any("Nothing was loaded: ` source.toml: the mapping file is" in e.value for e in at.error), \
         [e.value for e in at.error]
     at = upload(files, ("source.toml", b'[tables.customer.columns]\n"a" = "b"\n'))
-    assert any("Nothing was loaded: source.toml: tables: " in e.value and "unknown table" in e.value
+    assert any("Nothing was loaded: ` source.toml: tables: " in e.value and "unknown table" in e.value
                for e in at.error), [e.value for e in at.error]
     assert digest(page_warehouse) == before
 
