@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, escape
 from dashboard.filters import IDENTITY_KEY
 from dashboard.i18n import _
 from dashboard.lockout import MAX_NAME_CHARS, Lockout, LockoutUnavailable, capped_name
@@ -89,7 +89,7 @@ def signed_in() -> Identity | None:
         _forget_session()
         st.title(_("Key Account Service Scorecard"))
         st.error(_("The scorecard is closed until its administrator fixes the sign-in set-up."), icon=":material/lock:")
-        st.caption(_("For the administrator: {problem} The server log has the details.").format(problem=found.closed))
+        st.caption(_("For the administrator: {problem} The server log has the details.").format(problem=escape.markdown(found.closed)))
         return None
     stored = st.session_state.get(SESSION_KEY)
     if found.mode == "none":
@@ -179,7 +179,7 @@ def _oidc(users: UsersFile) -> Identity | None:
     if match is None or match[0] in places_missing(users):
         _forget_session()
         if match is None:
-            st.error(_("{claim} is signed in but has no role in the scorecard. Ask an administrator to add you.").format(claim=claim))
+            st.error(_("{claim} is signed in but has no role in the scorecard. Ask an administrator to add you.").format(claim=escape.markdown(claim)))
         else:
             st.warning(_("Your account names a region or service centre this warehouse does not have, so you see "
                          "nothing. Ask an administrator to correct the users file."))
@@ -204,10 +204,10 @@ def sidebar_badge(identity: Identity) -> None:
             return
         limits = ", ".join(identity.allowed_service_centers or identity.allowed_regions or ()) or _("all regions")
         st.caption(_("Signed in as **{name}** ({role}); {limits}.").format(
-            name=identity.display_name, role=_(identity.role), limits=limits))
+            name=escape.markdown(identity.display_name), role=_(identity.role), limits=escape.markdown(limits)))
         if identity.can_import or "data" in identity.pages:
             found = setup()
             for name, places in (places_missing(found.users).items() if found.mode != "none" else ()):
                 st.warning(_("users.{name} names {places}, which this warehouse does not have: that user sees "
-                             "nothing until the users file is corrected.").format(name=name, places=", ".join(places)))
+                             "nothing until the users file is corrected.").format(name=name, places=escape.markdown(", ".join(places))))
         st.button(_("Sign out"), on_click=sign_out, icon=":material/logout:")

@@ -289,7 +289,7 @@ def test_unknown_region_with_sign_in_on_is_a_warning_and_that_user_sees_nothing(
     lead = sign_in(app().run(), "li_na", PASSWORD)
     assert lead.dataframe[0].value["Region"].tolist() == [REGION]
     admin = sign_in(app().run(), "admin", PASSWORD)
-    assert any("users.x names Atlantis" in w.value for w in admin.sidebar.warning)
+    assert any("users.x names ` Atlantis `" in w.value for w in admin.sidebar.warning)
 
 
 def test_app_starts_on_the_users_own_data_with_the_example_as_users_file(hand_db, tmp_path, monkeypatch):
