@@ -96,24 +96,31 @@ def test_la_311_metrics_equal_the_hand_computation(la):
             assert value == pytest.approx(expected, abs=1e-9), metric_id
 
 
-@pytest.fixture(scope="module")
-def houston(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("houston")
-    # Houston publishes no account list: the customers are the bills' own meters (ESID), named by their service
-    # address, grouped by the city's business area, opened before the first bill. Written here, not published.
+def write_houston_customers(folder: Path) -> tuple[Path, int]:
+    """Houston publishes no account list: the customers are the bills' own meters (ESID), named by their service
+    address, grouped by the city's business area, opened before the first bill. Written here, not published.
+    Returns the file and the number of meters."""
     meters = {}
     for r in published_rows(HOUSTON_BILLS):
         meters.setdefault(r["ESID"], (r["Service Address "].strip(), r["Business Area"]))
+    folder.mkdir(parents=True, exist_ok=True)
     customers = folder / "customers.csv"
     with open(customers, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["customer_id", "customer_name", "region", "service_center", "opened_on"])
         for esid, (address, area) in meters.items():
             writer.writerow([esid, address, "Houston", f"Business Area {area}", "2011-07-01"])
+    return customers, len(meters)
+
+
+@pytest.fixture(scope="module")
+def houston(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("houston")
+    customers, meters = write_houston_customers(folder)
     tickets = empty_export(folder, "tickets.csv", "ticket_id,customer_id,ticket_type,created_at")
     db = folder / "houston.duckdb"
     report = load([customers, HOUSTON_BILLS, tickets], db, mapping=load_mapping(DATA / "houston_bills.toml"))
-    return report, db, len(meters)
+    return report, db, meters
 
 
 def houston_by_hand() -> tuple[list[dict], list[tuple[int, str]]]:
