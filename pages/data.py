@@ -9,7 +9,7 @@ from dashboard import data, escape
 from dashboard.filters import IDENTITY_KEY, current
 from dashboard.i18n import _, language
 from dashboard.load_messages import error_zh, note_zh, reason_zh
-from dashboard.labels import column
+from dashboard.labels import TABLES, column, label
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
 from ingest.contracts import CONTRACTS
@@ -56,7 +56,7 @@ def show_report(report: dict) -> None:
                              "rows_skipped": r.get("skipped")} for t, r in report.get("tables", {}).items()])
     table(summary, "load_report")
     for table_name, reasons in report.get("top_reasons", {}).items():
-        st.markdown(f"**{_('Top reasons in')} {escape.markdown(table_name)}:** " +
+        st.markdown(f"**{_('Top reasons in')} {escape.markdown(label(TABLES, table_name))}:** " +
                     "; ".join(f"{escape.markdown(reason_zh(r['reason']) if chinese else r['reason'])} ({r['rows']:,})"
                               for r in reasons))
     known = FileReport.__dataclass_fields__

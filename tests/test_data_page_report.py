@@ -31,6 +31,7 @@ K002,202501,1.2
 """
 TICKETS = """工单编号,客户编号,业务类型,受理时间,受理渠道
 G1,K001,投诉,2025-01-05 09:00,微信
+G2,K999,投诉,2025-01-06 09:00,95598
 """
 
 
@@ -71,6 +72,8 @@ def test_the_data_page_shows_the_report_of_a_command_line_load(cli_warehouse):
     assert "amount_billed: values in 万元" in text and "were multiplied by 10,000" in text
     # 工单.csv: 微信 is no channel of the contract: the ticket is loaded with the channel left empty, and said so
     assert "1 row(s) loaded with the field left empty: 受理渠道 (channel) '微信' is not one of" in text
+    reasons = [line for line in text.splitlines() if line.startswith("**Top reasons in")]
+    assert reasons == ["**Top reasons in ` Service tickets `:** ` customer_id '…' is not in customers ` (1)"]
     files = next(d.value for d in at.dataframe if "Header line" in d.value.columns).set_index("File")
     assert files.loc["客户档案.csv", "Header line"] == 3 and files.loc["电费账单.csv", "Header line"] == 1
     assert files.loc["电费账单.csv", ["Rows loaded", "Rows skipped (not records)"]].tolist() == [2, 1]
