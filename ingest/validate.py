@@ -45,6 +45,10 @@ EXPECTED = {
     "bool": "is not yes/no (use true/false, 1/0, Y/N or 是/否)",
 }
 DATE_LIKE = ("date", "timestamp", "month")
+# A default fills the empty cells of a column the file has (SPEC 3: reopened is false where a source has the column,
+# unknown where none has). Only these columns also take it on every row of a file without the column: area, whose
+# default (urban) sets the repair arrival target.
+DEFAULT_WITHOUT_COLUMN = frozenset({"area"})
 
 
 @dataclass
@@ -159,7 +163,8 @@ def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, 
         else:
             texts.append(f"{_raw(sources.get(column.name))} AS {raw}")
         value = _typed(column, raw, p, options)
-        if column.default is not None:
+        has_column = column.name in sources or column.name in options.constants
+        if column.default is not None and (has_column or column.name in DEFAULT_WITHOUT_COLUMN):
             value = f"CASE WHEN {raw} IS NULL THEN {p(column.default)} ELSE {value} END"
         parsed.append(f"{value} AS {typed}")
         label = p(labels.get(column.name, column.name))

@@ -4,6 +4,7 @@ slices for the Explore page. Row-level reads go through the same customer scope 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import pandas as pd
@@ -57,9 +58,14 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def load_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every load, the latest first, with the load report it stored (`report`: the dict `LoadReport.to_json` gave, for
+    loads through the command line and the Data page alike; None for a load made before loads kept their report)."""
     p = Params(con)
-    return run(con, """SELECT load_id, loaded_at, mode, array_to_string(files, ', ') AS files, rows_read, rows_loaded,
-                              rows_rejected, duration_seconds FROM loads ORDER BY load_id DESC""", p)
+    frame = run(con, """SELECT load_id, loaded_at, mode, array_to_string(files, ', ') AS files, rows_read, rows_loaded,
+                               rows_rejected, duration_seconds, CAST(report AS VARCHAR) AS report
+                        FROM loads ORDER BY load_id DESC""", p)
+    frame["report"] = [json.loads(text) if isinstance(text, str) else None for text in frame["report"]]
+    return frame
 
 
 def rejects(con: duckdb.DuckDBPyConnection, load_id: int | None = None, table: str | None = None,

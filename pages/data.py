@@ -9,10 +9,11 @@ from dashboard import data, escape
 from dashboard.filters import IDENTITY_KEY, current
 from dashboard.i18n import _, language
 from dashboard.load_messages import error_zh, note_zh, reason_zh
-from dashboard.labels import column
+from dashboard.labels import TABLES, column, label
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
 from ingest.contracts import CONTRACTS
+from ingest.load import FileReport
 from ingest.limits import UploadLimits, check_names
 from ingest.os_errors import explained
 from ingest.readers import SUPPORTED_SUFFIXES
@@ -42,9 +43,42 @@ with left:
           column_config={column("latest"): st.column_config.DateColumn(format="YYYY-MM-DD")})
 with right:
     st.subheader(_("Load history"))
-    table(loads, "load_history", column_config={
+    table(loads.drop(columns="report"), "load_history", column_config={
         column("loaded_at"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         column("duration_seconds"): st.column_config.NumberColumn(format="%.1f")})
+
+
+def show_report(report: dict) -> None:
+    """A load's stored report (LoadReport.to_json), as the command line printed it or the Data page made it: rows per
+    table, the top reasons, and per file the header line taken, rows skipped and why, scalings and warnings."""
+    summary = pd.DataFrame([{"table_name": t, "rows_read": r.get("read"), "rows_loaded": r.get("loaded"),
+                             "rows_rejected": r.get("rejected"), "rows_superseded": r.get("superseded"),
+                             "rows_skipped": r.get("skipped")} for t, r in report.get("tables", {}).items()])
+    table(summary, "load_report")
+    for table_name, reasons in report.get("top_reasons", {}).items():
+        st.markdown(f"**{_('Top reasons in')} {escape.markdown(label(TABLES, table_name))}:** " +
+                    "; ".join(f"{escape.markdown(reason_zh(r['reason']) if chinese else r['reason'])} ({r['rows']:,})"
+                              for r in reasons))
+    known = FileReport.__dataclass_fields__
+    files = [FileReport(**{k: v for k, v in f.items() if k in known}) for f in report.get("files", [])]
+    st.markdown(f"**{_('What the importer noticed in each file')}**")
+    table(pd.DataFrame([{"source_file": f.file, "table_name": f.table, "header_line": f.header_line, "rows_read": f.read,
+                         "rows_loaded": f.loaded, "rows_rejected": f.rejected, "rows_superseded": f.superseded,
+                         "rows_skipped": f.skipped, "empty_rows": f.empty_rows} for f in files]),
+          "load_report_files")
+    for f in files:
+        if notes := f.notes():
+            st.markdown(f"**{escape.markdown(f.file)}**\n"
+                        + "\n".join(f"- {escape.markdown(note_zh(n) if chinese else n)}" for n in notes))
+
+
+chinese = language() == "zh"
+if not loads.empty:
+    st.subheader(_("Report of the latest load (load {number})").format(number=int(loads["load_id"].iloc[0])))
+    if loads["report"].iloc[0] is None:
+        st.info(_("This load was made before loads kept their report."), icon=":material/info:")
+    else:
+        show_report(loads["report"].iloc[0])
 
 st.subheader(_("Rejected rows"))
 c1, c2 = st.columns(2)
@@ -54,7 +88,6 @@ picked_load = c1.selectbox(_("Load"), load_ids, key=f"rejects_load_{load_ids[0] 
 picked_table = c2.selectbox(_("Table"), [None, *CONTRACTS], key="rejects_table",
                             format_func=lambda t: _("All tables") if t is None else t)
 rejected = data.rejects(picked_load, picked_table)
-chinese = language() == "zh"
 if chinese and not rejected.empty:
     rejected = rejected.assign(reason=rejected["reason"].map(reason_zh))
 if rejected.empty:
@@ -69,23 +102,8 @@ LAST_IMPORT = "last_import_report"
 if LAST_IMPORT in st.session_state:
     report = st.session_state.pop(LAST_IMPORT)
     st.success(_("Load {number} committed in {seconds:.1f} s.").format(
-        number=report.load_id, seconds=report.duration_seconds), icon=":material/check_circle:")
-    summary = pd.DataFrame([{"table_name": t, "rows_read": r["read"], "rows_loaded": r["loaded"],
-                             "rows_rejected": r["rejected"]} for t, r in report.tables().items()])
-    table(summary, "load_report")
-    for table_name, reasons in report.top_reasons.items():
-        st.markdown(f"**{_('Top reasons in')} {escape.markdown(table_name)}:** " +
-                    "; ".join(f"{escape.markdown(reason_zh(reason) if chinese else reason)} ({rows:,})"
-                              for reason, rows in reasons))
-    st.markdown(f"**{_('What the importer noticed in each file')}**")
-    table(pd.DataFrame([{"source_file": f.file, "table_name": f.table, "header_line": f.header_line, "rows_read": f.read,
-                         "rows_loaded": f.loaded, "rows_rejected": f.rejected, "rows_superseded": f.superseded,
-                         "rows_skipped": f.skipped, "empty_rows": f.empty_rows} for f in report.files]),
-          "load_report_files")
-    for f in report.files:
-        if notes := f.notes():
-            st.markdown(f"**{escape.markdown(f.file)}**\n"
-                        + "\n".join(f"- {escape.markdown(note_zh(n) if chinese else n)}" for n in notes))
+        number=report.load_id, seconds=report.duration_seconds) + " " + _("Its report is shown above."),
+        icon=":material/check_circle:")
 st.caption(_("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; "
              "rows that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded."))
 modes = {"append": _("Append a monthly increment (update existing keys)"),
