@@ -195,7 +195,7 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
                Filters(start=dt.date(2026, 1, 15), end=dt.date(2026, 3, 31), areas=("rural",)),
                Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), channels=("hotline", "online"))]
     # Each ticket roll-up answers some of these windows (so the comparison below covers it).
-    answering = {ticket_rollup(Params(demo), f, (), DEFAULT_SETTINGS) for f in windows}
+    answering = {(ticket_rollup(Params(demo), f, (), DEFAULT_SETTINGS) or (None,))[0] for f in windows}
     assert answering == {"ticket_monthly", "ticket_yearly", None}
     for f in windows:
         for metric in CATALOGUE.values():
