@@ -184,19 +184,20 @@ def month_end_windows(p: Params, rollup: MonthEndRollup, windows: list[Filters],
 
 
 def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup, windows: list[tuple[int, dt.date]],
-                        grain: str | None = None) -> pd.DataFrame:
+                        grain: str | None = None, labels: list[dt.date] | None = None) -> pd.DataFrame:
     """The roll-up's rows for `windows` (all (months, month end) from `rollup_window`, with the same months), filtered
-    by customer attributes and month-end tier; with `grain`, one row per window labelled by its first day."""
+    by customer attributes and the roll-up's tier; with `grain`, one row per window labelled by its period's `labels`
+    (a period's first day, which a window clipped to the filter's does not always start on)."""
     g = Grouping(tuple(by), None, {d: f"r.{d}" for d in CUSTOMER_DIMENSIONS})
     months = windows[0][0]
-    label = f"CAST(w.as_of + INTERVAL 1 DAY - INTERVAL ({p(months)}) MONTH AS DATE)"
     # Without other dimensions every window gets its row, as a single window's aggregate always has one.
     join = "LEFT JOIN" if not by else "JOIN"
     sql = f"""
-        SELECT {f'{label} AS {grain}, ' if grain else ''}{g.select}{rollup.measures}
-        FROM (SELECT unnest({p([as_of for _, as_of in windows])}::DATE[]) AS as_of) w
+        SELECT {f'w.label AS {grain}, ' if grain else ''}{g.select}{rollup.measures}
+        FROM (SELECT unnest({p([as_of for _, as_of in windows])}::DATE[]) AS as_of,
+                     unnest({p(labels or [as_of for _, as_of in windows])}::DATE[]) AS label) w
         {join} {rollup.table} r ON r.as_of = w.as_of AND r.months = {p(months)} AND {rollup_conditions(p, f, 'r')}
-        {'GROUP BY ' + ', '.join(([label] if grain else []) + [g.expr(d) for d in by]) if grain or by else ''}
+        {'GROUP BY ' + ', '.join((['w.label'] if grain else []) + [g.expr(d) for d in by]) if grain or by else ''}
         ORDER BY {', '.join(([grain] if grain else []) + list(by)) or 'ALL'}"""
     frame = run(con, sql, p)
     return ratio(frame, rollup.scale) if rollup.scale is not None else frame
@@ -250,7 +251,8 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
                 windows = month_end_windows(p, rollup, [f.window(start, end) for _, start, end in spans], settings,
                                             uses_tiers(f, by))
                 if windows is not None:
-                    out = month_end_aggregate(con, f, rest, p, rollup, windows, grain)
+                    out = month_end_aggregate(con, f, rest, p, rollup, windows, grain,
+                                              [label for label, _, _ in spans])
                     return out[[*by, *[c for c in out.columns if c not in by]]]
             frames = []
             for label, start, end in spans:
