@@ -90,7 +90,7 @@ def logo_retention(con, f, by, settings) -> pd.DataFrame:
 
 def churn_tier_day_sql(closed_on: str) -> str:
     """The day whose tier a churned account counts under: the last day of the month before the month it closed (before
-    a departure drains its trailing revenue). Also used at load time."""
+    a departure drains its trailing revenue)."""
     return f"CAST(date_trunc('month', {closed_on}) - INTERVAL 1 DAY AS DATE)"
 
 
