@@ -272,3 +272,16 @@ def test_any_breakdown_by_month_equals_each_month_on_its_own(demo, start_offset,
     for metric in CATALOGUE.values():
         if "month" in metric.dimensions:
             check_each_month_alone(demo, metric, f)
+
+
+def test_complaint_outliers_count_each_month_as_the_complaints_metric_does(demo):
+    """With a tier filter, the outlier chart's monthly complaints are the complaints metric by month (each month's
+    tiers as of its own end), on both paths."""
+    from metrics import MetricSettings
+
+    f = Filters(start=dt.date(2025, 11, 1), end=dt.date(2026, 10, 31), tiers=("VIP", "key"))
+    for settings_ in (None, MetricSettings(rollups=False)):
+        extra = {} if settings_ is None else {"settings": settings_}
+        outliers = complaint_outliers(demo, f, **extra).set_index("month")["complaints"]
+        metric = compute(demo, "complaints", f, by=("month",), **extra).set_index("month")["value"]
+        assert outliers.sum() > 0 and outliers.to_dict() == metric.reindex(outliers.index, fill_value=0).to_dict()
