@@ -16,8 +16,9 @@ import pandas as pd
 
 from metrics.filters import Filters
 from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, TierDate, between,
-                           breakdown_tier_date, fact_filters, month_between, month_end, periods, rollup_conditions,
-                           rollup_window, run, scope_sql, snapshot_month_ends, ticket_conditions, whole_months)
+                           breakdown_tier_date, customer_conditions, fact_filters, month_between, month_end, periods,
+                           rollup_conditions, rollup_window, run, scope_sql, snapshot_month_ends, ticket_conditions,
+                           tier_condition, whole_months)
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -33,14 +34,15 @@ TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
 
 def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
                    time_column: str, window: str, columns: dict[str, str], where: str = "true",
-                   tier_in_fact: bool = False, having: str = "") -> pd.DataFrame:
+                   tier_in_fact: str | None = None, having: str = "") -> pd.DataFrame:
     """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
-    Tiers are joined as of the window's end, or each period's end under a time grain (breakdown_tier_date). With
-    `tier_in_fact` the table also carries the tier (a roll-up chosen because its tiers are the ones the query needs), so
-    tiers need no join. `having` (a condition on the aggregates) applies only when there are groups."""
-    g = Grouping(tuple(by), time_column, {**columns, "tier": f"{alias}.tier"} if tier_in_fact else columns)
+    Tiers are joined as of the window's end, or each period's end under a time grain (breakdown_tier_date), unless
+    the table carries them: `tier_in_fact` names its column holding the tiers the query needs (a roll-up's tier, or
+    ticket_facts' month_tier), chosen for that. `having` (a condition on the aggregates) applies only when there are
+    groups."""
+    g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns)
     if tier_in_fact:
-        join, conditions = "", rollup_conditions(p, f, alias)
+        join, conditions = "", f"{customer_conditions(p, f, alias)} AND {tier_condition(p, f, tier_in_fact)}"
     else:
         join, conditions = fact_filters(p, f, settings, alias, "tier" in by, g)
     sql = f"""
@@ -84,9 +86,9 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
     table = billing_rollup(p, f, by, settings)
     if table == "billing_yearly":
         return fact_aggregate(con, f, by, settings, p, measures, "billing_yearly", "b", None,
-                              f"b.as_of = {p(f.end)}::DATE", fact_columns("b"), tier_in_fact=True)
+                              f"b.as_of = {p(f.end)}::DATE", fact_columns("b"), tier_in_fact="b.tier")
     return fact_aggregate(con, f, by, settings, p, measures, table or "billing_facts", "b", "b.period",
-                          month_between(p, "b.period", f), fact_columns("b"), tier_in_fact=table is not None)
+                          month_between(p, "b.period", f), fact_columns("b"), tier_in_fact=table and "b.tier")
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,19 @@ def ticket_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[
                              f"AND {p(max(date.dates))}::DATE")
 
 
+def month_tiers_answer(p: Params, f: Filters, by, settings: MetricSettings) -> bool:
+    """Whether ticket_facts' `month_tier` (each ticket's customer's tier as of the end of the month it was created in,
+    stored at load) is the tier a query needs (breakdown_tier_date): with tiers, by month or over a window inside one
+    month, under the default boundaries, every month of the window having a snapshot. Tiers are the same on every day
+    of a month (tiers_sql), so a month's own end, clipped to the window's, gives that month's tiers."""
+    if not settings.rollups or not uses_tiers(f, by) or settings.tiers != DEFAULT_BOUNDARIES:
+        return False
+    if grain_of(by) != "month" and month_end(f.start) != month_end(f.end):
+        return False
+    months = [month_end(label) for label, _start, _end in periods(f.start, f.end, "month")]
+    return snapshot_month_ends(p.con, months) == set(months)
+
+
 def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", apply_ticket_types: bool = True,
                      p: Params | None = None, rollup: TicketRollup | None = None, having: str = ""):
     """Aggregates over tickets created in the window, tiers as of the window's end or each period's end; with
@@ -139,9 +154,10 @@ def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", a
         table, as_of = found
         return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month",
                               f"{month_between(p, 't.month', f)} AND {as_of}", TICKET_COLUMNS,
-                              f"{types} AND {rollup.where}", tier_in_fact=True, having=rollup.having)
+                              f"{types} AND {rollup.where}", tier_in_fact="t.tier", having=rollup.having)
     return fact_aggregate(con, f, by, settings, p, measures, "ticket_facts", "t", "t.created_at",
-                          between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having)
+                          between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having,
+                          tier_in_fact="t.month_tier" if month_tiers_answer(p, f, by, settings) else None)
 
 
 def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
