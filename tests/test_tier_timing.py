@@ -28,6 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from ingest import load
@@ -196,3 +198,33 @@ def test_cohort_retention_selects_cohorts_by_their_tier_at_the_end_of_the_openin
     assert vip["cohort"].unique().tolist() == [dt.date(2025, 1, 1)]
     assert vip["retention"].tolist() == [1.0, 1.0, 1.0, 0.0]
     assert cohort_retention(moving, YEAR_2025.model_copy(update={"tiers": ("standard",)}), PATHS[path]).empty
+
+
+def ranked_tiers(customers, bills, as_of: pd.Timestamp) -> pd.Series:
+    """SPEC 5.1 written again in pandas, for an independent check: customer_id -> tier as of a day."""
+    window = bills[(bills["period"] > as_of - pd.DateOffset(years=1)) & (bills["period"] <= as_of)]
+    revenue = customers["customer_id"].map(window.groupby("customer_id")["amount_billed"].sum()).fillna(0.0)
+    ranked = pd.DataFrame({"customer_id": customers["customer_id"], "revenue": revenue}).sort_values(
+        ["revenue", "customer_id"], ascending=[False, True])
+    share_before = (ranked["revenue"].cumsum() - ranked["revenue"]) / ranked["revenue"].sum()
+    tier = np.select([ranked["revenue"] <= 0, share_before < 0.5, share_before < 0.8], ["standard", "VIP", "key"],
+                     "standard")
+    return pd.Series(tier, index=ranked["customer_id"])
+
+
+def test_demo_key_accounts_lost_are_those_that_were_key_before_they_left(demo):
+    """On the demo warehouse, churned_customers with tiers VIP and key counts the accounts closed in the window that
+    were VIP or key on the last day of the month before the month they closed, as ranked here in pandas from the
+    loaded customers and bills; and more of them than were still VIP or key at the window's end."""
+    f = Filters(start=dt.date(2025, 11, 1), end=dt.date(2026, 10, 31), tiers=("VIP", "key"))
+    customers = demo.sql("SELECT customer_id, closed_on FROM customers").df()
+    bills = demo.sql("SELECT customer_id, period, amount_billed FROM billing").df()
+    bills["period"] = pd.to_datetime(bills["period"])
+    closed = customers[customers["closed_on"].between(pd.Timestamp(f.start), pd.Timestamp(f.end))]
+    bases = closed["closed_on"].map(lambda day: pd.Timestamp(day).replace(day=1) - pd.Timedelta(days=1))
+    tiers = {base: ranked_tiers(customers, bills, base) for base in set(bases)}
+    before_leaving = sum(tiers[base][c] in ("VIP", "key") for c, base in zip(closed["customer_id"], bases))
+    at_end = ranked_tiers(customers, bills, pd.Timestamp(f.end))[closed["customer_id"]].isin(["VIP", "key"]).sum()
+    assert before_leaving > at_end, (before_leaving, at_end)
+    for settings in PATHS.values():
+        assert only(demo, "churned_customers", f, settings)["value"] == before_leaving
