@@ -103,7 +103,9 @@ def sidebar_filters(identity: Identity) -> Filters | None:
                                  placeholder=_("All service centres"))
         tiers = st.multiselect(_("Tier"), list(TIERS), key="tier", bind="query-params",
                                format_func=lambda t: label(TIER, t), placeholder=_("All tiers"),
-                               help=_("Tiers as of the period's end, company-wide."))
+                               help=_("Company-wide tiers as of the period's end (in a breakdown, each week's, "
+                                      "month's, quarter's or year's own end); retention and churn use each "
+                                      "cohort's tier at its base."))
         industries = st.multiselect(_("Industry"), dims["industry"], key="industry", bind="query-params",
                                     placeholder=_("All industries"))
         areas = st.multiselect(_("Area"), list(AREAS), key="area", bind="query-params",

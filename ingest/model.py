@@ -15,7 +15,7 @@ from metrics import MODEL_VERSION
 from metrics.customer import active_in
 from metrics.inputs import fact_coverage_sql, loaded_inputs
 from metrics.process import measured_sla_steps, sla_deadlines_sql, sla_settled_sql
-from metrics.query import Params, computed_tiers_sql
+from metrics.query import Params, computed_tiers_sql, period_end_sql
 from metrics.retention import early_warning_inputs_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
@@ -29,11 +29,12 @@ def build_derived_model(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
                        ("calendar", build_calendar), ("customer_facts", build_customer_facts),
                        ("ticket_facts", build_ticket_facts),
                        ("billing_facts", build_billing_facts), ("survey_facts", build_survey_facts),
-                       ("tier_snapshots", build_tier_snapshots),
+                       ("tier_snapshots", build_tier_snapshots), ("ticket_month_tiers", add_ticket_month_tiers),
                        ("billing_monthly", build_billing_monthly), ("billing_yearly", build_billing_yearly),
                        ("ticket_rollups", build_ticket_rollups),
                        ("revenue_retention", build_revenue_retention),
                        ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts),
+                       ("customer_base", build_customer_base),
                        ("early_warning_inputs", build_early_warning_inputs)):
         started = time.perf_counter()
         step(con)
@@ -94,14 +95,14 @@ def build_survey_facts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_billing_monthly(con: duckdb.DuckDBPyConnection) -> None:
-    """Bills summed per month, customer attributes and the customer's tier at that month's end."""
-    con.execute("""
+    """Bills summed per month, customer attributes and the customer's tier at that month's end (the tiers a breakdown
+    by month uses, metrics.query.breakdown_tier_date)."""
+    con.execute(f"""
         CREATE OR REPLACE TABLE billing_monthly AS
         SELECT b.period, b.region, b.service_center, b.industry, b.area, s.tier, sum(b.amount_billed) AS amount_billed,
                sum(b.amount_paid) AS amount_paid, sum(b.consumption_kwh) AS consumption_kwh, count(*) AS bills
         FROM billing_facts b
-        LEFT JOIN tier_snapshots s ON s.customer_key = b.customer_key
-             AND s.as_of = CAST(b.period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE)
+        LEFT JOIN tier_snapshots s ON s.customer_key = b.customer_key AND s.as_of = {period_end_sql('month', 'b.period')}
         GROUP BY ALL ORDER BY b.period""")
 
 
@@ -156,7 +157,7 @@ def build_ticket_rollups(con: duckdb.DuckDBPyConnection) -> None:
             JOIN ticket_kinds k USING (kind)"""
 
     con.execute(f"""CREATE OR REPLACE TABLE ticket_monthly AS
-                    {summed("s.as_of = CAST(t.month + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE)")} ORDER BY month""")
+                    {summed(f"s.as_of = {period_end_sql('month', 't.month')}")} ORDER BY month""")
     con.execute("CREATE OR REPLACE TABLE ticket_yearly AS SELECT CAST(NULL AS DATE) AS as_of, * FROM ticket_monthly LIMIT 0")
     for (as_of,) in con.execute("SELECT as_of FROM tier_snapshot_dates ORDER BY as_of").fetchall():
         window = "t.month > $as_of::DATE - INTERVAL 12 MONTH AND t.month <= $as_of::DATE"
@@ -197,6 +198,17 @@ def build_tier_snapshots(con: duckdb.DuckDBPyConnection) -> None:
                 {"days": month_ends})
 
 
+def add_ticket_month_tiers(con: duckdb.DuckDBPyConnection) -> None:
+    """ticket_facts' `month_tier`: each ticket's customer's tier as of the end of the month it was created in (the tier
+    a breakdown by month uses, metrics.query.breakdown_tier_date), so exact medians by month with tiers need no join."""
+    con.execute(f"""
+        CREATE OR REPLACE TABLE ticket_facts AS
+        SELECT t.*, s.tier AS month_tier
+        FROM ticket_facts t
+        LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key AND s.as_of = {period_end_sql('month', 't.created_at')}
+        ORDER BY t.created_at""")
+
+
 def build_billing_yearly(con: duckdb.DuckDBPyConnection) -> None:
     """Bills over the twelve months ending on each month end, summed per customer attributes and the tier as of that
     month end (the snapshots hold each customer's trailing sums)."""
@@ -211,14 +223,14 @@ def build_billing_yearly(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_revenue_retention(con: duckdb.DuckDBPyConnection) -> None:
     """Revenue retention's parts for windows of one month and of twelve months ending on each month end, summed per
-    customer attributes and month-end tier: `base`, the customer's revenue in the same window a year earlier (only
-    customers with base > 0), `current`, its revenue in the window, and `kept`, current capped at base. Both windows'
-    revenue is in tier_snapshots (month_revenue, trailing_revenue), so one join pairs every month end with the one
-    a year before."""
+    customer attributes and the cohort's tier, as of the year-earlier window's end (metrics.customer.revenue_base_day):
+    `base`, the customer's revenue in the same window a year earlier (only customers with base > 0), `current`, its
+    revenue in the window, and `kept`, current capped at base. Both windows' revenue is in tier_snapshots
+    (month_revenue, trailing_revenue), so one join pairs every month end with the one a year before."""
     con.execute("""
         CREATE OR REPLACE TABLE revenue_retention AS
         WITH pairs AS MATERIALIZED (
-            SELECT n.as_of, c.region, c.service_center, c.industry, c.area, n.tier,
+            SELECT n.as_of, c.region, c.service_center, c.industry, c.area, b.tier,
                    b.month_revenue AS base_1, n.month_revenue AS current_1,
                    b.trailing_revenue AS base_12, n.trailing_revenue AS current_12
             FROM tier_snapshots n
@@ -261,9 +273,8 @@ def build_visit_coverage(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_customer_counts(con: duckdb.DuckDBPyConnection) -> None:
-    """Customer counts for windows of one month and of twelve months ending on each month end, per customer attributes
-    and month-end tier: `active` in the window (opened by its end, not closed before its first day), `base` active on
-    the day before the window, and `retained`, those of base still active on the month end."""
+    """Active customers for windows of one month and of twelve months ending on each month end (opened by its end, not
+    closed before its first day), per customer attributes and the tier as of the month end."""
     con.execute("""
         CREATE OR REPLACE TABLE customer_counts AS
         WITH w AS (
@@ -272,13 +283,32 @@ def build_customer_counts(con: duckdb.DuckDBPyConnection) -> None:
             FROM tier_snapshots s, (VALUES (1), (12)) m(months))
         SELECT w.months, w.as_of, c.region, c.service_center, c.industry, c.area, w.tier,
                count(*) FILTER (WHERE c.opened_on <= w.as_of
-                                  AND (c.closed_on IS NULL OR c.closed_on >= w.first_day)) AS active,
-               count(*) FILTER (WHERE c.opened_on < w.first_day
-                                  AND (c.closed_on IS NULL OR c.closed_on >= w.first_day - 1)) AS base,
-               count(*) FILTER (WHERE c.opened_on < w.first_day
-                                  AND (c.closed_on IS NULL OR c.closed_on >= w.as_of)) AS retained
+                                  AND (c.closed_on IS NULL OR c.closed_on >= w.first_day)) AS active
         FROM w JOIN customer_facts c USING (customer_key)
         GROUP BY ALL ORDER BY w.months, w.as_of""")
+
+
+def build_customer_base(con: duckdb.DuckDBPyConnection) -> None:
+    """Logo retention's parts for windows of one month and of twelve months ending on each month end, per customer
+    attributes and the cohort's tier, as of the day before the window (metrics.customer.logo_base_day): `base`, the
+    customers active that day, and `retained`, those of them still active on the month end. The tier is null where
+    that day's month has no snapshot (the metric then reads these rows only without tiers)."""
+    con.execute("""
+        CREATE OR REPLACE TABLE customer_base AS
+        WITH w AS (
+            SELECT months, d.as_of, CAST(d.as_of + INTERVAL 1 DAY - INTERVAL (months) MONTH - INTERVAL 1 DAY AS DATE)
+                   AS day_before
+            FROM tier_snapshot_dates d, (VALUES (1), (12)) m(months)),
+        cohort AS (
+            SELECT w.months, w.as_of, w.day_before, c.customer_key, c.region, c.service_center, c.industry, c.area,
+                   c.closed_on
+            FROM w JOIN customer_facts c ON c.opened_on <= w.day_before
+                                        AND (c.closed_on IS NULL OR c.closed_on >= w.day_before))
+        SELECT k.months, k.as_of, k.region, k.service_center, k.industry, k.area, s.tier, count(*) AS base,
+               count(*) FILTER (WHERE k.closed_on IS NULL OR k.closed_on >= k.as_of) AS retained
+        FROM cohort k
+        LEFT JOIN tier_snapshots s ON s.customer_key = k.customer_key AND s.as_of = k.day_before
+        GROUP BY ALL ORDER BY k.months, k.as_of""")
 
 
 def build_early_warning_inputs(con: duckdb.DuckDBPyConnection) -> None:

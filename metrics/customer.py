@@ -8,7 +8,9 @@ import pandas as pd
 
 from metrics.facts import (MonthEndRollup, TicketRollup, customer_aggregate, fact_columns, per_period, ratio,
                            survey_aggregate, ticket_aggregate, total)
-from metrics.query import Grouping, Params, between, customer_conditions, month_between, run, tier_join
+from metrics.filters import Filters
+from metrics.query import (Grouping, Params, TierDate, between, customer_conditions, month_between, periods, run,
+                           tier_join, tier_on)
 
 
 def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
@@ -66,31 +68,57 @@ def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
                                                 f"{total('satisfaction_scores')} AS denominator"))
 
 
-@per_period(rollup=MonthEndRollup("customer_counts", "CAST(coalesce(sum(r.retained), 0) AS BIGINT) AS numerator, "
-                                                      "CAST(coalesce(sum(r.base), 0) AS BIGINT) AS denominator", scale=1))
+def logo_base_day(f: Filters) -> dt.date:
+    """Logo retention's cohort: the customers active on the day before the window starts, with their tiers that day."""
+    return f.start - dt.timedelta(days=1)
+
+
+@per_period(rollup=MonthEndRollup("customer_base", "CAST(coalesce(sum(r.retained), 0) AS BIGINT) AS numerator, "
+                                                   "CAST(coalesce(sum(r.base), 0) AS BIGINT) AS denominator", scale=1,
+                                  tier_day=logo_base_day))
 def logo_retention(con, f, by, settings) -> pd.DataFrame:
-    """Customers active on the day before start who are still active on end / customers active on the day before start."""
+    """Customers active on the day before start who are still active on end / customers active on the day before start
+    (tiers as of the day before start)."""
     p = Params(con)
-    day_before = f.start - dt.timedelta(days=1)
+    day_before = logo_base_day(f)
     frame = customer_aggregate(
         con, f, by, settings,
         f"count(*) FILTER (WHERE {active_in(p, f.end, f.end)}) AS numerator, count(*) AS denominator",
-        "s.opened_on", active_in(p, day_before, day_before), p)
+        "s.opened_on", active_in(p, day_before, day_before), p, date=tier_on(p, day_before))
     return ratio(frame)
 
 
+def churn_tier_day_sql(closed_on: str) -> str:
+    """The day whose tier a churned account counts under: the last day of the month before the month it closed (before
+    a departure drains its trailing revenue)."""
+    return f"CAST(date_trunc('month', {closed_on}) - INTERVAL 1 DAY AS DATE)"
+
+
+def churn_tier_date(p: Params, f: Filters, alias: str = "c") -> TierDate:
+    """churn_tier_day_sql for the accounts closed in the window (alias: the customers' table)."""
+    return TierDate(churn_tier_day_sql(f"{alias}.closed_on"),
+                    tuple(label - dt.timedelta(days=1) for label, _start, _end in periods(f.start, f.end, "month")))
+
+
 def churned_customers(con, f, by, settings) -> pd.DataFrame:
-    """Customers with closed_on in the window."""
+    """Customers with closed_on in the window (tiers as of the last day of the month before the month each closed)."""
     p = Params(con)
     return customer_aggregate(con, f, by, settings, "count(*) AS value", "s.closed_on",
-                              between(p, "s.closed_on", f), p)
+                              between(p, "s.closed_on", f), p, date=churn_tier_date(p, f))
+
+
+def revenue_base_day(f: Filters) -> dt.date:
+    """Revenue retention's cohort: customers with revenue in the same window a year earlier, with their tiers as of
+    that window's end."""
+    return f.shifted_years(-1).end
 
 
 def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     p = Params(con)
     base_window = f.shifted_years(-1)
     g = Grouping(tuple(by), None, fact_columns("b"))
-    join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by)
+    # The tier filter and breakdown select the cohort; its current revenue counts whatever its tier is now.
+    join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by, tier_on(p, revenue_base_day(f)))
     in_base, in_current = month_between(p, "b.period", base_window), month_between(p, "b.period", f)
     measure = "sum(least(current, base))" if capped else "sum(current)"
     sql = f"""
@@ -107,17 +135,19 @@ def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     return ratio(run(con, sql, p))
 
 
-@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.current) AS numerator, sum(r.base) AS denominator", scale=1))
+@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.current) AS numerator, sum(r.base) AS denominator", scale=1,
+                                  tier_day=revenue_base_day))
 def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
-    """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier revenue."""
+    """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier
+    revenue (tiers as of the year-earlier window's end)."""
     return _revenue_retention(con, f, by, settings, capped=False)
 
 
-@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.kept) AS numerator, sum(r.base) AS denominator", scale=1))
+@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.kept) AS numerator, sum(r.base) AS denominator", scale=1,
+                                  tier_day=revenue_base_day))
 def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
     return _revenue_retention(con, f, by, settings, capped=True)
-
 
 
 def substantiated_share(con, f, by, settings) -> pd.DataFrame:

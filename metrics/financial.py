@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from metrics.facts import billing_aggregate, fact_columns, per_period, ratio
-from metrics.query import TIME_GRAINS, Grouping, Params, customer_conditions, month_between, periods, run, tier_join
+from metrics.query import TIME_GRAINS, Grouping, Params, fact_filters, month_between, periods, run
 
 
 def revenue(con, f, by, settings) -> pd.DataFrame:
@@ -27,7 +27,7 @@ def collection_rate(con, f, by, settings) -> pd.DataFrame:
 
 @per_period(groups_by_time=True)
 def revenue_yoy(con, f, by, settings) -> pd.DataFrame:
-    """Revenue / revenue of the same window a year earlier - 1."""
+    """Revenue / revenue of the same window a year earlier - 1 (each window with its own tiers: a segment's growth)."""
     current = revenue(con, f, by, settings).rename(columns={"value": "numerator"})
     base = revenue(con, f.shifted_years(-1), by, settings).rename(columns={"value": "denominator"})
     grains = [d for d in by if d in TIME_GRAINS]
@@ -44,7 +44,7 @@ def revenue_yoy(con, f, by, settings) -> pd.DataFrame:
 
 
 def key_account_revenue_share(con, f, by, settings) -> pd.DataFrame:
-    """Revenue of VIP and key customers / revenue (tiers as of the window's end)."""
+    """Revenue of VIP and key customers / revenue (tiers as of the window's end, or each period's end by period)."""
     frame = billing_aggregate(con, f, (*by, "tier") if "tier" not in by else by, settings,
                               "sum(b.amount_billed) AS revenue")
     frame["numerator"] = frame["revenue"].where(frame["tier"].isin(["VIP", "key"]), 0.0)
@@ -61,12 +61,12 @@ def top20_revenue_share(con, f, by, settings) -> pd.DataFrame:
     p = Params(con)
     g = Grouping(tuple(by), "b.period", fact_columns("b"))
     partition = f"PARTITION BY {', '.join(by)}" if by else ""
-    join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by)
+    join, customers = fact_filters(p, f, settings, "b", "tier" in by, g)
     sql = f"""
         WITH per_customer AS (
             SELECT {g.select}b.customer_id, sum(b.amount_billed) AS revenue
             FROM billing_facts b {join}
-            WHERE {month_between(p, 'b.period', f)} AND {customer_conditions(p, f, 'b')} AND {tier_condition}
+            WHERE {month_between(p, 'b.period', f)} AND {customers}
             GROUP BY ALL HAVING sum(b.amount_billed) > 0),
         ranked AS (
             SELECT *, row_number() OVER ({partition} ORDER BY revenue DESC, customer_id) AS rank,

@@ -158,7 +158,7 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
         return ratio(ticket_aggregate(con, f, by, settings, measures, p=p, rollup=rollup, having=targeted))
     # Other targets (or no tables built at load): deadlines and outcome times worked out from the timestamps.
     g = Grouping(tuple(by), "t.created_at", TICKET_COLUMNS)
-    join, customers = fact_filters(p, f, settings, "t", "tier" in by)
+    join, customers = fact_filters(p, f, settings, "t", "tier" in by, g)
     stored = "arrival_deadline, response_deadline, resolution_deadline, sla_breached_after, sla_met_after"
     facts = f"""(SELECT *, {sla_settled_sql("d")}
                  FROM (SELECT t.* EXCLUDE ({stored}),

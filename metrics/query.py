@@ -100,13 +100,64 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
         )"""
 
 
+def month_end(day: dt.date) -> dt.date:
+    return (pd.Timestamp(day) + pd.offsets.MonthEnd(0)).date()
+
+
 def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
-    """customer_id -> tier as of a date. Month ends under the default boundaries come from `tier_snapshots`,
-    built at load time with the same definition; any other date or boundary is computed here."""
-    if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups and has_snapshot(p.con, as_of):
+    """customer_id -> tier as of a date. Under the default boundaries the snapshot of the date's month end, built at
+    load time with the same definition, answers: bill periods are months, so the trailing twelve months of bills, and
+    with them the tiers, are the same on every day of a month. Other dates and boundaries are computed here."""
+    if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups and has_snapshot(p.con, month_end(as_of)):
         return (f"SELECT customer_id, customer_key, tier, trailing_revenue, share_before FROM tier_snapshots "
-                f"WHERE as_of = {p(as_of)}::DATE")
+                f"WHERE as_of = {p(month_end(as_of))}::DATE")
     return computed_tiers_sql(p, f"{p(as_of)}::DATE", (p(settings.tiers.vip_below), p(settings.tiers.key_below)))
+
+
+@dataclass(frozen=True)
+class TierDate:
+    """Which day's tier applies to each row of a query (SPEC 5.1): `sql`, a date expression over the row, and `dates`,
+    every day it takes on the rows the query keeps (the tiers of those days only are read or computed)."""
+
+    sql: str
+    dates: tuple[dt.date, ...]
+
+
+def tier_on(p: Params, day: dt.date) -> TierDate:
+    """One day's tiers for every row: a window's end, or a cohort's base."""
+    return TierDate(f"{p(day)}::DATE", (day,))
+
+
+def period_end_sql(grain: str, column: str) -> str:
+    """The last day of the week, month, quarter or year `column` falls in. Also used at load time: the roll-ups
+    summed per month hold each customer's tier as of its month's end."""
+    return f"CAST(date_trunc('{grain}', {column}) + INTERVAL 1 {grain} - INTERVAL 1 DAY AS DATE)"
+
+
+def breakdown_tier_date(p: Params, f: Filters, by: tuple[str, ...], time_column: str | None) -> TierDate:
+    """Tiers for a figure over the window (SPEC 5.1): as of the window's end; under a time grain as of each period's
+    own end (clipped to the window's), so a row of a breakdown equals the figure for that period alone."""
+    grain = next((d for d in by if d in TIME_GRAINS), None)
+    if grain is None or time_column is None:
+        return tier_on(p, f.end)
+    return TierDate(f"least({period_end_sql(grain, time_column)}, {p(f.end)}::DATE)",
+                    tuple(end for _label, _start, end in periods(f.start, f.end, grain)))
+
+
+def tiers_on_sql(p: Params, dates: tuple[dt.date, ...], settings: MetricSettings) -> str:
+    """as_of (a month end), customer_key, tier: the tiers of every month the `dates` fall in, from the snapshots where
+    they answer (default boundaries), else computed, each month as of its end (the same tiers as any of its days)."""
+    months = sorted({month_end(day) for day in dates})
+    stored = (snapshot_month_ends(p.con, months)
+              if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups else set())
+    # A range, not a list: DuckDB skips the other month ends' rows (the snapshots are stored in as_of order), and the
+    # months in it that no row asks for find nothing to join (a list test costs a join of its own).
+    parts = [f"SELECT as_of, customer_key, tier FROM tier_snapshots "
+             f"WHERE as_of BETWEEN {p(min(stored))}::DATE AND {p(max(stored))}::DATE"] if stored else []
+    bounds = (p(settings.tiers.vip_below), p(settings.tiers.key_below))
+    parts += [f"SELECT {p(day)}::DATE AS as_of, customer_key, tier FROM ({computed_tiers_sql(p, f'{p(day)}::DATE', bounds)})"
+              for day in months if day not in stored]
+    return " UNION ALL ".join(parts)
 
 
 def snapshot_month_ends(con: duckdb.DuckDBPyConnection | None, days: list[dt.date]) -> set[dt.date]:
@@ -166,27 +217,36 @@ def customer_conditions(p: Params, f: Filters, alias: str) -> str:
     return " AND ".join(conditions) or "true"
 
 
-def tier_join(p: Params, f: Filters, settings: MetricSettings, alias: str, needed: bool) -> tuple[str, str, str]:
-    """(JOIN clause, tier column, condition) adding each customer's tier to `alias` when the query needs it."""
+def tier_join(p: Params, f: Filters, settings: MetricSettings, alias: str, needed: bool,
+              date: TierDate | None = None) -> tuple[str, str, str]:
+    """(JOIN clause, tier column, condition) adding each customer's tier to `alias` when the query needs it: as of
+    `date` (by default the window's end)."""
     if not needed and f.tiers is None:
         return "", "CAST(NULL AS VARCHAR)", "true"
-    if settings.month_end_tiers:
-        raise ValueError("month-end tiers are held only by the tables built at load; this query cannot use them")
-    join = f"JOIN ({tiers_sql(p, f.end, settings)}) tr ON tr.customer_key = {alias}.customer_key"
+    date = date or tier_on(p, f.end)
+    if len(date.dates) == 1:
+        join = f"JOIN ({tiers_sql(p, date.dates[0], settings)}) tr ON tr.customer_key = {alias}.customer_key"
+    else:
+        join = (f"JOIN ({tiers_on_sql(p, date.dates, settings)}) tr ON tr.customer_key = {alias}.customer_key "
+                f"AND tr.as_of = last_day({date.sql})")
     return join, "tr.tier", tier_condition(p, f, "tr.tier")
 
 
 def fact_filters(p: Params, f: Filters, settings: MetricSettings, alias: str,
-                 needs_tier: bool = False) -> tuple[str, str]:
+                 needs_tier: bool = False, grouping: "Grouping | None" = None) -> tuple[str, str]:
     """(JOIN clause, condition) applying the customer filters to a fact table that carries customer attributes;
-    the join adds the tier (column tr.tier) when the filters or the query need it."""
-    join, _tier, tiers = tier_join(p, f, settings, alias, needs_tier)
+    the join adds the tier (column tr.tier) when the filters or the query need it, as of each period's end when
+    `grouping` has a time grain (breakdown_tier_date)."""
+    date = breakdown_tier_date(p, f, grouping.by, grouping.time_column) if grouping is not None else None
+    join, _tier, tiers = tier_join(p, f, settings, alias, needs_tier, date)
     return join, f"{customer_conditions(p, f, alias)} AND {tiers}"
 
 
-def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool = True) -> str:
-    """The customers the filters select, with the attributes every fact is sliced by."""
-    join, tier, tiers = tier_join(p, f, settings, "c", with_tier)
+def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool = True,
+              date: TierDate | None = None) -> str:
+    """The customers the filters select, with the attributes every fact is sliced by; the tier as of `date` (by default
+    the window's end)."""
+    join, tier, tiers = tier_join(p, f, settings, "c", with_tier, date)
     return f"""
         SELECT c.customer_id, c.customer_key, c.region, c.service_center, c.industry, c.area, {tier} AS tier,
                c.voltage_kv, c.opened_on, c.closed_on

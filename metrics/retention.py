@@ -7,19 +7,20 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.customer import active_in
+from metrics.customer import active_in, churn_tier_date
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
-from metrics.query import (Params, between, customer_conditions, frame_of, periods, run, scope_sql,
-                           snapshot_month_ends, tier_condition, tier_join)
+from metrics.query import (Params, between, breakdown_tier_date, customer_conditions, frame_of, periods, run,
+                           scope_sql, snapshot_month_ends, tier_condition, tier_join)
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
 
 
 def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Customers opened in each quarter of the window, and the share still active at the end of each later quarter
-    (no rows when no source has closed_on: every account would read as kept)."""
+    """Customers opened in each quarter of the window, and the share still active at the end of each later quarter;
+    a cohort's tier (filter) is its customers' tier at the end of the quarter they opened in (the matrix's first
+    column). No rows when no source has closed_on: every account would read as kept."""
     quarters = periods(f.start, f.end, "quarter")
     ends = pd.DataFrame({"quarter_no": range(len(quarters)), "quarter_end": [end for _, _, end in quarters],
                          "quarter": [label for label, _, _ in quarters]})
@@ -27,7 +28,8 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
     cursor = con.cursor()
     cursor.register("quarter_ends", ends)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier=f.tiers is not None)}),
+        WITH scope AS ({scope_sql(p, f, settings, with_tier=False,
+                                  date=breakdown_tier_date(p, f, ("quarter",), "c.opened_on"))}),
         cohort AS (SELECT s.customer_id, s.closed_on, q.quarter_no AS cohort_no, q.quarter AS cohort
                    FROM scope s JOIN quarter_ends q
                      ON CAST(date_trunc('quarter', s.opened_on) AS DATE) = q.quarter
@@ -45,10 +47,12 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
 
 
 def churn_reasons(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Customers closed in the window by the closing event and its reason ('no reason recorded' when none)."""
+    """Customers closed in the window by the closing event and its reason ('no reason recorded' when none), and the key
+    accounts (VIP and key) among them; tiers (and the tier filter) as of the last day of the month before each closed,
+    as for churned_customers."""
     p = Params(con)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings)}),
+        WITH scope AS ({scope_sql(p, f, settings, date=churn_tier_date(p, f))}),
         closing AS (SELECT customer_id, arg_max(event, event_date) AS event, arg_max(reason, event_date) AS reason
                     FROM account_events WHERE event IN ('close', 'switch_out') GROUP BY customer_id)
         SELECT coalesce(closing.event, 'close') AS event,
@@ -178,7 +182,8 @@ def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),
     if wrong:
         raise ValueError(f"survey dimensions cannot be broken down by {', '.join(wrong)}; use {', '.join(allowed)}")
     p = Params(con)
-    join, _tier, tiers = tier_join(p, f, settings, "v", needed=False)
+    join, _tier, tiers = tier_join(p, f, settings, "v", needed=False,
+                                   date=breakdown_tier_date(p, f, by, "v.surveyed_on"))
     select = "".join(f"{allowed[d]} AS {d}, " for d in by)
     unpivot = " UNION ALL ".join(
         f"SELECT {''.join(f'{d}, ' for d in by)}'{dim}' AS dimension, {dim} AS score FROM picked" for dim in SURVEY_DIMENSIONS)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
-from metrics.query import Params, between, fact_filters, run, ticket_conditions
+from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 DURATIONS = {"response_hours": "response_hours", "resolution_hours": "resolution_hours",
@@ -71,10 +71,11 @@ def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS)
 def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Complaints per month with the baseline of the previous 12 months and whether the month stands out (OUTLIER_RULE).
 
-    The history starts with the warehouse's first ticket month, so months before the data are not counted as zero."""
+    The history starts with the warehouse's first ticket month, so months before the data are not counted as zero;
+    with tiers, each month's complaints are its customers' as of that month's end, as the complaints metric by month."""
     p = Params(con)
     history = f.shifted_years(-1).model_copy(update={"end": f.end})
-    join, customers = fact_filters(p, f, settings, "t")
+    join, customers = fact_filters(p, history, settings, "t", grouping=Grouping(("month",), "t.created_at"))
     sql = f"""
         WITH months AS (SELECT CAST(m AS DATE) AS month
                    FROM generate_series(greatest(date_trunc('month', {p(history.start)}::DATE),

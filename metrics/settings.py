@@ -66,10 +66,6 @@ class MetricSettings(Strict):
     # Read the tables pre-aggregated at load time where they answer the query; False forces the row-level
     # path, which tests use to check that both give the same numbers.
     rollups: bool = True
-    # Set by `per_period`, not by users: tiers as of each month's end instead of the window's end. A metric over whole
-    # months grouped by month then gives each month's own-window numbers in one query, from the tables built at load
-    # (which hold month-end tiers), instead of one query per month.
-    month_end_tiers: bool = False
 
 
 DEFAULT_BOUNDARIES = TierBoundaries()

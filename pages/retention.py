@@ -20,6 +20,10 @@ for col, metric_id in zip(cols, ("logo_retention", "churned_customers", "net_rev
                                  "gross_revenue_retention")):
     with col:
         kpi_tile(metric_id, data.metric(metric_id, f)["value"].iloc[0])
+st.caption(_("Tiers here are those each cohort had at its base: retention takes customers' tiers on the day before the "
+             "period starts, churn each account's tier at the end of the month before it closed, revenue retention the "
+             "tiers at the end of the same period a year earlier, and the cohort table the tiers at the end of the "
+             "quarter each customer opened in."))
 
 left, right = st.columns(2)
 with left:

@@ -177,11 +177,13 @@ def test_every_metric_computes_for_every_dimension_it_offers(demo):
 
 def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
     """The tables built at load (billing_monthly, billing_yearly, ticket_monthly, ticket_yearly, tier_snapshots,
-    revenue_retention, visit_coverage, customer_counts and the SLA outcome times in ticket_facts; read when rollups
-    are on) against the row-level path (off). The windows cover twelve whole months (also with a tier filter, ending
-    on the last month end and a year earlier), one whole month with a tier filter, a quarter with a tier filter, a
-    window of none of those, a quarter with a channel filter, month by month and by ticket type and category; sums
-    of monthly sums may differ from the row-level sum in the last floating-point digits, hence rtol 1e-12."""
+    revenue_retention, visit_coverage, customer_counts, customer_base and the SLA outcome times in ticket_facts; read
+    when rollups are on) against the row-level path (off). The windows cover twelve whole months (also with a tier
+    filter, ending on the last month end and a year earlier), one whole month with a tier filter, a quarter with a
+    tier filter, windows ending inside a month with and without a tier filter, a window of none of those, a quarter
+    with a channel filter; overall, by region, tier, month, ticket type and category, and with a tier filter also by
+    week and quarter, so every metric is compared with a tier filter, by tier and by month with a tier filter; sums of
+    monthly sums may differ from the row-level sum in the last floating-point digits, hence rtol 1e-12."""
     from metrics import CATALOGUE, DEFAULT_SETTINGS, MetricSettings
     from metrics.facts import ticket_rollup
     from metrics.query import Params
@@ -192,32 +194,50 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
     windows = [LAST_YEAR, key_last_year, key_last_year.shifted_years(-1),
                Filters(start=dt.date(2026, 6, 1), end=dt.date(2026, 6, 30), tiers=("VIP", "key")),
                Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), tiers=("VIP",), channels=("hotline",)),
+               Filters(start=dt.date(2025, 12, 10), end=dt.date(2026, 5, 20), tiers=("key", "standard")),
                Filters(start=dt.date(2026, 1, 15), end=dt.date(2026, 3, 31), areas=("rural",)),
+               Filters(start=dt.date(2026, 2, 1), end=dt.date(2026, 8, 17)),
                Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), channels=("hotline", "online"))]
     # Each ticket roll-up answers some of these windows (so the comparison below covers it).
-    answering = {ticket_rollup(Params(demo), f, (), DEFAULT_SETTINGS) for f in windows}
+    answering = {(ticket_rollup(Params(demo), f, by, DEFAULT_SETTINGS) or (None,))[0]
+                 for f in windows for by in ((), ("quarter",))}
     assert answering == {"ticket_monthly", "ticket_yearly", None}
+    compared = set()
     for f in windows:
         for metric in CATALOGUE.values():
-            for by in ((), ("region",), ("tier",), ("month",), ("ticket_type",), ("category",)):
+            grains = (("week",), ("month",), ("quarter",)) if f.tiers is not None else (("month",),)
+            for by in ((), ("region",), ("tier",), *grains, ("ticket_type",), ("category",)):
                 if all(d in metric.dimensions for d in by):
                     fast, slow = compute(demo, metric.id, f, by=by), compute(demo, metric.id, f, by=by, settings=direct)
                     pd.testing.assert_frame_equal(fast, slow, rtol=1e-12, check_dtype=False, obj=f"{metric.id} {by}")
+                    compared.add((metric.id, by, f.tiers is not None))
         assert len(early_warning(demo, f)) > 0  # the comparison below has rows to compare
-        for view in (tier_distribution, pareto_curve, revenue_concentration, early_warning):
+        for view in (tier_distribution, pareto_curve, revenue_concentration, early_warning, churn_reasons,
+                     cohort_retention):
             pd.testing.assert_frame_equal(view(demo, f), view(demo, f, direct), rtol=1e-12, check_dtype=False,
                                           obj=view.__name__)
-    snapshot = tier_assignment(demo, LAST_YEAR.end)
-    live = tier_assignment(demo, LAST_YEAR.end, direct)
-    assert snapshot.equals(live)
+    for metric in CATALOGUE.values():
+        if metric.id != "training_hours_per_staff":  # the region filter is its only one
+            assert {((), True), (("tier",), False), (("tier",), True), (("month",), True)} <= {
+                (by, tiered) for m, by, tiered in compared if m == metric.id}, metric.id
+    for day in (LAST_YEAR.end, dt.date(2026, 5, 20)):
+        assert tier_assignment(demo, day).equals(tier_assignment(demo, day, direct)), day
 
 
 def check_each_month_alone(con, metric, f: Filters) -> None:
+    """By month, the metric equals the metric on each month's own window (clipped to the filter's), tiers included.
+    SLA compliance judges every month's tickets at the end of the whole window (SPEC 5.4): its last month is the
+    month alone exactly, and an earlier month has at least the month alone's met and known tickets."""
     by_month = compute(con, metric.id, f, by=("month",)).set_index("month")
-    for label, start, end in periods(f.start, f.end, "month"):
+    spans = periods(f.start, f.end, "month")
+    for label, start, end in spans:
         alone = compute(con, metric.id, f.window(start, end)).iloc[0]
         if label not in by_month.index:  # a month without events (grouping has no row for it)
             assert alone["value"] == 0 or alone["value"] != alone["value"], (metric.id, label)
+            continue
+        if metric.id == "sla_compliance" and label != spans[-1][0]:
+            for column in ("numerator", "denominator"):
+                assert by_month.loc[label, column] >= alone[column], (metric.id, label, column)
             continue
         for column in alone.index:
             assert by_month.loc[label, column] == pytest.approx(alone[column], rel=1e-12, nan_ok=True), (
@@ -225,31 +245,43 @@ def check_each_month_alone(con, metric, f: Filters) -> None:
 
 
 def test_a_time_grain_gives_each_period_computed_on_its_own(demo):
-    """By month, a metric equals the metric on each month's own window (clipped to the filter's), whichever path
-    computes it (grouped by month, one roll-up query, or period by period). Two metrics differ by definition:
-    sla_compliance judges every month's tickets at the end of the whole window, and key_account_revenue_share
-    takes tiers as of the whole window's end."""
+    """By month, every metric equals the metric on each month's own window (clipped to the filter's), whichever path
+    computes it (grouped by month, one roll-up query, or period by period), without and with a tier filter: each
+    month's tiers are as of its own end, or its cohort's base."""
     from metrics import CATALOGUE
 
-    f = Filters(start=dt.date(2025, 12, 10), end=dt.date(2026, 5, 20))
+    odd = Filters(start=dt.date(2025, 12, 10), end=dt.date(2026, 5, 20))
+    for f in (odd, Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 6, 30), tiers=("key",))):
+        for metric in CATALOGUE.values():
+            if "month" in metric.dimensions:
+                check_each_month_alone(demo, metric, f)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start_offset=st.integers(0, 1000), length=st.integers(0, 150),
+       tiers=st.one_of(st.none(), st.sets(st.sampled_from(("VIP", "key", "standard")), min_size=1, max_size=2)),
+       regions=st.one_of(st.none(), st.sets(st.sampled_from(REGIONS), min_size=1, max_size=6)))
+def test_any_breakdown_by_month_equals_each_month_on_its_own(demo, start_offset, length, tiers, regions):
+    """Property: for every metric, any window, tier filter and region filter, a breakdown by month equals each month
+    computed on its own (check_each_month_alone)."""
+    from metrics import CATALOGUE
+
+    start = DEMO_WINDOW.start + dt.timedelta(days=start_offset)
+    f = Filters(start=start, end=min(start + dt.timedelta(days=length), DEMO_WINDOW.end),
+                tiers=tuple(sorted(tiers)) if tiers else None, regions=tuple(sorted(regions)) if regions else None)
     for metric in CATALOGUE.values():
-        if "month" not in metric.dimensions or metric.id in ("sla_compliance", "key_account_revenue_share"):
-            continue
-        check_each_month_alone(demo, metric, f)
-
-
-def test_window_metrics_by_month_take_each_months_own_tiers(demo):
-    """Window metrics (stocks, retention, year on year, complaint rate) by month with a tier filter: each month with
-    the tiers as of its own end, whether computed month by month or, over whole months, grouped by month from the
-    tables built at load; and the row-level path agrees. (Other metrics take tiers as of the whole window's end.)"""
-    from metrics import CATALOGUE, MetricSettings
-
-    window_metrics = [m for m in CATALOGUE.values() if getattr(m.function, "per_period", False)]
-    assert {"complaint_rate_per_10k", "revenue_yoy", "logo_retention"} <= {m.id for m in window_metrics}
-    whole_months = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 6, 30), tiers=("key",))
-    for metric in window_metrics:
         if "month" in metric.dimensions:
-            check_each_month_alone(demo, metric, whole_months)
-            fast = compute(demo, metric.id, whole_months, by=("month",))
-            slow = compute(demo, metric.id, whole_months, by=("month",), settings=MetricSettings(rollups=False))
-            pd.testing.assert_frame_equal(fast, slow, rtol=1e-12, check_dtype=False, obj=metric.id)
+            check_each_month_alone(demo, metric, f)
+
+
+def test_complaint_outliers_count_each_month_as_the_complaints_metric_does(demo):
+    """With a tier filter, the outlier chart's monthly complaints are the complaints metric by month (each month's
+    tiers as of its own end), on both paths."""
+    from metrics import MetricSettings
+
+    f = Filters(start=dt.date(2025, 11, 1), end=dt.date(2026, 10, 31), tiers=("VIP", "key"))
+    for settings_ in (None, MetricSettings(rollups=False)):
+        extra = {} if settings_ is None else {"settings": settings_}
+        outliers = complaint_outliers(demo, f, **extra).set_index("month")["complaints"]
+        metric = compute(demo, "complaints", f, by=("month",), **extra).set_index("month")["value"]
+        assert outliers.sum() > 0 and outliers.to_dict() == metric.reindex(outliers.index, fill_value=0).to_dict()
