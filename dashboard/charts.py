@@ -259,9 +259,9 @@ def year_on_year(frame: pd.DataFrame, current: str, before: str, title: str, y_t
     """Bars per month against a line of the same month a year earlier."""
     when = month_format()
     fig = go.Figure()
-    fig.add_bar(x=frame["month"], y=frame[current], name=_("This year"), marker_color=ACCENT,
+    fig.add_bar(x=frame["month"], y=frame[current], name=_("This month"), marker_color=ACCENT,
                 hovertemplate=f"%{{x|{when}}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>%{{fullData.name}}</extra>")
-    fig.add_scatter(x=frame["month"], y=frame[before], name=_("A year earlier"), mode="lines+markers",
+    fig.add_scatter(x=frame["month"], y=frame[before], name=_("Same month a year earlier"), mode="lines+markers",
                     line={"color": SERIES[1]},
                     hovertemplate=f"%{{x|{when}}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>%{{fullData.name}}</extra>")
     fig.update_xaxes(tickformat=when)

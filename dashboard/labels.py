@@ -72,7 +72,7 @@ COLUMNS = {
     "revenue_year_before": "Revenue a year earlier (¥)",
     "consumption_kwh_year_before": "Consumption a year earlier (kWh)", "ticket_id": "Ticket",
     "created_at": "Created", "first_response_at": "First response", "arrived_at": "Arrived on site",
-    "resolved_at": "Resolved", "is_open": "Open", "sla_outcome": "SLA outcome", "next_deadline": "Next deadline",
+    "resolved_at": "Resolved", "is_open": "Still open", "sla_outcome": "SLA outcome", "next_deadline": "Next deadline",
     "hours_left": "Hours left", "satisfaction": "Callback score", "visit_id": "Visit", "visited_on": "Visited on",
     "visit_type": "Visit type", "staff_id": "Staff", "survey_id": "Survey", "surveyed_on": "Surveyed on",
     "overall": "Overall", "timeliness": "Timeliness", "reliability": "Reliability", "communication": "Communication",

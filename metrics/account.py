@@ -40,6 +40,13 @@ def _empty(columns) -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns))
 
 
+def as_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Day columns as dates (DuckDB's dates arrive as midnight timestamps)."""
+    for name in columns:
+        frame[name] = [None if pd.isna(v) else v.date() for v in frame[name]]
+    return frame
+
+
 def account_key(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> int | None:
     """The account's key when it exists and lies inside the user's limits, else None."""
     p = Params(con)
@@ -80,7 +87,7 @@ def profile(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str,
         SELECT {', '.join(f'c.{c}' for c in PROFILE_COLUMNS[:-1])}, tr.tier
         FROM customer_facts c JOIN ({tiers_sql(p, f.end, settings)}) tr USING (customer_key)
         WHERE c.customer_key = {p(key)}"""
-    return run(con, sql, p)
+    return as_dates(run(con, sql, p), "opened_on", "closed_on")
 
 
 def tier_strip(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.DataFrame:
@@ -93,9 +100,7 @@ def tier_strip(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> 
     p = Params(con)
     sql = f"""SELECT as_of, tier, trailing_revenue FROM tier_snapshots
               WHERE customer_key = {p(key)} AND as_of <= {p(f.end)}::DATE ORDER BY as_of"""
-    frame = run(con, sql, p)
-    frame["as_of"] = frame["as_of"].dt.date
-    return frame
+    return as_dates(run(con, sql, p), "as_of")
 
 
 def monthly_billing(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str, months: int = 36) -> pd.DataFrame:
@@ -163,11 +168,11 @@ def summary(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.
                                          AND created_at >= {as_of} - INTERVAL 12 MONTH) AS complaints_12m,
                v.last_visit, date_diff('day', v.last_visit, {e}) AS days_since_last_visit, s.last_survey_overall
         FROM v, s)"""
-    return run(con, sql, p)
+    return as_dates(run(con, sql, p), "last_visit")
 
 
-TICKET_COLUMNS = ("ticket_id", "created_at", "ticket_type", "channel", "category", "first_response_at", "arrived_at",
-                  "resolved_at", "is_open", "sla_outcome", "next_deadline", "hours_left", "substantiated",
+TICKET_COLUMNS = ("ticket_id", "created_at", "ticket_type", "channel", "is_open", "sla_outcome", "hours_left",
+                  "next_deadline", "category", "first_response_at", "arrived_at", "resolved_at", "substantiated",
                   "satisfaction")
 
 
@@ -221,7 +226,7 @@ def visits(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.D
     sql = f"""SELECT {', '.join(columns)} FROM visits
               WHERE customer_id = (SELECT customer_id FROM customer_facts WHERE customer_key = {p(key)})
                 AND visited_on <= {p(f.end)}::DATE ORDER BY visited_on DESC, visit_id"""
-    return run(con, sql, p)
+    return as_dates(run(con, sql, p), "visited_on")
 
 
 def surveys(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.DataFrame:
@@ -234,7 +239,7 @@ def surveys(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.
     p = Params(con)
     sql = f"""SELECT {', '.join(columns)} FROM survey_facts
               WHERE customer_key = {p(key)} AND surveyed_on <= {p(f.end)}::DATE ORDER BY surveyed_on DESC, survey_id"""
-    return run(con, sql, p)
+    return as_dates(run(con, sql, p), "surveyed_on")
 
 
 def events(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.DataFrame:
@@ -248,7 +253,7 @@ def events(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.D
     sql = f"""SELECT {', '.join(columns)} FROM account_events
               WHERE customer_id = (SELECT customer_id FROM customer_facts WHERE customer_key = {p(key)})
                 AND event_date <= {p(f.end)}::DATE ORDER BY event_date DESC, event"""
-    return run(con, sql, p)
+    return as_dates(run(con, sql, p), "event_date")
 
 
 WARNING_COLUMNS = ("as_of", "on_list", "tier", "reasons", "reason_count", "consumption_down", "consumption_change",
@@ -266,7 +271,7 @@ def warning_history(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str
                     settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """The account's early-warning reasons (metrics.retention.early_warning, which lists VIP and key accounts active
     on the day) at `end` and at each of the `months` month ends before it, newest first: `on_list` false where it
-    was not on the list that day."""
+    was not on the list that day; `tier` is the account's tier that day either way (default boundaries)."""
     account = profile(con, f, customer_id, settings)
     if account.empty:
         return _empty(WARNING_COLUMNS)
@@ -275,12 +280,14 @@ def warning_history(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str
     # The list of the account's own region and service centre: the same rules, a fraction of the accounts.
     narrow = f.model_copy(update={**dict.fromkeys(_SIDEBAR), "regions": (row["region"],),
                                   "service_centers": (row["service_center"],)})
+    strip = tier_strip(con, f, customer_id)
+    tier_on = {**dict(zip(strip["as_of"], strip["tier"])), f.end: row["tier"]}
     rows = []
     for day in days:
         listed = early_warning(con, narrow.window(day, day), settings)
         mine = listed[listed["customer_id"] == row["customer_id"]]
         if mine.empty:
-            rows.append({"as_of": day, "on_list": False, "reason_count": 0})
+            rows.append({"as_of": day, "on_list": False, "tier": tier_on.get(day), "reason_count": 0, "reasons": ""})
         else:
             rows.append({"as_of": day, "on_list": True,
                          **{c: mine.iloc[0][c] for c in WARNING_COLUMNS if c not in ("as_of", "on_list")}})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from metrics.account import as_dates
 from metrics.catalogue import compute
 from metrics.customer import active_in
 from metrics.filters import Filters
@@ -80,7 +81,7 @@ def portfolio(con: duckdb.DuckDBPyConnection, f: Filters, manager: str,
         FROM accounts a JOIN ({tiers_sql(p, f.end, settings)}) tr USING (customer_key)
         LEFT JOIN open_tickets o USING (customer_key) LEFT JOIN last_visits v ON v.customer_id = a.customer_id
         ORDER BY revenue_12m DESC, a.customer_id"""
-    frame = run(con, sql, p)
+    frame = as_dates(run(con, sql, p), "last_visit")
     listed = early_warning(con, mine, settings)
     warning = ["customer_id", "reasons", "reason_count", *WARNING_FLAGS]
     reasons = listed[warning] if not listed.empty else pd.DataFrame(columns=warning)

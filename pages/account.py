@@ -46,6 +46,14 @@ summary = tables["summary"].iloc[0]
 st.subheader(escape.markdown(f"{who['customer_name']} · {who['customer_id']}"))
 
 
+def listing(frame, name: str, **options) -> None:
+    """A table of the account's records, or a line saying there are none (not a hint to change the filters)."""
+    if frame.empty:
+        st.caption(_("None recorded up to the period's end."))
+    else:
+        table(frame, name, **options)
+
+
 def shown(value, fmt=None) -> str:
     if pd.isna(value):
         return "–"
@@ -62,7 +70,7 @@ st.caption(" · ".join(f"{name}: {escape.markdown(shown(value))}" for name, valu
 st.caption(_("Everything below is as of {end}, the end of the sidebar's period.").format(end=day(f.end)))
 
 revenue_change = None if pd.isna(summary["revenue_change_12m"]) else summary["revenue_change_12m"]
-tiles = st.columns(6)
+tiles = [*st.columns(3), *st.columns(3)]
 tiles[0].metric(column("revenue_12m"), number(summary["revenue_12m"], "yuan"), border=True,
                 delta=None if revenue_change is None else f"{revenue_change:+.1%}",
                 delta_description=_("vs the 12 months before") if revenue_change is not None else None)
@@ -110,24 +118,24 @@ table(warnings[["as_of", "on_list", "tier", "reason_count", "reasons"]], "accoun
 
 st.subheader(_("Service tickets"))
 st.caption(_("SLA outcome and time left as of the end of {end}; a negative time left is overdue.").format(end=day(f.end)))
-table(tables["tickets"], "account_tickets",
+listing(tables["tickets"], "account_tickets",
       column_config={column("hours_left"): st.column_config.NumberColumn(format="%.1f")})
 
 left, right = st.columns(2)
 with left:
     st.subheader(_("Complaints"))
-    table(tables["complaints"], "account_complaints")
+    listing(tables["complaints"], "account_complaints")
 with right:
     st.subheader(_("Visits"))
-    table(tables["visits"], "account_visits")
+    listing(tables["visits"], "account_visits")
 
 left, right = st.columns(2)
 with left:
     st.subheader(_("Surveys"))
-    table(tables["surveys"], "account_surveys")
+    listing(tables["surveys"], "account_surveys")
 with right:
     st.subheader(_("Lifecycle events"))
-    table(tables["events"], "account_events", column_config={column("reason"): st.column_config.TextColumn(width="large")})
+    listing(tables["events"], "account_events", column_config={column("reason"): st.column_config.TextColumn(width="large")})
 
 st.subheader(_("Download this account"))
 sheets = {_("Profile"): profile, _("Summary"): tables["summary"], _("Tiers"): strip, _("Bills"): bills,

@@ -126,7 +126,7 @@ def test_summary_arrears_collection_and_days_since_the_last_visit(con, f):
     assert s["open_tickets"] == 2  # K1, K2 (K6 is after the end)
     assert s["complaints_12m"] == 2
     # 2024-03-15 to 2024-12-31: 16 days left of March + 275 days of April to December
-    assert s["last_visit"] == pd.Timestamp("2024-03-15") and s["days_since_last_visit"] == 291
+    assert s["last_visit"] == dt.date(2024, 3, 15) and s["days_since_last_visit"] == 291
     assert s["last_survey_overall"] == 4
 
 
@@ -171,6 +171,7 @@ def test_warning_reasons_now_and_at_earlier_month_ends(con, f):
     assert now["on_list"] and now["reason_count"] == 5
     assert now["reasons"] == ("consumption -25% vs a year earlier (last 3 months); 2 complaints in 90 days; "
                               "unpaid bills ¥550 (last 3 months); no visit since 2024-03-15; capacity reduction")
+    assert w.loc[dt.date(2024, 2, 29), "tier"] == "key"  # listed or not, the tier that day
     november = w.loc[dt.date(2024, 11, 30)]
     # key then; kWh 2,000 against 2,000; one complaint in 90 days; ¥50 unpaid (October)
     assert november["on_list"] and november["tier"] == "key"
@@ -321,7 +322,7 @@ def test_portfolio_of_a_manager(con, f):
     assert mine["customer_id"].tolist() == ["A1"]  # A2 closed before the end
     row = mine.iloc[0]
     assert (row["tier"], row["revenue_12m"], row["open_tickets"], row["days_since_last_visit"]) == ("VIP", 1600, 2, 291)
-    assert row["visit_due"] == "overdue" and row["reason_count"] == 5
+    assert row["visit_due"] == "overdue" and row["reason_count"] == 5 and row["last_visit"] == dt.date(2024, 3, 15)
     assert portfolio.portfolio(con, f.model_copy(update={"allowed_regions": ("R2",)}), "M1").empty
 
 
