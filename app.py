@@ -19,6 +19,10 @@ PAGES = {
         st.Page("pages/retention.py", title=_("Retention"), icon=":material/handshake:"),
         st.Page("pages/satisfaction.py", title=_("Satisfaction"), icon=":material/sentiment_satisfied:"),
     ],
+    _("Accounts"): [
+        st.Page("pages/account.py", title=_("Account"), icon=":material/person_search:"),
+        st.Page("pages/account_managers.py", title=_("Account managers"), icon=":material/groups:"),
+    ],
     _("Data"): [
         st.Page("pages/data.py", title=_("Data status"), icon=":material/database:"),
         st.Page("pages/explore.py", title=_("Explore and download"), icon=":material/table_view:"),

@@ -252,3 +252,40 @@ def migration_sankey(migration: pd.DataFrame, title: str, before: str, after: st
 
 def sparkline_values(frame: pd.DataFrame) -> list[float]:
     return [float(v) for v in frame["value"] if pd.notna(v)]
+
+
+@shared_figure
+def year_on_year(frame: pd.DataFrame, current: str, before: str, title: str, y_title: str, fmt: str) -> go.Figure:
+    """Bars per month against a line of the same month a year earlier."""
+    when = month_format()
+    fig = go.Figure()
+    fig.add_bar(x=frame["month"], y=frame[current], name=_("This month"), marker_color=ACCENT,
+                hovertemplate=f"%{{x|{when}}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>%{{fullData.name}}</extra>")
+    fig.add_scatter(x=frame["month"], y=frame[before], name=_("Same month a year earlier"), mode="lines+markers",
+                    line={"color": SERIES[1]},
+                    hovertemplate=f"%{{x|{when}}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>%{{fullData.name}}</extra>")
+    fig.update_xaxes(tickformat=when)
+    _month_ticks(fig, frame["month"], 1)
+    return _layout(fig, title, column("month"), y_title, fmt)
+
+
+@shared_figure
+def tier_strip(frame: pd.DataFrame, title: str) -> go.Figure:
+    """One square per month end, coloured by the tier the account had on it."""
+    when = month_format()
+    fig = go.Figure()
+    for tier in ("VIP", "key", "standard"):
+        part = frame[frame["tier"] == tier]
+        if part.empty:
+            continue
+        fig.add_scatter(x=part["as_of"], y=[0] * len(part), mode="markers", name=escape.plotly(label(TIER, tier)),
+                        marker={"symbol": "square", "size": 18, "color": TIER_COLORS[tier]},
+                        customdata=part["trailing_revenue"],
+                        hovertemplate=f"%{{x|{when}}}<br>%{{fullData.name}}<br>"
+                                      f"{escape.plotly(column('trailing_revenue'))}: %{{customdata:,.0f}}<extra></extra>")
+    fig.update_yaxes(visible=False, range=[-1, 1])
+    fig.update_xaxes(tickformat=when)
+    _month_ticks(fig, frame["as_of"], 1)
+    fig = _layout(fig, title, "", "", None, height=170)
+    fig.update_layout(margin={"t": 60, "b": 30})
+    return fig

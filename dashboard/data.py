@@ -25,7 +25,7 @@ from ingest import load
 from ingest.load import rebuild_model
 from ingest.demo import generate
 from ingest.scratch import ScratchFolder, clean_leftovers
-from metrics import process, retention, scorecard, service, tiers, warehouse
+from metrics import account, portfolio, process, retention, scorecard, service, tiers, warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE = Path(os.environ.get("SCORECARD_WAREHOUSE", ROOT / "data" / "warehouse.duckdb"))
@@ -41,6 +41,12 @@ VIEWS = {
     "churn_reasons": retention.churn_reasons, "early_warning": retention.early_warning,
     "survey_dimensions": retention.survey_dimensions, "table_slice": warehouse.table_slice,
     "unmeasured_sla_steps": process.unmeasured_sla_steps,
+    "find_accounts": account.find_accounts, "account_profile": account.profile, "account_summary": account.summary,
+    "account_tier_strip": account.tier_strip, "account_billing": account.monthly_billing,
+    "account_tickets": account.tickets, "account_complaints": account.complaints, "account_visits": account.visits,
+    "account_surveys": account.surveys, "account_events": account.events,
+    "account_warnings": account.warning_history, "account_tables": account.account_tables,
+    "manager_league": portfolio.manager_league, "manager_portfolio": portfolio.portfolio,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+import zipfile
 
 import pandas as pd
 
@@ -67,4 +68,28 @@ def parquet_bytes(frame: pd.DataFrame) -> bytes:
         if table[name].dtype == object:
             table[name] = table[name].map(lambda v: v if v is None or isinstance(v, (str, bytes)) else str(v))
     table.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
+    """One Excel workbook, a sheet per table (sheet names as given, cut to Excel's 31 characters), written as
+    `excel_bytes` writes one table: readable headers, formula-safe text."""
+    buffer = io.BytesIO()
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+        for sheet, frame in tables.items():
+            table = neutralise(readable(frame))
+            for name in table.columns:
+                if isinstance(table[name].dtype, pd.DatetimeTZDtype):
+                    table[name] = table[name].dt.tz_localize(None)
+            table.to_excel(writer, sheet_name=sheet[:31], index=False)
+    return buffer.getvalue()
+
+
+def csv_zip_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
+    """A zip of one CSV per table (`csv_bytes`), named after the tables."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, frame in tables.items():
+            archive.writestr(f"{name}.csv", csv_bytes(frame))
     return buffer.getvalue()

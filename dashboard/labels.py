@@ -19,10 +19,15 @@ EVENT = {"open": "Opened", "close": "Closed", "capacity_increase": "Capacity inc
          "switch_out": "Switched to direct purchase", "win_back": "Won back"}
 TABLES = {"customers": "Customer accounts", "billing": "Billing", "tickets": "Service tickets", "surveys": "Surveys",
           "visits": "Visits", "account_events": "Account events", "staff_training": "Staff training"}
+SLA_OUTCOME = {"met": "Met", "breached": "Breached", "pending": "Pending", "no_target": "No target"}
+VISIT_TYPE = {"routine": "Routine visit", "revisit": "Revisit", "on_site_service": "On-site service",
+              "emergency": "Emergency", "training": "Training"}
+VISIT_DUE = {"due": "Visit due (90 days)", "overdue": "Visit overdue (180 days)"}
 DIRECTION = {"higher": "Higher is better", "lower": "Lower is better"}
 VALUE_LABELS = {"direction": DIRECTION, "table_name": TABLES,"tier": TIER, "from_tier": TIER, "to_tier": TIER, "current_tier": TIER, "area": AREA,
                 "ticket_type": TICKET_TYPE, "channel": CHANNEL, "status": STATUS, "method": METHOD,
-                "dimension": DIMENSION, "event": EVENT}
+                "dimension": DIMENSION, "event": EVENT, "sla_outcome": SLA_OUTCOME, "visit_type": VISIT_TYPE,
+                "visit_due": VISIT_DUE}
 
 COLUMNS = {
     "month": "Month", "quarter": "Quarter", "year": "Year", "week": "Week", "region": "Region",
@@ -62,6 +67,24 @@ COLUMNS = {
     "p90_resolution_hours": "90th percentile resolution (h)", "median_response_hours": "Median response (h)",
     "first_contact_resolution": "First-contact resolution", "reopen_rate": "Reopen rate", "series": "Series",
     "label": "Reason", "perspective": "Perspective", "age_days": "Age (days)", "bucket_no": "Bucket",
+    "voltage_kv": "Voltage (kV)", "contract_capacity_kva": "Contract capacity (kVA)", "opened_on": "Opened",
+    "closed_on": "Closed on", "as_of": "As of", "amount_paid": "Paid (¥)", "unpaid_in_month": "Unpaid (¥)",
+    "revenue_year_before": "Revenue a year earlier (¥)",
+    "consumption_kwh_year_before": "Consumption a year earlier (kWh)", "ticket_id": "Ticket",
+    "created_at": "Created", "first_response_at": "First response", "arrived_at": "Arrived on site",
+    "resolved_at": "Resolved", "is_open": "Still open", "sla_outcome": "SLA outcome", "next_deadline": "Next deadline",
+    "hours_left": "Hours left", "satisfaction": "Callback score", "visit_id": "Visit", "visited_on": "Visited on",
+    "visit_type": "Visit type", "staff_id": "Staff", "survey_id": "Survey", "surveyed_on": "Surveyed on",
+    "overall": "Overall", "timeliness": "Timeliness", "reliability": "Reliability", "communication": "Communication",
+    "convenience": "Convenience", "nps": "Likelihood to recommend (0–10)", "event_date": "Date",
+    "capacity_change_kva": "Capacity change (kVA)", "on_list": "On the early-warning list",
+    "consumption_kwh_12m": "Consumption, last 12 months (kWh)",
+    "collection_rate_12m": "Collection rate, last 12 months", "unpaid_months": "Unpaid months",
+    "unpaid_amount": "Unpaid amount (¥)", "open_tickets": "Open tickets", "complaints_12m": "Complaints (12 months)",
+    "days_since_last_visit": "Days since last visit", "active_customers": "Accounts",
+    "revenue_yoy": "Revenue growth (YoY)", "visit_coverage": "Key-account visit coverage",
+    "sla_compliance": "SLA compliance", "csat": "Customer satisfaction (CSAT)",
+    "warned_accounts": "Accounts on the early-warning list", "visit_due": "Visit",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -56,11 +57,23 @@ def chart(fig, frame: pd.DataFrame, name: str) -> None:
     downloads(frame, name)
 
 
+def account_links(frame: pd.DataFrame) -> list[str | None]:
+    """A link to the account page of each row's customer_id, in the current language."""
+    lang = "&lang=zh" if language() == "zh" else ""
+    return [None if pd.isna(c) else f"account?customer={quote(str(c), safe='')}{lang}" for c in frame["customer_id"]]
+
+
 def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | str = "auto") -> None:
+    """A table with its data as CSV, Excel and Parquet; a table that names accounts (customer_id) opens each one's
+    account page from a link column in front (shown only: the downloads hold the table as it is)."""
     if frame.empty:
         st.info(_(NO_DATA), icon=":material/filter_alt_off:")
         return
     shown = readable(frame)
+    if "customer_id" in frame.columns:
+        link = _("Account page")
+        shown.insert(0, link, account_links(frame))
+        column_config = {link: st.column_config.LinkColumn(display_text=_("Open")), **(column_config or {})}
     st.dataframe(shown, hide_index=True, column_config=column_config, height=height, key=f"table_{slug(name)}")
     downloads(frame, name, tables=True)
 

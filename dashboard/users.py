@@ -35,7 +35,8 @@ LOCKOUT_NAME = ".signin-failures.sqlite"
 MAX_PASSWORD_CHARS = 1024
 
 Role = Literal["executive", "lead", "analyst", "admin"]
-ALL_PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "data", "explore")
+ALL_PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "account",
+             "account_managers", "data", "explore")
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "executive": ALL_PAGES,
     "lead": tuple(p for p in ALL_PAGES if p != "data"),

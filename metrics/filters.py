@@ -37,11 +37,12 @@ class Filters(BaseModel):
     areas: tuple[Area, ...] | None = None
     ticket_types: tuple[TicketType, ...] | None = None
     channels: tuple[Channel, ...] | None = None
+    account_managers: tuple[str, ...] | None = None
     allowed_regions: tuple[str, ...] | None = None
     allowed_service_centers: tuple[str, ...] | None = None
 
     @field_validator("regions", "service_centers", "industries", "tiers", "areas", "ticket_types", "channels",
-                     "allowed_regions", "allowed_service_centers", mode="after")
+                     "account_managers", "allowed_regions", "allowed_service_centers", mode="after")
     @classmethod
     def _sorted_unique(cls, values):
         return None if values is None else tuple(sorted(set(values)))

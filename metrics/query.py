@@ -214,6 +214,9 @@ def customer_conditions(p: Params, f: Filters, alias: str) -> str:
                            ("industry", f.industries), ("area", f.areas)):
         if values is not None:
             conditions.append(f"list_contains({p(list(values))}, {alias}.{column})")
+    if f.account_managers is not None:  # only customer_facts holds the manager; every fact table has the key
+        conditions.append(f"{alias}.customer_key IN (SELECT customer_key FROM customer_facts "
+                          f"WHERE list_contains({p(list(f.account_managers))}, account_manager))")
     return " AND ".join(conditions) or "true"
 
 

@@ -23,9 +23,9 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 PAGES = {"": "Key account service scorecard", "tiers": "Customer tiers", "response_times": "Response times",
          "complaints": "Complaints", "retention": "Retention", "satisfaction": "Satisfaction",
-         "data": "Data status", "explore": "Explore and download"}
+         "data": "Data status", "explore": "Explore and download", "account_managers": "Account managers"}
 CHARTLESS = {"data"}
-TILELESS = {"explore"}
+TILELESS = {"explore", "account_managers"}
 
 
 def _free_port() -> int:
@@ -124,4 +124,37 @@ def test_filter_goes_into_the_url_and_survives_a_reload(server, browser):
     wait_until_done(page)
     assert "台州" not in region_box.inner_text()
     assert page.locator("[data-testid=stMetricValue]").first.inner_text() != regional  # all regions again
+    page.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_account_page_of_a_vip_account(server, browser, demo, language):
+    customer = demo.execute("""SELECT customer_id FROM tier_snapshots WHERE tier = 'VIP'
+                               AND as_of = (SELECT max(as_of) FROM tier_snapshot_dates)
+                               ORDER BY trailing_revenue DESC LIMIT 1""").fetchall()[0][0]
+    page = browser.new_page(viewport={"width": 1500, "height": 3600}, locale="en-GB")
+    page.goto(f"{server}/account?customer={customer}&lang={language}")
+    wait_until_done(page)
+    page.screenshot(path=str(ARTIFACTS / f"page_account_{language}.png"), full_page=True)
+    assert page.locator("h1").first.inner_text() == (ZH["Account"] if language == "zh" else "Account")
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert customer in page.locator("[data-testid=stMain] h3").first.inner_text()
+    assert page.locator("[data-testid=stMetric]").count() >= 6
+    assert page.locator(".js-plotly-plot").count() == 3
+    page.close()
+
+
+def test_account_page_from_search(server, browser):
+    page = browser.new_page(viewport={"width": 1500, "height": 1600}, locale="en-GB")
+    page.goto(f"{server}/account")
+    wait_until_done(page)
+    page.get_by_label("Find an account").fill("钢铁")
+    page.keyboard.press("Enter")
+    wait_until_done(page)
+    page.locator("[data-testid=stSelectbox]").filter(has_text="Matching accounts").click()
+    page.get_by_role("option").first.click()
+    wait_until_done(page)
+    assert "customer=" in page.url
+    assert page.locator("[data-testid=stMetric]").count() >= 6
+    page.screenshot(path=str(ARTIFACTS / "page_account_from_search.png"), full_page=True)
     page.close()

@@ -17,7 +17,8 @@ from metrics.service import OUTLIER_RULE
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
-PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "data", "explore")
+PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "account", "data",
+         "explore")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -120,7 +120,7 @@ def test_tiers_page_concentration(demo, default_filters):
 def test_retention_page_early_warning_table(demo):
     at = run_page("retention")
     warning = at.dataframe[-1].value
-    assert list(warning.columns) == ["Customer ID", "Customer", "Tier", "Region", "Reasons", "Number of reasons",
+    assert list(warning.columns) == ["Account page", "Customer ID", "Customer", "Tier", "Region", "Reasons", "Number of reasons",
                                      "Revenue, last 12 months (¥)", "Service centre", "Account manager"]
     assert set(warning["Tier"]) <= {"VIP", "Key"} and (warning["Number of reasons"] >= 1).all()
 

@@ -1,0 +1,90 @@
+"""Account managers (客户经理制): a league table of the managers of the filters' customers, from the catalogue metrics
+with an `account_managers` filter, and each manager's portfolio of accounts."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from metrics.account import as_dates
+from metrics.catalogue import compute
+from metrics.customer import active_in
+from metrics.filters import Filters
+from metrics.query import Params, customer_conditions, run, tiers_sql
+from metrics.retention import early_warning
+from metrics.settings import DEFAULT_SETTINGS, MetricSettings
+
+# What dashboard.labels.early_warning_reasons reads to write the reasons in another language.
+WARNING_FLAGS = ("consumption_down", "consumption_change", "repeat_complaints", "complaints_90d", "unpaid_bills",
+                 "unpaid", "low_satisfaction", "no_recent_visit", "capacity_reduced", "capacity_events")
+# The league table's catalogue metrics, in column order.
+LEAGUE_METRICS = ("active_customers", "revenue", "revenue_yoy", "visit_coverage", "complaints", "sla_compliance",
+                  "csat")
+
+
+def managers(con: duckdb.DuckDBPyConnection, f: Filters) -> list[str]:
+    """The account managers of the filters' customers (region, service centre, industry, area and the user's
+    limits), by name."""
+    p = Params(con)
+    sql = f"""SELECT DISTINCT c.account_manager FROM customer_facts c
+              WHERE c.account_manager IS NOT NULL AND {customer_conditions(p, f, 'c')} ORDER BY 1"""
+    return run(con, sql, p)["account_manager"].tolist()
+
+
+def manager_league(con: duckdb.DuckDBPyConnection, f: Filters,
+                   settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """One row per account manager of the filters' customers: active accounts, VIP and key accounts among them (tiers
+    as of the end), revenue and its growth on a year earlier, key-account visit coverage, complaints, SLA compliance
+    and CSAT (each the catalogue metric for the manager's accounts), and accounts on the early-warning list at the end;
+    by revenue, largest first."""
+    listed = early_warning(con, f, settings)
+    warned = listed.groupby("account_manager").size() if not listed.empty else pd.Series(dtype="int64")
+    rows = []
+    for manager in managers(con, f):
+        mine = f.model_copy(update={"account_managers": (manager,)})
+        row = {"account_manager": manager}
+        for metric_id in LEAGUE_METRICS:
+            row[metric_id] = compute(con, metric_id, mine, settings=settings)["value"].iloc[0]
+        key = mine.model_copy(update={"tiers": ("VIP", "key")})
+        row["key_accounts"] = compute(con, "active_customers", key, settings=settings)["value"].iloc[0]
+        row["warned_accounts"] = int(warned.get(manager, 0))
+        rows.append(row)
+    columns = ["account_manager", "active_customers", "key_accounts", *LEAGUE_METRICS[1:], "warned_accounts"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["revenue", "account_manager"], ascending=[False, True], na_position="last",
+                             ignore_index=True)
+
+
+def portfolio(con: duckdb.DuckDBPyConnection, f: Filters, manager: str,
+              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """The manager's accounts active at the end, inside the user's limits: tier and revenue over the 12 months to the
+    end, open tickets at the end, the last visit and the days since it, whether a VIP or key account is due a visit
+    (none in 90 days; overdue: none in 180), and the early-warning reasons at the end; by revenue, largest first."""
+    p = Params(con)
+    mine = f.model_copy(update={"account_managers": (manager,)})
+    e = f"{p(f.end)}::DATE"
+    sql = f"""
+        WITH accounts AS (SELECT c.* FROM customer_facts c
+                          WHERE {customer_conditions(p, mine, 'c')} AND {active_in(p, f.end, f.end, 'c')}),
+        open_tickets AS (SELECT customer_key, count(*) AS open_tickets FROM ticket_facts
+                         WHERE customer_key IN (SELECT customer_key FROM accounts)
+                           AND created_at < {e} + INTERVAL 1 DAY
+                           AND (resolved_at IS NULL OR resolved_at >= {e} + INTERVAL 1 DAY) GROUP BY ALL),
+        last_visits AS (SELECT customer_id, max(visited_on) AS last_visit FROM visits
+                        WHERE visited_on <= {e} GROUP BY ALL)
+        SELECT a.customer_id, a.customer_name, a.region, a.service_center, a.industry, tr.tier,
+               coalesce(tr.trailing_revenue, 0) AS revenue_12m, coalesce(o.open_tickets, 0) AS open_tickets,
+               v.last_visit, date_diff('day', v.last_visit, {e}) AS days_since_last_visit,
+               CASE WHEN tr.tier IN ('VIP', 'key') THEN CASE
+                    WHEN v.last_visit IS NULL OR v.last_visit < {e} - 180 THEN 'overdue'
+                    WHEN v.last_visit < {e} - 90 THEN 'due' END END AS visit_due
+        FROM accounts a JOIN ({tiers_sql(p, f.end, settings)}) tr USING (customer_key)
+        LEFT JOIN open_tickets o USING (customer_key) LEFT JOIN last_visits v ON v.customer_id = a.customer_id
+        ORDER BY revenue_12m DESC, a.customer_id"""
+    frame = as_dates(run(con, sql, p), "last_visit")
+    listed = early_warning(con, mine, settings)
+    warning = ["customer_id", "reasons", "reason_count", *WARNING_FLAGS]
+    reasons = listed[warning] if not listed.empty else pd.DataFrame(columns=warning)
+    frame = frame.merge(reasons, on="customer_id", how="left")
+    frame["reason_count"] = frame["reason_count"].fillna(0).astype("int64")
+    return frame
