@@ -161,3 +161,27 @@ def test_the_data_page_shows_the_report_of_the_houston_append(real_warehouse):
     files = next(d.value for d in at.dataframe if "Header line" in d.value.columns).set_index("File")
     # 220 bills read, 7 a meter's second bill in a month (tests/test_real_data.py lists their lines): 213 loaded
     assert files.loc[HOUSTON_BILLS.name, ["Rows read", "Rows loaded", "Rows rejected"]].tolist() == [220, 213, 7]
+
+
+def test_the_tiers_page_has_no_data_for_a_window_without_bills(real_warehouse, real_db):
+    # Houston's bills run to June 2012 and Los Angeles has none: 2017 has no bill, so no figure of revenue, never 0
+    from metrics.tiers import pareto_curve, revenue_concentration, rising_accounts, tier_distribution
+    year = metrics.Filters(start=dt.date(2017, 1, 1), end=DEC_31.date())
+    with metrics.connect(real_db) as con:
+        row = revenue_concentration(con, year).iloc[0]
+        assert row.isna().all()
+        shares = tier_distribution(con, year)
+        for column in ("revenue", "consumption_kwh", "revenue_share", "consumption_kwh_share"):
+            assert shares[column].isna().all(), column
+        # customers are counted whatever the bills: 98 councils and 19 meters active at the end of 2017, all standard
+        assert shares["customers"].sum() == 117
+        assert pareto_curve(con, year).empty and rising_accounts(con, year).empty
+        # a window with bills still has its figures: the 19 Houston meters billed in the first half of 2012
+        with_bills = revenue_concentration(con, metrics.Filters(start=dt.date(2012, 1, 1), end=dt.date(2012, 6, 30)))
+        assert with_bills["customers"].iloc[0] == 19
+    at = run_own_page("tiers")
+    shown = tiles(at)
+    assert {label: shown[label] for label in ("Customers with revenue", "Revenue share of the top 20%",
+                                              "Gini coefficient", "VIP and key share of revenue")} == {
+        "Customers with revenue": "–", "Revenue share of the top 20%": "–", "Gini coefficient": "–",
+        "VIP and key share of revenue": "–"}
