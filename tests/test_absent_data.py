@@ -511,3 +511,35 @@ def test_an_append_to_a_warehouse_loaded_before_columns_were_recorded_keeps_the_
         assert (sla["numerator"].iloc[0], sla["denominator"].iloc[0]) == (3, 7)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_reopen_rate_counts_only_resolved_tickets_with_a_known_flag(tmp_path, rollups):
+    # The first export has the reopened column, the appended one does not: its ticket's flag is unknown (null), not
+    # "not reopened". Resolved in 2025 with a known flag: R1 (reopened), R2, R3 -> 1 / 3 (counting R4's unknown
+    # flag would dilute it to 1 / 4); R5 is not resolved and not counted.
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    (first / "customers.csv").write_text("customer_id,customer_name,region,service_center,industry,voltage_kv,opened_on\n"
+                                           "C1,One,东区,东区一所,制造业,10,2020-01-01\n")
+    (first / "tickets.csv").write_text(
+        "ticket_id,customer_id,ticket_type,created_at,resolved_at,reopened\n"
+        "R1,C1,inquiry,2025-03-01 09:00,2025-03-01 10:00,是\n"
+        "R2,C1,inquiry,2025-03-02 09:00,2025-03-02 10:00,否\n"
+        "R3,C1,inquiry,2025-03-03 09:00,2025-03-03 10:00,否\n"
+        "R5,C1,inquiry,2025-03-05 09:00,,否\n")
+    (first / "billing.csv").write_text("customer_id,period,amount_billed\nC1,2025-03,100\n")
+    (second / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at,resolved_at\n"
+                                        "R4,C1,inquiry,2025-03-04 09:00,2025-03-04 10:00\n")
+    db = tmp_path / "w.duckdb"
+    load([first], db)
+    load([second], db, mode="append")
+    with metrics.connect(db) as con:
+        assert con.execute("SELECT reopened FROM tickets WHERE ticket_id = 'R4'").fetchone() == (None,)
+        year = metrics.Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+        frame = metrics.compute(con, "reopen_rate", year, settings=metrics.MetricSettings(rollups=rollups))
+        assert (frame["numerator"].iloc[0], frame["denominator"].iloc[0]) == (1, 3)
+        assert frame["value"].iloc[0] == pytest.approx(1 / 3)
+        by_month = metrics.compute(con, "reopen_rate", year, by=("month",),
+                                   settings=metrics.MetricSettings(rollups=rollups))
+        assert by_month.dropna()["denominator"].tolist() == [3]
