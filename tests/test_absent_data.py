@@ -20,7 +20,7 @@ from ingest.load import rebuild_model
 from metrics import CATALOGUE, PERSPECTIVES
 from metrics.process import unmeasured_sla_steps
 from metrics.retention import cohort_retention, early_warning
-from metrics.scorecard import (Kpi, ScorecardConfig, evaluate, league_table, perspective_scores,
+from metrics.scorecard import (Kpi, ScorecardConfig, competition_ranks, evaluate, league_table, perspective_scores,
                                weighted_score)
 from metrics.service import backlog_ageing, repeat_complainants
 
@@ -263,6 +263,14 @@ def test_the_scorecard_leaves_out_kpis_without_data(absent):
     assert kpis["previous"].isna().all() and kpis["change"].isna().all()
 
 
+def test_regions_tied_on_composite_share_a_rank():
+    # standard competition ranking, sorted by composite: 90, 90, 55, 55, 40, none -> 1, 1, 3, 3, 5, none; a weighted
+    # mean equal but for its last floating-point digits (0.1 + 0.2 against 0.3, scaled) is a tie too
+    ranks = competition_ranks(pd.Series([90.0, 90.0, 55.0, 55.0, 40.0, float("nan")]))
+    assert ranks.tolist()[:5] == [1, 1, 3, 3, 5] and pd.isna(ranks[5])
+    assert competition_ranks(pd.Series([(0.1 + 0.2) * 100, 30.0, 10.0])).tolist() == [1, 1, 3]
+
+
 def test_a_region_without_data_has_no_scorecard(absent):
     # 静湖's one customer has no bill, ticket, survey or visit in 2024: its complaint rate would read 0 (score 100)
     kpis = evaluate(absent, _config(), YEAR.model_copy(update={"regions": ("静湖",)}))
@@ -363,8 +371,12 @@ def test_the_scorecard_on_the_users_own_data_shows_no_data_not_perfect(own_wareh
         sla = metrics.compute(con, "sla_compliance", window)["value"].iloc[0]
     assert shown["SLA compliance"] == number(sla, "percent") != "–"
     league = at.dataframe[0].value
-    assert league["Region"].tolist()[-1] == QUIET_REGION and pd.isna(league["Rank"].iloc[-1])
-    assert league["Rank"].tolist()[:2] == [1, 2] and set(league["Region"][:2]) == set(OWN_REGIONS)
+    # no score, no rank: "–", never "None"
+    assert league["Region"].tolist()[-1] == QUIET_REGION and league["Rank"].iloc[-1] == "–"
+    assert set(league["Region"][:2]) == set(OWN_REGIONS)
+    # the two regions' tickets and bills are built alike: they tie on composite and share rank 1 (competition ranking)
+    assert league["Composite score"].iloc[0] == pytest.approx(league["Composite score"].iloc[1])
+    assert league["Rank"].tolist()[:2] == ["1", "1"]
 
 
 def test_a_region_without_data_shows_no_scores(own_warehouse):
