@@ -389,7 +389,7 @@ ZH: dict[str, str] = {
     'minutes': '分钟',
     'Tickets created in the window that met their target / those whose outcome is known at the end of `end` (met, or breached: a step done late, or not done with its deadline passed).': '期间内受理且达到服务承诺时限的工单 ÷ 截至期末当日结束已能判定结果的工单（达标，或超时：某一环节逾期完成，或已过时限仍未完成）。',
     'Resolved tickets with the first-contact flag true / resolved tickets with the flag.': '已办结且一次解决的工单 ÷ 已办结且有一次解决标记的工单。',
-    'Reopened tickets / resolved tickets.': '重复工单 ÷ 已办结工单。',
+    'Resolved tickets with the reopened flag true / resolved tickets with the flag.': '已办结且被重新打开的工单 ÷ 已办结且有重复标记的工单。',
     'VIP and key customers active at end with at least one visit in the window / VIP and key customers active at end.': '期末在册且期间内至少走访一次的VIP和重要客户 ÷ 期末在册的VIP和重要客户。',
     "Training hours / distinct staff trained in the window; only the region filter applies (the staff's region).": '培训学时 ÷ 期间内参训员工人数；仅供电单位筛选适用（按员工所属单位）。',
     'complaints above the mean + 2 standard deviations of the previous 12 months (at least 6 months of history)': '投诉量高于前12个月均值加2倍标准差（至少需6个月历史数据）',
