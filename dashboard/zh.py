@@ -205,6 +205,7 @@ ZH: dict[str, str] = {
     '{n} complaints in 90 days': '90天内投诉{n}次',
     'unpaid bills ¥{amount} (last 3 months)': '近3个月欠费¥{amount}',
     'Share': '占比',
+    '(not given)': '（未填写）',
     'Customers, largest first (cumulative share)': '客户（按收入从高到低，累计占比）',
     'Revenue (cumulative share)': '电费收入（累计占比）',
     'Target': '目标',
