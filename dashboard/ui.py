@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import exports
 from dashboard.charts import STATUS_COLORS
-from dashboard.format import UNCHANGED, change, number
+from dashboard.format import UNCHANGED, change, day, number
 from dashboard.i18n import _, language
 from dashboard.labels import STATUS, label, readable
 from metrics import CATALOGUE
@@ -56,11 +56,14 @@ def chart(fig, frame: pd.DataFrame, name: str) -> None:
     downloads(frame, name)
 
 
-def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | str = "auto") -> None:
+def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | str = "auto",
+          days: tuple[str, ...] = ()) -> None:
+    """A table with readable headers and values and its downloads. `days`: date columns shown as days in the current
+    language, and "–" where there is none (Streamlit would print "None"); the downloads keep them empty."""
     if frame.empty:
         st.info(_(NO_DATA), icon=":material/filter_alt_off:")
         return
-    shown = readable(frame)
+    shown = readable(frame.assign(**{c: [day(v) if pd.notna(v) else "–" for v in frame[c]] for c in days}))
     st.dataframe(shown, hide_index=True, column_config=column_config, height=height, key=f"table_{slug(name)}")
     downloads(frame, name, tables=True)
 

@@ -186,3 +186,25 @@ def test_the_tiers_page_has_no_data_for_a_window_without_bills(real_warehouse, r
                                               "Gini coefficient", "VIP and key share of revenue")} == {
         "Customers with revenue": "–", "Revenue share of the top 20%": "–", "Gini coefficient": "–",
         "VIP and key share of revenue": "–"}
+
+
+def test_the_data_page_shows_no_latest_date_for_an_empty_table_and_the_real_upload_limit(real_warehouse, monkeypatch):
+    import tomllib
+
+    at = run_own_page("data")
+    tables = next(d.value for d in at.dataframe if "Latest date" in d.value.columns).set_index("Table")
+    # bills: Houston's last period is June 2012; tickets: the last request was created on 31 Dec 2017; no source has
+    # surveys, visits, account events or staff training, and customers have no date column: "–", never "None"
+    latest = tables["Latest date"].to_dict()
+    assert latest["Billing"] == "2012-06-01" and latest["Service tickets"] == "2017-12-31"
+    assert {latest[t] for t in ("Surveys", "Visits", "Account events", "Staff training", "Customer accounts")} == {"–"}
+    assert "None" not in latest.values()
+    # the upload widgets state the limit the import checks (ingest/limits.py, default 512 MiB), not Streamlit's 200 MB
+    # or 1 GB; the server's own cap (.streamlit/config.toml) is the same, so the widget never promises more
+    limits = {u.label: u.proto.max_upload_size_mb for u in at.file_uploader}
+    assert limits == {"Export files": 512, "Mapping file (optional, TOML)": 512}
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == 512
+    monkeypatch.setenv("SCORECARD_MAX_UPLOAD_MIB", "64")
+    at = run_own_page("data")
+    assert {u.proto.max_upload_size_mb for u in at.file_uploader} == {64}
