@@ -18,7 +18,7 @@ import plotly.io as pio
 
 from dashboard import escape
 from dashboard.i18n import _, language
-from dashboard.labels import TIER, TICKET_TYPE, column, label
+from dashboard.labels import TIER, TICKET_TYPE, column, label, missing, not_given
 
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, Source Sans Pro, sans-serif"
 TIER_COLORS = {"VIP": "#8e44ad", "key": "#1f6fb2", "standard": "#9aa5b1", "new": "#27ae60", "closed": "#c0392b"}
@@ -122,10 +122,11 @@ def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "mon
           target: float | None = None, highlight: pd.Series | None = None) -> go.Figure:
     """A line per series over time, with an optional target line and highlighted points."""
     fig = go.Figure()
-    groups = frame.groupby(series, sort=True) if series else [(None, frame)]
+    groups = frame.groupby(series, sort=True, dropna=False) if series else [(None, frame)]
     when = month_format()
     for name, part in groups:
-        shown = label(TIER, name) if series == "tier" else label(TICKET_TYPE, name) if series == "ticket_type" else name
+        shown = label(TIER, name) if series == "tier" else label(TICKET_TYPE, name) if series == "ticket_type" \
+            else label({}, name)
         extra = "%{fullData.name}" if series else ""
         fig.add_scatter(x=part[x], y=part["value"], mode="lines+markers",
                         name=escape.plotly(shown) if series else y_title,
@@ -171,16 +172,20 @@ def bars(frame: pd.DataFrame, category: str, title: str, y_title: str, fmt: str,
 def stacked(frame: pd.DataFrame, x: str, stack: str, value: str, title: str, y_title: str, fmt: str = "count",
             colors: dict | None = None, labels: dict | None = None, x_labels: dict | None = None) -> go.Figure:
     fig = go.Figure()
-    for name, part in frame.groupby(stack, sort=False, observed=True):
-        fig.add_bar(x=[escape.plotly(label(x_labels or {}, v)) for v in part[x].astype(str)], y=part[value],
+
+    def shown(v) -> str:  # a missing value reads "(not given)", never "nan"
+        return escape.plotly(label(x_labels or {}, v if missing(v) else str(v)))
+
+    for name, part in frame.groupby(stack, sort=False, observed=True, dropna=False):
+        fig.add_bar(x=[shown(v) for v in part[x]], y=part[value],
                     name=escape.plotly(label(labels or {}, name)), marker_color=(colors or {}).get(name),
                     hovertemplate=f"%{{x}}<br>%{{fullData.name}}: %{{y:{HOVER_FORMAT[fmt]}}}<extra></extra>")
     # Bars in the frame's order (a categorical's own order), not in the order the first stack happens to meet them.
-    present = set(frame[x].astype(str))
-    order = ([str(c) for c in frame[x].cat.categories if str(c) in present]
-             if isinstance(frame[x].dtype, pd.CategoricalDtype) else list(dict.fromkeys(frame[x].astype(str))))
+    present = {shown(v) for v in frame[x]}
+    order = ([shown(c) for c in frame[x].cat.categories if shown(c) in present]
+             if isinstance(frame[x].dtype, pd.CategoricalDtype) else list(dict.fromkeys(shown(v) for v in frame[x])))
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(categoryorder="array", categoryarray=[escape.plotly(label(x_labels or {}, v)) for v in order])
+    fig.update_xaxes(categoryorder="array", categoryarray=order)
     return _layout(fig, title, column(x), y_title, fmt)
 
 
@@ -220,6 +225,9 @@ def pareto(curve: pd.DataFrame, title: str) -> go.Figure:
 @shared_figure
 def heatmap(frame: pd.DataFrame, x: str, y: str, value: str, title: str, fmt: str = "percent",
             x_title: str | None = None, y_title: str | None = None, colorscale: str = "Blues") -> go.Figure:
+    # a missing row or column label reads "(not given)" (pivot_table would drop its rows)
+    frame = frame.assign(**{c: frame[c].astype(object).where(frame[c].notna(), not_given())
+                            for c in dict.fromkeys((x, y)) if frame[c].isna().any()})
     grid = frame.pivot_table(index=y, columns=x, values=value, aggfunc="first", observed=True)
     zmin, zmax = {"percent": (0, 1), "score": (1, 5)}.get(fmt, (None, None))  # a fixed scale reads the same everywhere
     fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=[escape.plotly(c) for c in grid.columns],

@@ -46,12 +46,12 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     # UTF-8 with BOM: Excel on Chinese Windows opens it with the right characters.
-    return neutralise(readable(frame)).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    return neutralise(readable(frame, download=True)).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def excel_bytes(frame: pd.DataFrame, sheet: str = "data") -> bytes:
     buffer = io.BytesIO()
-    table = neutralise(readable(frame))
+    table = neutralise(readable(frame, download=True))
     for name in table.columns:
         if isinstance(table[name].dtype, pd.DatetimeTZDtype):
             table[name] = table[name].dt.tz_localize(None)
@@ -63,7 +63,7 @@ def excel_bytes(frame: pd.DataFrame, sheet: str = "data") -> bytes:
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
-    table = readable(frame)
+    table = readable(frame, download=True)
     for name in table.columns:
         if table[name].dtype == object:
             table[name] = table[name].map(lambda v: v if v is None or isinstance(v, (str, bytes)) else str(v))

@@ -92,17 +92,40 @@ def column(name: str) -> str:
     return _(COLUMNS[name]) if name in COLUMNS else name.replace("_", " ").capitalize()
 
 
+# Text columns a chart or table groups or names rows by: a missing value there reads "(not given)", never "nan".
+TEXT_DIMENSIONS = ("region", "service_center", "industry", "category", "account_manager", "area", "channel",
+                   "ticket_type", "customer_name", "method", "reason")
+
+
+def missing(value) -> bool:
+    """None, NaN, NaT or pd.NA: a value no export gave."""
+    try:
+        return bool(value is None or value != value or str(value) in ("<NA>", "NaT"))
+    except (TypeError, ValueError):
+        return False
+
+
+def not_given() -> str:
+    return _("(not given)")
+
+
 def label(mapping: dict[str, str], value):
-    """A product-defined code value (tier, ticket type, ...) in the current language; data values unchanged."""
+    """A product-defined code value (tier, ticket type, ...) in the current language; data values unchanged; a
+    missing value "(not given)". Only what is shown: the data and the downloads keep the value empty."""
+    if missing(value):
+        return not_given()
     return _(mapping[value]) if isinstance(value, str) and value in mapping else value
 
 
-def readable(frame):
-    """A copy with code values translated and column headers a person can read."""
+def readable(frame, download: bool = False):
+    """A copy with code values translated, missing text dimensions "(not given)" and column headers a person can
+    read. For a `download`, missing values stay empty: a file holds the data, not its display."""
     out = frame.copy()
-    for name, mapping in VALUE_LABELS.items():
+    for name in set(VALUE_LABELS) | (set() if download else set(TEXT_DIMENSIONS)):
         if name in out.columns:
-            out[name] = out[name].map(lambda v, m=mapping: label(m, v))
+            mapping = VALUE_LABELS.get(name, {})
+            out[name] = out[name].map(lambda v, m=mapping: v if download and missing(v) else label(m, v)) \
+                if download else out[name].astype(object).map(lambda v, m=mapping: label(m, v))
     return out.rename(columns={c: column(c) for c in out.columns})
 
 

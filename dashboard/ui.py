@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import exports
 from dashboard.charts import STATUS_COLORS
-from dashboard.format import UNCHANGED, change, number
+from dashboard.format import UNCHANGED, change, day, number
 from dashboard.i18n import _, language
 from dashboard.labels import STATUS, label, readable
 from metrics import CATALOGUE
@@ -63,13 +63,16 @@ def account_links(frame: pd.DataFrame) -> list[str | None]:
     return [None if pd.isna(c) else f"account?customer={quote(str(c), safe='')}{lang}" for c in frame["customer_id"]]
 
 
-def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | str = "auto") -> None:
-    """A table with its data as CSV, Excel and Parquet; a table that names accounts (customer_id) opens each one's
-    account page from a link column in front (shown only: the downloads hold the table as it is)."""
+def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | str = "auto",
+          days: tuple[str, ...] = ()) -> None:
+    """A table with readable headers and values and its downloads; a table that names accounts (customer_id) opens
+    each one's account page from a link column in front (shown only: the downloads hold the table as it is).
+    `days`: date columns shown as days in the current language, and "–" where there is none (Streamlit would print
+    "None"); the downloads keep them empty."""
     if frame.empty:
         st.info(_(NO_DATA), icon=":material/filter_alt_off:")
         return
-    shown = readable(frame)
+    shown = readable(frame.assign(**{c: [day(v) if pd.notna(v) else "–" for v in frame[c]] for c in days}))
     if "customer_id" in frame.columns:
         link = _("Account page")
         shown.insert(0, link, account_links(frame))

@@ -110,10 +110,10 @@ def build_billing_monthly(con: duckdb.DuckDBPyConnection) -> None:
 # seconds, so the sums are exact.
 TICKET_PARTS = {
     "tickets": "1",
-    "resolved": "CAST(t.resolved_at IS NOT NULL AS INTEGER)",
     "resolved_first_contact": "CAST(t.resolved_at IS NOT NULL AND coalesce(t.first_contact_resolution, false) AS INTEGER)",
     "resolved_with_fcr_flag": "CAST(t.resolved_at IS NOT NULL AND t.first_contact_resolution IS NOT NULL AS INTEGER)",
     "resolved_reopened": "CAST(t.resolved_at IS NOT NULL AND coalesce(t.reopened, false) AS INTEGER)",
+    "resolved_with_reopened_flag": "CAST(t.resolved_at IS NOT NULL AND t.reopened IS NOT NULL AS INTEGER)",
     "arrival_seconds": "date_diff('second', t.created_at, t.arrived_at)",
     "arrivals": "CAST(t.arrived_at IS NOT NULL AS INTEGER)",
     "substantiated": "CAST(coalesce(t.substantiated, false) AS INTEGER)",

@@ -62,11 +62,12 @@ def first_contact_resolution(con, f, by, settings) -> pd.DataFrame:
 
 
 def reopen_rate(con, f, by, settings) -> pd.DataFrame:
-    """Reopened tickets / resolved tickets."""
+    """Resolved tickets with the reopened flag true / resolved tickets with the flag."""
     return ratio(ticket_aggregate(
-        con, f, by, settings, "count(*) FILTER (WHERE t.reopened) AS numerator, count(*) AS denominator",
+        con, f, by, settings, "count(*) FILTER (WHERE t.reopened) AS numerator, count(t.reopened) AS denominator",
         "t.resolved_at IS NOT NULL",
-        rollup=TicketRollup(f"{total('resolved_reopened')} AS numerator, {total('resolved')} AS denominator")))
+        rollup=TicketRollup(f"{total('resolved_reopened')} AS numerator, "
+                            f"{total('resolved_with_reopened_flag')} AS denominator")))
 
 
 # Each SLA step: the timestamp that completes it, its deadline column and the ticket types with a target for it.

@@ -172,7 +172,8 @@ def perspective_scores(kpis: pd.DataFrame) -> pd.DataFrame:
 def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                  settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Regions ranked by composite score, with each perspective's score. A region with no bill, ticket, survey or visit
-    in the window, or with no KPI with data, has no scores and no rank, and is listed last."""
+    in the window, or with no KPI with data, has no scores and no rank, and is listed last. Regions tied on composite
+    share a rank (1, 1, 3)."""
     scored = []
     kpis = config.kpis()
     inputs = loaded_inputs(con)
@@ -195,9 +196,15 @@ def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Fil
         rows.append(row)
     table = pd.DataFrame(rows, columns=["region", "composite", *PERSPECTIVES])
     table = table.sort_values(["composite", "region"], ascending=[False, True], na_position="last")
-    ranked = table["composite"].notna().to_numpy()
-    table.insert(0, "rank", pd.array([n + 1 if r else None for n, r in enumerate(ranked)], dtype="Int64"))
+    table.insert(0, "rank", competition_ranks(table["composite"]))
     return table.reset_index(drop=True)
+
+
+def competition_ranks(composite: pd.Series) -> pd.array:
+    """Standard competition ranking, highest first: scores that tie share a rank and the next rank skips (1, 1, 3);
+    no score, no rank (null). Scores equal but for floating-point noise in a weighted mean's last digits are a tie."""
+    ranks = composite.astype("float64").round(9).rank(method="min", ascending=False)
+    return pd.array([None if r != r else int(r) for r in ranks], dtype="Int64")
 
 
 def sparkline(con: duckdb.DuckDBPyConnection, metric_id: str, f: Filters,

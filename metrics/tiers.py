@@ -9,7 +9,8 @@ import pandas as pd
 
 from metrics.customer import active_in
 from metrics.filters import TIERS, Filters
-from metrics.catalogue import compute
+from metrics.catalogue import CATALOGUE, compute, without_inputs
+from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.query import (Params, customer_conditions, month_between, rollup_window, run, scope_sql,
                            tier_condition, tiers_sql)
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
@@ -23,18 +24,30 @@ def tier_assignment(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                     "ORDER BY trailing_revenue DESC, customer_id", p)
 
 
+def no_data(con, metric_id: str, f: Filters, inputs: LoadedInputs | None = None) -> bool:
+    """Whether the catalogue metric is "no data" for the window (SPEC 5.7): an input it needs is in no loaded source, or
+    the window lies outside the days its facts cover (a window without bills has no revenue figure, never 0)."""
+    inputs = inputs or loaded_inputs(con)
+    return bool(without_inputs(CATALOGUE[metric_id], pd.DataFrame(index=[0]), f, (), inputs).iloc[0])
+
+
 def tier_distribution(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Per tier: customers active in the window, revenue and consumption in the window (the catalogue's
-    active_customers, revenue and consumption_kwh by tier), and each one's share of the total."""
+    active_customers, revenue and consumption_kwh by tier), and each one's share of the total. A measure whose
+    inputs the window does not have (no bills in it) is null in every row, shares too, never 0."""
     frame = pd.DataFrame({"tier": list(TIERS)})
+    inputs = loaded_inputs(con)
     for column, metric_id in (("customers", "active_customers"), ("revenue", "revenue"),
                               ("consumption_kwh", "consumption_kwh")):
-        values = compute(con, metric_id, f, by=("tier",), settings=settings).set_index("tier")["value"]
+        if no_data(con, metric_id, f, inputs):
+            frame[column] = float("nan")
+            continue
+        values = compute(con, metric_id, f, by=("tier",), settings=settings, inputs=inputs).set_index("tier")["value"]
         frame[column] = frame["tier"].map(values).fillna(0)
     frame["customers"] = frame["customers"].astype("int64")
     for column in ("customers", "revenue", "consumption_kwh"):
-        total = frame[column].sum()
-        frame[f"{column}_share"] = frame[column] / total if total else float("nan")
+        total = frame[column].sum(min_count=1)
+        frame[f"{column}_share"] = frame[column] / total if total == total and total else float("nan")
     return frame
 
 
@@ -57,10 +70,13 @@ def customer_revenue_sql(p: Params, f: Filters, settings: MetricSettings) -> str
 
 
 def pareto_curve(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Customers with revenue in the window, largest first, with cumulative customer and revenue shares."""
+    """Customers with revenue in the window, largest first, with cumulative customer and revenue shares (no rows when
+    the window has no bills)."""
     p = Params(con)
     frame = run(con, f"SELECT customer_id, revenue FROM ({customer_revenue_sql(p, f, settings)}) "
                      "ORDER BY revenue DESC, customer_key", p)
+    if no_data(con, "revenue", f):
+        frame = frame.iloc[0:0]
     frame.insert(0, "rank", range(1, len(frame) + 1))
     frame["customer_share"] = frame["rank"] / max(len(frame), 1)
     total = frame["revenue"].sum()
@@ -70,7 +86,11 @@ def pareto_curve(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -
 
 def revenue_concentration(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """One row: customers with revenue, revenue share of the top 20% of them (ceil(0.2 n)), and the Gini coefficient
-    G = 2 x sum(i x revenue_i) / (n x total) - (n + 1) / n over revenues in ascending order (i = 1..n)."""
+    G = 2 x sum(i x revenue_i) / (n x total) - (n + 1) / n over revenues in ascending order (i = 1..n). Every figure is
+    null when the window has no bills (no bill loaded for any of its months): "no data", not 0 customers with revenue."""
+    if no_data(con, "revenue", f):
+        return pd.DataFrame({"customers": pd.array([None], dtype="Int64"), "top20_share": [float("nan")],
+                             "gini": [float("nan")]})
     p = Params(con)
     sql = f"""
         WITH ranked AS (
@@ -108,7 +128,8 @@ def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS
                     min_growth: float = 0.30) -> pd.DataFrame:
     """Standard or key customers whose trailing-12-month revenue grew by at least 30% year on year.
 
-    Only customers open for the whole year-earlier period count, so a first partial year is not mistaken for growth."""
+    Only customers open for the whole year-earlier period count, so a first partial year is not mistaken for growth.
+    No rows when the window has no bills."""
     p = Params(con)
     year_before = f.shifted_years(-1).end
     sql = f"""
@@ -123,4 +144,5 @@ def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS
           AND now.trailing_revenue >= before.trailing_revenue * (1 + {p(min_growth)})
           AND {active_in(p, f.end, f.end, 'c')} AND c.opened_on <= {p(year_before)}::DATE - INTERVAL 1 YEAR
         ORDER BY growth DESC, c.customer_id"""
-    return run(con, sql, p)
+    frame = run(con, sql, p)
+    return frame.iloc[0:0] if no_data(con, "revenue", f) else frame

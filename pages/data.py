@@ -39,8 +39,9 @@ cols[3].metric(_("Rows rejected (last load)"), f"{int(loads['rows_rejected'].ilo
 left, right = st.columns(2)
 with left:
     st.subheader(_("Tables"))
+    # an empty table has no latest date: "–"
     table(status["counts"].merge(status["freshness"], on="table_name", how="left"), "warehouse_tables",
-          column_config={column("latest"): st.column_config.DateColumn(format="YYYY-MM-DD")})
+          days=("latest",))
 with right:
     st.subheader(_("Load history"))
     table(loads.drop(columns="report"), "load_history", column_config={

@@ -1,5 +1,6 @@
 """Scorecard (home): the four perspectives, KPI tiles against target, composite score and the region league table."""
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data
@@ -70,7 +71,9 @@ def _pick_region() -> None:
 if league.empty:
     st.info(_("No data for these filters. Widen the period or clear some filters in the sidebar."))
 else:
-    shown = league.rename(columns={c: column(c) for c in league.columns})
+    # a region without a score has no rank: "–", as every figure without data
+    shown = league.assign(rank=[str(int(r)) if pd.notna(r) else "–" for r in league["rank"]])
+    shown = shown.rename(columns={c: column(c) for c in league.columns})
     score_format = st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100)
     st.dataframe(shown, hide_index=True, key="league", on_select=_pick_region, selection_mode="single-row",
                  height=35 * (len(shown) + 1) + 3,

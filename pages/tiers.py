@@ -1,5 +1,6 @@
 """Tiers: who the key accounts are, how concentrated revenue is, how accounts move between tiers, who is rising."""
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
@@ -18,14 +19,15 @@ page_header(_("Customer tiers"),
 distribution = data.view("tier_distribution", f)
 concentration = data.view("revenue_concentration", f).iloc[0]
 cols = st.columns(4)
-cols[0].metric(_("Customers with revenue"), f"{int(concentration['customers']):,}", border=True)
-cols[1].metric(_("Revenue share of the top 20%"), "–" if concentration["top20_share"] != concentration["top20_share"]
+cols[0].metric(_("Customers with revenue"), "–" if pd.isna(concentration["customers"])
+               else f"{int(concentration['customers']):,}", border=True)
+cols[1].metric(_("Revenue share of the top 20%"), "–" if pd.isna(concentration["top20_share"])
                else f"{concentration['top20_share']:.1%}", border=True)
-cols[2].metric(_("Gini coefficient"), "–" if concentration["gini"] != concentration["gini"]
+cols[2].metric(_("Gini coefficient"), "–" if pd.isna(concentration["gini"])
                else f"{concentration['gini']:.2f}", border=True,
                help=_("0 = every customer pays the same; 1 = one customer pays everything."))
-key_share = distribution.loc[distribution["tier"].isin(["VIP", "key"]), "revenue_share"].sum()
-cols[3].metric(_("VIP and key share of revenue"), f"{key_share:.1%}", border=True)
+key_share = distribution.loc[distribution["tier"].isin(["VIP", "key"]), "revenue_share"].sum(min_count=1)
+cols[3].metric(_("VIP and key share of revenue"), "–" if key_share != key_share else f"{key_share:.1%}", border=True)
 
 left, right = st.columns(2)
 with left:

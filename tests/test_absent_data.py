@@ -20,7 +20,7 @@ from ingest.load import rebuild_model
 from metrics import CATALOGUE, PERSPECTIVES
 from metrics.process import unmeasured_sla_steps
 from metrics.retention import cohort_retention, early_warning
-from metrics.scorecard import (Kpi, ScorecardConfig, evaluate, league_table, perspective_scores,
+from metrics.scorecard import (Kpi, ScorecardConfig, competition_ranks, evaluate, league_table, perspective_scores,
                                weighted_score)
 from metrics.service import backlog_ageing, repeat_complainants
 
@@ -263,6 +263,14 @@ def test_the_scorecard_leaves_out_kpis_without_data(absent):
     assert kpis["previous"].isna().all() and kpis["change"].isna().all()
 
 
+def test_regions_tied_on_composite_share_a_rank():
+    # standard competition ranking, sorted by composite: 90, 90, 55, 55, 40, none -> 1, 1, 3, 3, 5, none; a weighted
+    # mean equal but for its last floating-point digits (0.1 + 0.2 against 0.3, scaled) is a tie too
+    ranks = competition_ranks(pd.Series([90.0, 90.0, 55.0, 55.0, 40.0, float("nan")]))
+    assert ranks.tolist()[:5] == [1, 1, 3, 3, 5] and pd.isna(ranks[5])
+    assert competition_ranks(pd.Series([(0.1 + 0.2) * 100, 30.0, 10.0])).tolist() == [1, 1, 3]
+
+
 def test_a_region_without_data_has_no_scorecard(absent):
     # 静湖's one customer has no bill, ticket, survey or visit in 2024: its complaint rate would read 0 (score 100)
     kpis = evaluate(absent, _config(), YEAR.model_copy(update={"regions": ("静湖",)}))
@@ -363,8 +371,12 @@ def test_the_scorecard_on_the_users_own_data_shows_no_data_not_perfect(own_wareh
         sla = metrics.compute(con, "sla_compliance", window)["value"].iloc[0]
     assert shown["SLA compliance"] == number(sla, "percent") != "–"
     league = at.dataframe[0].value
-    assert league["Region"].tolist()[-1] == QUIET_REGION and pd.isna(league["Rank"].iloc[-1])
-    assert league["Rank"].tolist()[:2] == [1, 2] and set(league["Region"][:2]) == set(OWN_REGIONS)
+    # no score, no rank: "–", never "None"
+    assert league["Region"].tolist()[-1] == QUIET_REGION and league["Rank"].iloc[-1] == "–"
+    assert set(league["Region"][:2]) == set(OWN_REGIONS)
+    # the two regions' tickets and bills are built alike: they tie on composite and share rank 1 (competition ranking)
+    assert league["Composite score"].iloc[0] == pytest.approx(league["Composite score"].iloc[1])
+    assert league["Rank"].tolist()[:2] == ["1", "1"]
 
 
 def test_a_region_without_data_shows_no_scores(own_warehouse):
@@ -511,3 +523,35 @@ def test_an_append_to_a_warehouse_loaded_before_columns_were_recorded_keeps_the_
         assert (sla["numerator"].iloc[0], sla["denominator"].iloc[0]) == (3, 7)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_reopen_rate_counts_only_resolved_tickets_with_a_known_flag(tmp_path, rollups):
+    # The first export has the reopened column, the appended one does not: its ticket's flag is unknown (null), not
+    # "not reopened". Resolved in 2025 with a known flag: R1 (reopened), R2, R3 -> 1 / 3 (counting R4's unknown
+    # flag would dilute it to 1 / 4); R5 is not resolved and not counted.
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    (first / "customers.csv").write_text("customer_id,customer_name,region,service_center,industry,voltage_kv,opened_on\n"
+                                           "C1,One,东区,东区一所,制造业,10,2020-01-01\n")
+    (first / "tickets.csv").write_text(
+        "ticket_id,customer_id,ticket_type,created_at,resolved_at,reopened\n"
+        "R1,C1,inquiry,2025-03-01 09:00,2025-03-01 10:00,是\n"
+        "R2,C1,inquiry,2025-03-02 09:00,2025-03-02 10:00,否\n"
+        "R3,C1,inquiry,2025-03-03 09:00,2025-03-03 10:00,否\n"
+        "R5,C1,inquiry,2025-03-05 09:00,,否\n")
+    (first / "billing.csv").write_text("customer_id,period,amount_billed\nC1,2025-03,100\n")
+    (second / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at,resolved_at\n"
+                                        "R4,C1,inquiry,2025-03-04 09:00,2025-03-04 10:00\n")
+    db = tmp_path / "w.duckdb"
+    load([first], db)
+    load([second], db, mode="append")
+    with metrics.connect(db) as con:
+        assert con.execute("SELECT reopened FROM tickets WHERE ticket_id = 'R4'").fetchone() == (None,)
+        year = metrics.Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31))
+        frame = metrics.compute(con, "reopen_rate", year, settings=metrics.MetricSettings(rollups=rollups))
+        assert (frame["numerator"].iloc[0], frame["denominator"].iloc[0]) == (1, 3)
+        assert frame["value"].iloc[0] == pytest.approx(1 / 3)
+        by_month = metrics.compute(con, "reopen_rate", year, by=("month",),
+                                   settings=metrics.MetricSettings(rollups=rollups))
+        assert by_month.dropna()["denominator"].tolist() == [3]

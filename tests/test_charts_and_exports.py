@@ -142,3 +142,42 @@ def test_stacked_bars_keep_the_order_of_a_categorical_axis():
     fig = charts.stacked(frame, "age", "ticket_type", "tickets", "Open tickets by age", "Tickets")
     assert list(fig.layout.xaxis.categoryarray) == ["0–1 days", "1–3 days", "90+ days"]
     assert fig.layout.xaxis.categoryorder == "array"
+
+
+@pytest.mark.parametrize("language, not_given", [("en", "(not given)"), ("zh", "（未填写）")])
+def test_a_missing_text_value_reads_not_given_in_charts_and_tables_never_nan(language, not_given):
+    from dashboard import i18n
+    from dashboard.labels import readable
+
+    i18n.use(language)
+    try:
+        # active customers by industry and tier, one industry not given (a null from the export)
+        frame = pd.DataFrame({"industry": ["制造业", None, "制造业", float("nan")], "tier": ["VIP", "key", "key", "VIP"],
+                              "value": [1, 2, 3, 4]})
+        fig = charts.stacked(frame, "industry", "tier", "value", "By industry", "Customers")
+        labels = [x for trace in fig.data for x in trace.x]
+        assert "nan" not in labels and "None" not in labels
+        assert sorted(labels) == sorted(["制造业", not_given, "制造业", not_given])
+        assert list(fig.layout.xaxis.categoryarray) == ["制造业", not_given]
+        # a line per category: the legend names the missing one
+        months = pd.DataFrame({"month": [dt.date(2025, 1, 1)] * 2, "category": ["停电", None], "value": [1, 2]})
+        assert sorted(t.name for t in charts.trend(months, "T", "Complaints", "count", series="category").data) == \
+            sorted(["停电", not_given])
+        bars = charts.bars(pd.DataFrame({"service_center": ["一所", None], "value": [1.0, 2.0]}), "service_center",
+                           "T", "Hours", "hours")
+        assert list(bars.data[0].x) == ["一所", not_given]
+        grid = charts.heatmap(pd.DataFrame({"region": ["东区", "东区"], "industry": ["商业", None], "value": [.5, .7]}),
+                              "industry", "region", "value", "T")
+        assert not_given in list(grid.data[0].x)
+        # a table shows the label; the data (and so the downloads) keep the value empty
+        table = pd.DataFrame({"customer_id": ["C1", "C2"], "industry": ["商业", None], "category": [None, "停电"],
+                              "service_center": [float("nan"), "一所"], "last_visit": [None, dt.date(2025, 1, 2)]})
+        shown = readable(table)
+        assert shown.iloc[:, 1].tolist() == ["商业", not_given]
+        assert shown.iloc[:, 2].tolist() == [not_given, "停电"]
+        assert shown.iloc[:, 3].tolist() == [not_given, "一所"]
+        assert shown.iloc[0, 4] is None  # a missing date stays empty
+        assert table["industry"].isna().tolist() == [False, True]
+        assert b"(not given)" not in exports.csv_bytes(table) and "未填写".encode() not in exports.csv_bytes(table)
+    finally:
+        i18n.use("en")

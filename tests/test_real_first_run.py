@@ -110,7 +110,8 @@ def test_the_league_table_on_the_real_data_equals_the_hand_computation(real_ware
     assert league.loc["REGION 7 - EAST", "Composite score"] == pytest.approx(24)
     # Houston has customers but no ticket in 2017 and no bill in 2017: no data, so no score and no rank (its
     # complaint rate would otherwise read 0 and score 100), listed last
-    assert league.index[-1] == "Houston" and league.iloc[-1].isna().all()
+    assert league.index[-1] == "Houston" and league.iloc[-1].drop("Rank").isna().all()
+    assert league.loc["Houston", "Rank"] == "–" and "None" not in league["Rank"].tolist()
     assert len(league) == 13  # the city's twelve regions and Houston
 
 
@@ -161,3 +162,49 @@ def test_the_data_page_shows_the_report_of_the_houston_append(real_warehouse):
     files = next(d.value for d in at.dataframe if "Header line" in d.value.columns).set_index("File")
     # 220 bills read, 7 a meter's second bill in a month (tests/test_real_data.py lists their lines): 213 loaded
     assert files.loc[HOUSTON_BILLS.name, ["Rows read", "Rows loaded", "Rows rejected"]].tolist() == [220, 213, 7]
+
+
+def test_the_tiers_page_has_no_data_for_a_window_without_bills(real_warehouse, real_db):
+    # Houston's bills run to June 2012 and Los Angeles has none: 2017 has no bill, so no figure of revenue, never 0
+    from metrics.tiers import pareto_curve, revenue_concentration, rising_accounts, tier_distribution
+    year = metrics.Filters(start=dt.date(2017, 1, 1), end=DEC_31.date())
+    with metrics.connect(real_db) as con:
+        row = revenue_concentration(con, year).iloc[0]
+        assert row.isna().all()
+        shares = tier_distribution(con, year)
+        for column in ("revenue", "consumption_kwh", "revenue_share", "consumption_kwh_share"):
+            assert shares[column].isna().all(), column
+        # customers are counted whatever the bills: 98 councils and 19 meters active at the end of 2017, all standard
+        assert shares["customers"].sum() == 117
+        assert pareto_curve(con, year).empty and rising_accounts(con, year).empty
+        # a window with bills still has its figures: the 19 Houston meters billed in the first half of 2012
+        with_bills = revenue_concentration(con, metrics.Filters(start=dt.date(2012, 1, 1), end=dt.date(2012, 6, 30)))
+        assert with_bills["customers"].iloc[0] == 19
+    at = run_own_page("tiers")
+    shown = tiles(at)
+    assert {label: shown[label] for label in ("Customers with revenue", "Revenue share of the top 20%",
+                                              "Gini coefficient", "VIP and key share of revenue")} == {
+        "Customers with revenue": "–", "Revenue share of the top 20%": "–", "Gini coefficient": "–",
+        "VIP and key share of revenue": "–"}
+
+
+def test_the_data_page_shows_no_latest_date_for_an_empty_table_and_the_real_upload_limit(real_warehouse, monkeypatch):
+    import tomllib
+
+    at = run_own_page("data")
+    tables = next(d.value for d in at.dataframe if "Latest date" in d.value.columns).set_index("Table")
+    # bills: Houston's last period is June 2012; tickets: the last request was created on 31 Dec 2017; no source has
+    # surveys, visits, account events or staff training, and customers have no date column: "–", never "None"
+    latest = tables["Latest date"].to_dict()
+    assert latest["Billing"] == "2012-06-01" and latest["Service tickets"] == "2017-12-31"
+    assert {latest[t] for t in ("Surveys", "Visits", "Account events", "Staff training", "Customer accounts")} == {"–"}
+    assert "None" not in latest.values()
+    # the upload widgets state the limit the import checks (ingest/limits.py, default 512 MiB), not Streamlit's 200 MB
+    # or 1 GB; the server's own cap (.streamlit/config.toml) is the same, so the widget never promises more
+    limits = {u.label: u.proto.max_upload_size_mb for u in at.file_uploader}
+    assert limits == {"Export files": 512, "Mapping file (optional, TOML)": 512}
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == 512
+    monkeypatch.setenv("SCORECARD_MAX_UPLOAD_MIB", "64")
+    at = run_own_page("data")
+    assert {u.proto.max_upload_size_mb for u in at.file_uploader} == {64}
