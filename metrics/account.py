@@ -216,17 +216,24 @@ def complaints(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> 
     return found.loc[found["ticket_type"] == "complaint", list(COMPLAINT_COLUMNS)].reset_index(drop=True)
 
 
-def visits(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.DataFrame:
-    """The account's visits up to `end`, newest first."""
-    columns = ("visit_id", "visited_on", "visit_type", "staff_id")
+def _dated_rows(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str, table: str, columns: tuple[str, ...],
+                day_column: str, tie: str) -> pd.DataFrame:
+    """The account's rows of a warehouse table keyed by customer_id, dated up to `end`, newest first (`table`,
+    `columns`, `day_column` and `tie` are this module's constants, never user text)."""
     key = account_key(con, f, customer_id)
     if key is None:
         return _empty(columns)
     p = Params(con)
-    sql = f"""SELECT {', '.join(columns)} FROM visits
+    sql = f"""SELECT {', '.join(columns)} FROM {table}
               WHERE customer_id = (SELECT customer_id FROM customer_facts WHERE customer_key = {p(key)})
-                AND visited_on <= {p(f.end)}::DATE ORDER BY visited_on DESC, visit_id"""
-    return as_dates(run(con, sql, p), "visited_on")
+                AND {day_column} <= {p(f.end)}::DATE ORDER BY {day_column} DESC, {tie}"""
+    return as_dates(run(con, sql, p), day_column)
+
+
+def visits(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.DataFrame:
+    """The account's visits up to `end`, newest first."""
+    return _dated_rows(con, f, customer_id, "visits", ("visit_id", "visited_on", "visit_type", "staff_id"),
+                       "visited_on", "visit_id")
 
 
 def surveys(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.DataFrame:
@@ -245,15 +252,8 @@ def surveys(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.
 def events(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.DataFrame:
     """The account's lifecycle events up to `end` (opening, capacity changes, suspension, switch-out, win-back, close)
     with their reasons, newest first."""
-    columns = ("event_date", "event", "capacity_change_kva", "reason")
-    key = account_key(con, f, customer_id)
-    if key is None:
-        return _empty(columns)
-    p = Params(con)
-    sql = f"""SELECT {', '.join(columns)} FROM account_events
-              WHERE customer_id = (SELECT customer_id FROM customer_facts WHERE customer_key = {p(key)})
-                AND event_date <= {p(f.end)}::DATE ORDER BY event_date DESC, event"""
-    return as_dates(run(con, sql, p), "event_date")
+    return _dated_rows(con, f, customer_id, "account_events", ("event_date", "event", "capacity_change_kva", "reason"),
+                       "event_date", "event")
 
 
 WARNING_COLUMNS = ("as_of", "on_list", "tier", "reasons", "reason_count", "consumption_down", "consumption_change",
