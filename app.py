@@ -5,13 +5,20 @@ import streamlit as st
 from dashboard import auth, data
 from dashboard.filters import choose_language, sidebar_filters
 from dashboard.i18n import _
+from dashboard.users import LANDING_PAGES
 
 choose_language()
 st.set_page_config(page_title=_("Key Account Service Scorecard"), page_icon=":material/bolt:", layout="wide")
 data.ensure_warehouse()
 
+identity = auth.signed_in()
+if identity is None:
+    st.stop()
+# Each role lands on its own page: an account manager on their portfolio.
+landing = LANDING_PAGES.get(identity.role, "scorecard")
 PAGES = {
-    _("Scorecard"): [st.Page("pages/scorecard.py", title=_("Scorecard"), icon=":material/dashboard:", default=True)],
+    _("Scorecard"): [st.Page("pages/scorecard.py", title=_("Scorecard"), icon=":material/dashboard:",
+                                    default=landing == "scorecard")],
     _("Analysis"): [
         st.Page("pages/tiers.py", title=_("Tiers"), icon=":material/stacked_bar_chart:"),
         st.Page("pages/response_times.py", title=_("Response times"), icon=":material/timer:"),
@@ -21,17 +28,15 @@ PAGES = {
     ],
     _("Accounts"): [
         st.Page("pages/account.py", title=_("Account"), icon=":material/person_search:"),
-        st.Page("pages/account_managers.py", title=_("Account managers"), icon=":material/groups:"),
+        st.Page("pages/account_managers.py", title=_("Account managers"), icon=":material/groups:",
+                default=landing == "account_managers"),
     ],
     _("Data"): [
         st.Page("pages/data.py", title=_("Data status"), icon=":material/database:"),
         st.Page("pages/explore.py", title=_("Explore and download"), icon=":material/table_view:"),
     ],
 }
-identity = auth.signed_in()
-if identity is None:
-    st.stop()
-allowed = {section: [page for page in pages if (page.url_path or "scorecard") in identity.pages]
+allowed = {section: [page for page in pages if (page.url_path or landing) in identity.pages]
            for section, pages in PAGES.items()}
 navigation = st.navigation({section: pages for section, pages in allowed.items() if pages})
 goto = st.query_params.get("goto")

@@ -203,6 +203,8 @@ def sidebar_badge(identity: Identity) -> None:
                          "Set `mode` in users.toml to require sign-in."))
             return
         limits = ", ".join(identity.allowed_service_centers or identity.allowed_regions or ()) or _("all regions")
+        if identity.allowed_account_managers is not None:
+            limits = _("the accounts of {managers}").format(managers=", ".join(identity.allowed_account_managers))
         st.caption(_("Signed in as **{name}** ({role}); {limits}.").format(
             name=escape.markdown(identity.display_name), role=_(identity.role), limits=escape.markdown(limits)))
         if identity.can_import or "data" in identity.pages:

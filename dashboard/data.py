@@ -246,6 +246,18 @@ def filter_choices() -> dict:
         return _filter_choices(generation.key, generation.con)
 
 
+@st.cache_data(show_spinner=False, max_entries=1000)
+def _manager_choices(managers: tuple[str, ...], file_key: tuple, _con) -> dict[str, list[str]]:
+    return warehouse.dimension_values(_con, allowed_account_managers=managers)
+
+
+def manager_choices(managers: tuple[str, ...]) -> dict[str, list[str]]:
+    """The regions, service centres and industries of the given account managers' accounts (an account_manager
+    user's sidebar offers only those)."""
+    with reading() as generation:
+        return _manager_choices(tuple(managers), generation.key, generation.con)
+
+
 @st.cache_data(show_spinner=False)
 def _status(file_key: tuple, _con) -> dict:
     return {"counts": warehouse.table_counts(_con), "loads": warehouse.load_history(_con),

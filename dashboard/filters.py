@@ -74,6 +74,8 @@ def sidebar_filters(identity: Identity) -> Filters | None:
         return None
     first, last = choices["range"]
     dims = choices["dimensions"]
+    if identity.allowed_account_managers is not None:  # an account manager picks among their own accounts' places
+        dims = data.manager_choices(identity.allowed_account_managers)
     region_options = [r for r in dims["region"] if identity.allowed_regions is None or r in identity.allowed_regions]
     region_of = data.centers_by_region()
     center_options = [c for c in dims["service_center"]
@@ -118,7 +120,8 @@ def sidebar_filters(identity: Identity) -> Filters | None:
     filters = Filters(start=start, end=end, regions=regions or None, service_centers=centers or None,
                       tiers=tiers or None, industries=industries or None, areas=areas or None,
                       allowed_regions=identity.allowed_regions,
-                      allowed_service_centers=identity.allowed_service_centers)
+                      allowed_service_centers=identity.allowed_service_centers,
+                      allowed_account_managers=identity.allowed_account_managers)
     st.session_state[STATE_KEY] = filters
     return filters
 

@@ -2,6 +2,7 @@
 command line to manage the users file.
 
     python -m dashboard.users add li_na --role lead --regions 台州 --file users.toml   # asks for a password
+    python -m dashboard.users add wang_fang --role account_manager --account-managers 王芳 --file users.toml
     python -m dashboard.users reset-password li_na --file users.toml
     python -m dashboard.users list --file users.toml
 """
@@ -34,7 +35,7 @@ MARKER_NAME = ".auth-mode"
 LOCKOUT_NAME = ".signin-failures.sqlite"
 MAX_PASSWORD_CHARS = 1024
 
-Role = Literal["executive", "lead", "analyst", "admin"]
+Role = Literal["executive", "lead", "analyst", "admin", "account_manager"]
 ALL_PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "account",
              "account_managers", "data", "explore")
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
@@ -42,7 +43,13 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "lead": tuple(p for p in ALL_PAGES if p != "data"),
     "analyst": tuple(p for p in ALL_PAGES if p != "data"),
     "admin": ALL_PAGES,
+    # Their own accounts only: the portfolio first (where they land), then the analysis pages over their accounts.
+    # No scorecard (targets are set for units, not for one manager's accounts) and no Data page.
+    "account_manager": ("account_managers", "account", "tiers", "response_times", "complaints", "retention",
+                        "satisfaction", "explore"),
 }
+# The page each role lands on after signing in (the scorecard when not named here).
+LANDING_PAGES: dict[str, str] = {"account_manager": "account_managers"}
 _hasher = PasswordHasher()
 
 
@@ -62,6 +69,8 @@ class UserEntry(Strict):
     display_name: str | None = None
     regions: tuple[str, ...] | None = None
     service_centers: tuple[str, ...] | None = None
+    account_managers: tuple[str, ...] | None = Field(
+        None, description="an account_manager user's name(s) as customers.account_manager spells them")
     login: str | None = Field(None, description="the identity provider's claim value (oidc mode)")
     password_hash: str | None = None
 
@@ -71,6 +80,14 @@ class UserEntry(Strict):
             raise ValueError("a lead must list regions or service_centers")
         if self.role in ("executive", "admin") and (self.regions or self.service_centers):
             raise ValueError(f"an {self.role} sees every region; remove regions/service_centers or change the role")
+        if self.role == "account_manager":
+            names = self.account_managers or ()
+            if not names or any(not n or n != n.strip() for n in names):
+                raise ValueError("an account_manager must list account_managers: their name(s) as the customers "
+                                 "table's account_manager column spells them")
+        elif self.account_managers is not None:
+            raise ValueError(f"account_managers limits only an account_manager user, not a {self.role}; remove it "
+                             "or change the role")
         return self
 
 
@@ -102,6 +119,7 @@ class Identity:
     role: str
     allowed_regions: tuple[str, ...] | None
     allowed_service_centers: tuple[str, ...] | None
+    allowed_account_managers: tuple[str, ...] | None = None
 
     @property
     def pages(self) -> tuple[str, ...]:
@@ -143,7 +161,8 @@ def identity_for(name: str, entry: UserEntry, centers_by_region: dict[str, str])
     if entry.service_centers:
         # a centre-level lead is limited to those centres, and to their regions for region-only data (training)
         regions = tuple(sorted({*(regions or ()), *(centers_by_region[c] for c in entry.service_centers)}))
-    return Identity(name, entry.display_name or name, entry.role, regions, entry.service_centers or None)
+    return Identity(name, entry.display_name or name, entry.role, regions, entry.service_centers or None,
+                    tuple(sorted(set(entry.account_managers))) if entry.account_managers else None)
 
 
 def hash_password(password: str) -> str:
@@ -275,9 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="add a user (or replace one) and set their password")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["executive", "lead", "analyst", "admin"])
+    add.add_argument("--role", required=True, choices=["executive", "lead", "analyst", "admin", "account_manager"])
     add.add_argument("--regions", nargs="*", help="regions the user is limited to (leads, analysts)")
     add.add_argument("--service-centers", nargs="*", help="service centres a lead is limited to")
+    add.add_argument("--account-managers", nargs="*",
+                     help="an account_manager's name(s) as the customers table spells them (their accounts only)")
     add.add_argument("--display-name")
     add.add_argument("--login", help="identity-provider claim value for oidc mode (e.g. an email address)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
@@ -295,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     entries = dict(users.users)
     if args.command == "list":
         for name, entry in entries.items():
-            limits = ", ".join([*(entry.regions or ()), *(entry.service_centers or ())]) or "all regions"
+            limits = ", ".join([*(entry.regions or ()), *(entry.service_centers or ()),
+                                *(entry.account_managers or ())]) or "all regions"
             print(f"{name:<20} {entry.role:<10} {limits}")
         return 0
     if args.command == "reset-password" and args.name not in entries:
@@ -307,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             entries[args.name] = UserEntry(role=args.role, regions=tuple(args.regions) if args.regions else None,
                                            service_centers=tuple(args.service_centers) if args.service_centers else None,
+                                           account_managers=(tuple(args.account_managers)
+                                                             if args.account_managers else None),
                                            display_name=args.display_name, login=args.login,
                                            password_hash=hash_password(password))
         except ValidationError as exc:

@@ -21,9 +21,10 @@ CHANNELS: tuple[str, ...] = ("hotline", "online", "counter", "account_manager", 
 class Filters(BaseModel):
     """Inclusive date window plus optional dimension lists (None = all).
 
-    `allowed_regions` and `allowed_service_centers` are set from the signed-in user, never from the URL:
-    they can only narrow `regions` and `service_centers`. Metrics use `effective_regions` and
-    `effective_service_centers`, the intersections.
+    `allowed_regions`, `allowed_service_centers` and `allowed_account_managers` are set from the signed-in user,
+    never from the URL: they can only narrow `regions`, `service_centers` and `account_managers`. Metrics use
+    `effective_regions`, `effective_service_centers` and `effective_account_managers`, the intersections (an empty
+    intersection selects nothing).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -40,9 +41,11 @@ class Filters(BaseModel):
     account_managers: tuple[str, ...] | None = None
     allowed_regions: tuple[str, ...] | None = None
     allowed_service_centers: tuple[str, ...] | None = None
+    allowed_account_managers: tuple[str, ...] | None = None
 
     @field_validator("regions", "service_centers", "industries", "tiers", "areas", "ticket_types", "channels",
-                     "account_managers", "allowed_regions", "allowed_service_centers", mode="after")
+                     "account_managers", "allowed_regions", "allowed_service_centers", "allowed_account_managers",
+                     mode="after")
     @classmethod
     def _sorted_unique(cls, values):
         return None if values is None else tuple(sorted(set(values)))
@@ -68,6 +71,21 @@ class Filters(BaseModel):
         if self.service_centers is None:
             return self.allowed_service_centers
         return tuple(c for c in self.service_centers if c in self.allowed_service_centers)
+
+    @property
+    def effective_account_managers(self) -> tuple[str, ...] | None:
+        """The account managers whose accounts the filters select. The roll-ups summed at load are not kept per
+        manager: a Filters with managers is answered from row-level tables only (see `by_account_manager`)."""
+        if self.allowed_account_managers is None:
+            return self.account_managers
+        if self.account_managers is None:
+            return self.allowed_account_managers
+        return tuple(m for m in self.account_managers if m in self.allowed_account_managers)
+
+    @property
+    def by_account_manager(self) -> bool:
+        """True when the filters select accounts by manager (a choice or the user's limit)."""
+        return self.effective_account_managers is not None
 
     def shifted_years(self, years: int) -> "Filters":
         """The same window `years` earlier (29 February falls back to the 28th)."""

@@ -26,11 +26,14 @@ def visit_coverage(con, f, by, settings) -> pd.DataFrame:
 
 
 def training_hours_per_staff(con, f, by, settings) -> pd.DataFrame:
-    """Training hours / distinct staff trained in the window; only the region filter applies (the staff's region)."""
+    """Training hours / distinct staff trained in the window; only the region filter applies (the staff's region).
+    Training is kept per staff member, not per account: filters by account manager select no staff (no data)."""
     p = Params(con)
     g = Grouping(tuple(by), "st.trained_on", {"region": "st.region"})
     regions = f.effective_regions
     region_filter = f"list_contains({p(list(regions))}, st.region)" if regions is not None else "true"
+    if f.by_account_manager:
+        region_filter = "false"
     sql = f"""
         SELECT {g.select}sum(st.hours) AS numerator, count(DISTINCT st.staff_id) AS denominator
         FROM staff_training st

@@ -35,8 +35,8 @@ def manager_league(con: duckdb.DuckDBPyConnection, f: Filters,
                    settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """One row per account manager of the filters' customers: active accounts, VIP and key accounts among them (tiers
     as of the end), revenue and its growth on a year earlier, key-account visit coverage, complaints, SLA compliance
-    and CSAT (each the catalogue metric for the manager's accounts), and accounts on the early-warning list at the end;
-    by revenue, largest first."""
+    and CSAT (each the catalogue metric for the manager's accounts), complaints per active account (no data without
+    accounts), and accounts on the early-warning list at the end; by revenue, largest first."""
     listed = early_warning(con, f, settings)
     warned = listed.groupby("account_manager").size() if not listed.empty else pd.Series(dtype="int64")
     rows = []
@@ -48,8 +48,12 @@ def manager_league(con: duckdb.DuckDBPyConnection, f: Filters,
         key = mine.model_copy(update={"tiers": ("VIP", "key")})
         row["key_accounts"] = compute(con, "active_customers", key, settings=settings)["value"].iloc[0]
         row["warned_accounts"] = int(warned.get(manager, 0))
+        accounts, complaints = row["active_customers"], row["complaints"]
+        row["complaints_per_account"] = (complaints / accounts if accounts and not pd.isna(accounts)
+                                         and not pd.isna(complaints) else float("nan"))
         rows.append(row)
-    columns = ["account_manager", "active_customers", "key_accounts", *LEAGUE_METRICS[1:], "warned_accounts"]
+    columns = ["account_manager", "active_customers", "key_accounts", *LEAGUE_METRICS[1:5],
+               "complaints_per_account", *LEAGUE_METRICS[5:], "warned_accounts"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["revenue", "account_manager"], ascending=[False, True], na_position="last",
                              ignore_index=True)
@@ -87,4 +91,43 @@ def portfolio(con: duckdb.DuckDBPyConnection, f: Filters, manager: str,
     reasons = listed[warning] if not listed.empty else pd.DataFrame(columns=warning)
     frame = frame.merge(reasons, on="customer_id", how="left")
     frame["reason_count"] = frame["reason_count"].fillna(0).astype("int64")
+    trends = revenue_trends(con, mine, TREND_MONTHS)
+    frame["revenue_trend"] = [trends.get(c, [None] * TREND_MONTHS) for c in frame["customer_id"]]
     return frame
+
+
+TREND_MONTHS = 12
+
+
+def revenue_trends(con: duckdb.DuckDBPyConnection, f: Filters, months: int = TREND_MONTHS) -> dict[str, list]:
+    """customer_id -> the amount billed in each of the `months` months up to `end`'s month, oldest first (None for a
+    month without a bill: no bill is no revenue figure, not 0), for the accounts the filters select that are active
+    at the end."""
+    p = Params(con)
+    last = f"date_trunc('month', {p(f.end)}::DATE)"
+    sql = f"""
+        WITH accounts AS (SELECT c.customer_id, c.customer_key FROM customer_facts c
+                          WHERE {customer_conditions(p, f, 'c')} AND {active_in(p, f.end, f.end, 'c')}),
+        months AS (SELECT CAST(m AS DATE) AS month
+                   FROM generate_series({last} - INTERVAL ({p(months - 1)}) MONTH, {last}, INTERVAL 1 MONTH) g(m)),
+        bills AS (SELECT b.customer_key, b.period, sum(b.amount_billed) AS revenue FROM billing_facts b
+                  WHERE b.customer_key IN (SELECT customer_key FROM accounts)
+                    AND b.period >= {last} - INTERVAL ({p(months - 1)}) MONTH AND b.period <= {last}
+                  GROUP BY ALL)
+        SELECT a.customer_id, list(b.revenue ORDER BY m.month) AS trend
+        FROM accounts a CROSS JOIN months m
+        LEFT JOIN bills b ON b.customer_key = a.customer_key AND b.period = m.month
+        GROUP BY a.customer_id"""
+    frame = run(con, sql, p)
+    return {c: [None if pd.isna(v) else float(v) for v in trend] for c, trend in zip(frame["customer_id"], frame["trend"])}
+
+
+def visit_plan(con: duckdb.DuckDBPyConnection, f: Filters, manager: str,
+               settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """The manager's VIP and key accounts due a visit at the end (none in 90 days: 'due'; none in 180: 'overdue'),
+    by revenue at stake (revenue over the 12 months to the end), largest first."""
+    accounts = portfolio(con, f, manager, settings)
+    due = accounts[accounts["visit_due"].notna()]
+    columns = ["customer_id", "customer_name", "tier", "visit_due", "revenue_12m", "last_visit",
+               "days_since_last_visit", "open_tickets", "reasons"]
+    return due.sort_values(["revenue_12m", "customer_id"], ascending=[False, True])[columns].reset_index(drop=True)

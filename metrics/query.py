@@ -188,8 +188,8 @@ def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: b
     the bills cover, so tables summed per month end at load time can answer it. Tiers in those tables are as of that
     month end under the default boundaries, so a query that uses tiers needs the default boundaries. `snapshots`:
     the month ends known to have a snapshot, when the caller has asked once for many windows."""
-    if not settings.rollups or (uses_tiers and settings.tiers != DEFAULT_BOUNDARIES):
-        return None
+    if not settings.rollups or (uses_tiers and settings.tiers != DEFAULT_BOUNDARIES) or f.by_account_manager:
+        return None  # the roll-ups are not kept per account manager
     months = whole_months(f)
     if months not in (1, 12):
         return None
@@ -214,9 +214,9 @@ def customer_conditions(p: Params, f: Filters, alias: str) -> str:
                            ("industry", f.industries), ("area", f.areas)):
         if values is not None:
             conditions.append(f"list_contains({p(list(values))}, {alias}.{column})")
-    if f.account_managers is not None:  # only customer_facts holds the manager; every fact table has the key
+    if f.effective_account_managers is not None:  # only customer_facts holds the manager; fact tables have the key
         conditions.append(f"{alias}.customer_key IN (SELECT customer_key FROM customer_facts "
-                          f"WHERE list_contains({p(list(f.account_managers))}, account_manager))")
+                          f"WHERE list_contains({p(list(f.effective_account_managers))}, account_manager))")
     return " AND ".join(conditions) or "true"
 
 

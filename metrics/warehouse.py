@@ -35,10 +35,17 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None
     return pd.Timestamp(first).date(), pd.Timestamp(last).date()
 
 
-def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None) -> dict[str, list[str]]:
-    """Distinct regions, service centres and industries a user may pick (regions limited to the allowed ones)."""
+def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None,
+                     allowed_account_managers: tuple[str, ...] | None = None) -> dict[str, list[str]]:
+    """Distinct regions, service centres and industries a user may pick (limited to those of the allowed regions and
+    of the allowed account managers' accounts)."""
     p = Params(con)
-    limit = f"WHERE list_contains({p(list(allowed_regions))}, region)" if allowed_regions is not None else ""
+    limits = []
+    if allowed_regions is not None:
+        limits.append(f"list_contains({p(list(allowed_regions))}, region)")
+    if allowed_account_managers is not None:
+        limits.append(f"list_contains({p(list(allowed_account_managers))}, account_manager)")
+    limit = f"WHERE {' AND '.join(limits)}" if limits else ""
     frame = run(con, f"SELECT DISTINCT region, service_center, industry FROM customers {limit}", p)
     return {column: sorted(frame[column].dropna().unique().tolist())
             for column in ("region", "service_center", "industry")}

@@ -349,3 +349,132 @@ def test_account_managers_page(accounts_db, monkeypatch):
     assert portfolio["Visit"].tolist() == ["Visit overdue (180 days)"]
     at = run_managers(accounts_db, monkeypatch, {"managers_region": "R2", "lang": "zh"})
     assert at.dataframe[0].value["客户经理"].tolist() == ["M2"]
+
+
+# The account_manager role: limited in the metric layer. On a demo warehouse whose manager MX has exactly the accounts
+# of one region, every catalogue metric and every list computed for a Filters limited to MX
+# (allowed_account_managers, answered from row-level tables) must equal the same figure for that region
+# (answered, where they apply, from the roll-ups summed at load): two independent paths to "only MX's customer_ids".
+
+MX = "专属经理MX"
+
+
+@pytest.fixture(scope="module")
+def manager_db(tmp_path_factory):
+    import csv
+    from collections import Counter
+
+    from ingest.demo import generate
+    folder = tmp_path_factory.mktemp("manager")
+    generate(folder / "exports", customers=600, seed=5, end_month=dt.date(2026, 10, 1))
+    path = folder / "exports" / "客户档案.csv"
+    rows = list(csv.reader(path.open(encoding="gb18030", newline="")))  # the demo writes it as GBK
+    header = rows[0]
+    centre, manager = header.index("供电单位"), header.index("客户经理")  # region (供电单位) and manager
+    chosen = Counter(r[centre] for r in rows[1:]).most_common(1)[0][0]  # the largest region
+    for r in rows[1:]:
+        r[manager] = MX if r[centre] == chosen else r[manager]
+    with path.open("w", encoding="gb18030", newline="") as out:
+        csv.writer(out).writerows(rows)
+    db = folder / "manager.duckdb"
+    load([folder / "exports"], db)
+    return db, chosen, sum(r[centre] == chosen for r in rows[1:])
+
+
+@pytest.fixture(scope="module")
+def manager_con(manager_db):
+    connection = metrics.connect(manager_db[0])
+    yield connection
+    connection.close()
+
+
+def _windows():
+    # twelve whole months ending on a month end (the roll-ups answer the centre), one month, and a ragged window
+    return [(dt.date(2025, 10, 1), dt.date(2026, 9, 30)), (dt.date(2026, 9, 1), dt.date(2026, 9, 30)),
+            (dt.date(2026, 2, 10), dt.date(2026, 8, 20))]
+
+
+def _same(left: pd.DataFrame, right: pd.DataFrame, what: str) -> None:
+    left, right = left.reset_index(drop=True), right.reset_index(drop=True)
+    assert list(left.columns) == list(right.columns), what
+    assert len(left) == len(right), what
+    for name in left.columns:
+        a, b = left[name], right[name]
+        if all(pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x) for x in (a, b)):
+            assert ((a - b).abs() <= 1e-6 * b.abs().clip(lower=1)).where(a.notna() | b.notna(), True).all() and \
+                (a.isna() == b.isna()).all(), (what, name, a.tolist()[:5], b.tolist()[:5])
+        else:
+            assert a.astype(str).tolist() == b.astype(str).tolist(), (what, name)
+
+
+def test_every_catalogue_metric_for_a_manager_equals_it_for_exactly_their_customers(manager_db, manager_con):
+    _db, centre, accounts = manager_db
+    assert accounts >= 60  # enough accounts for the comparison to mean something
+    checked = 0
+    for start, end in _windows():
+        f = metrics.Filters(start=start, end=end)
+        mine = f.model_copy(update={"allowed_account_managers": (MX,)})
+        theirs = f.model_copy(update={"regions": (centre,)})
+        for metric_id, metric in metrics.CATALOGUE.items():
+            for by in [(), *[(d,) for d in ("month", "tier", "ticket_type") if d in metric.dimensions]]:
+                got = metrics.compute(manager_con, metric_id, mine, by)
+                if metric_id == "training_hours_per_staff":  # kept per staff, not per account: no data
+                    assert got["value"].isna().all() or got.empty
+                    continue
+                _same(got, metrics.compute(manager_con, metric_id, theirs, by), (metric_id, by, start, end))
+                checked += 1
+    assert checked > 3 * 40
+    # the limit narrows a sidebar choice, never widens it: another manager chosen in the sidebar selects nothing
+    other = f.model_copy(update={"account_managers": ("宁波客户经理1号",), "allowed_account_managers": (MX,)})
+    assert other.effective_account_managers == ()
+    assert metrics.compute(manager_con, "active_customers", other)["value"].iloc[0] == 0
+
+
+def test_every_list_and_download_for_a_manager_holds_exactly_their_customers(manager_db, manager_con):
+    from metrics import retention, service, tiers, warehouse
+    _db, centre, _n = manager_db
+    for start, end in _windows()[:2]:
+        f = metrics.Filters(start=start, end=end)
+        mine = f.model_copy(update={"allowed_account_managers": (MX,)})
+        theirs = f.model_copy(update={"regions": (centre,)})
+        views = {
+            "tier_distribution": tiers.tier_distribution, "pareto_curve": tiers.pareto_curve,
+            "revenue_concentration": tiers.revenue_concentration, "rising_accounts": tiers.rising_accounts,
+            "tier_migration": lambda c, x: tiers.tier_migration(c, x, start - dt.timedelta(days=1), end),
+            "duration_distribution": service.duration_distribution, "backlog_ageing": service.backlog_ageing,
+            "complaint_outliers": service.complaint_outliers, "repeat_complainants": service.repeat_complainants,
+            "cohort_retention": retention.cohort_retention, "churn_reasons": retention.churn_reasons,
+            "early_warning": retention.early_warning, "survey_dimensions": retention.survey_dimensions,
+            **{f"table_slice_{t}": (lambda c, x, t=t: warehouse.table_slice(c, x, t)) for t in warehouse.EXPLORABLE},
+        }
+        empty = []
+        for name, view in views.items():
+            got = view(manager_con, mine)
+            _same(got, view(manager_con, theirs), (name, start))
+            empty += [name] if got.empty else []
+        assert len(empty) <= 2, empty  # the comparison is of lists that hold rows (early warning among them)
+        assert "early_warning" not in empty
+        rows = warehouse.table_slice(manager_con, mine, "customers")
+        assert set(rows["account_manager"]) == {MX} and set(rows["region"]) == {centre}
+    choices = warehouse.dimension_values(manager_con, allowed_account_managers=(MX,))
+    assert choices["region"] == [centre]
+
+
+def test_the_account_pages_for_a_manager_open_only_their_accounts(manager_con):
+    from metrics import portfolio
+    f = metrics.Filters(start=dt.date(2025, 10, 1), end=dt.date(2026, 9, 30))
+    mine = f.model_copy(update={"allowed_account_managers": (MX,)})
+    ids = manager_con.execute("SELECT customer_id, account_manager = $m AS mine FROM customers ORDER BY 1",
+                              {"m": MX}).fetchall()
+    own = next(c for c, m in ids if m)
+    other = next(c for c, m in ids if not m)
+    assert not account.profile(manager_con, mine, own).empty
+    outside, unknown = account.account_tables(manager_con, mine, other), account.account_tables(manager_con, mine, "NO-ID")
+    for name in outside:
+        assert outside[name].empty, name
+        pd.testing.assert_frame_equal(outside[name], unknown[name])
+    assert set(account.find_accounts(manager_con, mine, "C", limit=1000)["account_manager"]) == {MX}
+    league = portfolio.manager_league(manager_con, mine)
+    assert league["account_manager"].tolist() == [MX]
+    assert portfolio.portfolio(manager_con, mine, "宁波客户经理1号").empty  # another manager's portfolio: nothing
+    assert set(portfolio.portfolio(manager_con, mine, MX)["customer_id"]) <= {c for c, m in ids if m}
