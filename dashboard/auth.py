@@ -206,7 +206,8 @@ def sidebar_badge(identity: Identity) -> None:
         if identity.allowed_account_managers is not None:
             limits = _("the accounts of {managers}").format(managers=", ".join(identity.allowed_account_managers))
         st.caption(_("Signed in as **{name}** ({role}); {limits}.").format(
-            name=escape.markdown(identity.display_name), role=_(identity.role), limits=escape.markdown(limits)))
+            name=escape.markdown(identity.display_name),
+            role=_("Account manager") if identity.role == "account_manager" else _(identity.role), limits=escape.markdown(limits)))
         if identity.can_import or "data" in identity.pages:
             found = setup()
             for name, places in (places_missing(found.users).items() if found.mode != "none" else ()):

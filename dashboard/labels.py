@@ -22,7 +22,8 @@ TABLES = {"customers": "Customer accounts", "billing": "Billing", "tickets": "Se
 SLA_OUTCOME = {"met": "Met", "breached": "Breached", "pending": "Pending", "no_target": "No target"}
 VISIT_TYPE = {"routine": "Routine visit", "revisit": "Revisit", "on_site_service": "On-site service",
               "emergency": "Emergency", "training": "Training"}
-VISIT_DUE = {"due": "Visit due (90 days)", "overdue": "Visit overdue (180 days)"}
+# None: a standard account, or a VIP or key account visited in the last 90 days (nothing due, not "not given").
+VISIT_DUE = {"due": "Visit due (90 days)", "overdue": "Visit overdue (180 days)", None: "–"}
 DIRECTION = {"higher": "Higher is better", "lower": "Lower is better"}
 VALUE_LABELS = {"direction": DIRECTION, "table_name": TABLES,"tier": TIER, "from_tier": TIER, "to_tier": TIER, "current_tier": TIER, "area": AREA,
                 "ticket_type": TICKET_TYPE, "channel": CHANNEL, "status": STATUS, "method": METHOD,
@@ -85,6 +86,7 @@ COLUMNS = {
     "revenue_yoy": "Revenue growth (YoY)", "visit_coverage": "Key-account visit coverage",
     "sla_compliance": "SLA compliance", "csat": "Customer satisfaction (CSAT)",
     "warned_accounts": "Accounts on the early-warning list", "visit_due": "Visit",
+    "complaints_per_account": "Complaints per account", "revenue_trend": "Revenue, last 12 months by month",
 }
 
 
@@ -113,7 +115,7 @@ def label(mapping: dict[str, str], value):
     """A product-defined code value (tier, ticket type, ...) in the current language; data values unchanged; a
     missing value "(not given)". Only what is shown: the data and the downloads keep the value empty."""
     if missing(value):
-        return not_given()
+        return mapping[None] if None in mapping else not_given()
     return _(mapping[value]) if isinstance(value, str) and value in mapping else value
 
 

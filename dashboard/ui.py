@@ -78,7 +78,15 @@ def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, hei
         shown.insert(0, link, account_links(frame))
         column_config = {link: st.column_config.LinkColumn(display_text=_("Open")), **(column_config or {})}
     st.dataframe(shown, hide_index=True, column_config=column_config, height=height, key=f"table_{slug(name)}")
-    downloads(frame, name, tables=True)
+    downloads(flat(frame), name, tables=True)
+
+
+def flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of lists (a sparkline's points) as text for the downloads, each value (2 decimals) or "" for a gap, '; ' between."""
+    lists = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, (list, tuple))).any()]
+    return frame.assign(**{c: ["" if not isinstance(v, (list, tuple)) else
+                               "; ".join("" if x is None or x != x else f"{x:.2f}" for x in v) for v in frame[c]]
+                           for c in lists}) if lists else frame
 
 
 def kpi_tile(metric_id: str, value: float, target: float | None = None, status: str | None = None,

@@ -127,7 +127,8 @@ class Identity:
 
     @property
     def can_download_rows(self) -> bool:
-        return self.role in ("analyst", "admin")
+        """Explore's table rows: analysts and admins, and account managers (their own accounts' rows only)."""
+        return self.role in ("analyst", "admin", "account_manager")
 
     @property
     def can_import(self) -> bool:

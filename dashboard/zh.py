@@ -498,4 +498,14 @@ ZH: dict[str, str] = {
     "The managers of one region at a time: each figure is the catalogue metric computed for the manager's own accounts.": '每次显示一个供电单位的客户经理：每项数字均为按该客户经理名下客户计算的目录指标。',
     'Visit due (90 days)': '应走访（90天）',
     'Visit overdue (180 days)': '走访逾期（180天）',
+    # --- accounts branch: account_manager role, portfolio sparklines, visit planning ---
+    '–': '–',
+    'the accounts of {managers}': '{managers} 名下客户',
+    'Your accounts at a glance': '我的客户概览',
+    'Complaints per account': '户均投诉量',
+    'Revenue, last 12 months by month': '近12个月逐月收入',
+    "Amount billed in each of the 12 months up to the period's end; a gap is a month without a bill.": '截至期末的12个月中每月应收电费；空缺表示该月无账单。',
+    'Visit planning': '走访计划',
+    "VIP and key accounts without a visit in 90 days (due) or 180 days (overdue), by revenue at stake: the account's revenue over the 12 months to the period's end.": 'VIP和重要客户中90天（应走访）或180天（逾期）内未走访的客户，按涉及收入（截至期末12个月收入）从高到低排列。',
+    'Every VIP and key account of this portfolio was visited in the last 90 days.': '该客户经理名下所有VIP和重要客户近90天内均已走访。',
 }

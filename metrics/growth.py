@@ -26,8 +26,8 @@ def visit_coverage(con, f, by, settings) -> pd.DataFrame:
 
 
 def training_hours_per_staff(con, f, by, settings) -> pd.DataFrame:
-    """Training hours / distinct staff trained in the window; only the region filter applies (the staff's region).
-    Training is kept per staff member, not per account: filters by account manager select no staff (no data)."""
+    """Training hours / distinct staff trained in the window; only the region filter applies (the staff's region)."""
+    # Training is kept per staff member, not per account: filters by account manager select no staff (no data).
     p = Params(con)
     g = Grouping(tuple(by), "st.trained_on", {"region": "st.region"})
     regions = f.effective_regions

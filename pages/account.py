@@ -85,7 +85,9 @@ tiles[5].metric(column("days_since_last_visit"), number(summary["days_since_last
                 help=_("Last visit: {day}").format(day=shown(summary["last_visit"], "day")))
 
 strip = tables["tiers"]
-chart(charts.tier_strip(strip, _("Tier at every month end")), strip, "account_tiers")
+# Each month end drawn at its month's start, so the axis labels it with its own month (the last: the period's end).
+chart(charts.tier_strip(strip.assign(as_of=[d.replace(day=1) for d in strip["as_of"]]), _("Tier at every month end")),
+      strip, "account_tiers")
 
 st.subheader(_("Revenue and consumption"))
 bills = tables["billing"]

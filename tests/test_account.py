@@ -478,3 +478,81 @@ def test_the_account_pages_for_a_manager_open_only_their_accounts(manager_con):
     assert league["account_manager"].tolist() == [MX]
     assert portfolio.portfolio(manager_con, mine, "宁波客户经理1号").empty  # another manager's portfolio: nothing
     assert set(portfolio.portfolio(manager_con, mine, MX)["customer_id"]) <= {c for c, m in ids if m}
+
+
+# The account_manager role through the app: M1's manager (A1, A2) on the accounts warehouse.
+
+def manager_identity():
+    from dashboard.users import Identity
+    return Identity("wf", "Wang Fang", "account_manager", None, None, ("M1",))
+
+
+def run_as_manager(accounts_db, monkeypatch, page=None, query=None) -> AppTest:
+    monkeypatch.setattr(data, "WAREHOUSE", accounts_db)
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    for key, value in {"period": ["2024-01-01", "2024-12-31"], **(query or {})}.items():
+        at.query_params[key] = value
+    at.session_state["identity"] = manager_identity()
+    if page:
+        at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_manager_lands_on_their_own_portfolio(accounts_db, monkeypatch):
+    at = run_as_manager(accounts_db, monkeypatch)  # no page named: where they land after signing in
+    assert at.title[0].value == "Account managers"
+    assert not at.selectbox  # no region to pick, no other manager's portfolio to choose
+    league, mine, plan = (d.value for d in at.dataframe)
+    assert league["Account manager"].tolist() == ["M1"] and league["Revenue (¥)"].tolist() == [1800]
+    # complaints per account: K1 and K4 over A1 and A2 (both active in 2024)
+    assert league["Complaints per account"].tolist() == [1.0]
+    assert mine["Customer ID"].tolist() == ["A1"] and mine["Account page"].tolist() == ["account?customer=A1"]
+    # A1's bills from January to December 2024: October 500, November 500, December 600, the other months none
+    trend = [None if pd.isna(v) else v for v in mine["Revenue, last 12 months by month"].iloc[0]]
+    assert trend == [None] * 9 + [500.0, 500.0, 600.0]
+    assert plan["Customer ID"].tolist() == ["A1"] and plan["Visit"].tolist() == ["Visit overdue (180 days)"]
+    assert any("Wang Fang" in c.value and "the accounts of M1" in c.value for c in at.sidebar.caption)
+
+
+def test_a_manager_sees_only_their_accounts_on_every_page_they_may_open(accounts_db, monkeypatch):
+    from dashboard.users import ROLE_PAGES
+    assert "scorecard" not in ROLE_PAGES["account_manager"] and "data" not in ROLE_PAGES["account_manager"]
+    for page in ROLE_PAGES["account_manager"]:
+        at = run_as_manager(accounts_db, monkeypatch, f"pages/{page}.py")
+        for frame in at.dataframe:
+            if "Customer ID" in frame.value.columns:
+                assert set(frame.value["Customer ID"]) <= {"A1", "A2"}, page
+    for page in ("scorecard", "data"):  # not in their navigation: they get their portfolio instead
+        at = run_as_manager(accounts_db, monkeypatch, f"pages/{page}.py")
+        assert at.title[0].value == "Account managers", page
+    # the sidebar offers only the places of their accounts
+    at = run_as_manager(accounts_db, monkeypatch, "pages/complaints.py")
+    assert at.sidebar.multiselect(key="region").options == ["R1"]
+    assert at.sidebar.multiselect(key="center").options == ["R1a"]
+    # the complaints tile counts their accounts' complaints only: K1 and K4 (A1); A3 has none anyway, so check
+    # revenue through Explore: M1's 1,800, not the company's 1,960
+    at = run_as_manager(accounts_db, monkeypatch, "pages/explore.py")
+    at.selectbox(key="explore_metric").select("revenue").run()
+    at.multiselect(key="explore_by_revenue").set_value([]).run()
+    assert at.dataframe[0].value["Value"].tolist() == [1800]
+
+
+def test_a_managers_explore_rows_and_account_workbook_hold_only_their_accounts(accounts_db, monkeypatch):
+    at = run_as_manager(accounts_db, monkeypatch, "pages/explore.py")
+    at.segmented_control(key="explore_kind").set_value("table").run()
+    for name in ("customers", "tickets", "billing"):
+        at.selectbox(key="explore_table").select(name).run()
+        rows = at.dataframe[0].value
+        assert set(rows["Customer ID"]) <= {"A1", "A2"} and len(rows) > 0, name
+    shown = []
+    for customer in ("A3", "NO-SUCH-ID"):  # M2's account and an id that does not exist read the same
+        at = run_as_manager(accounts_db, monkeypatch, "pages/account.py", {"customer": customer})
+        shown.append(([w.value for w in at.warning], len(at.dataframe), len(at.metric), len(at.get("download_button"))))
+    assert shown[0] == shown[1] and shown[0][0] == ["This account is not available to you."]
+    at = run_as_manager(accounts_db, monkeypatch, "pages/account.py", {"customer": "A1"})
+    assert "A1" in at.subheader[0].value and len(at.get("download_button")) > 2
+    at.text_input(key="account_search").input("A").run()
+    # by name (Latin letters sort before Chinese); A3 and A4 (M2's) are not offered
+    assert at.selectbox(key="account_pick").options == ["Works Two (A2)", "华能钢铁 Steel (A1)"]
