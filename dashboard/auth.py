@@ -67,7 +67,7 @@ def setup() -> SignInSetup:
 def places_missing(users: UsersFile) -> dict[str, list[str]]:
     """Per user, the regions and service centres of their entry that the warehouse does not have (logged once)."""
     centers = data.centers_by_region()
-    missing = unknown_places(users, set(centers.values()), centers)
+    missing = unknown_places(users, set(centers.values()), centers, set(data.manager_names()))
     with _seen_lock:
         if _seen.missing != missing:
             _seen.missing = missing

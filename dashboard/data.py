@@ -283,6 +283,17 @@ def centers_by_region() -> dict[str, str]:
         return _centers(generation.key, generation.con)
 
 
+@st.cache_data(show_spinner=False)
+def _manager_names(file_key: tuple, _con) -> list[str]:
+    return warehouse.account_manager_names(_con)
+
+
+def manager_names() -> list[str]:
+    """Every account manager the warehouse's customers name."""
+    with reading() as generation:
+        return _manager_names(generation.key, generation.con)
+
+
 def rejects(load_id: int | None = None, table: str | None = None) -> pd.DataFrame:
     with reading() as generation:
         return warehouse.rejects(generation.con, load_id, table)

@@ -146,12 +146,15 @@ def read_users(path: Path) -> UsersFile:
     return read_toml(path, UsersFile, UsersFileError)
 
 
-def unknown_places(users: UsersFile, regions: set[str], centers_by_region: dict[str, str]) -> dict[str, list[str]]:
-    """Per user name, the regions and service centres the user is limited to that the warehouse does not have."""
+def unknown_places(users: UsersFile, regions: set[str], centers_by_region: dict[str, str],
+                   managers: set[str] | None = None) -> dict[str, list[str]]:
+    """Per user name, the regions, service centres and account managers (when `managers`, the warehouse's, is given)
+    the user is limited to that the warehouse does not have."""
     unknown = {}
     for name, entry in users.users.items():
         missing = [r for r in entry.regions or () if r not in regions]
         missing += [c for c in entry.service_centers or () if c not in centers_by_region]
+        missing += [m for m in entry.account_managers or () if managers is not None and m not in managers]
         if missing:
             unknown[name] = missing
     return unknown

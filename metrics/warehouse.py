@@ -51,6 +51,13 @@ def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str,
             for column in ("region", "service_center", "industry")}
 
 
+def account_manager_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every account manager the customers table names."""
+    p = Params(con)
+    frame = run(con, "SELECT DISTINCT account_manager FROM customers WHERE account_manager IS NOT NULL ORDER BY 1", p)
+    return frame["account_manager"].tolist()
+
+
 def service_center_regions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Service centre -> the region it belongs to."""
     p = Params(con)

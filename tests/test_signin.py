@@ -346,3 +346,59 @@ def test_streamlit_config_hides_error_details_and_listens_on_loopback():
     assert "secret" not in shown.message and not shown.stack_trace and not shown.proto.type
     assert config["server"]["address"] == "127.0.0.1"
     assert config["server"]["enableXsrfProtection"] is True and config["server"]["enableCORS"] is True
+
+
+# --- the account_manager role (issue 18) ---------------------------------------------------------------------
+
+MANAGER = "台州客户经理1号"  # a manager the demo warehouse's customers name
+
+
+def test_an_account_manager_without_their_manager_names_is_a_users_file_error_and_keeps_the_app_closed(users_file):
+    users_file.write_text(users_text(extra=f'\n[users.wang_fang]\nrole = "account_manager"\npassword_hash = "{_HASH}"\n'),
+                          encoding="utf-8")
+    with pytest.raises(users.UsersFileError, match="users.wang_fang.*must list account_managers"):
+        read_users(users_file)
+    at = app().run()
+    assert CLOSED in errors(at) and not shows_data(at)
+    # and a manager mapping on another role is refused too
+    users_file.write_text(users_text(extra=f'\n[users.x]\nrole = "lead"\nregions = ["{REGION}"]\n'
+                                           f'account_managers = ["{MANAGER}"]\npassword_hash = "{_HASH}"\n'),
+                          encoding="utf-8")
+    with pytest.raises(users.UsersFileError, match="users.x.*only an account_manager"):
+        read_users(users_file)
+
+
+def test_an_account_manager_signs_in_to_their_own_portfolio(users_file, demo):
+    users_file.write_text(users_text(extra=f'\n[users.wang_fang]\nrole = "account_manager"\ndisplay_name = "Wang Fang"\n'
+                                           f'account_managers = ["{MANAGER}"]\npassword_hash = "{_HASH}"\n'),
+                          encoding="utf-8")
+    at = sign_in(app().run(), "wang_fang", PASSWORD)
+    assert signed_in_as(at) == "wang_fang"
+    at = next_interaction(at)
+    assert at.title[0].value == "Account managers"
+    assert at.dataframe[0].value["Account manager"].tolist() == [MANAGER]
+    mine = {r[0] for r in demo.execute("SELECT customer_id FROM customers WHERE account_manager = $m",
+                                       {"m": MANAGER}).fetchall()}
+    assert set(at.dataframe[1].value["Customer ID"]) <= mine and len(at.dataframe[1].value) > 0
+    assert at.sidebar.multiselect(key="region").options == [REGION]
+
+
+def test_an_account_manager_naming_a_manager_the_warehouse_lacks_sees_nothing(users_file):
+    users_file.write_text(users_text(extra=f'\n[users.nobody]\nrole = "account_manager"\n'
+                                           f'account_managers = ["没有这个人"]\npassword_hash = "{_HASH}"\n'),
+                          encoding="utf-8")
+    at = sign_in(app().run(), "nobody", PASSWORD)
+    assert signed_in_as(at) is None and not shows_data(at) and at.warning
+
+
+def test_cli_adds_an_account_manager_with_their_names(tmp_path):
+    path = tmp_path / "users.toml"
+    done = subprocess.run([sys.executable, "-m", "dashboard.users", "--file", str(path), "add", "wang_fang",
+                           "--role", "account_manager", "--account-managers", MANAGER, "--password-stdin"],
+                          input="a long password\n", text=True, capture_output=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert read_users(path).users["wang_fang"].account_managers == (MANAGER,)
+    done = subprocess.run([sys.executable, "-m", "dashboard.users", "--file", str(path), "add", "li",
+                           "--role", "account_manager", "--password-stdin"],
+                          input="a long password\n", text=True, capture_output=True, cwd=ROOT)
+    assert done.returncode != 0 and "must list account_managers" in done.stderr
