@@ -47,7 +47,7 @@ VIEWS = {
     "account_surveys": account.surveys, "account_events": account.events,
     "account_warnings": account.warning_history, "account_tables": account.account_tables,
     "manager_league": portfolio.manager_league, "manager_portfolio": portfolio.portfolio,
-    "manager_visit_plan": portfolio.visit_plan,
+    "manager_visit_plan": portfolio.visit_plan, "tier_moves": portfolio.tier_moves,
 }
 
 

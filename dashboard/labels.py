@@ -86,7 +86,8 @@ COLUMNS = {
     "revenue_yoy": "Revenue growth (YoY)", "visit_coverage": "Key-account visit coverage",
     "sla_compliance": "SLA compliance", "csat": "Customer satisfaction (CSAT)",
     "warned_accounts": "Accounts on the early-warning list", "visit_due": "Visit",
-    "complaints_per_account": "Complaints per account", "revenue_trend": "Revenue, last 12 months by month",
+    "complaints_per_account": "Complaints per account", "revenue_before": "Revenue, 12 months to 'From' (¥)",
+    "revenue_after": "Revenue, 12 months to 'To' (¥)", "revenue_trend": "Revenue, last 12 months by month",
 }
 
 

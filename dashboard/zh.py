@@ -508,4 +508,7 @@ ZH: dict[str, str] = {
     'Visit planning': '走访计划',
     "VIP and key accounts without a visit in 90 days (due) or 180 days (overdue), by revenue at stake: the account's revenue over the 12 months to the period's end.": 'VIP和重要客户中90天（应走访）或180天（逾期）内未走访的客户，按涉及收入（截至期末12个月收入）从高到低排列。',
     'Every VIP and key account of this portfolio was visited in the last 90 days.': '该客户经理名下所有VIP和重要客户近90天内均已走访。',
+    'The accounts that changed tier': '等级发生变化的客户',
+    "Revenue, 12 months to 'From' (¥)": '截至起始日12个月收入（元）',
+    "Revenue, 12 months to 'To' (¥)": '截至截止日12个月收入（元）',
 }

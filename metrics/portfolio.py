@@ -3,6 +3,8 @@ with an `account_managers` filter, and each manager's portfolio of accounts."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pandas as pd
 
@@ -10,7 +12,7 @@ from metrics.account import as_dates
 from metrics.catalogue import compute
 from metrics.customer import active_in
 from metrics.filters import Filters
-from metrics.query import Params, customer_conditions, run, tiers_sql
+from metrics.query import Params, customer_conditions, run, scope_sql, tiers_sql
 from metrics.retention import early_warning
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
@@ -131,3 +133,28 @@ def visit_plan(con: duckdb.DuckDBPyConnection, f: Filters, manager: str,
     columns = ["customer_id", "customer_name", "tier", "visit_due", "revenue_12m", "last_visit",
                "days_since_last_visit", "open_tickets", "reasons"]
     return due.sort_values(["revenue_12m", "customer_id"], ascending=[False, True])[columns].reset_index(drop=True)
+
+
+def tier_moves(con: duckdb.DuckDBPyConnection, f: Filters, before: dt.date, after: dt.date,
+               settings: MetricSettings = DEFAULT_SETTINGS, limit: int = 1000) -> pd.DataFrame:
+    """The accounts behind the tier migration (metrics.tiers.tier_migration, the same scope and tiers): those whose
+    tier on `before` differs from their tier on `after` ('new' if not active on `before`, 'closed' if not active on
+    `after`), with their trailing 12-month revenue on both days; by revenue on `before`, largest first, at most
+    `limit` rows."""
+    p = Params(con)
+    scoped = f.model_copy(update={"tiers": None})
+    sql = f"""
+        WITH scope AS ({scope_sql(p, scoped, settings, with_tier=False)}),
+        t0 AS ({tiers_sql(p, before, settings)}),
+        t1 AS ({tiers_sql(p, after, settings)}),
+        moves AS (
+            SELECT s.customer_id, c.customer_name, s.region, s.service_center, c.account_manager,
+                   CASE WHEN {active_in(p, before, before)} THEN t0.tier ELSE 'new' END AS from_tier,
+                   CASE WHEN {active_in(p, after, after)} THEN t1.tier ELSE 'closed' END AS to_tier,
+                   t0.trailing_revenue AS revenue_before, t1.trailing_revenue AS revenue_after
+            FROM scope s JOIN customer_facts c USING (customer_key)
+            JOIN t0 USING (customer_key) JOIN t1 USING (customer_key)
+            WHERE {active_in(p, before, after)})
+        SELECT * FROM moves WHERE from_tier <> to_tier
+        ORDER BY revenue_before DESC NULLS LAST, customer_id LIMIT {p(int(limit))}"""
+    return run(con, sql, p)

@@ -58,6 +58,10 @@ else:
     migration = data.view("tier_migration", f, before=before, after=after)
     chart(charts.migration_sankey(migration, _("Accounts by tier on both dates"), day(before), day(after)),
           migration, "tier_migration")
+    with st.expander(_("The accounts that changed tier")):
+        moves = data.view("tier_moves", f, before=before, after=after)
+        table(moves, "tier_moves", column_config={
+            column(c): st.column_config.NumberColumn(format="¥%,.0f") for c in ("revenue_before", "revenue_after")})
 
 st.subheader(_("Rising accounts"))
 st.caption(_("Standard and key customers whose revenue over the last 12 months grew at least 30% on the 12 months before."))

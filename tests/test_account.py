@@ -431,7 +431,7 @@ def test_every_catalogue_metric_for_a_manager_equals_it_for_exactly_their_custom
 
 
 def test_every_list_and_download_for_a_manager_holds_exactly_their_customers(manager_db, manager_con):
-    from metrics import retention, service, tiers, warehouse
+    from metrics import portfolio, retention, service, tiers, warehouse
     _db, centre, _n = manager_db
     for start, end in _windows()[:2]:
         f = metrics.Filters(start=start, end=end)
@@ -441,6 +441,7 @@ def test_every_list_and_download_for_a_manager_holds_exactly_their_customers(man
             "tier_distribution": tiers.tier_distribution, "pareto_curve": tiers.pareto_curve,
             "revenue_concentration": tiers.revenue_concentration, "rising_accounts": tiers.rising_accounts,
             "tier_migration": lambda c, x: tiers.tier_migration(c, x, start - dt.timedelta(days=1), end),
+            "tier_moves": lambda c, x: portfolio.tier_moves(c, x, start - dt.timedelta(days=1), end),
             "duration_distribution": service.duration_distribution, "backlog_ageing": service.backlog_ageing,
             "complaint_outliers": service.complaint_outliers, "repeat_complainants": service.repeat_complainants,
             "cohort_retention": retention.cohort_retention, "churn_reasons": retention.churn_reasons,
@@ -556,3 +557,19 @@ def test_a_managers_explore_rows_and_account_workbook_hold_only_their_accounts(a
     at.text_input(key="account_search").input("A").run()
     # by name (Latin letters sort before Chinese); A3 and A4 (M2's) are not offered
     assert at.selectbox(key="account_pick").options == ["Works Two (A2)", "华能钢铁 Steel (A1)"]
+
+
+def test_the_accounts_behind_the_tier_migration(con, f):
+    from metrics import portfolio
+    moves = portfolio.tier_moves(con, f, dt.date(2023, 12, 31), END).set_index("customer_id")
+    # 2023-12-31, trailing 12 months: A3 5,000 (first: VIP), A1 2,000 (share before 5,000 / 7,000: key), A2 and A4
+    # nothing (standard). 2024-12-31: A1 1,600 of 1,960 (VIP), A2 closed in June, A3 150 (share before 1,800 / 1,960:
+    # standard), A4 standard on both days (not listed). By revenue on the first day.
+    assert moves.index.tolist() == ["A3", "A1", "A2"]
+    assert list(zip(moves["from_tier"], moves["to_tier"])) == [("VIP", "standard"), ("key", "VIP"), ("standard", "closed")]
+    assert moves.loc["A1", "revenue_before"] == 2000 and moves.loc["A1", "revenue_after"] == 1600
+    from metrics.tiers import tier_migration
+    flows = tier_migration(con, f, dt.date(2023, 12, 31), END)
+    assert flows.loc[flows["from_tier"] != flows["to_tier"], "customers"].sum() == len(moves)
+    limited = f.model_copy(update={"allowed_account_managers": ("M2",)})
+    assert portfolio.tier_moves(con, limited, dt.date(2023, 12, 31), END)["customer_id"].tolist() == ["A3"]
