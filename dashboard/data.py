@@ -48,6 +48,7 @@ VIEWS = {
     "account_warnings": account.warning_history, "account_tables": account.account_tables,
     "manager_league": portfolio.manager_league, "manager_portfolio": portfolio.portfolio,
     "manager_visit_plan": portfolio.visit_plan, "tier_moves": portfolio.tier_moves,
+    "ticket_list": account.ticket_list,
 }
 
 

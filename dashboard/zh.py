@@ -511,4 +511,8 @@ ZH: dict[str, str] = {
     'The accounts that changed tier': '等级发生变化的客户',
     "Revenue, 12 months to 'From' (¥)": '截至起始日12个月收入（元）',
     "Revenue, 12 months to 'To' (¥)": '截至截止日12个月收入（元）',
+    'Tickets that breached their SLA': '未达服务承诺的工单',
+    'Created in the period, newest first (at most 1,000); each opens its account page. SLA outcome as of the end of {end}, against the default targets.': '期间内创建，按时间从新到旧（最多1,000条）；每条可打开客户档案。服务承诺结果截至{end}日终，按默认标准。',
+    'Complaints in the period': '期间内投诉',
+    'Newest first (at most 1,000), with category and whether substantiated; each opens its account page.': '按时间从新到旧（最多1,000条），含投诉类别及是否属实；每条可打开客户档案。',
 }

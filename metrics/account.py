@@ -302,3 +302,32 @@ def account_tables(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str)
             "tickets": tickets(con, f, customer_id), "complaints": complaints(con, f, customer_id),
             "visits": visits(con, f, customer_id), "surveys": surveys(con, f, customer_id),
             "events": events(con, f, customer_id), "warnings": warning_history(con, f, customer_id)}
+
+
+LISTED_TICKET_COLUMNS = ("ticket_id", "created_at", "customer_id", "customer_name", "region", "service_center",
+                         "ticket_type", "channel", "category", "sla_outcome", "resolved_at", "substantiated")
+
+
+def ticket_list(con: duckdb.DuckDBPyConnection, f: Filters, outcome: str | None = None, limit: int = 1000,
+                settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Tickets created in the window for the filters' customers and ticket filters (the sidebar's and the user's
+    limits), newest first, at most `limit`, with the SLA outcome at the end of `end` as on the account page (the
+    default SLA targets stored at load); `outcome` ('breached', 'met', 'pending', 'no_target') keeps only those."""
+    from metrics.query import between, fact_filters, ticket_conditions
+    p = Params(con)
+    as_of = _as_of(p, f)
+    join, customers = fact_filters(p, f, settings, "t")
+    sql = f"""
+        SELECT * FROM (
+            SELECT t.ticket_id, t.created_at, t.customer_id, c.customer_name, t.region, t.service_center,
+                   t.ticket_type, t.channel, t.category,
+                   CASE WHEN t.sla_breached_after < {as_of} THEN 'breached'
+                        WHEN t.sla_met_after < {as_of} THEN 'met'
+                        WHEN t.sla_breached_after IS NULL AND t.sla_met_after IS NULL THEN 'no_target'
+                        ELSE 'pending' END AS sla_outcome,
+                   CASE WHEN t.resolved_at < {as_of} THEN t.resolved_at END AS resolved_at, t.substantiated
+            FROM ticket_facts t JOIN customer_facts c USING (customer_key) {join}
+            WHERE {between(p, 't.created_at', f)} AND {customers} AND {ticket_conditions(p, f, 't')})
+        WHERE {p(outcome)}::VARCHAR IS NULL OR sla_outcome = {p(outcome)}
+        ORDER BY created_at DESC, ticket_id LIMIT {p(int(limit))}"""
+    return run(con, sql, p)[list(LISTED_TICKET_COLUMNS)]

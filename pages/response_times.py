@@ -101,3 +101,8 @@ with st.expander(_("Response and resolution by ticket type")):
         column("median_resolution_hours"): hours, column("p90_resolution_hours"): hours,
         column("median_response_hours"): hours, column("first_contact_resolution"): share,
         column("reopen_rate"): share})
+with st.expander(_("Tickets that breached their SLA")):
+    st.caption(_("Created in the period, newest first (at most 1,000); each opens its account page. SLA outcome as "
+                 "of the end of {end}, against the default targets.").format(end=day(f.end)))
+    breached = data.view("ticket_list", f, outcome="breached")
+    table(breached, "breached_tickets")

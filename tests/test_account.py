@@ -573,3 +573,16 @@ def test_the_accounts_behind_the_tier_migration(con, f):
     assert flows.loc[flows["from_tier"] != flows["to_tier"], "customers"].sum() == len(moves)
     limited = f.model_copy(update={"allowed_account_managers": ("M2",)})
     assert portfolio.tier_moves(con, limited, dt.date(2023, 12, 31), END)["customer_id"].tolist() == ["A3"]
+
+
+def test_ticket_lists_behind_the_complaints_and_response_times_pages(con, f):
+    # complaints created in 2024: K1 (2024-12-30) and K4 (2024-11-01), newest first
+    complaints = account.ticket_list(con, f.model_copy(update={"ticket_types": ("complaint",)}))
+    assert complaints["ticket_id"].tolist() == ["K1", "K4"]
+    assert complaints["category"].tolist() == ["billing error", "service attitude"]
+    assert complaints["substantiated"].tolist() == [True, False]
+    assert len(complaints) == metrics.compute(con, "complaints", f)["value"].iloc[0]
+    # breached at the end of 2024: K2 (no arrival by 22:45) and K4 (first response after 48 h)
+    assert account.ticket_list(con, f, outcome="breached")["ticket_id"].tolist() == ["K2", "K4"]
+    assert account.ticket_list(con, f.model_copy(update={"allowed_account_managers": ("M2",)}))["ticket_id"].tolist() == ["K5"]
+    assert len(account.ticket_list(con, f, limit=2)) == 2
