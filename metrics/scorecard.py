@@ -167,9 +167,11 @@ def status(value: float, kpi: Kpi) -> Status:
     if value is None or np.isnan(value):
         return "grey"
     gap = (kpi.target - value) if kpi.better == "higher" else (value - kpi.target)
-    if gap <= 0:
+    # a value on the target or on the band's edge is in: 0.55 - 0.50 is 0.05000000000000004 in floating point
+    noise = 1e-9 * max(1.0, abs(kpi.target))
+    if gap <= noise:
         return "green"
-    return "amber" if gap <= kpi.amber_within else "red"
+    return "amber" if gap <= kpi.amber_within + noise else "red"
 
 
 def score(value: float, kpi: Kpi) -> float:
