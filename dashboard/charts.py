@@ -117,8 +117,12 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, fmt: str | N
     return fig
 
 
-EVENT_KINDS = {"typhoon": "Typhoon", "grid_fault": "Grid fault", "tariff_change": "Tariff change",
-               "holiday": "Holiday", "system_change": "System change", "other": "Other event"}
+def event_kind(kind: str) -> str:
+    """An event kind (store.models.EVENT_KINDS) in the page's language."""
+    return {"typhoon": _("Typhoon"), "grid_fault": _("Grid fault"), "tariff_change": _("Tariff change"),
+            "holiday": _("Holiday"), "system_change": _("System change")}.get(kind) or _("Other event")
+
+
 EVENT_COLOR = "#6c5ce7"
 
 
@@ -135,7 +139,7 @@ def chart_range(when: pd.Series, months_per_period: int | None) -> tuple[pd.Time
 
 def event_label(event) -> str:
     region = _("all regions") if event["region"] == "*" else event["region"]
-    return f"{pd.Timestamp(event['event_date']).strftime('%Y-%m-%d')} · {_(EVENT_KINDS.get(event['kind'], 'Other event'))}" \
+    return f"{pd.Timestamp(event['event_date']).strftime('%Y-%m-%d')} · {event_kind(event['kind'])}" \
            f" · {region}: {event['text']}"
 
 

@@ -18,7 +18,7 @@ import streamlit as st
 
 import store
 from dashboard import charts, data, escape
-from dashboard.charts import EVENT_KINDS as KIND_LABELS, event_label
+from dashboard.charts import event_kind, event_label
 from dashboard.filters import IDENTITY_KEY
 from dashboard.i18n import _
 from dashboard.ui import downloads, metric_label
@@ -187,7 +187,7 @@ def history(metric: str, region: str) -> None:
 def action_table(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["id", "metric", "region", "title", "owner", "due", "status", "notes"])
     return frame.assign(metric=frame["metric"].map(metric_label), region=frame["region"].map(region_name),
-                        status=frame["status"].map(lambda s: _(s))).rename(columns={
+                        status=frame["status"].map(status_label)).rename(columns={
         "id": _("No."), "metric": _("KPI"), "region": _("Region"), "title": _("Action"), "owner": _("Owner"),
         "due": _("Due"), "status": _("Status"), "notes": _("Notes")})
 
@@ -196,7 +196,7 @@ def actions_section(f: Filters, kpis: pd.DataFrame, today: dt.date | None = None
     """Open and overdue actions of the scorecard's region(s), a form for a new one and for progress on one."""
     who, s = identity(), current()
     today = today or dt.date.today()
-    st.subheader(_("Actions (督办)"))
+    st.subheader(_("Actions"))
     regions = f.effective_regions
     open_ = [a for a in s.actions(who, statuses=("open",))
              if regions is None or a["region"] in regions or a["region"] == ALL_REGIONS and who.allowed_regions is None]
@@ -228,7 +228,7 @@ def actions_section(f: Filters, kpis: pd.DataFrame, today: dt.date | None = None
             with st.form("update_action", border=False):
                 st.selectbox(_("Action"), [a["id"] for a in mine], key="update_id",
                              format_func=lambda i: next(f"{a['id']} · {a['title']}" for a in mine if a["id"] == i))
-                st.selectbox(_("Status"), STATUSES, format_func=lambda v: _(v), key="update_status")
+                st.selectbox(_("Status"), STATUSES, format_func=status_label, key="update_status")
                 st.text_area(_("Notes"), max_chars=MAX_NOTES, key="update_notes")
                 st.form_submit_button(_("Save"), type="primary", key="action_update", on_click=_update_action)
 
@@ -256,7 +256,7 @@ def events_section(f: Filters) -> None:
                      "chart whose range and region they fall in."))
         if not found.empty:
             shown = found.assign(region=found["region"].map(region_name),
-                                 kind=found["kind"].map(lambda k: _(charts_kind(k))))
+                                 kind=found["kind"].map(event_kind))
             st.dataframe(shown.rename(columns={"event_date": _("Date"), "region": _("Region"), "kind": _("Kind"),
                                                "text": _("Event")}), hide_index=True, key="events_table")
         if who.role not in store.WRITERS_OF_EVENTS:
@@ -266,13 +266,13 @@ def events_section(f: Filters) -> None:
         with st.form("new_event", border=False):
             st.date_input(_("Date"), value=f.end, key="event_date")
             st.selectbox(_("Region"), regions, format_func=region_name, key="event_region")
-            st.selectbox(_("Kind"), EVENT_KINDS, format_func=lambda k: _(charts_kind(k)), key="event_kind")
+            st.selectbox(_("Kind"), EVENT_KINDS, format_func=event_kind, key="event_kind")
             st.text_input(_("Event"), max_chars=MAX_EVENT, key="event_text")
             st.form_submit_button(_("Add event"), key="event_add", on_click=_add_event)
 
 
-def charts_kind(kind: str) -> str:
-    return KIND_LABELS.get(kind, "Other event")
+def status_label(status: str) -> str:
+    return {"open": _("open"), "done": _("done"), "cancelled": _("cancelled")}.get(status, status)
 
 
 def _add_event() -> None:
@@ -294,7 +294,9 @@ def admin_section(kpis: pd.DataFrame) -> None:
         listed = pd.DataFrame([*set_here, *from_file], columns=["metric", "region", "owner", "updated_by"])
         if not listed.empty:
             st.dataframe(listed.assign(metric=listed["metric"].map(metric_label),
-                                       region=listed["region"].map(region_name)), hide_index=True, key="owners_table")
+                                       region=listed["region"].map(region_name)).rename(columns={
+                "metric": _("KPI"), "region": _("Region"), "owner": _("Owner"), "updated_by": _("Set by")}),
+                hide_index=True, key="owners_table")
         with st.form("set_owner", border=False):
             st.selectbox(_("KPI"), list(kpis["metric"]), format_func=metric_label, key="owner_metric")
             st.selectbox(_("Region"), [ALL_REGIONS, *data.filter_choices()["dimensions"]["region"]],
@@ -306,7 +308,10 @@ def admin_section(kpis: pd.DataFrame) -> None:
                              columns=["id", "at", "actor", "entity", "entity_key", "change", "old_value", "new_value"])
         st.caption(_("Every change to owners, commentary, actions, events and targets: who, when (UTC) and the old "
                      "value."))
-        st.dataframe(trail, hide_index=True, key="audit_table", height=300)
+        st.dataframe(trail.rename(columns={
+            "id": _("No."), "at": _("When (UTC)"), "actor": _("Who"), "entity": _("What"), "entity_key": _("Which"),
+            "change": _("Change"), "old_value": _("Old value"), "new_value": _("New value")}),
+            hide_index=True, key="audit_table", height=300)
         downloads(trail, "audit_trail", tables=True)
 
 

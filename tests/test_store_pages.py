@@ -109,8 +109,8 @@ def test_an_executive_on_all_regions_sees_company_wide_commentary_and_no_forms(d
 def test_admin_sees_the_audit_trail_with_the_changes(demo_store):
     demo_store.write_comment(ADMIN, "csat", "2026-10", REGION, "x")
     at = run(who=ADMIN)
-    audit = next(frame.value for frame in at.dataframe if "entity_key" in frame.value.columns)
-    assert {"owner", "comment", "target"} <= set(audit["entity"])  # targets: the scorecard file's, first seen
+    audit = next(frame.value for frame in at.dataframe if "Which" in frame.value.columns)
+    assert {"owner", "comment", "target"} <= set(audit["What"])  # targets: the scorecard file's, first seen
 
 
 def test_events_reach_the_time_charts_of_their_region(demo_store):
