@@ -120,3 +120,18 @@ def test_events_reach_the_time_charts_of_their_region(demo_store):
     figures = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("台风“海葵”登陆" in spec for spec in figures)
     assert not any("not in 台州" in spec for spec in figures)
+
+
+def test_a_complaint_month_that_stands_out_shows_the_events_near_it(demo_store, demo):
+    first, last = data_range(demo)
+    f = metrics.Filters(start=default_period(first, last)[0], end=last, allowed_regions=(REGION,))
+    from metrics.service import complaint_outliers
+    outliers = complaint_outliers(demo, f)
+    marked = list(outliers.loc[outliers["stands_out"], "month"])
+    assert marked, "the demo's 台州 has a complaint surge"
+    month = marked[0]
+    demo_store.add_event(ADMIN, month + dt.timedelta(days=9), REGION, "typhoon", "台风“海葵”登陆")
+    demo_store.add_event(ADMIN, month - dt.timedelta(days=120), REGION, "holiday", "far from it")
+    at = run("complaints", who=LEAD)
+    near = [c.value for c in at.caption if c.value.startswith(f"Near {month:%Y-%m}:")]
+    assert len(near) == 1 and "台风“海葵”登陆" in near[0] and "far from it" not in near[0]
