@@ -84,6 +84,28 @@ def test_write_a_comment_and_an_action_and_see_them_after_a_reload(store_server,
         s.close()
 
 
+def test_an_event_is_drawn_on_the_complaint_charts(store_server, browser):
+    import datetime as dt
+
+    url, url_of_store = store_server
+    s = store.open(url_of_store)
+    try:
+        s.add_event(store_admin, dt.date(2026, 8, 12), "*", "typhoon", "台风“海葵”登陆 <i>x</i>")
+    finally:
+        s.close()
+    page = browser.new_page(viewport={"width": 1500, "height": 2400}, locale="en-GB")
+    page.goto(f"{url}/complaints")
+    wait_until_done(page)
+    page.screenshot(path=str(ARTIFACTS / "store_complaints_with_event.png"), full_page=True)
+    drawn = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .map(gd => (gd.data || []).filter(t => t.meta === 'events').map(t => t.hovertext).flat())""")
+    # the three monthly charts of the page each carry the event, its text escaped for Plotly
+    with_event = [texts for texts in drawn if texts]
+    assert len(with_event) == 3
+    assert all(texts == ["2026-08-12 · Typhoon · all regions: 台风“海葵”登陆 &lt;i&gt;x&lt;/i&gt;"] for texts in with_event)
+    page.close()
+
+
 class _Admin:
     username, role, allowed_regions = "check", "admin", None
 
