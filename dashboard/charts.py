@@ -117,10 +117,60 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, fmt: str | N
     return fig
 
 
+def event_kind(kind: str) -> str:
+    """An event kind (store.models.EVENT_KINDS) in the page's language."""
+    return {"typhoon": _("Typhoon"), "grid_fault": _("Grid fault"), "tariff_change": _("Tariff change"),
+            "holiday": _("Holiday"), "system_change": _("System change")}.get(kind) or _("Other event")
+
+
+EVENT_COLOR = "#6c5ce7"
+
+
+def chart_range(when: pd.Series, months_per_period: int | None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last day a time axis covers: its last point's whole period (month, quarter, year) included."""
+    dates = pd.to_datetime(pd.Series(when)).dropna()
+    if dates.empty:
+        return None
+    last = dates.max()
+    if months_per_period:
+        last = last + pd.DateOffset(months=months_per_period) - pd.Timedelta(days=1)
+    return dates.min(), last
+
+
+def event_label(event) -> str:
+    region = _("all regions") if event["region"] == "*" else event["region"]
+    return f"{pd.Timestamp(event['event_date']).strftime('%Y-%m-%d')} · {event_kind(event['kind'])}" \
+           f" · {region}: {event['text']}"
+
+
+def _event_markers(fig: go.Figure, events: pd.DataFrame | None, when: pd.Series, months_per_period: int | None) -> None:
+    """The events dated within the chart's range: a dotted line at each and a marker at the top whose hover text is
+    the event (escaped: people wrote it). Events outside the range are not drawn."""
+    if events is None or events.empty:
+        return
+    covered = chart_range(when, months_per_period)
+    if covered is None:
+        return
+    dates = pd.to_datetime(events["event_date"])
+    inside = events[(dates >= covered[0]) & (dates <= covered[1])]
+    if inside.empty:
+        return
+    days = pd.to_datetime(inside["event_date"])
+    for day_ in days:
+        fig.add_vline(x=day_, line_dash="dot", line_color=EVENT_COLOR, line_width=1, opacity=0.6)
+    fig.add_scatter(x=days, y=[1.0] * len(inside), yaxis="y2", mode="markers", name=_("Events"),
+                    marker={"symbol": "triangle-down", "size": 12, "color": EVENT_COLOR},
+                    hovertext=[escape.plotly(event_label(e)) for _i, e in inside.iterrows()],
+                    hovertemplate="%{hovertext}<extra></extra>", meta="events")
+    fig.update_layout(yaxis2={"overlaying": "y", "range": [0, 1.04], "visible": False, "fixedrange": True})
+
+
 @shared_figure
 def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "month", series: str | None = None,
-          target: float | None = None, highlight: pd.Series | None = None) -> go.Figure:
-    """A line per series over time, with an optional target line and highlighted points."""
+          target: float | None = None, highlight: pd.Series | None = None,
+          events: pd.DataFrame | None = None) -> go.Figure:
+    """A line per series over time, with an optional target line, highlighted points and event markers (columns
+    event_date, region, kind, text; those in the chart's range are drawn)."""
     fig = go.Figure()
     groups = frame.groupby(series, sort=True, dropna=False) if series else [(None, frame)]
     when = month_format()
@@ -143,6 +193,7 @@ def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "mon
     fig.update_xaxes(tickformat=when)
     if x in MONTHS_PER_PERIOD:
         _month_ticks(fig, frame[x], MONTHS_PER_PERIOD[x])
+    _event_markers(fig, events, frame[x], MONTHS_PER_PERIOD.get(x))
     return _layout(fig, title, column(x), y_title, fmt)
 
 
@@ -263,7 +314,8 @@ def sparkline_values(frame: pd.DataFrame) -> list[float]:
 
 
 @shared_figure
-def year_on_year(frame: pd.DataFrame, current: str, before: str, title: str, y_title: str, fmt: str) -> go.Figure:
+def year_on_year(frame: pd.DataFrame, current: str, before: str, title: str, y_title: str, fmt: str,
+                 events: pd.DataFrame | None = None) -> go.Figure:
     """Bars per month against a line of the same month a year earlier."""
     when = month_format()
     fig = go.Figure()
@@ -274,6 +326,7 @@ def year_on_year(frame: pd.DataFrame, current: str, before: str, title: str, y_t
                     hovertemplate=f"%{{x|{when}}}<br>%{{y:{HOVER_FORMAT[fmt]}}}<extra>%{{fullData.name}}</extra>")
     fig.update_xaxes(tickformat=when)
     _month_ticks(fig, frame["month"], 1)
+    _event_markers(fig, events, frame["month"], 1)
     return _layout(fig, title, column("month"), y_title, fmt)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Literal, TypeVar
@@ -11,7 +12,7 @@ from typing import Callable, Literal, TypeVar
 import duckdb
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
 from metrics.filters import Filters
@@ -24,6 +25,39 @@ Status = Literal["green", "amber", "red", "grey"]
 T = TypeVar("T")
 
 
+YEAR_KEY = re.compile(r"^(19|20)\d\d$|^2100$")
+COMPANY = "*"  # the company-wide scope (owners), as in the application store
+
+
+def _years(years: dict) -> dict:
+    for year in years:
+        if not YEAR_KEY.match(str(year)):
+            raise ValueError(f"year '{year}' is not a year from 1900 to 2100 (write it as \"2026\")")
+    return years
+
+
+class TargetOverride(BaseModel):
+    """A target and/or amber band that replaces the company default for a year or a region; what it leaves out
+    comes from the next level (region's year, then region, then year, then the company default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: float | None = None
+    amber_within: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> "TargetOverride":
+        if self.target is None and self.amber_within is None and not getattr(self, "by_year", None):
+            raise ValueError("an override must set target, amber_within or by_year")
+        return self
+
+
+class RegionTargets(TargetOverride):
+    by_year: dict[str, TargetOverride] = {}
+
+    _known_years = field_validator("by_year")(lambda cls, v: _years(v))
+
+
 class Kpi(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -32,6 +66,38 @@ class Kpi(BaseModel):
     amber_within: float = Field(ge=0, description="distance from target, in the metric's units, still shown amber")
     weight: float = Field(1.0, gt=0)
     direction: Literal["higher", "lower"] | None = None
+    by_year: dict[str, TargetOverride] = Field({}, description="company-wide targets for a year (\"2026\")")
+    by_region: dict[str, RegionTargets] = Field({}, description="a region's targets, for every year or by year")
+    owner: str | None = Field(None, min_length=1, max_length=64, description="company-wide owner (a user name)")
+    owners: dict[str, str] = Field({}, description="owner per region (region -> user name)")
+
+    _known_years = field_validator("by_year")(lambda cls, v: _years(v))
+
+    @field_validator("by_region", "owners")
+    @classmethod
+    def _regions_named(cls, values: dict) -> dict:
+        for region, value in values.items():
+            if not region.strip() or region == COMPANY or len(region) > 64:
+                raise ValueError(f"region '{region[:64]}' must be a region name of 1 to 64 characters")
+            if isinstance(value, str) and not 1 <= len(value.strip()) <= 64:
+                raise ValueError(f"owner of {region} must be a user name of 1 to 64 characters")
+        return values
+
+    def applying(self, region: str | None, year: int) -> "Kpi":
+        """The KPI with the target and amber band that apply in `region` (None: company-wide) in `year`: the region's
+        own for that year, else the region's, else the company's for that year, else the company default; target and
+        amber band each taken from the first level that sets it."""
+        levels: list[TargetOverride] = []
+        regional = self.by_region.get(region) if region is not None else None
+        if regional is not None:
+            if str(year) in regional.by_year:
+                levels.append(regional.by_year[str(year)])
+            levels.append(regional)
+        if str(year) in self.by_year:
+            levels.append(self.by_year[str(year)])
+        target = next((level.target for level in levels if level.target is not None), self.target)
+        amber = next((level.amber_within for level in levels if level.amber_within is not None), self.amber_within)
+        return self.model_copy(update={"target": target, "amber_within": amber})
 
     @field_validator("metric")
     @classmethod
@@ -65,13 +131,47 @@ def load_config(path: Path = DEFAULT_FILE) -> ScorecardConfig:
     return read_toml(path, ScorecardConfig, ScorecardFileError)
 
 
+def target_region(f: Filters) -> str | None:
+    """The region whose targets a scorecard of these filters is held to: the one region it covers, else None (the
+    company's targets)."""
+    regions = f.effective_regions
+    return regions[0] if regions is not None and len(regions) == 1 else None
+
+
+def file_values(config: ScorecardConfig) -> tuple[dict[tuple[str, str], str], dict[str, dict[str, float]]]:
+    """The file's owners {(metric, region or "*"): user} and targets {"metric/region/year": {target, amber_within}}
+    ("*" for every region or year), flat, so that a change to any of them can be told apart (the audit trail)."""
+    owners: dict[tuple[str, str], str] = {}
+    targets: dict[str, dict[str, float]] = {}
+
+    def put(key: str, level) -> None:
+        targets[key] = {k: v for k, v in (("target", level.target), ("amber_within", level.amber_within))
+                        if v is not None}
+
+    for _, kpi in config.kpis():
+        if kpi.owner:
+            owners[(kpi.metric, COMPANY)] = kpi.owner
+        owners.update({(kpi.metric, region): user for region, user in kpi.owners.items()})
+        put(f"{kpi.metric}/*/*", kpi)
+        for year, level in kpi.by_year.items():
+            put(f"{kpi.metric}/*/{year}", level)
+        for region, regional in kpi.by_region.items():
+            if regional.target is not None or regional.amber_within is not None:
+                put(f"{kpi.metric}/{region}/*", regional)
+            for year, level in regional.by_year.items():
+                put(f"{kpi.metric}/{region}/{year}", level)
+    return owners, targets
+
+
 def status(value: float, kpi: Kpi) -> Status:
     if value is None or np.isnan(value):
         return "grey"
     gap = (kpi.target - value) if kpi.better == "higher" else (value - kpi.target)
-    if gap <= 0:
+    # a value on the target or on the band's edge is in: 0.55 - 0.50 is 0.05000000000000004 in floating point
+    noise = 1e-9 * max(1.0, abs(kpi.target))
+    if gap <= noise:
         return "green"
-    return "amber" if gap <= kpi.amber_within else "red"
+    return "amber" if gap <= kpi.amber_within + noise else "red"
 
 
 def score(value: float, kpi: Kpi) -> float:
@@ -106,7 +206,8 @@ def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.Duck
 def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """One row per KPI: value, target, status, score, previous period's value, the change, and `missing`: the inputs
-    the KPI needs that no loaded source has (SPEC 5.7). A window in which the filters' customers have no bill, ticket,
+    the KPI needs that no loaded source has (SPEC 5.7). The target is the one that applies (`Kpi.applying`) in the
+    window's one region (else the company's) in the year the window ends. A window in which the filters' customers have no bill, ticket,
     survey or visit has no data: every KPI of it is null."""
     before = previous_period(f)
     kpis = config.kpis()
@@ -118,7 +219,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     values[0::2] = [v if now_has_data else float("nan") for v in values[0::2]]
     values[1::2] = [v if before_had_data else float("nan") for v in values[1::2]]
     rows = []
+    region, year = target_region(f), f.end.year
     for (perspective, kpi), value, previous in zip(kpis, values[0::2], values[1::2]):
+        kpi = kpi.applying(region, year)
         rows.append({
             "perspective": perspective, "metric": kpi.metric, "value": value, "target": kpi.target,
             "direction": kpi.better, "weight": kpi.weight, "status": status(value, kpi), "score": score(value, kpi),
@@ -172,7 +275,8 @@ def perspective_scores(kpis: pd.DataFrame) -> pd.DataFrame:
 def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                  settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Regions ranked by composite score, with each perspective's score. A region with no bill, ticket, survey or visit
-    in the window, or with no KPI with data, has no scores and no rank, and is listed last. Regions tied on composite
+    in the window, or with no KPI with data, has no scores and no rank, and is listed last. Each region is scored
+against its own targets for the year the window ends (`Kpi.applying`). Regions tied on composite
     share a rank (1, 1, 3)."""
     scored = []
     kpis = config.kpis()
@@ -181,8 +285,9 @@ def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Fil
         *(lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings, inputs=inputs)
           for _, kpi in kpis),
         lambda c: regions_with_data(c, f, settings)])
+    year = f.end.year
     for (perspective, kpi), frame in zip(kpis, frames):
-        scores = [score(value, kpi) if region in with_data else float("nan")
+        scores = [score(value, kpi.applying(region, year)) if region in with_data else float("nan")
                   for region, value in zip(frame["region"], frame["value"])]
         scored.append(pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
                                     "score": scores}, columns=["region", "perspective", "weight", "score"]))

@@ -4,7 +4,7 @@ signs. The account is in the URL (`?customer=ID`), so a link opens it."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, escape, exports
+from dashboard import charts, data, escape, exports, store_ui
 from dashboard.filters import current
 from dashboard.format import count, day, number
 from dashboard.i18n import _, language
@@ -91,13 +91,15 @@ chart(charts.tier_strip(strip.assign(as_of=[d.replace(day=1) for d in strip["as_
 
 st.subheader(_("Revenue and consumption"))
 bills = tables["billing"]
+events = store_ui.events_of_region(bills["month"], who["region"])
 left, right = st.columns(2)
 with left:
     chart(charts.year_on_year(bills, "revenue", "revenue_year_before", _("Revenue by month, against a year earlier"),
-                              column("revenue"), "yuan"), bills, "account_revenue")
+                              column("revenue"), "yuan", events=events), bills, "account_revenue")
 with right:
     chart(charts.year_on_year(bills, "consumption_kwh", "consumption_kwh_year_before",
-                              _("Consumption by month, against a year earlier"), column("consumption_kwh"), "kwh"),
+                              _("Consumption by month, against a year earlier"), column("consumption_kwh"), "kwh",
+                              events=events),
           bills, "account_consumption")
 with st.expander(_("Bills, paid and unpaid, by month")):
     table(bills, "account_bills", column_config={column(c): st.column_config.NumberColumn(format="%,.2f") for c in

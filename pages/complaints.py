@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, store_ui
 from dashboard.filters import current, ticket_filters
 from dashboard.i18n import _
 from dashboard.labels import TIER, column
@@ -29,15 +29,18 @@ with cols[3]:
     kpi_tile("median_resolution_hours", data.metric("median_resolution_hours", complaint_tickets)["value"].iloc[0])
 
 outliers = data.view("complaint_outliers", f)
+events = store_ui.events_for(f)
 monthly = outliers.rename(columns={"complaints": "value"})
 left, right = st.columns(2)
 with left:
     chart(charts.trend(monthly, _("Complaints by month"), column("complaints"), "count",
-                       highlight=monthly["stands_out"]), outliers, "complaints_by_month")
+                       highlight=monthly["stands_out"], events=events), outliers, "complaints_by_month")
     st.caption(_("Marked months:") + " " + _(OUTLIER_RULE) + ".")
+    store_ui.outlier_events(outliers, events)
 with right:
     rate = data.metric("complaint_rate_per_10k", f, by=("month",))
-    chart(charts.trend(rate, _("Complaints per 10,000 active customers"), _("Per 10,000 customers"), "per_10k"),
+    chart(charts.trend(rate, _("Complaints per 10,000 active customers"), _("Per 10,000 customers"), "per_10k",
+                       events=events),
           rate, "complaint_rate_by_month")
 
 st.subheader(_("Where complaints come from"))
@@ -59,7 +62,8 @@ st.subheader(_("Handling"))
 left, right = st.columns(2)
 with left:
     resolution = data.metric("median_resolution_hours", complaint_tickets, by=("month",))
-    chart(charts.trend(resolution, _("Median complaint resolution time"), _("Hours"), "hours", target=7 * 24),
+    chart(charts.trend(resolution, _("Median complaint resolution time"), _("Hours"), "hours", target=7 * 24,
+                       events=events),
           resolution, "complaint_resolution_trend")
 with right:
     substantiated = data.metric("substantiated_share", complaint_tickets, by=("category",)).sort_values(

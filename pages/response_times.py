@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, store_ui
 from dashboard.filters import current, ticket_filters
 from dashboard.format import count, day
 from dashboard.i18n import _
@@ -44,18 +44,18 @@ with left:
                       target=0.95, labels=TICKET_TYPE, horizontal=True), sla, "sla_by_type")
 with right:
     response = percentiles("median_response_hours", "p90_response_hours")
-    chart(charts.trend(response, _("Response time trend"), _("Hours to first response"), "hours", series="series"),
-          response, "response_trend")
+    chart(charts.trend(response, _("Response time trend"), _("Hours to first response"), "hours", series="series",
+                       events=store_ui.events_for(f)), response, "response_trend")
 
 left, right = st.columns(2)
 with left:
     resolution = percentiles("median_resolution_hours", "p90_resolution_hours")
-    chart(charts.trend(resolution, _("Resolution time trend"), _("Hours to resolution"), "hours", series="series"),
-          resolution, "resolution_trend")
+    chart(charts.trend(resolution, _("Resolution time trend"), _("Hours to resolution"), "hours", series="series",
+                       events=store_ui.events_for(f)), resolution, "resolution_trend")
 with right:
     sla_month = data.metric("sla_compliance", f, by=("month",))
-    chart(charts.trend(sla_month, _("SLA compliance by month"), _("Share meeting target"), "percent", target=0.95),
-          sla_month, "sla_trend")
+    chart(charts.trend(sla_month, _("SLA compliance by month"), _("Share meeting target"), "percent", target=0.95,
+                       events=store_ui.events_for(f)), sla_month, "sla_trend")
 
 st.subheader(_("Distributions"))
 durations = {"resolution_hours": _("Resolution"), "response_hours": _("First response"),

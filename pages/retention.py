@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, store_ui
 from dashboard.filters import current
 from dashboard.format import month
 from dashboard.i18n import _, language
@@ -32,8 +32,8 @@ with left:
                       column("customers"), "count"), churn, "churn_by_month")
 with right:
     retention = data.metric("logo_retention", f, by=("quarter",))
-    chart(charts.trend(retention, _("Customer retention by quarter"), _("Share retained"), "percent", x="quarter"),
-          retention, "retention_by_quarter")
+    chart(charts.trend(retention, _("Customer retention by quarter"), _("Share retained"), "percent", x="quarter",
+                       events=store_ui.events_for(f)), retention, "retention_by_quarter")
 
 left, right = st.columns(2)
 with left:

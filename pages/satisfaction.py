@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import charts, data, store_ui
 from dashboard.filters import current
 from dashboard.i18n import _
 from dashboard.labels import DIMENSION, METHOD, column, label
@@ -34,12 +34,12 @@ with right:
 left, right = st.columns(2)
 with left:
     csat = data.metric("csat", f, by=("quarter",))
-    chart(charts.trend(csat, _("CSAT by quarter"), _("Share scoring 4 or 5"), "percent", x="quarter", target=0.85),
-          csat, "csat_by_quarter")
+    chart(charts.trend(csat, _("CSAT by quarter"), _("Share scoring 4 or 5"), "percent", x="quarter", target=0.85,
+                       events=store_ui.events_for(f)), csat, "csat_by_quarter")
 with right:
     nps = data.metric("nps", f, by=("quarter",))
-    chart(charts.trend(nps, _("NPS by quarter"), _("Net promoter score"), "nps", x="quarter", target=30), nps,
-          "nps_by_quarter")
+    chart(charts.trend(nps, _("NPS by quarter"), _("Net promoter score"), "nps", x="quarter", target=30,
+                       events=store_ui.events_for(f)), nps, "nps_by_quarter")
 
 st.subheader(_("By region"))
 by_region = data.metric("csat", f, by=("region",)).sort_values("value")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, store_ui
 from dashboard.charts import sparkline_values
 from dashboard.filters import current
 from dashboard.format import day
@@ -47,6 +47,10 @@ if not without_inputs.empty:
                        zip(without_inputs["metric"], without_inputs["missing"]))), icon=":material/visibility_off:")
 
 trends = data.sparklines(f)
+# the management routine (owners, commentary, actions, events): dashboard/store_ui.py
+store_ui.show_message()
+notes = store_ui.tile_notes(f, kpis)
+store_ui.routine_caption(f, notes)
 for key in PERSPECTIVES:
     st.subheader(perspective_label(key))
     rows = kpis[kpis["perspective"] == key]
@@ -55,6 +59,10 @@ for key in PERSPECTIVES:
         with tile_cols[i]:
             kpi_tile(row.metric, row.value, row.target, row.status, row.change,
                      sparkline_values(trends[row.metric]), narrow=len(rows) > 4)
+            store_ui.tile_footer(row.metric, f, notes)
+
+store_ui.actions_section(f, kpis)
+store_ui.events_section(f)
 
 st.subheader(_("Region league table"))
 league = data.league_table(f)
@@ -79,6 +87,8 @@ else:
                  height=35 * (len(shown) + 1) + 3,
                  column_config={column(c): score_format for c in ("composite", *PERSPECTIVES)})
     downloads(league, "region_league_table", tables=True)
+
+store_ui.admin_section(kpis)
 
 with st.expander(_("All KPIs as a table")):
     table(kpis.drop(columns=["weight", "missing"]).assign(metric=kpis["metric"].map(metric_label),

@@ -104,3 +104,81 @@ def demo(demo_db):
     con = metrics.connect(demo_db)
     yield con
     con.close()
+
+
+# ----- the application store on SQLite and PostgreSQL (branch store) -----
+POSTGRES_URL_VARIABLE = "SCORECARD_TEST_POSTGRES_URL"
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A PostgreSQL server URL (without database): SCORECARD_TEST_POSTGRES_URL when set (.ci/run sets it), else a
+    throwaway server started here from Debian's postgresql binaries. Neither: the test fails saying what to install,
+    never skips."""
+    import os
+    import shutil
+    import subprocess
+    import socket
+
+    given = os.environ.get(POSTGRES_URL_VARIABLE)
+    if given:
+        yield given
+        return
+    binaries = _postgres_bin()
+    if binaries is None:
+        pytest.fail(f"No PostgreSQL for the store tests: set {POSTGRES_URL_VARIABLE} or install Debian's postgresql "
+                    "package (`apt-get install postgresql`; .ci/run does)")
+    import tempfile
+
+    # not under pytest's own temporary folder: that one is private to root, and the server runs as postgres
+    folder = Path(tempfile.mkdtemp(prefix="scorecard_pg_"))
+    data, sockets = folder / "data", folder / "sock"
+    sockets.mkdir()
+    as_postgres = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(folder, "postgres")
+        shutil.chown(sockets, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run([*as_postgres, str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                    "-E", "UTF8", "--no-locale"], check=True, capture_output=True)
+    subprocess.run([*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w",
+                    "-o", f"-k {sockets} -p {port} -c listen_addresses='' -c fsync=off", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@/postgres?host={sockets}&port={port}"
+    finally:
+        subprocess.run([*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+def _fresh_postgres_database(server_url: str) -> str:
+    import sqlalchemy as sa
+
+    url = sa.make_url(server_url)
+    name = f"scorecard_test_{next(_databases)}"
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as con:
+        con.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        con.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A new, empty store database: a SQLite file, and a database on PostgreSQL (the same tests on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    return _fresh_postgres_database(request.getfixturevalue("postgres_server"))

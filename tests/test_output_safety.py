@@ -186,7 +186,7 @@ def test_an_unusable_period_in_the_url_is_a_notice_and_the_default_period(demo_d
     notices = [w.value for w in at.sidebar.warning if w.value.startswith("The period in the link cannot be used")]
     assert notices == ["The period in the link cannot be used, so the last twelve months are shown: "
                        + escape.markdown(" – ".join(period))]
-    assert at.date_input[0].value == default
+    assert at.sidebar.date_input[0].value == default
     assert at.title[0].value == "Key account service scorecard"
     assert at.caption[0].value.startswith(f"{default[0]:%Y-%m-%d} to {default[1]:%Y-%m-%d}")
     assert "period" not in at.query_params
@@ -196,7 +196,7 @@ def test_a_usable_period_in_the_url_is_used_without_a_notice(demo_db, monkeypatc
     monkeypatch.setattr(data, "WAREHOUSE", demo_db)
     at = run_app(period=["2026-01-01", "2026-03-31"])
     assert not [w for w in at.sidebar.warning if w.value.startswith("The period in the link")]
-    assert at.date_input[0].value == (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    assert at.sidebar.date_input[0].value == (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
     assert at.caption[0].value.startswith("2026-01-01 to 2026-03-31")
 
 
