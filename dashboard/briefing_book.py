@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly
@@ -18,7 +19,9 @@ from dashboard.format import change, day, month, number
 from dashboard.i18n import _, language
 from dashboard.labels import DIRECTION, STATUS, TICKET_TYPE, TIER, column, early_warning_reasons, label
 from metrics import CATALOGUE, PERSPECTIVES
-from report.book import Book
+
+if TYPE_CHECKING:  # report imports this module to print its books
+    from report.book import Book
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 FULL, HALF = 680, 334  # chart widths in CSS pixels on an A4 page with 15 mm margins
@@ -161,9 +164,28 @@ def kpi_table(book: Book, perspectives=tuple(PERSPECTIVES)) -> str:
     return f'<table class="kpis"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{note}'
 
 
+def volumes(book: Book) -> str:
+    """The month's size: catalogue counts and sums, with the month before, a year before and the year to date."""
+    head = "".join(f"<th>{e(h)}</th>" for h in (
+        "", month(book.month), _("vs previous month"), _("vs same month last year"), _("Year to date")))
+    rows = []
+    for row in book.volumes.itertuples(index=False):
+        fmt = CATALOGUE[row.metric].format
+        if row.metric == "backlog" or row.metric == "active_customers":
+            total = "–"  # a stock at the month's end: a year-to-date sum means nothing
+        else:
+            total = number(row.ytd, fmt)
+        rows.append(f'<tr><td>{e(metric_label(row.metric))}</td><td class="num strong">{e(number(row.value, fmt))}</td>'
+                    f'{change_cell(row.value - row.previous_month, row.metric)}'
+                    f'{change_cell(row.value - row.year_ago, row.metric)}<td class="num">{e(total)}</td></tr>')
+    return f'<table class="kpis volumes"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
 def kpi_overview(book: Book) -> str:
     return f"""<section class="page">
-<h2>{e(_("Every KPI against target"))}</h2>
+<h2>{e(_("The month in figures"))}</h2>
+{volumes(book)}
+<h2 class="next">{e(_("Every KPI against target"))}</h2>
 <p class="lead">{e(_("{month}: value, target and status; change against the previous month and the same month a year earlier; year to date.").format(month=month(book.month)))}</p>
 {kpi_table(book)}
 </section>"""
@@ -194,7 +216,8 @@ def kpi_trend(book: Book, figures: Figures, metric_id: str) -> str:
     metric = CATALOGUE[metric_id]
     fig = charts.trend(frame, metric_label(metric_id), _(metric.unit), metric.format, target=float(target))
     fig = go.Figure(fig)
-    fig.update_xaxes(dtick="M2", title_text="")
+    # short month ticks that fit a half-width chart upright; the heading says which 13 months
+    fig.update_xaxes(dtick="M2", title_text="", tickangle=0, tickformat="%-m月" if language() == "zh" else "%b %y")
     fig.update_yaxes(rangemode="normal")  # a KPI near its target: the month-to-month movement, not a flat line at 0
     return figures.add(fig, HALF, 180, small=True)
 
@@ -388,6 +411,8 @@ tr.group td {{ font-weight: bold; background: #f6f8fa; color: #12355b; }}
 .comment p {{ margin: 2px 0; }}
 .definitions td:nth-child(3) {{ width: 42%; }}
 .definitions td:nth-child(5) {{ width: 11%; }}
+.next {{ margin-top: 14px; }}
+.volumes {{ margin-bottom: 4px; }}
 .explained {{ margin-top: 14px; border-top: 1px solid #eef1f4; padding-top: 8px; }}
 .attention {{ margin: 4px 0 0 0; padding-left: 18px; }}
 """

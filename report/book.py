@@ -31,6 +31,8 @@ BREAKDOWNS: dict[str, tuple[str, str]] = {
 }
 # Monthly series beside the KPIs' own 13-month trends (name -> metric).
 SERIES = ("revenue", "median_response_hours", "p90_response_hours")
+# The month's size beside the KPIs: what was sold and billed, how many accounts, tickets and complaints.
+VOLUMES = ("revenue", "consumption_kwh", "active_customers", "tickets", "complaints", "backlog")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Book:
     config: ScorecardConfig
     kpis: pd.DataFrame  # one row per KPI: the month's evaluation plus previous_month, year_ago, ytd, ytd_status
     scores: pd.DataFrame  # perspective and composite scores: score (month), ytd
+    volumes: pd.DataFrame  # one row per VOLUMES metric: value, previous_month, year_ago, ytd
     league: pd.DataFrame
     trends: dict[str, pd.DataFrame]  # metric -> month, value over the 13 months to the month
     series: dict[str, pd.DataFrame]  # SERIES metric -> month, value (and the year-earlier revenue)
@@ -113,6 +116,8 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
     jobs = [monthly(m, trend_window) for m in metric_ids]
     jobs += [monthly(m, trend_window) for m in SERIES]
     jobs.append(monthly("revenue", trend_window.shifted_years(-1)))
+    jobs += [lambda c, m=m, w=w: compute(c, m, w, inputs=inputs)["value"].iloc[0]
+             for m in VOLUMES for w in (f, previous, year_ago, ytd)]
     jobs += [lambda c, m=m, d=d: compute(c, m, f, by=(d,), inputs=inputs) for m, d in BREAKDOWNS.values()]
     jobs += [lambda c: scorecard.league_table(c, config, f), lambda c: retention.early_warning(c, f),
              lambda c: warehouse.load_history(c), lambda c: warehouse.data_range(c)]
@@ -123,6 +128,10 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
     earlier = rest[len(SERIES)]
     series["revenue_year_before"] = earlier.assign(month=[shift_months(m, 12) for m in earlier["month"]])
     rest = rest[len(SERIES) + 1:]
+    figures = rest[:4 * len(VOLUMES)]
+    volumes = pd.DataFrame({"metric": list(VOLUMES), "value": figures[0::4], "previous_month": figures[1::4],
+                            "year_ago": figures[2::4], "ytd": figures[3::4]})
+    rest = rest[4 * len(VOLUMES):]
     breakdowns = dict(zip(BREAKDOWNS, rest[:len(BREAKDOWNS)]))
     league, warning, loads, data_range = rest[len(BREAKDOWNS):]
     return Book(
@@ -130,6 +139,6 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
         generated_at=dt.datetime.now().replace(microsecond=0),
         loaded_at=None if loads.empty else pd.Timestamp(loads["loaded_at"].max()).to_pydatetime(),
         data_until=None if data_range is None else data_range[1],
-        config=config, kpis=kpis, scores=scores, league=league, trends=trends, series=series,
+        config=config, kpis=kpis, scores=scores, volumes=volumes, league=league, trends=trends, series=series,
         breakdowns=breakdowns, early_warning=warning.head(EARLY_WARNING_ROWS), early_warning_total=len(warning),
         commentary=tuple(commentary), actions=tuple(actions))
