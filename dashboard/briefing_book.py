@@ -219,11 +219,15 @@ def kpi_trend(book: Book, figures: Figures, metric_id: str) -> str:
     # short month ticks that fit a half-width chart upright; the heading says which 13 months
     fig.update_xaxes(dtick="M2", title_text="", tickangle=0, tickformat="%-m月" if language() == "zh" else "%b %y")
     fig.update_yaxes(rangemode="normal")  # a KPI near its target: the month-to-month movement, not a flat line at 0
-    return figures.add(fig, HALF, 180, small=True)
+    return figures.add(fig, HALF, 165, small=True)
 
 
 def bars(book: Book, figures: Figures, name: str, title_text: str, y_title: str, metric_id: str,
          target: float | None = None, width: int = HALF, **options) -> str:
+    """One breakdown as horizontal bars; nothing when the book has no such breakdown (training by service centre) or
+    only one bar (a region's book broken down by region)."""
+    if name not in book.breakdowns:
+        return ""
     frame = book.breakdowns[name].dropna(subset=["value"])
     if frame.empty:
         return f'<div class="nodata" style="width:{width}px">{e(title_text)}: {e(_("No data"))}</div>'
@@ -232,7 +236,18 @@ def bars(book: Book, figures: Figures, name: str, title_text: str, y_title: str,
     fig = charts.bars(frame, category, title_text, y_title, fmt, target=target, horizontal=True, **options)
     fig = go.Figure(fig)
     fig.update_layout(yaxis_title="")
-    return figures.add(fig, width, max(220, 22 * len(frame) + 90))
+    return figures.add(fig, width, max(200, 18 * len(frame) + 80))
+
+
+def by_place(book: Book, figures: Figures, name: str, metric_id: str, y_title: str, ascending: bool,
+             target: float | None = None) -> str:
+    """A KPI across the book's places: regions, or a region's service centres."""
+    if name not in book.breakdowns:
+        return ""
+    sorted_breakdown(book, name, ascending)
+    place = next(c for c in book.breakdowns[name].columns if c in ("region", "service_center"))
+    title_text = _("{metric} by {dimension}").format(metric=metric_label(metric_id), dimension=column(place))
+    return bars(book, figures, name, title_text, y_title, metric_id, target)
 
 
 def target_of(book: Book, metric_id: str) -> float | None:
@@ -245,26 +260,23 @@ def sorted_breakdown(book: Book, name: str, ascending: bool) -> None:
 
 
 def perspective_charts(book: Book, figures: Figures, key: str) -> list[str]:
-    """The charts that explain a perspective, as its page draws them."""
+    """The charts that explain a perspective, as its page draws them; the worst places first (at the top)."""
     if key == "financial":
         revenue = book.series["revenue"].merge(
             book.series["revenue_year_before"].rename(columns={"value": "before"}), on="month", how="left")
         out = []
         if not revenue["value"].isna().all():
             fig = charts.year_on_year(revenue, "value", "before", _("Revenue by month"), _("Revenue"), "yuan")
-            out.append(figures.add(fig, FULL, 260))
-        sorted_breakdown(book, "revenue_by_region", False)
-        out.append(bars(book, figures, "revenue_by_region", _("Revenue by region"), _("Revenue"), "revenue"))
+            out.append(figures.add(fig, FULL, 230))
+        out.append(by_place(book, figures, "revenue_by_place", "revenue", _("Revenue"), False))
         return out
     if key == "customer":
-        sorted_breakdown(book, "complaint_rate_by_region", False)
         sorted_breakdown(book, "complaints_by_category", False)
-        sorted_breakdown(book, "csat_by_region", True)
-        return [bars(book, figures, "complaint_rate_by_region", _("Rate per 10,000 customers by region"),
-                     _("Per 10,000 customers"), "complaint_rate_per_10k", target_of(book, "complaint_rate_per_10k")),
+        return [by_place(book, figures, "complaint_rate_by_place", "complaint_rate_per_10k", _("Per 10,000 customers"),
+                         False, target_of(book, "complaint_rate_per_10k")),
                 bars(book, figures, "complaints_by_category", _("By category"), column("complaints"), "complaints"),
-                bars(book, figures, "csat_by_region", _("CSAT by region"), _("Share scoring 4 or 5"), "csat",
-                     target_of(book, "csat"))]
+                by_place(book, figures, "csat_by_place", "csat", _("Share scoring 4 or 5"), True,
+                         target_of(book, "csat"))]
     if key == "internal_process":
         response = pd.concat([book.series["median_response_hours"].assign(series=_("Median")),
                               book.series["p90_response_hours"].assign(series=_("90th percentile"))])
@@ -273,24 +285,19 @@ def perspective_charts(book: Book, figures: Figures, key: str) -> list[str]:
             fig = go.Figure(charts.trend(response, _("Response time trend"), _("Hours to first response"), "hours",
                                          series="series"))
             fig.update_xaxes(title_text="")
-            out.append(figures.add(fig, FULL, 250))
+            out.append(figures.add(fig, FULL, 230))
         sorted_breakdown(book, "sla_by_type", True)
-        sorted_breakdown(book, "sla_by_region", True)
-        sorted_breakdown(book, "arrival_by_region", False)
         sla = target_of(book, "sla_compliance")
         out += [bars(book, figures, "sla_by_type", _("SLA compliance by ticket type"), _("Share meeting target"),
                      "sla_compliance", sla, labels=TICKET_TYPE),
-                bars(book, figures, "sla_by_region", _("SLA compliance"), _("Share meeting target"), "sla_compliance",
-                     sla),
-                bars(book, figures, "arrival_by_region", _("Mean repair arrival time"), _("Minutes"),
-                     "repair_arrival_minutes", target_of(book, "repair_arrival_minutes"))]
+                by_place(book, figures, "sla_by_place", "sla_compliance", _("Share meeting target"), True, sla),
+                by_place(book, figures, "arrival_by_place", "repair_arrival_minutes", _("Minutes"), False,
+                         target_of(book, "repair_arrival_minutes"))]
         return out
-    sorted_breakdown(book, "visit_coverage_by_region", True)
-    sorted_breakdown(book, "training_by_region", True)
-    return [bars(book, figures, "visit_coverage_by_region", _("Key-account visit coverage by region"),
-                 _("Share visited"), "visit_coverage", target_of(book, "visit_coverage")),
-            bars(book, figures, "training_by_region", _("Training hours per staff by region"), _("Hours"),
-                 "training_hours_per_staff", target_of(book, "training_hours_per_staff"))]
+    return [by_place(book, figures, "visit_coverage_by_place", "visit_coverage", _("Share visited"), True,
+                     target_of(book, "visit_coverage")),
+            by_place(book, figures, "training_by_place", "training_hours_per_staff", _("Hours"), True,
+                     target_of(book, "training_hours_per_staff"))]
 
 
 def perspective_section(book: Book, figures: Figures, key: str) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from metrics import compute
+from metrics import CATALOGUE, compute
 from metrics import retention, scorecard, warehouse
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
@@ -17,18 +17,22 @@ from metrics.scorecard import ScorecardConfig, in_parallel
 
 TREND_MONTHS = 13
 EARLY_WARNING_ROWS = 15
-# The breakdowns each perspective's section draws (name -> metric, dimension), the same as the pages draw them.
-BREAKDOWNS: dict[str, tuple[str, str]] = {
-    "revenue_by_region": ("revenue", "region"),
-    "complaint_rate_by_region": ("complaint_rate_per_10k", "region"),
-    "complaints_by_category": ("complaints", "category"),
-    "csat_by_region": ("csat", "region"),
-    "sla_by_type": ("sla_compliance", "ticket_type"),
-    "sla_by_region": ("sla_compliance", "region"),
-    "arrival_by_region": ("repair_arrival_minutes", "region"),
-    "visit_coverage_by_region": ("visit_coverage", "region"),
-    "training_by_region": ("training_hours_per_staff", "region"),
+# The breakdowns each perspective's section draws (name -> metric), the same as the pages draw them: by region in a
+# book about several regions, by service centre in a region's own book.
+BREAKDOWNS: dict[str, str] = {
+    "revenue_by_place": "revenue", "complaint_rate_by_place": "complaint_rate_per_10k", "csat_by_place": "csat",
+    "sla_by_place": "sla_compliance", "arrival_by_place": "repair_arrival_minutes",
+    "visit_coverage_by_place": "visit_coverage", "training_by_place": "training_hours_per_staff",
 }
+BY_KIND: dict[str, tuple[str, str]] = {
+    "complaints_by_category": ("complaints", "category"), "sla_by_type": ("sla_compliance", "ticket_type"),
+}
+
+
+def place_dimension(scope: tuple[str, ...] | None) -> str:
+    return "service_center" if scope is not None and len(scope) == 1 else "region"
+
+
 # Monthly series beside the KPIs' own 13-month trends (name -> metric).
 SERIES = ("revenue", "median_response_hours", "p90_response_hours")
 # The month's size beside the KPIs: what was sold and billed, how many accounts, tickets and complaints.
@@ -70,7 +74,7 @@ class Book:
     league: pd.DataFrame
     trends: dict[str, pd.DataFrame]  # metric -> month, value over the 13 months to the month
     series: dict[str, pd.DataFrame]  # SERIES metric -> month, value (and the year-earlier revenue)
-    breakdowns: dict[str, pd.DataFrame]
+    breakdowns: dict[str, pd.DataFrame]  # BREAKDOWNS (those the place dimension applies to) and BY_KIND
     early_warning: pd.DataFrame
     early_warning_total: int
     commentary: tuple[Commentary, ...] = field(default_factory=tuple)
@@ -118,7 +122,10 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
     jobs.append(monthly("revenue", trend_window.shifted_years(-1)))
     jobs += [lambda c, m=m, w=w: compute(c, m, w, inputs=inputs)["value"].iloc[0]
              for m in VOLUMES for w in (f, previous, year_ago, ytd)]
-    jobs += [lambda c, m=m, d=d: compute(c, m, f, by=(d,), inputs=inputs) for m, d in BREAKDOWNS.values()]
+    place = place_dimension(scope)
+    wanted = {name: (m, place) for name, m in BREAKDOWNS.items() if place in CATALOGUE[m].dimensions}
+    wanted.update(BY_KIND)
+    jobs += [lambda c, m=m, d=d: compute(c, m, f, by=(d,), inputs=inputs) for m, d in wanted.values()]
     jobs += [lambda c: scorecard.league_table(c, config, f), lambda c: retention.early_warning(c, f),
              lambda c: warehouse.load_history(c), lambda c: warehouse.data_range(c)]
     results = in_parallel(con, jobs)
@@ -132,8 +139,8 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
     volumes = pd.DataFrame({"metric": list(VOLUMES), "value": figures[0::4], "previous_month": figures[1::4],
                             "year_ago": figures[2::4], "ytd": figures[3::4]})
     rest = rest[4 * len(VOLUMES):]
-    breakdowns = dict(zip(BREAKDOWNS, rest[:len(BREAKDOWNS)]))
-    league, warning, loads, data_range = rest[len(BREAKDOWNS):]
+    breakdowns = dict(zip(wanted, rest[:len(wanted)]))
+    league, warning, loads, data_range = rest[len(wanted):]
     return Book(
         month=f.start, filters=f, scope=scope, reader=reader,
         generated_at=dt.datetime.now().replace(microsecond=0),
