@@ -412,7 +412,9 @@ tr.group td {{ font-weight: bold; background: #f6f8fa; color: #12355b; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 8px 12px; }}
 .chart {{ break-inside: avoid; }}
 .nodata {{ border: 1px dashed #c8d0d8; color: #7f8c8d; padding: 16px; height: 80px; break-inside: avoid; }}
-.reasons {{ width: 34%; }}
+.reasons {{ width: 30%; }}
+.warning td:nth-child(2), .warning td:nth-child(3), .warning th {{ white-space: nowrap; }}
+.warning td:nth-child(1) {{ width: 20%; }}
 .comment {{ border-left: 3px solid #1f6fb2; padding: 2px 8px; margin: 6px 0; break-inside: avoid; }}
 .comment-head {{ color: #5b6b7b; font-size: 8.5pt; }}
 .comment p {{ margin: 2px 0; }}
