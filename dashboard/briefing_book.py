@@ -7,12 +7,14 @@ use it."""
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from dashboard import charts
 from dashboard.format import change, day, month, number
@@ -62,17 +64,28 @@ class Figures:
     def __init__(self):
         self.specs: list[str] = []
 
-    def add(self, fig: go.Figure, width: int, height: int, small: bool = False) -> str:
-        fig = go.Figure(fig)  # a copy: the chart builders share their figures
-        fig.update_layout(width=width, height=height, title_font_size=12 if small else 14,
-                          font_size=9 if small else 11,
-                          margin={"l": 48, "r": 12, "t": 40 if small else 56, "b": 34})
+    def add(self, fig: go.Figure, width: int, height: int, small: bool = False, xaxis: dict | None = None,
+            yaxis: dict | None = None) -> str:
+        """A box for the figure at this size; `xaxis`, `yaxis`: settings over the builder's. Changed on the figure's
+        JSON, not the figure: the builders share their figures, and a validated copy of each cost more than the
+        rest of the book."""
+        spec = json.loads(pio.to_json(fig, validate=False))
+        layout = spec.setdefault("layout", {})
+        layout.update(width=width, height=height, margin={"l": 48, "r": 12, "t": 40 if small else 56, "b": 34})
+        layout.setdefault("title", {}).setdefault("font", {})["size"] = 12 if small else 14
+        layout.setdefault("font", {})["size"] = 9 if small else 11
         if small:
-            fig.update_layout(showlegend=False)
+            layout["showlegend"] = False
+        for name, settings in (("xaxis", xaxis), ("yaxis", yaxis)):
+            for key, value in (settings or {}).items():
+                if key == "title_text":
+                    layout.setdefault(name, {})["title"] = {"text": value}
+                else:
+                    layout.setdefault(name, {})[key] = value
         box = f"chart{len(self.specs)}"
         # "</" cannot end the script element early: JSON allows "<\/"
-        spec = fig.to_json().replace("</", "<\\/")
-        self.specs.append(f'<script type="application/json" id="{box}-data">{spec}</script>')
+        text = json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
+        self.specs.append(f'<script type="application/json" id="{box}-data">{text}</script>')
         return f'<div class="chart" id="{box}" style="width:{width}px;height:{height}px"></div>'
 
     def scripts(self) -> str:
@@ -215,11 +228,12 @@ def kpi_trend(book: Book, figures: Figures, metric_id: str) -> str:
         return f'<div class="nodata" style="width:{HALF}px">{e(metric_label(metric_id))}: {e(_("No data"))}</div>'
     metric = CATALOGUE[metric_id]
     fig = charts.trend(frame, metric_label(metric_id), _(metric.unit), metric.format, target=float(target))
-    fig = go.Figure(fig)
-    # short month ticks that fit a half-width chart upright; the heading says which 13 months
-    fig.update_xaxes(dtick="M2", title_text="", tickangle=0, tickformat="%-m月" if language() == "zh" else "%b %y")
-    fig.update_yaxes(rangemode="normal")  # a KPI near its target: the month-to-month movement, not a flat line at 0
-    return figures.add(fig, HALF, 165, small=True)
+    # short month ticks that fit a half-width chart upright (the heading says which 13 months), and the axis around the
+    # values: a KPI near its target shows its month-to-month movement, not a flat line far from 0
+    return figures.add(fig, HALF, 165, small=True,
+                       xaxis={"dtick": "M2", "title_text": "", "tickangle": 0,
+                              "tickformat": "%-m月" if language() == "zh" else "%b %y"},
+                       yaxis={"rangemode": "normal"})
 
 
 def bars(book: Book, figures: Figures, name: str, title_text: str, y_title: str, metric_id: str,
@@ -234,9 +248,7 @@ def bars(book: Book, figures: Figures, name: str, title_text: str, y_title: str,
     category = next(c for c in frame.columns if c not in ("value", "numerator", "denominator"))
     fmt = CATALOGUE[metric_id].format
     fig = charts.bars(frame, category, title_text, y_title, fmt, target=target, horizontal=True, **options)
-    fig = go.Figure(fig)
-    fig.update_layout(yaxis_title="")
-    return figures.add(fig, width, max(200, 18 * len(frame) + 80))
+    return figures.add(fig, width, max(200, 18 * len(frame) + 80), yaxis={"title_text": ""})
 
 
 def by_place(book: Book, figures: Figures, name: str, metric_id: str, y_title: str, ascending: bool,
@@ -282,10 +294,9 @@ def perspective_charts(book: Book, figures: Figures, key: str) -> list[str]:
                               book.series["p90_response_hours"].assign(series=_("90th percentile"))])
         out = []
         if not response["value"].isna().all():
-            fig = go.Figure(charts.trend(response, _("Response time trend"), _("Hours to first response"), "hours",
-                                         series="series"))
-            fig.update_xaxes(title_text="")
-            out.append(figures.add(fig, FULL, 230))
+            fig = charts.trend(response, _("Response time trend"), _("Hours to first response"), "hours",
+                               series="series")
+            out.append(figures.add(fig, FULL, 230, xaxis={"title_text": ""}))
         sorted_breakdown(book, "sla_by_type", True)
         sla = target_of(book, "sla_compliance")
         out += [bars(book, figures, "sla_by_type", _("SLA compliance by ticket type"), _("Share meeting target"),
