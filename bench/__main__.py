@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.briefing_book import briefing_book_lines, briefing_books
 from bench.pages import PAGE_STEPS
 from bench.pandas_baseline import PAGE_SETS
 
@@ -297,6 +298,7 @@ def write_results(path: Path, measured: dict) -> None:
           for page, r in compare["pages"].items()], "",
     ]
     lines += load_test_lines(measured.get("load_tests", []))
+    lines += briefing_book_lines(measured.get("briefing_books"))
     history = path.parent / "HISTORY.md"
     if history.exists():
         lines.append(history.read_text(encoding="utf-8"))
@@ -321,8 +323,18 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="load test: Streamlit server processes")
     parser.add_argument("--nginx", action="store_true",
                         help="load test: sessions through nginx with deploy/nginx-multiprocess.conf")
+    parser.add_argument("--report", metavar="YYYY-MM",
+                        help="only time the briefing books of that month on --load-db and add them to the results")
     args = parser.parse_args()
     measurements = args.results.with_suffix(".json")
+    if args.report:
+        measured = json.loads(measurements.read_text(encoding="utf-8"))
+        measured["briefing_books"] = briefing_books(args.load_db, args.report)
+        print(json.dumps(measured["briefing_books"], indent=1, ensure_ascii=False))
+        measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
+        write_results(args.results, measured)
+        print(f"wrote {args.results}")
+        return
     if args.load_test:
         from bench.load_test import load_test
 
@@ -351,7 +363,10 @@ def main() -> None:
                 "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "generation": generation, "loaded": loaded,
                 "pages": pages, "compare": compare, "browser": browser, "speed": speed}
     if measurements.exists():  # load tests are run on their own (--load-test); keep the last ones
-        measured["load_tests"] = json.loads(measurements.read_text(encoding="utf-8")).get("load_tests", [])
+        earlier = json.loads(measurements.read_text(encoding="utf-8"))
+        measured["load_tests"] = earlier.get("load_tests", [])
+        if "briefing_books" in earlier:
+            measured["briefing_books"] = earlier["briefing_books"]
     measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
     write_results(args.results, measured)
     print(f"wrote {args.results}")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, store_ui
+from dashboard import briefing, data, store_ui
 from dashboard.charts import sparkline_values
 from dashboard.filters import current
 from dashboard.format import day
@@ -20,6 +20,7 @@ before = previous_period(f)
 page_header(_("Key account service scorecard"),
             _("{start} to {end}, compared with the previous period of the same length ({before_start} to {before_end}).")
             .format(start=day(f.start), end=day(f.end), before_start=day(before.start), before_end=day(before.end)))
+briefing.download_button(f)
 kpis, perspective_scores = data.scorecard_results(f)
 scores = perspective_scores.set_index("perspective")["score"]
 
