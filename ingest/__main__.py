@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def print_summary(report: LoadReport) -> None:
-    print(f"Load {report.load_id} ({report.mode}) committed in {report.duration_seconds:.1f} s")
+    print(f"Load {report.load_id} ({report.mode}) committed in {report.duration_seconds:.1f} s"
+          + (f"; warehouse written {report.swap}; query model built {report.model}" if report.swap else ""))
     print(f"{'table':<16}{'read':>12}{'loaded':>12}{'rejected':>10}{'superseded':>12}{'skipped':>9}")
     for table, row in report.tables().items():
         print(f"{table:<16}{row['read']:>12,}{row['loaded']:>12,}{row['rejected']:>10,}"
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         report = load(args.paths, args.db, mode=args.mode, mapping=load_mapping(args.mapping), wait_seconds=args.wait,
-                      progress=lambda message, fraction: print(message, file=sys.stderr, flush=True))
+                      progress=lambda event: print(event.message, file=sys.stderr, flush=True))
     except LoadError as exc:
         if args.report:
             args.report.write_text(json.dumps({"ok": False, "tables": {}, "error": str(exc)}, ensure_ascii=False, indent=2))
