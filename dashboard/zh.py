@@ -498,4 +498,15 @@ ZH: dict[str, str] = {
     "The managers of one region at a time: each figure is the catalogue metric computed for the manager's own accounts.": '每次显示一个供电单位的客户经理：每项数字均为按该客户经理名下客户计算的目录指标。',
     'Visit due (90 days)': '应走访（90天）',
     'Visit overdue (180 days)': '走访逾期（180天）',
+    # branch load (issue 17): a load's progress on the Data page
+    'Waiting for another load of this warehouse to finish': '正在等待该数据仓库的另一次导入完成',
+    'Read {name}{where}: {rows} rows, {rejected} rejected': '已读取 {name}{where}：{rows} 行，拒绝 {rejected} 行',
+    'Checked and loaded {name}{where}: {rows} rows read, {rejected} rejected': '已校验并载入 {name}{where}：读取 {rows} 行，拒绝 {rejected} 行',
+    'Reading {name}{where}…': '正在读取 {name}{where}…',
+    'Checking and loading {name}{where}…': '正在校验并载入 {name}{where}…',
+    'Building the query model': '正在构建查询模型',
+    'Committing': '正在提交',
+    'Done': '完成',
+    '{elapsed} elapsed': '已用时 {elapsed}',
+    ', about {remaining} left': '，预计还需 {remaining}',
 }

@@ -60,9 +60,10 @@ class LoadProgress:
         where = f" ({self.step}/{self.steps})" if self.step and self.steps else ""
         what = {
             "waiting": self.note or "Waiting for another load",
-            "reading": f"Read {self.name}{where}: {self.rows or 0:,} rows, {self.rejected or 0:,} rejected",
-            "checking": f"Checked and loaded {self.name}{where}: {self.rows or 0:,} rows read, "
-                        f"{self.rejected or 0:,} rejected",
+            "reading": f"Reading {self.name}{where}…" if self.rows is None else
+                       f"Read {self.name}{where}: {self.rows:,} rows, {self.rejected or 0:,} rejected",
+            "checking": f"Checking and loading {self.name}{where}…" if self.rows is None else
+                        f"Checked and loaded {self.name}{where}: {self.rows:,} rows read, {self.rejected or 0:,} rejected",
             "model": f"Building the query model{' (' + self.note + ')' if self.note else ''}",
             "committing": "Committing",
             "done": "Warehouse swapped in",
@@ -573,6 +574,8 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     by_table: dict[str, list[tuple[StagedFile, HeaderMap]]] = {}
     sizes = [max(p.stat().st_size, 1) for p in files]
     for n, path in enumerate(files):
+        track("reading", PHASE_SHARES["reading"] * sum(sizes[:n]) / sum(sizes), name=path.name, step=n + 1,
+              steps=len(files))
         phase_started = time.perf_counter()
         table = mapping.table_for_file(path) or _table_by_name(path)
         describe = f"the columns of table '{table}'" if table else "the columns of any table"
@@ -613,6 +616,8 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     table_rows = {t: sum(s.rows + len(s.structural_rejects) for s, _ in by_table[t]) for t in by_table}
     done_rows = 0
     for step, table in enumerate(t for t in TABLE_ORDER if t in by_table):
+        track("checking", PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
+              name=table, step=step + 1, steps=len(by_table))
         phase_started = time.perf_counter()
         contract = CONTRACTS[table]
         table_map = mapping.for_table(table)
