@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from ingest.demo import generate, last_full_month
+from ingest.demo import generate, last_full_month, split_increment
 from ingest.errors import LoadError
 from ingest.load import WAIT_SECONDS, LoadReport, load, rebuild_model
 from ingest.mapping import load_mapping
@@ -37,6 +37,15 @@ def _parser() -> argparse.ArgumentParser:
                       help=f"last month of the three years, YYYY-MM (default: last full month, {last_full_month():%Y-%m})")
     demo.add_argument("--tickets-per-customer", type=float, default=10.0,
                       help="average service tickets per customer over the three years (default 10)")
+
+    inc = sub.add_parser("demo-increment", help="split demo exports into a base and the last month's increment",
+                         description="Split demo exports into what was exported a month earlier (--base) and the last "
+                                     "month's increment (--increment): its bills, and its tickets with the earlier ones "
+                                     "still open at its start in their final state. Load the base, then append the "
+                                     "increment (--mode append).")
+    inc.add_argument("exports", type=Path, help="folder of demo exports (python -m ingest demo)")
+    inc.add_argument("--base", type=Path, required=True, help="folder to write the base to (other files are linked)")
+    inc.add_argument("--increment", type=Path, required=True, help="folder to write the increment to")
 
     ld = sub.add_parser("load", help="validate export files and load them into a warehouse",
                         description="Validate export files against the table contracts and load them. "
@@ -87,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Wrote {len(files)} files to {args.out} in {time.perf_counter() - started:.1f} s:")
         for path in files:
             print(f"  {path.name}")
+        return 0
+    if args.command == "demo-increment":
+        base, increment = split_increment(args.exports, args.base, args.increment)
+        print(f"Base: {len(base)} files in {args.base}; increment: {', '.join(p.name for p in increment)} "
+              f"in {args.increment}")
         return 0
     if args.command == "rebuild":
         try:
