@@ -473,7 +473,7 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
                     if mode == "append":
                         shutil.copy2(db_path, new_db)
                     con = duckdb.connect(str(new_db))
-                in_place = new_db == db_path
+                in_place, committed = new_db == db_path, False
                 try:
                     _configure(con, resources, workdir)
                     if in_place:
@@ -488,9 +488,15 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
                                  "id": report.load_id})
                     if in_place:
                         con.execute("COMMIT")
-                    con.execute("CHECKPOINT")
+                        committed = True
+                        try:  # committed in the write-ahead log; a checkpoint that fails now is done at next open
+                            con.execute("CHECKPOINT")
+                        except duckdb.Error:
+                            pass
+                    else:
+                        con.execute("CHECKPOINT")
                 except BaseException:
-                    if in_place:
+                    if in_place and not committed:
                         try:
                             con.execute("ROLLBACK")
                         except duckdb.Error:
