@@ -478,7 +478,8 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
                     _configure(con, resources, workdir)
                     if in_place:
                         con.execute("BEGIN TRANSACTION")
-                    report = _build(con, files, db_path, mode, mapping, workdir, track)
+                    report = _build(OneTransaction(con) if in_place else con, files, db_path, mode, mapping,
+                                    workdir, track)
                     report.swap = "in place, one transaction" if in_place else (
                         "copy of the warehouse, renamed over it" if mode == "append" else "new file, renamed over it")
                     track("committing", 0.99)
@@ -510,6 +511,40 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
                     os.utime(db_path)  # readers tell a new load by the file's time (dashboard.data.stamp)
     track("done", 1.0)
     return report
+
+
+class OneTransaction:
+    """The load's connection for an in-place append, as the code it runs sees it. A cursor of a DuckDB connection is a
+    connection of its own, in a transaction of its own: the metric helpers the query model calls (metrics.inputs'
+    loaded_inputs, metrics.query's snapshot look-ups) open cursors, which would read the warehouse as last committed,
+    not as this load has changed it (its new source columns, coverage and snapshots). Here a cursor is the load's
+    connection itself, which closing a cursor leaves open."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def cursor(self) -> "_SameConnection":
+        return _SameConnection(self._con)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+class _SameConnection:
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def __enter__(self) -> "_SameConnection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
 
 
 def _open_in_place(db_path: Path) -> duckdb.DuckDBPyConnection | None:
