@@ -148,7 +148,9 @@ def build_ticket_rollups(con: duckdb.DuckDBPyConnection, since: dt.date | None =
     kind_matches = " AND ".join(f"k.{c} IS NOT DISTINCT FROM t.{c}" for c in TICKET_KIND)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ticket_kinds AS
-        SELECT row_number() OVER () AS kind, * FROM (SELECT DISTINCT {', '.join(TICKET_KIND)} FROM ticket_facts)""")
+        SELECT row_number() OVER () AS kind, * FROM (
+            SELECT DISTINCT {', '.join(TICKET_KIND)} FROM ticket_facts t
+            WHERE {_since("t.created_at", since, months_before=11)})""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ticket_parts AS
         SELECT t.customer_key, k.kind, CAST(date_trunc('month', t.created_at) AS DATE) AS month,
