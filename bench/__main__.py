@@ -23,6 +23,7 @@ from bench.pages import PAGE_STEPS
 from bench.pandas_baseline import PAGE_SETS
 
 ROOT = Path(__file__).resolve().parent.parent
+LOADING = ROOT / "bench" / "LOADING.json"  # the load benchmarks' measurements (bench/loading.py)
 VARIANTS = ("default", "one_region", "one_tier")
 
 
@@ -250,6 +251,12 @@ def record_load_test(measurements: Path, run: dict) -> dict:
     return measured
 
 
+def loading_section() -> list[str]:
+    from bench.loading import loading_lines
+
+    return loading_lines(json.loads(LOADING.read_text(encoding="utf-8")) if LOADING.exists() else None)
+
+
 def write_results(path: Path, measured: dict) -> None:
     """RESULTS.md from the measurements (kept beside it as JSON) and HISTORY.md, the notes on what each change bought."""
     customers, repeats, generation = measured["customers"], measured["repeats"], measured["generation"]
@@ -299,6 +306,7 @@ def write_results(path: Path, measured: dict) -> None:
     ]
     lines += load_test_lines(measured.get("load_tests", []))
     lines += briefing_book_lines(measured.get("briefing_books"))
+    lines += loading_section()
     history = path.parent / "HISTORY.md"
     if history.exists():
         lines.append(history.read_text(encoding="utf-8"))
@@ -321,6 +329,11 @@ def main() -> None:
                         help="warehouse for the load test (default: the demo warehouse the app builds)")
     parser.add_argument("--sessions", type=int, default=20, help="load test: sessions at once")
     parser.add_argument("--processes", type=int, default=1, help="load test: Streamlit server processes")
+    parser.add_argument("--loading", action="store_true",
+                        help="only the load benchmarks (bench/loading.py): floor, full load, monthly increment, peak "
+                             "memory, for --customers; added to bench/LOADING.json and RESULTS.md")
+    parser.add_argument("--exports", type=Path, default=None,
+                        help="loading: demo exports to split and load (default: generate them in --work)")
     parser.add_argument("--nginx", action="store_true",
                         help="load test: sessions through nginx with deploy/nginx-multiprocess.conf")
     parser.add_argument("--report", metavar="YYYY-MM",
@@ -334,6 +347,21 @@ def main() -> None:
         measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
         write_results(args.results, measured)
         print(f"wrote {args.results}")
+        return
+    if args.loading:
+        from bench.loading import measure, record
+
+        exports = args.exports
+        if exports is None:
+            exports = args.work / f"exports_{args.customers}"
+            if not (args.reuse and exports.exists()):
+                generate(exports, args.customers, args.tickets_per_customer)
+        result = measure(exports, args.work / f"loading_{args.customers}", args.customers)
+        record(LOADING, result)
+        print(json.dumps({k: v for k, v in result.items() if k != "floor"}, indent=1, ensure_ascii=False)[:4000])
+        if measurements.exists():
+            write_results(args.results, json.loads(measurements.read_text(encoding="utf-8")))
+        print(f"wrote {LOADING}")
         return
     if args.load_test:
         from bench.load_test import load_test

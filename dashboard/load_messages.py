@@ -148,3 +148,32 @@ def note_zh(note: str) -> str:
 
 def error_zh(message: str) -> str:
     return _translate(message, ERRORS)
+
+
+# --- A load's progress while it runs (branch `load`, issue 17) ---
+
+def progress_text(event) -> str:
+    """What the Data page's progress bar says, in the page's language: the phase, the file or table with its rows read
+    and rejected, the time elapsed and the time expected still (an ingest.load.LoadProgress). File names are escaped:
+    the bar's text is Markdown."""
+    from dashboard.escape import markdown
+    from dashboard.i18n import _
+    from ingest.load import clock
+
+    name = markdown(event.name or "")
+    where = f" ({event.step}/{event.steps})" if event.step and event.steps else ""
+    rows, rejected = f"{event.rows or 0:,}", f"{event.rejected or 0:,}"
+    what = {
+        "waiting": _("Waiting for another load of this warehouse to finish"),
+        "reading": _("Reading {name}{where}…") if event.rows is None else
+                   _("Read {name}{where}: {rows} rows, {rejected} rejected"),
+        "checking": _("Checking and loading {name}{where}…") if event.rows is None else
+                    _("Checked and loaded {name}{where}: {rows} rows read, {rejected} rejected"),
+        "model": _("Building the query model"),
+        "committing": _("Committing"),
+        "done": _("Done"),
+    }[event.phase].format(name=name, where=where, rows=rows, rejected=rejected)
+    timing = _("{elapsed} elapsed").format(elapsed=clock(event.elapsed))
+    if event.remaining is not None and event.phase != "done":
+        timing += _(", about {remaining} left").format(remaining=clock(event.remaining))
+    return f"{what} · {timing}"

@@ -610,4 +610,15 @@ ZH: dict[str, str] = {
     '{metric} by {dimension}': '各{dimension}{metric}',
     'Download briefing book (PDF)': '下载经营分析月报（PDF）',
     'The month of {month} as a printable briefing book, for the regions and in the language chosen here.': '{month}的经营分析月报（可打印），按当前所选供电单位和语言生成。',
+    # branch load (issue 17): a load's progress on the Data page
+    'Waiting for another load of this warehouse to finish': '正在等待该数据仓库的另一次导入完成',
+    'Read {name}{where}: {rows} rows, {rejected} rejected': '已读取 {name}{where}：{rows} 行，拒绝 {rejected} 行',
+    'Checked and loaded {name}{where}: {rows} rows read, {rejected} rejected': '已校验并载入 {name}{where}：读取 {rows} 行，拒绝 {rejected} 行',
+    'Reading {name}{where}…': '正在读取 {name}{where}…',
+    'Checking and loading {name}{where}…': '正在校验并载入 {name}{where}…',
+    'Building the query model': '正在构建查询模型',
+    'Committing': '正在提交',
+    'Done': '完成',
+    '{elapsed} elapsed': '已用时 {elapsed}',
+    ', about {remaining} left': '，预计还需 {remaining}',
 }

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from ingest.demo import generate, last_full_month
+from ingest.demo import generate, last_full_month, split_increment
 from ingest.errors import LoadError
 from ingest.load import WAIT_SECONDS, LoadReport, load, rebuild_model
 from ingest.mapping import load_mapping
@@ -38,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--tickets-per-customer", type=float, default=10.0,
                       help="average service tickets per customer over the three years (default 10)")
 
+    inc = sub.add_parser("demo-increment", help="split demo exports into a base and the last month's increment",
+                         description="Split demo exports into what was exported a month earlier (--base) and the last "
+                                     "month's increment (--increment): its bills, and its tickets with the earlier ones "
+                                     "still open at its start in their final state. Load the base, then append the "
+                                     "increment (--mode append).")
+    inc.add_argument("exports", type=Path, help="folder of demo exports (python -m ingest demo)")
+    inc.add_argument("--base", type=Path, required=True, help="folder to write the base to (other files are linked)")
+    inc.add_argument("--increment", type=Path, required=True, help="folder to write the increment to")
+
     ld = sub.add_parser("load", help="validate export files and load them into a warehouse",
                         description="Validate export files against the table contracts and load them. "
                                     "Rows that break a rule are kept in the `rejects` table with their reason. "
@@ -62,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def print_summary(report: LoadReport) -> None:
-    print(f"Load {report.load_id} ({report.mode}) committed in {report.duration_seconds:.1f} s")
+    print(f"Load {report.load_id} ({report.mode}) committed in {report.duration_seconds:.1f} s"
+          + (f"; warehouse written {report.swap}; query model built {report.model}" if report.swap else ""))
     print(f"{'table':<16}{'read':>12}{'loaded':>12}{'rejected':>10}{'superseded':>12}{'skipped':>9}")
     for table, row in report.tables().items():
         print(f"{table:<16}{row['read']:>12,}{row['loaded']:>12,}{row['rejected']:>10,}"
@@ -87,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         for path in files:
             print(f"  {path.name}")
         return 0
+    if args.command == "demo-increment":
+        base, increment = split_increment(args.exports, args.base, args.increment)
+        print(f"Base: {len(base)} files in {args.base}; increment: {', '.join(p.name for p in increment)} "
+              f"in {args.increment}")
+        return 0
     if args.command == "rebuild":
         try:
             seconds = rebuild_model(args.db, wait_seconds=args.wait)
@@ -98,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         report = load(args.paths, args.db, mode=args.mode, mapping=load_mapping(args.mapping), wait_seconds=args.wait,
-                      progress=lambda message, fraction: print(message, file=sys.stderr, flush=True))
+                      progress=lambda event: print(event.message, file=sys.stderr, flush=True))
     except LoadError as exc:
         if args.report:
             args.report.write_text(json.dumps({"ok": False, "tables": {}, "error": str(exc)}, ensure_ascii=False, indent=2))

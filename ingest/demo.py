@@ -362,3 +362,55 @@ def generate(out: Path, customers: int = 5000, seed: int = 7, end_month: dt.date
     training.to_csv(out / "staff_training.csv", index=False, encoding="utf-16")
     written.append(out / "staff_training.csv")
     return written
+
+
+# --- A monthly increment (branch `load`, issue 17) ---
+
+TICKET_LATER = ("first_response_at", "arrived_at", "resolved_at")
+
+
+def split_increment(exports: Path, base: Path, increment: Path) -> tuple[list[Path], list[Path]]:
+    """Split demo exports into what was exported a month ago (`base`) and the last month's increment (`increment`):
+    the last month's bills; the tickets created in it, and those created earlier that were still open or unanswered
+    at its start, now in their final state. In `base` those tickets are as exported then: timestamps from the last
+    month on empty, and a ticket not yet resolved has no first-contact flag, no satisfaction score and is not reopened.
+    The other files are linked into `base` unchanged. Loading `base`, then appending `increment`, must give the same
+    warehouse as loading both at once (tests/test_increment.py). Returns the files of each."""
+    exports, base, increment = Path(exports), Path(base), Path(increment)
+    base.mkdir(parents=True, exist_ok=True)
+    increment.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    read = "read_csv($p, all_varchar = true, header = true)"
+    last = con.execute(f"SELECT max(period) FROM {read}", {"p": str(exports / "billing.csv")}).fetchall()[0][0]
+    cutoff = f"{last[:7]}-01"
+    month = last[:7]
+    base_files, increment_files = [], []
+    for path in sorted(exports.iterdir()):
+        if path.name in ("billing.csv", "tickets.csv"):
+            continue
+        target = base / path.name
+        target.unlink(missing_ok=True)
+        target.symlink_to(path.resolve())
+        base_files.append(target)
+
+    def copy(sql: str, source: str, target: Path, files: list[Path]) -> None:
+        params = {"p": str(exports / source), "cut": cutoff, "month": month}
+        con.execute(f"COPY ({sql}) TO '{target}' (HEADER, DELIMITER ',')", {k: v for k, v in params.items()
+                                                                           if f"${k}" in sql})
+        files.append(target)
+
+    # periods are written YYYY-MM, times YYYY-MM-DD HH:MM:SS: both compare as text
+    copy(f"SELECT * FROM {read} WHERE period < $month", "billing.csv", base / "billing.csv", base_files)
+    copy(f"SELECT * FROM {read} WHERE period >= $month", "billing.csv", increment / f"billing_{month}.csv",
+         increment_files)
+    later = " OR ".join(f"{c} >= $cut" for c in TICKET_LATER)
+    unresolved = "(resolved_at IS NULL OR resolved_at >= $cut)"
+    copy(f"""SELECT * REPLACE ({', '.join(f"CASE WHEN {c} >= $cut THEN NULL ELSE {c} END AS {c}" for c in TICKET_LATER)},
+                     CASE WHEN {unresolved} THEN NULL ELSE first_contact_resolution END AS first_contact_resolution,
+                     CASE WHEN {unresolved} THEN 'N' ELSE reopened END AS reopened,
+                     CASE WHEN {unresolved} THEN NULL ELSE satisfaction END AS satisfaction)
+             FROM {read} WHERE created_at < $cut""", "tickets.csv", base / "tickets.csv", base_files)
+    copy(f"SELECT * FROM {read} WHERE created_at >= $cut OR {later}", "tickets.csv",
+         increment / f"tickets_{month}.csv", increment_files)
+    con.close()
+    return base_files, increment_files

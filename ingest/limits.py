@@ -219,3 +219,20 @@ def mapping_text(path: Path, limits: UploadLimits) -> str:
             continue
     raise LoadError(f"{path}: the mapping file is neither UTF-8, UTF-16 nor GB18030/GBK text; save it as UTF-8 "
                     "and load again")
+
+
+def load_resources(environ: Mapping[str, str] = os.environ):
+    """DuckDB's memory limit, spill folder and threads for a load, from `SCORECARD_LOAD_MEMORY_LIMIT` (default
+    2GiB), `SCORECARD_LOAD_TEMP_DIRECTORY` (default: a scratch folder beside the warehouse) and
+    `SCORECARD_LOAD_THREADS` (default: one per core)."""
+    from metrics.settings import LoadResources
+
+    names = {"memory_limit": "SCORECARD_LOAD_MEMORY_LIMIT", "temp_directory": "SCORECARD_LOAD_TEMP_DIRECTORY",
+             "threads": "SCORECARD_LOAD_THREADS"}
+    given = {field: environ[name] for field, name in names.items() if environ.get(name)}
+    try:
+        return LoadResources.model_validate(given)
+    except ValidationError as exc:
+        problems = "; ".join(f"{names[str(e['loc'][0])]}={given.get(str(e['loc'][0]))!r}: {e['msg']}"
+                             for e in exc.errors())
+        raise LoadError(f"load resources: {problems}; give a size such as 2GiB (threads: a whole number)") from None

@@ -22,10 +22,10 @@ import duckdb
 
 from ingest.contracts import CONTRACTS, TABLE_ORDER, UNITS, Contract, header_ranks, header_unit, normalise_header
 from ingest.errors import LoadError
-from ingest.limits import UploadLimits, check_files
+from ingest.limits import UploadLimits, check_files, load_resources
 from ingest.lock import one_load_at_a_time
 from ingest.mapping import SourceMapping
-from ingest.model import build_derived_model
+from ingest.model import ModelChange, build_derived_model
 from ingest.os_errors import explained
 from ingest.readers import HEADER_SEARCH_ROWS, SUPPORTED_SUFFIXES, HeaderFinder, StagedFile, stage_file
 from ingest.scratch import ScratchFolder, clean_leftovers
@@ -33,7 +33,67 @@ from ingest.sources import record_source_columns
 from ingest.validate import SQL_TYPES, ColumnOptions, parse_select, raw_row_sql
 
 Mode = Literal["replace", "append"]
-Progress = Callable[[str, float], None]
+# The date whose month an append's rows touch in the query model, per fact table (customers: the whole model).
+MONTH_OF = {"billing": "period", "tickets": "created_at", "surveys": "surveyed_on", "visits": "visited_on",
+            "account_events": "event_date", "staff_training": "trained_on"}
+
+
+@dataclass
+class LoadProgress:
+    """Where a load is, for a person watching: the phase, the file or table it is on, rows read and rejected so far
+    in it, seconds elapsed since the load started and, once it can tell, the seconds it expects still to take."""
+
+    phase: str  # "waiting", "reading", "checking", "model", "committing", "done"
+    fraction: float
+    elapsed: float
+    remaining: float | None = None
+    name: str | None = None  # file (reading) or table (checking)
+    step: int | None = None  # which file or table, from 1
+    steps: int | None = None
+    rows: int | None = None
+    rejected: int | None = None
+    note: str | None = None  # waiting: why; model: the steps built
+
+    @property
+    def message(self) -> str:
+        """The English line the CLI prints (the Data page words it in its own language, dashboard.load_messages)."""
+        where = f" ({self.step}/{self.steps})" if self.step and self.steps else ""
+        what = {
+            "waiting": self.note or "Waiting for another load",
+            "reading": f"Reading {self.name}{where}…" if self.rows is None else
+                       f"Read {self.name}{where}: {self.rows:,} rows, {self.rejected or 0:,} rejected",
+            "checking": f"Checking and loading {self.name}{where}…" if self.rows is None else
+                        f"Checked and loaded {self.name}{where}: {self.rows:,} rows read, {self.rejected or 0:,} rejected",
+            "model": f"Building the query model{' (' + self.note + ')' if self.note else ''}",
+            "committing": "Committing",
+            "done": "Warehouse swapped in",
+        }[self.phase]
+        left = f", about {clock(self.remaining)} left" if self.remaining is not None else ""
+        return f"{what} · {clock(self.elapsed)} elapsed{left}"
+
+
+def clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
+Progress = Callable[[LoadProgress], None]
+# Shares of a load's time by phase, from the 1 M-customer benchmark (bench/RESULTS.md), to expect what is left.
+PHASE_SHARES = {"reading": 0.25, "checking": 0.30, "model": 0.45}
+
+
+class _Tracker:
+    """Turns a load's steps into LoadProgress: the fraction done from the phase shares (reading by bytes, checking by
+    rows), the time left from the time taken so far."""
+
+    def __init__(self, say: Progress, started: float):
+        self.say, self.started = say, started
+
+    def __call__(self, phase: str, fraction: float, **fields) -> None:
+        elapsed = time.perf_counter() - self.started
+        remaining = elapsed * (1 - fraction) / fraction if 0.05 <= fraction < 1 else (0.0 if fraction >= 1 else None)
+        self.say(LoadProgress(phase=phase, fraction=min(fraction, 1.0), elapsed=elapsed, remaining=remaining, **fields))
 WAIT_SECONDS = 300  # how long a load waits for another load of the same warehouse to finish
 
 META_DDL = """
@@ -106,6 +166,8 @@ class LoadReport:
     duration_seconds: float = 0.0
     error: str | None = None
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    swap: str | None = None  # how the load reached the warehouse file: in place, or a new file renamed over it
+    model: str | None = None  # which part of the query model was built: whole, or from which month on, and why
 
     def tables(self) -> dict[str, dict[str, int]]:
         """Per table: read = loaded + rejected + superseded; skipped rows (totals rows) are not records."""
@@ -127,6 +189,8 @@ class LoadReport:
             "duration_seconds": round(self.duration_seconds, 3),
             "phase_seconds": {k: round(v, 3) for k, v in self.phase_seconds.items()},
             "error": self.error,
+            "swap": self.swap,
+            "model": self.model,
         }
 
 
@@ -271,6 +335,8 @@ class TableOutcome:
     superseded: dict[int, int] = field(default_factory=dict)
     superseded_by: dict[int, list[int]] = field(default_factory=dict)
     warnings: dict[int, list[dict]] = field(default_factory=dict)
+    table: str = ""
+    months: frozenset[dt.date] = frozenset()  # append: months of the rows added and of the rows they replace
 
 
 def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list[str], staged: list[tuple[int, StagedFile]],
@@ -330,12 +396,20 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list
             {"load_id": load_id, "file": file_names[file_no], **params},
         )
         con.execute(f"DROP TABLE {staged_file.staging_table}")
+    good = "_reason IS NULL AND NOT _superseded"
+    months: set[dt.date] = set()
+    if mode == "append" and (column := MONTH_OF.get(name)):
+        month = f"CAST(date_trunc('month', {column}) AS DATE)"
+        months = {m for (m,) in con.execute(
+            f"""SELECT DISTINCT {month} FROM checked_{name} WHERE {good} AND {column} IS NOT NULL
+                UNION SELECT DISTINCT {month} FROM {name} t WHERE {column} IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM checked_{name} n WHERE n._reason IS NULL AND NOT n._superseded
+                    AND {_key_match(contract, 't', 'n')})""").fetchall()}
     if mode == "append":
         con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM checked_{name} n "
                     f"WHERE n._reason IS NULL AND NOT n._superseded AND {_key_match(contract, 't', 'n')})")
-    good = "_reason IS NULL AND NOT _superseded"
     con.execute(f"INSERT INTO {name} SELECT {cols} FROM checked_{name} WHERE {good} ORDER BY _file_no, _line")
-    outcome = TableOutcome()
+    outcome = TableOutcome(table=name, months=frozenset(months))
     outcome.loaded = dict(con.execute(
         f"SELECT _file_no, count(*) FROM checked_{name} WHERE {good} GROUP BY _file_no").fetchall())
     for file_no, rows, later in con.execute(
@@ -369,38 +443,130 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
     """Validate and load export files into the warehouse at db_path; raises LoadError when nothing was committed.
 
     Files breaking a limit (default: from the environment) are refused before any is read. One load at a time per
-    warehouse: a load finding another at work waits up to `wait_seconds`, then refuses."""
+    warehouse: a load finding another at work waits up to `wait_seconds`, then refuses.
+
+    A replace load builds a new file and swaps it in with one rename. An append works in the warehouse file itself,
+    inside one DuckDB transaction (a failed or killed append is rolled back: nothing it did is committed), when no one
+    else has the file open; when the app is reading it (its read generations are hard links of the file, see
+    dashboard/data.py, so the file has more than one link) or another process holds it, the append builds on a copy and
+    swaps it in like a replace load, so a reader never sees the file change under it."""
     mapping = mapping or SourceMapping()
     db_path = Path(db_path)
     files = expand_paths(paths)
-    say = progress or (lambda message, fraction: None)
+    say = progress or (lambda event: None)
+    resources = load_resources()
     with explained(db_path.parent):
         check_files(files, limits or UploadLimits.from_env())
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        with one_load_at_a_time(db_path, wait_seconds, lambda message: say(message, 0.0)):
+        waited = time.perf_counter()
+        with one_load_at_a_time(db_path, wait_seconds, lambda message: say(LoadProgress(
+                "waiting", 0.0, time.perf_counter() - waited, note=message))):
             started = time.perf_counter()  # the load's own time, not its wait for another
+            track = _Tracker(say, started)
             if mode == "append" and not db_path.exists():
                 raise LoadError(f"{db_path}: no warehouse to append to; run a replace load first")
             clean_leftovers(db_path.parent)
             with ScratchFolder(db_path.parent, "loading") as workdir:
-                new_db = workdir / "warehouse.duckdb"
-                if mode == "append":
-                    shutil.copy2(db_path, new_db)
-                con = duckdb.connect(str(new_db))
+                con = _open_in_place(db_path) if mode == "append" else None
+                new_db = db_path if con is not None else workdir / "warehouse.duckdb"
+                if con is None:
+                    if mode == "append":
+                        shutil.copy2(db_path, new_db)
+                    con = duckdb.connect(str(new_db))
+                in_place, committed = new_db == db_path, False
                 try:
-                    con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
-                    con.execute("SET enable_progress_bar = false")
-                    report = _build(con, files, db_path, mode, mapping, workdir, say)
+                    _configure(con, resources, workdir)
+                    if in_place:
+                        con.execute("BEGIN TRANSACTION")
+                    report = _build(OneTransaction(con) if in_place else con, files, db_path, mode, mapping,
+                                    workdir, track)
+                    report.swap = "in place, one transaction" if in_place else (
+                        "copy of the warehouse, renamed over it" if mode == "append" else "new file, renamed over it")
+                    track("committing", 0.99)
                     report.duration_seconds = time.perf_counter() - started
                     con.execute("UPDATE loads SET duration_seconds = $d, report = $r WHERE load_id = $id",
                                 {"d": report.duration_seconds, "r": json.dumps(report.to_json(), ensure_ascii=False),
                                  "id": report.load_id})
-                    con.execute("CHECKPOINT")
+                    if in_place:
+                        con.execute("COMMIT")
+                        committed = True
+                        try:  # committed in the write-ahead log; a checkpoint that fails now is done at next open
+                            con.execute("CHECKPOINT")
+                        except duckdb.Error:
+                            pass
+                    else:
+                        con.execute("CHECKPOINT")
+                except BaseException:
+                    if in_place and not committed:
+                        try:
+                            con.execute("ROLLBACK")
+                        except duckdb.Error:
+                            pass
+                    raise
                 finally:
                     con.close()
-                os.replace(new_db, db_path)
-    say("Warehouse swapped in", 1.0)
+                if not in_place:
+                    os.replace(new_db, db_path)
+                else:
+                    os.utime(db_path)  # readers tell a new load by the file's time (dashboard.data.stamp)
+    track("done", 1.0)
     return report
+
+
+class OneTransaction:
+    """The load's connection for an in-place append, as the code it runs sees it. A cursor of a DuckDB connection is a
+    connection of its own, in a transaction of its own: the metric helpers the query model calls (metrics.inputs'
+    loaded_inputs, metrics.query's snapshot look-ups) open cursors, which would read the warehouse as last committed,
+    not as this load has changed it (its new source columns, coverage and snapshots). Here a cursor is the load's
+    connection itself, which closing a cursor leaves open."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def cursor(self) -> "_SameConnection":
+        return _SameConnection(self._con)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+class _SameConnection:
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def __enter__(self) -> "_SameConnection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+def _open_in_place(db_path: Path) -> duckdb.DuckDBPyConnection | None:
+    """A read-write connection to the warehouse file itself when no one else reads it, else None: the app's read
+    generations are hard links of the file (more than one link), and DuckDB refuses a file another process holds."""
+    if os.stat(db_path).st_nlink > 1:
+        return None
+    try:
+        return duckdb.connect(str(db_path))
+    except duckdb.Error:
+        return None
+
+
+def _configure(con: duckdb.DuckDBPyConnection, resources, workdir: Path) -> None:
+    """DuckDB's memory limit, spill folder and threads for the load (ingest.limits.load_resources)."""
+    spill = Path(resources.temp_directory) if resources.temp_directory else workdir / "spill"
+    con.execute("SET memory_limit = $m", {"m": resources.memory_limit})
+    con.execute("SET temp_directory = $t", {"t": str(spill)})
+    if resources.threads:
+        con.execute("SET threads = $n", {"n": resources.threads})
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")
 
 
 def rebuild_model(db_path: Path, wait_seconds: float = WAIT_SECONDS) -> dict[str, float]:
@@ -436,8 +602,9 @@ def _export_order(files: list[Path]) -> list[Path]:
 
 
 def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMapping, workdir: Path,
-           say: Progress) -> LoadReport:
+           track: _Tracker) -> LoadReport:
     con.execute(META_DDL)
+    before = _model_inputs(con) if mode == "append" else None
     if mode == "replace" and db_path.exists():
         _copy_history(con, db_path)
     for contract in CONTRACTS.values():
@@ -446,8 +613,10 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     report = LoadReport(ok=True, mode=mode, load_id=load_id)
 
     by_table: dict[str, list[tuple[StagedFile, HeaderMap]]] = {}
+    sizes = [max(p.stat().st_size, 1) for p in files]
     for n, path in enumerate(files):
-        say(f"Reading {path.name}", 0.7 * n / len(files))
+        track("reading", PHASE_SHARES["reading"] * sum(sizes[:n]) / sum(sizes), name=path.name, step=n + 1,
+              steps=len(files))
         phase_started = time.perf_counter()
         table = mapping.table_for_file(path) or _table_by_name(path)
         describe = f"the columns of table '{table}'" if table else "the columns of any table"
@@ -471,6 +640,9 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
             skipped_rows=[{"line": line, "reason": reason} for line, reason, _ in staged.skipped[:SKIPPED_LISTED]],
             header_notes=headers.notes, scaled=headers.scaled))
         report.phase_seconds[f"read {path.name}"] = time.perf_counter() - phase_started
+        track("reading", PHASE_SHARES["reading"] * sum(sizes[:n + 1]) / sum(sizes), name=path.name, step=n + 1,
+              steps=len(files), rows=staged.rows + len(staged.structural_rejects),
+              rejected=len(staged.structural_rejects))
 
     if mode == "replace":
         missing = [t for t in TABLE_ORDER if CONTRACTS[t].required and t not in by_table]
@@ -482,8 +654,11 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
 
     file_names = [f.file for f in report.files]
     outcomes: dict[int, tuple[TableOutcome, int]] = {}
+    table_rows = {t: sum(s.rows + len(s.structural_rejects) for s, _ in by_table[t]) for t in by_table}
+    done_rows = 0
     for step, table in enumerate(t for t in TABLE_ORDER if t in by_table):
-        say(f"Checking and loading {table}", 0.7 + 0.25 * step / len(by_table))
+        track("checking", PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
+              name=table, step=step + 1, steps=len(by_table))
         phase_started = time.perf_counter()
         contract = CONTRACTS[table]
         table_map = mapping.for_table(table)
@@ -509,6 +684,11 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
         for file_no, _ in staged_files:
             outcomes[file_no] = (outcome, file_no)
         report.phase_seconds[f"check and load {table}"] = time.perf_counter() - phase_started
+        done_rows += table_rows[table]
+        rejected_now = con.execute("SELECT count(*) FROM rejects WHERE load_id = $id AND table_name = $t",
+                                   {"id": load_id, "t": table}).fetchall()[0][0]
+        track("checking", PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
+              name=table, step=step + 1, steps=len(by_table), rows=table_rows[table], rejected=rejected_now)
 
     counts = con.execute(
         """SELECT source_file, count(*) FROM rejects WHERE load_id = $id GROUP BY source_file""",
@@ -526,8 +706,13 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     for table, reasons in _top_reasons(con, load_id).items():
         report.top_reasons[table] = reasons
 
-    say("Building the query model", 0.95)
-    for step, seconds in build_derived_model(con).items():
+    change = _model_change(con, before, outcomes) if mode == "append" else None
+    report.model = ("whole" if change is None or change.whole else
+                    f"from {change.since:%Y-%m} on" if change.since else "only the small whole tables") + (
+        f" ({change.why_whole})" if change is not None and change.why_whole else "")
+    track("model", PHASE_SHARES["reading"] + PHASE_SHARES["checking"], note=report.model)
+    built = build_derived_model(con) if change is None or change.whole else build_derived_model(con, change)
+    for step, seconds in built.items():
         report.phase_seconds[f"query model: {step}"] = seconds
     totals = Counter()
     for f in report.files:
@@ -538,6 +723,44 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
          "read": totals["read"], "loaded": totals["loaded"], "rejected": totals["rejected"]},
     )
     return report
+
+
+def _model_inputs(con: duckdb.DuckDBPyConnection) -> tuple[frozenset, int | None]:
+    """What decides whether an append may build the query model in part: the source columns recorded (a new one can
+    change every ticket's SLA steps) and the model version the warehouse was built with."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    columns = frozenset(con.execute("SELECT table_name, column_name FROM source_columns").fetchall()) \
+        if "source_columns" in tables else frozenset()
+    version = con.execute("SELECT max(version) FROM model_info").fetchall()[0][0] if "model_info" in tables else None
+    return columns, version
+
+
+def _model_change(con: duckdb.DuckDBPyConnection, before: tuple[frozenset, int | None],
+                  outcomes: dict[int, tuple[TableOutcome, int]]) -> ModelChange:
+    """What an append changed, for the query model's one step (ingest.model.build_derived_model)."""
+    from metrics import MODEL_VERSION
+
+    months: dict[str, set[dt.date]] = {}
+    customers = False
+    for table, outcome in _outcomes_by_table(outcomes).items():
+        if table == "customers":
+            customers = True
+        elif outcome.months:
+            months.setdefault(table, set()).update(outcome.months)
+    columns, version = before
+    why = None
+    if customers:
+        why = "the customers changed: every fact carries their attributes and key"
+    elif version != MODEL_VERSION:
+        why = f"the warehouse's query model is version {version}, this scorecard's {MODEL_VERSION}"
+    elif _model_inputs(con)[0] != columns:
+        why = "a source brought a column no earlier load had (SLA steps measured)"
+    return ModelChange(months={t: frozenset(m) for t, m in months.items()}, customers=customers,
+                       whole=why is not None, why_whole=why)
+
+
+def _outcomes_by_table(outcomes: dict[int, tuple[TableOutcome, int]]) -> dict[str, TableOutcome]:
+    return {outcome.table: outcome for outcome, _ in outcomes.values()}
 
 
 def _top_reasons(con: duckdb.DuckDBPyConnection, load_id: int, limit: int = 5) -> dict[str, list[tuple[str, int]]]:

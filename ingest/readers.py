@@ -108,6 +108,49 @@ def _sniff_delimiter(lines: list[str]) -> str:
         return max(counts, key=counts.get)
 
 
+SCAN_CHUNK = 1 << 26  # bytes of a CSV scanned at a time for its records: the scan's memory does not grow with the file
+
+
+def _scan_records(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_record_starts` of a file read chunk by chunk (the quotes' parity carried over), without mapping the whole
+    file into memory, and the first byte of each record (a blank record's is a space, tab, CR or its line break)."""
+    size = path.stat().st_size
+    ends, end_lines, firsts = [], [], []
+    parity = newlines_before = offset = 0
+    pending_first = False  # the last chunk ended on a record's line break: the next record's first byte is next
+    buf = np.empty(min(SCAN_CHUNK, max(size, 1)), dtype=np.uint8)
+    with open(path, "rb", buffering=0) as fh:
+        head = fh.read(1)
+        first_byte = head[0] if head else 10
+        fh.seek(0)
+        while n := fh.readinto(memoryview(buf)):
+            chunk = buf[:n]
+            if pending_first:
+                firsts[-1][-1] = chunk[0]
+            newlines = np.flatnonzero(chunk == 10)
+            quotes = np.flatnonzero(chunk == 34)
+            ending = np.flatnonzero((np.searchsorted(quotes, newlines) + parity) % 2 == 0)
+            local = newlines[ending]
+            ends.append(local + offset)
+            end_lines.append(ending + newlines_before + 2)
+            nxt = local + 1
+            first = np.full(len(local), 10, dtype=np.uint8)
+            inside = nxt < n
+            first[inside] = chunk[nxt[inside]]
+            pending_first = bool(len(local)) and not inside[-1]
+            firsts.append(first)
+            parity = (parity + len(quotes)) % 2
+            newlines_before += len(newlines)
+            offset += n
+    ends_all = np.concatenate(ends) if ends else np.empty(0, dtype=np.int64)
+    starts = np.concatenate(([0], ends_all + 1))
+    lines = np.concatenate(([1], np.concatenate(end_lines) if end_lines else np.empty(0, dtype=np.int64)))
+    stops = np.concatenate((ends_all, [size]))
+    first_bytes = np.concatenate(([first_byte], *firsts)).astype(np.uint8)
+    keep = starts < size
+    return starts[keep], lines[keep], stops[keep], first_bytes[keep]
+
+
 def _record_starts(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Byte offset, physical line and byte end of every CSV record (a line break inside quotes does not end one)."""
     newlines = np.flatnonzero(data == 10)
@@ -155,13 +198,13 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         has_text = bool(fh.read(1 << 16).strip())
     if not has_text:
         raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
-    with open(source, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        data = np.frombuffer(mapped, dtype=np.uint8)
-        starts, lines, stops = _record_starts(data)
+    starts, lines, stops, first_bytes = _scan_records(source)
+    with open(source, "rb") as fh:
         head_count = min(len(starts), 4 * HEADER_SEARCH_ROWS)
         head_end = int(stops[head_count - 1]) if head_count else 0
-        head_text = bytes(data[:head_end]).decode("utf-8", errors="replace")
-        sample = bytes(data[: 1 << 16]).decode("utf-8", errors="ignore")
+        head_text = fh.read(head_end).decode("utf-8", errors="replace")
+        fh.seek(0)
+        sample = fh.read(1 << 16).decode("utf-8", errors="ignore")
         delimiter = _sniff_delimiter(sample.splitlines()[: 4 * HEADER_SEARCH_ROWS])
         head_rows = list(csv.reader(io.StringIO(head_text), delimiter=delimiter))
         # csv.reader drops nothing, but a blank line is an empty list: keep indices aligned with records
@@ -172,8 +215,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         header_line = int(lines[header_index])
         after = slice(header_index + 1, None)
         body_starts, body_lines, body_stops = starts[after], lines[after], stops[after]
-        blank = _blank_records(data, body_starts, body_stops)
-        del data
+        blank = _blank_records(fh, body_starts, body_stops, first_bytes[after])
     records = body_lines[~blank]
     # one line per record, none blank: the usual file, where each row's line follows from its number
     first_line = int(records[0]) - 1 if len(records) and records[-1] - records[0] == len(records) - 1 else None
@@ -223,15 +265,15 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
     return staged
 
 
-def _blank_records(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """Records holding nothing but spaces, tabs and CR: only those starting with one need a look."""
+def _blank_records(fh, starts: np.ndarray, stops: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Records holding nothing but spaces, tabs and CR: only those starting with one (or empty) need a look."""
     blank = np.zeros(len(starts), dtype=bool)
     if len(starts) == 0:
         return blank
-    first = data[np.minimum(starts, len(data) - 1)]
-    maybe = np.flatnonzero((stops <= starts) | np.isin(first, (9, 13, 32)))
+    maybe = np.flatnonzero((stops <= starts) | np.isin(first, (9, 10, 13, 32)))
     for i in maybe:
-        blank[i] = not bytes(data[starts[i]:stops[i]]).strip()
+        fh.seek(int(starts[i]))
+        blank[i] = not fh.read(max(int(stops[i] - starts[i]), 0)).strip()
     return blank
 
 

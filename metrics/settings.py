@@ -68,6 +68,15 @@ class MetricSettings(Strict):
     rollups: bool = True
 
 
+class LoadResources(Strict):
+    """What a load may use (branch `load`, issue 17): DuckDB's memory limit (beyond it, DuckDB spills to
+    `temp_directory`, by default a scratch folder beside the warehouse) and its threads (None: one per core)."""
+
+    memory_limit: str = Field("2GiB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    temp_directory: str | None = None
+    threads: int | None = Field(None, gt=0)
+
+
 DEFAULT_BOUNDARIES = TierBoundaries()
 DEFAULT_SLA = SlaTargets()
 

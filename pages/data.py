@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import data, escape
 from dashboard.filters import IDENTITY_KEY, current
 from dashboard.i18n import _, language
-from dashboard.load_messages import error_zh, note_zh, reason_zh
+from dashboard.load_messages import error_zh, note_zh, progress_text, reason_zh
 from dashboard.labels import TABLES, column, label
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
@@ -151,7 +151,7 @@ if submitted:
                 mapping_path.write_bytes(mapping_file.getvalue())
                 mapping = load_mapping(mapping_path, limits)
             report = load(paths, data.WAREHOUSE, mode=mode, mapping=mapping, limits=limits, wait_seconds=WAIT_SECONDS,
-                          progress=lambda message, fraction: progress.progress(min(fraction, 1.0), text=message))
+                          progress=lambda event: progress.progress(event.fraction, text=progress_text(event)))
     except LoadError as error:
         progress.empty()
         message = str(error).replace(f"{folder}/mapping/", "").replace(f"{folder}/", "") if folder else str(error)
