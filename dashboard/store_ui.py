@@ -96,6 +96,11 @@ def region_name(region: str) -> str:
     return _("Company-wide") if region == ALL_REGIONS else region
 
 
+def shown_region(region: str) -> str:
+    """A region for Markdown: the company-wide scope in words, a region's name (from the data) escaped."""
+    return _("Company-wide") if region == ALL_REGIONS else escape.markdown(region)
+
+
 def _say(kind: str, text: str) -> None:
     st.session_state[MESSAGE_KEY] = (kind, text)
 
@@ -134,7 +139,7 @@ def routine_caption(f: Filters, notes) -> None:
         return
     st.caption(_("Commentary for {month}, {region}. A red or amber KPI without a comment is marked; a red KPI "
                  "without an open action is flagged.").format(month=store.closed_month(f.end),
-                                                                region=escape.markdown(region_name(scope_of(f)))))
+                                                                region=shown_region(scope_of(f))))
 
 
 def tile_footer(metric: str, f: Filters, notes) -> None:
@@ -213,7 +218,7 @@ def actions_section(f: Filters, kpis: pd.DataFrame, today: dt.date | None = None
     if not writable:
         return
     left, right = st.columns(2)
-    with left.expander(_("New action for {region}").format(region=region_name(scope)), icon=":material/add_task:"):
+    with left.expander(_("New action for {region}").format(region=shown_region(scope)), icon=":material/add_task:"):
         with st.form("new_action", border=False):
             st.selectbox(_("KPI"), writable, format_func=metric_label, key="action_metric")
             st.text_input(_("Action"), max_chars=MAX_TITLE, key="action_title")

@@ -53,7 +53,7 @@ def captions(at: AppTest) -> str:
 
 def test_the_owner_writes_a_comment_and_an_action_and_both_are_there_after_a_reload(demo_store):
     at = run()
-    assert "Commentary for 2026-10, ` 台州 `" in captions(at)  # the demo's data end on 31 October 2026
+    assert "Commentary for 2026-10, ` 台州 `" in captions(at)  # the demo's data end on 31 October 2026; escaped
     assert "Owner: ` li_na `" in captions(at)
     at.text_area(key="comment_text_csat").input("台风“海葵”影响回访; <b>not bold</b>")
     at.button(key="comment_save_csat").click().run()
