@@ -71,10 +71,10 @@ with right:
     chart(charts.bars(substantiated, "category", _("Substantiated share by category"), _("Share substantiated"),
                       "percent", horizontal=True), substantiated, "substantiated_share")
 
-st.subheader(_("Repeat complainants"))
-table(repeat, "repeat_complainants")
-
 with st.expander(_("Complaints in the period")):
     st.caption(_("Newest first (at most 1,000), with category and whether substantiated; each opens its account "
                  "page."))
     table(data.view("ticket_list", complaint_tickets), "complaint_list")
+
+st.subheader(_("Repeat complainants"))
+table(repeat, "repeat_complainants")
