@@ -104,10 +104,16 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
     inputs = loaded_inputs(con)
     metric_ids = [kpi.metric for _, kpi in config.kpis()]
 
-    evaluations = [scorecard.evaluate(con, config, window) for window in (f, previous, year_ago, ytd)]
-    now, before, last_year, year_to_date = evaluations
+    now, year_to_date = (scorecard.evaluate(con, config, window) for window in (f, ytd))
+    # the other months' values only (no status or score), null where the window has no data, as `evaluate` has them
+    earlier = in_parallel(con, [*(lambda c, m=m, w=w: compute(c, m, w, inputs=inputs)["value"].iloc[0]
+                                  for w in (previous, year_ago) for m in metric_ids),
+                                lambda c: scorecard.has_data(c, previous), lambda c: scorecard.has_data(c, year_ago)])
+    before, last_year = earlier[:len(metric_ids)], earlier[len(metric_ids):2 * len(metric_ids)]
+    before = [v if earlier[-2] else float("nan") for v in before]
+    last_year = [v if earlier[-1] else float("nan") for v in last_year]
     kpis = now.drop(columns=["previous", "change"]).assign(
-        previous_month=before["value"].to_numpy(), year_ago=last_year["value"].to_numpy(),
+        previous_month=before, year_ago=last_year,
         ytd=year_to_date["value"].to_numpy(), ytd_status=year_to_date["status"].to_numpy())
     kpis["change_month"] = kpis["value"] - kpis["previous_month"]
     kpis["change_year"] = kpis["value"] - kpis["year_ago"]

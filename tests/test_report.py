@@ -14,7 +14,7 @@ import pytest
 import metrics
 from dashboard import i18n
 from dashboard.briefing_book import document, metric_label
-from dashboard.format import number
+from dashboard.format import change, number
 from metrics import CATALOGUE
 from metrics.scorecard import load_config
 from report import Action, Commentary, gather
@@ -106,6 +106,11 @@ def test_every_kpi_value_and_target_is_the_catalogue_metric_formatted_as_the_pag
             assert row.startswith(f"{number(value, fmt)} {number(kpi.target, fmt)} "), (kpi.metric, row)
             year_to_date = metrics.compute(demo, kpi.metric, OCTOBER.window(dt.date(2026, 1, 1), OCTOBER.end))
             assert row.endswith(" " + number(year_to_date["value"].iloc[0], fmt)), (kpi.metric, row)
+            # the changes: against September 2026 and October 2025, each computed for that month alone
+            september = metrics.compute(demo, kpi.metric, OCTOBER.window(dt.date(2026, 9, 1), dt.date(2026, 9, 30)))
+            october_2025 = metrics.compute(demo, kpi.metric, OCTOBER.shifted_years(-1))
+            changes = [change(value - other["value"].iloc[0], fmt) or "–" for other in (september, october_2025)]
+            assert f" {changes[0]} {changes[1]} " in row, (kpi.metric, row, changes)
     finally:
         i18n.use("en")
 
