@@ -62,9 +62,20 @@ def ensure_warehouse() -> None:
             generate(DEMO_EXPORTS)
             load([DEMO_EXPORTS], WAREHOUSE)
         return
-    if not _model_is_current(str(WAREHOUSE), stamp()):
-        with st.spinner(_("Updating the warehouse's query model for this version of the scorecard…")):
-            rebuild_model(WAREHOUSE)
+    try:
+        if not _model_is_current(str(WAREHOUSE), stamp()):
+            with st.spinner(_("Updating the warehouse's query model for this version of the scorecard…")):
+                rebuild_model(WAREHOUSE)
+        with reading():
+            pass  # open the file's generation now: pages then read a file that no load writes in place
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        # An append from the command line writes the warehouse in place (ingest.load) and holds its lock until it
+        # commits; until then there is nothing this process can read, and nothing half-written is shown.
+        st.info(_("A load is writing the warehouse just now. The dashboard opens as soon as it is done: reload "
+                  "this page in a minute."), icon=":material/hourglass_top:")
+        st.stop()
 
 
 _cleaned: set[Path] = set()

@@ -621,4 +621,7 @@ ZH: dict[str, str] = {
     'Done': '完成',
     '{elapsed} elapsed': '已用时 {elapsed}',
     ', about {remaining} left': '，预计还需 {remaining}',
+    # merge: the app while a command-line append writes the warehouse in place
+    'A load is writing the warehouse just now. The dashboard opens as soon as it is done: reload this page in a minute.':
+        '正在导入数据，写入数据仓库中。导入完成后即可打开看板：请一分钟后刷新本页。',
 }

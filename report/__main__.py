@@ -23,7 +23,9 @@ from dashboard.users import USERS_FILE, UsersFileError, identity_for, read_users
 from metrics import warehouse
 from metrics.filters import Filters
 from metrics.scorecard import load_config
+import store
 from report import gather, printer, render
+from report.notes import Reader, book_notes, store_url
 from report.schedule import first_working_day, last_month
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None, today: dt.date | None = None) -> int:
             return 0
 
     base = Filters(start=today, end=today)
-    reader = None
+    reader, actor = None, Reader()
     if args.user:
         try:
             users = read_users(args.users_file)
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None, today: dt.date | None = None) -> int:
         who = identity_for(args.user, users.users[args.user], warehouse.service_center_regions(con))
         base = base.model_copy(update={"allowed_regions": who.allowed_regions,
                                        "allowed_service_centers": who.allowed_service_centers})
-        reader = who.display_name
+        reader, actor = who.display_name, who
     visible = warehouse.dimension_values(con, base.allowed_regions)["region"]
     if args.region:
         hidden = [r for r in args.region if r not in visible]
@@ -123,11 +125,16 @@ def main(argv: list[str] | None = None, today: dt.date | None = None) -> int:
         targets = [args.out / file_name(month, scope, args.lang) for scope in scopes]
 
     config = load_config()
+    try:
+        notes = store.open(store_url(args.db))
+    except Exception as exc:  # a store that cannot be opened: say which and why, write no book without its commentary
+        raise SystemExit(f"the application store at {store_url(args.db)} cannot be opened: {exc}") from None
     with printer() as out:
         for scope, target in zip(scopes, targets):
             started = time.perf_counter()
             f = base if scope is None else base.model_copy(update={"regions": scope})
-            book = gather(con, month, f, config, scope=scope, reader=reader)
+            commentary, actions = book_notes(notes, actor, month, scope)
+            book = gather(con, month, f, config, scope=scope, reader=reader, commentary=commentary, actions=actions)
             target.write_bytes(render(book, args.lang, out))
             print(f"{target}: {month:%Y-%m}, {'company' if scope is None else ', '.join(scope)}, "
                   f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
