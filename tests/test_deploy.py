@@ -181,18 +181,18 @@ def test_plain_http_is_sent_to_https(proxy):
 
 def test_websocket_goes_through_the_proxy_and_foreign_origins_are_refused(proxy):
     origin = proxy["https"]
-    with connect(proxy["wss"], subprotocols=["streamlit"], origin=origin, ssl=proxy["context"], open_timeout=30) as ws:
+    with connect(proxy["wss"], subprotocols=["streamlit"], origin=origin, ssl=proxy["context"], open_timeout=90) as ws:
         assert ws.subprotocol == "streamlit"
     with pytest.raises(InvalidStatus):
         connect(proxy["wss"], subprotocols=["streamlit"], origin="https://evil.example.com", ssl=proxy["context"],
-                open_timeout=30)
+                open_timeout=90)
 
 
 # --- the lockout against a hostile websocket client -----------------------------------------------------------
 
 def raw_session(proxy):
     return connect(proxy["wss"], subprotocols=["streamlit"], origin=proxy["https"], ssl=proxy["context"],
-                   open_timeout=30, max_size=None)
+                   open_timeout=90, max_size=None)
 
 
 class RawSession:
