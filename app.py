@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import auth, data
+from dashboard import auth, data, registry
 from dashboard.filters import choose_language, sidebar_filters
 from dashboard.i18n import _
 from dashboard.users import LANDING_PAGES
@@ -16,26 +16,10 @@ if identity is None:
     st.stop()
 # Each role lands on its own page: an account manager on their portfolio.
 landing = LANDING_PAGES.get(identity.role, "scorecard")
-PAGES = {
-    _("Scorecard"): [st.Page("pages/scorecard.py", title=_("Scorecard"), icon=":material/dashboard:",
-                                    default=landing == "scorecard")],
-    _("Analysis"): [
-        st.Page("pages/tiers.py", title=_("Tiers"), icon=":material/stacked_bar_chart:"),
-        st.Page("pages/response_times.py", title=_("Response times"), icon=":material/timer:"),
-        st.Page("pages/complaints.py", title=_("Complaints"), icon=":material/report:"),
-        st.Page("pages/retention.py", title=_("Retention"), icon=":material/handshake:"),
-        st.Page("pages/satisfaction.py", title=_("Satisfaction"), icon=":material/sentiment_satisfied:"),
-    ],
-    _("Accounts"): [
-        st.Page("pages/account.py", title=_("Account"), icon=":material/person_search:"),
-        st.Page("pages/account_managers.py", title=_("Account managers"), icon=":material/groups:",
-                default=landing == "account_managers"),
-    ],
-    _("Data"): [
-        st.Page("pages/data.py", title=_("Data status"), icon=":material/database:"),
-        st.Page("pages/explore.py", title=_("Explore and download"), icon=":material/table_view:"),
-    ],
-}
+PAGES: dict[str, list] = {}
+for spec in registry.PAGES:
+    PAGES.setdefault(_(spec.section), []).append(
+        st.Page(spec.file, title=_(spec.title), icon=spec.icon, default=spec.slug == landing))
 allowed = {section: [page for page in pages if (page.url_path or landing) in identity.pages]
            for section, pages in PAGES.items()}
 navigation = st.navigation({section: pages for section, pages in allowed.items() if pages})

@@ -25,6 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dashboard.lockout import MAX_NAME_CHARS
+from dashboard.registry import SLUGS
 from metrics.settings import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +37,7 @@ LOCKOUT_NAME = ".signin-failures.sqlite"
 MAX_PASSWORD_CHARS = 1024
 
 Role = Literal["executive", "lead", "analyst", "admin", "account_manager"]
-ALL_PAGES = ("scorecard", "tiers", "response_times", "complaints", "retention", "satisfaction", "account",
-             "account_managers", "data", "explore")
+ALL_PAGES = SLUGS
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "executive": ALL_PAGES,
     "lead": tuple(p for p in ALL_PAGES if p != "data"),
