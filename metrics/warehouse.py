@@ -125,3 +125,9 @@ def table_slice(con: duckdb.DuckDBPyConnection, f: Filters, table: str, limit: i
         WHERE {window} AND {extra}
         ORDER BY x.{time_column}, x.customer_id LIMIT {p(limit)}"""
     return run(con, sql, p)
+
+
+def calendar_days(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The warehouse calendar's days from `start` to `end` (columns day, is_workday), as stored at load."""
+    p = Params(con)
+    return run(con, f"SELECT day, is_workday FROM calendar WHERE day BETWEEN {p(start)} AND {p(end)} ORDER BY day", p)

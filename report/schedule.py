@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from ingest.workdays import working_day_calendar
-from metrics.query import Params, run
+from metrics.warehouse import calendar_days
 
 
 def first_working_day(con: duckdb.DuckDBPyConnection, month: dt.date) -> dt.date:
@@ -17,8 +17,7 @@ def first_working_day(con: duckdb.DuckDBPyConnection, month: dt.date) -> dt.date
     table does not reach the month (a warehouse loaded long ago)."""
     start = month.replace(day=1)
     end = (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date()
-    p = Params(con)
-    days = run(con, f"SELECT day, is_workday FROM calendar WHERE day BETWEEN {p(start)} AND {p(end)} ORDER BY day", p)
+    days = calendar_days(con, start, end)
     if len(days) < (end - start).days + 1:
         days = working_day_calendar(start, end)
     working = days.loc[days["is_workday"].astype(bool), "day"]
