@@ -48,13 +48,8 @@ class UploadLimits(StrictModel):
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "UploadLimits":
         """The limits with any set by `SCORECARD_MAX_UPLOAD_MIB`, `SCORECARD_MAX_XLSX_MIB`, `SCORECARD_MAX_COLUMNS`,
         `SCORECARD_MAX_ROWS` or `SCORECARD_MAX_MAPPING_KIB`."""
-        given = {name: environ[env_name(name)] for name in cls.model_fields if env_name(name) in environ}
-        try:
-            return cls.model_validate(given)
-        except ValidationError as exc:
-            problems = "; ".join(f"{env_name(str(e['loc'][0]))}={given.get(str(e['loc'][0]))!r}: {e['msg']}"
-                                 for e in exc.errors())
-            raise LoadError(f"upload limits: {problems}; set a whole number above 0 or unset it") from None
+        return from_environment(cls, {name: env_name(name) for name in cls.model_fields}, environ, "upload limits",
+                                "set a whole number above 0 or unset it")
 
 
 def env_name(field: str) -> str:
@@ -229,10 +224,17 @@ def load_resources(environ: Mapping[str, str] = os.environ):
 
     names = {"memory_limit": "SCORECARD_LOAD_MEMORY_LIMIT", "temp_directory": "SCORECARD_LOAD_TEMP_DIRECTORY",
              "threads": "SCORECARD_LOAD_THREADS"}
+    return from_environment(LoadResources, names, environ, "load resources",
+                            "give a size such as 2GiB (threads: a whole number)")
+
+
+def from_environment(model, names: Mapping[str, str], environ: Mapping[str, str], what: str, hint: str):
+    """A settings model from the environment variables named for its fields (an empty variable counts as unset); a
+    bad value stops with the variable, the value and what to do."""
     given = {field: environ[name] for field, name in names.items() if environ.get(name)}
     try:
-        return LoadResources.model_validate(given)
+        return model.model_validate(given)
     except ValidationError as exc:
         problems = "; ".join(f"{names[str(e['loc'][0])]}={given.get(str(e['loc'][0]))!r}: {e['msg']}"
                              for e in exc.errors())
-        raise LoadError(f"load resources: {problems}; give a size such as 2GiB (threads: a whole number)") from None
+        raise LoadError(f"{what}: {problems}; {hint}") from None
