@@ -20,7 +20,7 @@ import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidMessage, InvalidStatus
 from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
@@ -191,8 +191,16 @@ def test_websocket_goes_through_the_proxy_and_foreign_origins_are_refused(proxy)
 # --- the lockout against a hostile websocket client -----------------------------------------------------------
 
 def raw_session(proxy):
-    return connect(proxy["wss"], subprotocols=["streamlit"], origin=proxy["https"], ssl=proxy["context"],
-                   open_timeout=90, max_size=None)
+    """A websocket session through the proxy. A handshake the proxy drops before answering (seen once in CI, right
+    after a browser test on the same server) is tried once more; a refused one (an HTTP status) is not."""
+    def attempt():
+        return connect(proxy["wss"], subprotocols=["streamlit"], origin=proxy["https"], ssl=proxy["context"],
+                       open_timeout=90, max_size=None)
+    try:
+        return attempt()
+    except InvalidMessage:
+        time.sleep(2)
+        return attempt()
 
 
 class RawSession:
