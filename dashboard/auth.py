@@ -116,8 +116,8 @@ def _still_allowed(stored: Identity, users: UsersFile) -> Identity | None:
     elif proof != ("password", entry_proof(entry)):
         notice = _("You were signed out: your password was changed or sign-in was set up again. Sign in again.")
     elif stored.username in places_missing(users):
-        notice = _("You were signed out: your account names a region or service centre this warehouse does not have. "
-                   "Ask an administrator to correct the users file.")
+        notice = _("You were signed out: your account names a region, service centre or account manager this "
+                   "warehouse does not have. Ask an administrator to correct the users file.")
     if notice is not None:
         _forget_session()
         st.session_state[NOTICE_KEY] = notice
@@ -159,8 +159,8 @@ def _password_form(found: SignInSetup) -> None:
         return None
     lockout.succeeded(name)
     if name in places_missing(users):
-        st.warning(_("Your account names a region or service centre this warehouse does not have, so you see nothing. "
-                     "Ask an administrator to correct the users file."))
+        st.warning(_("Your account names a region, service centre or account manager this warehouse does not "
+                     "have, so you see nothing. Ask an administrator to correct the users file."))
         return None
     st.session_state[SESSION_KEY] = identity_for(name, entry, data.centers_by_region())
     st.session_state[PROOF_KEY] = ("password", entry_proof(entry))
@@ -181,8 +181,8 @@ def _oidc(users: UsersFile) -> Identity | None:
         if match is None:
             st.error(_("{claim} is signed in but has no role in the scorecard. Ask an administrator to add you.").format(claim=escape.markdown(claim)))
         else:
-            st.warning(_("Your account names a region or service centre this warehouse does not have, so you see "
-                         "nothing. Ask an administrator to correct the users file."))
+            st.warning(_("Your account names a region, service centre or account manager this warehouse does not "
+                         "have, so you see nothing. Ask an administrator to correct the users file."))
         st.button(_("Sign out"), on_click=st.logout)
         return None
     identity = identity_for(*match, data.centers_by_region())

@@ -8,13 +8,16 @@ import math
 from dashboard.i18n import _, language
 
 
+NO_VALUE = "–"  # what a cell or figure without a value shows, everywhere (Streamlit would print "None")
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def number(value: float | None, fmt: str) -> str:
     if _missing(value):
-        return "–"
+        return NO_VALUE
     match fmt:
         case "percent":
             return f"{value:.1%}"

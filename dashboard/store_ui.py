@@ -20,6 +20,7 @@ import store
 from dashboard import charts, data, escape
 from dashboard.charts import event_kind, event_label
 from dashboard.filters import IDENTITY_KEY
+from dashboard.format import NO_VALUE
 from dashboard.i18n import _
 from dashboard.ui import downloads, metric_label
 from metrics import Filters, scorecard
@@ -186,7 +187,7 @@ def history(metric: str, region: str) -> None:
     acted = current().actions(identity(), metric=metric, region=region, limit=50)
     if acted:
         st.caption(_("Actions"))
-        st.dataframe(action_table(acted), hide_index=True)
+        st.dataframe(action_table(acted), hide_index=True, placeholder=NO_VALUE)
 
 
 def action_table(rows: list[dict]) -> pd.DataFrame:
@@ -210,9 +211,9 @@ def actions_section(f: Filters, kpis: pd.DataFrame, today: dt.date | None = None
                                                                              today=today.isoformat()))
     if late:
         st.markdown(":red-badge[" + _("Overdue") + "]")
-        st.dataframe(action_table(late), hide_index=True, key="actions_overdue")
+        st.dataframe(action_table(late), hide_index=True, placeholder=NO_VALUE, key="actions_overdue")
     if open_:
-        st.dataframe(action_table(open_), hide_index=True, key="actions_open")
+        st.dataframe(action_table(open_), hide_index=True, placeholder=NO_VALUE, key="actions_open")
     scope = scope_of(f)
     writable = [m for m in kpis["metric"] if store.reads_region(who, scope) and s.may_write(who, m, scope)]
     if not writable:
@@ -263,7 +264,8 @@ def events_section(f: Filters) -> None:
             shown = found.assign(region=found["region"].map(region_name),
                                  kind=found["kind"].map(event_kind))
             st.dataframe(shown.rename(columns={"event_date": _("Date"), "region": _("Region"), "kind": _("Kind"),
-                                               "text": _("Event")}), hide_index=True, key="events_table")
+                                               "text": _("Event")}), hide_index=True, key="events_table",
+                         placeholder=NO_VALUE)
         if who.role not in store.WRITERS_OF_EVENTS:
             return
         regions = list(who.allowed_regions) if who.allowed_regions is not None else \
@@ -301,7 +303,7 @@ def admin_section(kpis: pd.DataFrame) -> None:
             st.dataframe(listed.assign(metric=listed["metric"].map(metric_label),
                                        region=listed["region"].map(region_name)).rename(columns={
                 "metric": _("KPI"), "region": _("Region"), "owner": _("Owner"), "updated_by": _("Set by")}),
-                hide_index=True, key="owners_table")
+                hide_index=True, placeholder=NO_VALUE, key="owners_table")
         with st.form("set_owner", border=False):
             st.selectbox(_("KPI"), list(kpis["metric"]), format_func=metric_label, key="owner_metric")
             st.selectbox(_("Region"), [ALL_REGIONS, *data.filter_choices()["dimensions"]["region"]],
@@ -316,7 +318,7 @@ def admin_section(kpis: pd.DataFrame) -> None:
         st.dataframe(trail.rename(columns={
             "id": _("No."), "at": _("When (UTC)"), "actor": _("Who"), "entity": _("What"), "entity_key": _("Which"),
             "change": _("Change"), "old_value": _("Old value"), "new_value": _("New value")}),
-            hide_index=True, key="audit_table", height=300)
+            hide_index=True, placeholder=NO_VALUE, key="audit_table", height=300)
         downloads(trail, "audit_trail", tables=True)
 
 

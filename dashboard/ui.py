@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import exports
 from dashboard.charts import STATUS_COLORS
-from dashboard.format import UNCHANGED, change, day, number
+from dashboard.format import NO_VALUE, UNCHANGED, change, day, number
 from dashboard.i18n import _, language
 from dashboard.labels import STATUS, label, readable
 from metrics import CATALOGUE
@@ -72,12 +72,13 @@ def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, hei
     if frame.empty:
         st.info(_(NO_DATA), icon=":material/filter_alt_off:")
         return
-    shown = readable(frame.assign(**{c: [day(v) if pd.notna(v) else "–" for v in frame[c]] for c in days}))
+    shown = readable(frame.assign(**{c: [day(v) if pd.notna(v) else NO_VALUE for v in frame[c]] for c in days}))
     if "customer_id" in frame.columns:
         link = _("Account page")
         shown.insert(0, link, account_links(frame))
         column_config = {link: st.column_config.LinkColumn(display_text=_("Open")), **(column_config or {})}
-    st.dataframe(shown, hide_index=True, column_config=column_config, height=height, key=f"table_{slug(name)}")
+    st.dataframe(shown, hide_index=True, column_config=column_config, height=height, key=f"table_{slug(name)}",
+                 placeholder=NO_VALUE)
     downloads(flat(frame), name, tables=True)
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import briefing, data, store_ui
 from dashboard.charts import sparkline_values
 from dashboard.filters import current
-from dashboard.format import day
+from dashboard.format import NO_VALUE, day
 from dashboard.i18n import _, language
 from dashboard.labels import column
 from dashboard.ui import downloads, kpi_tile, metric_label, page_header, table
@@ -85,7 +85,7 @@ else:
     shown = shown.rename(columns={c: column(c) for c in league.columns})
     score_format = st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100)
     st.dataframe(shown, hide_index=True, key="league", on_select=_pick_region, selection_mode="single-row",
-                 height=35 * (len(shown) + 1) + 3,
+                 placeholder=NO_VALUE, height=35 * (len(shown) + 1) + 3,
                  column_config={column(c): score_format for c in ("composite", *PERSPECTIVES)})
     downloads(league, "region_league_table", tables=True)
 

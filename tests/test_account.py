@@ -347,6 +347,8 @@ def test_account_managers_page(accounts_db, monkeypatch):
     assert portfolio["Customer ID"].tolist() == ["A1"]
     assert portfolio["Account page"].tolist() == ["account?customer=A1"]
     assert portfolio["Visit"].tolist() == ["Visit overdue (180 days)"]
+    # a cell without a value (e.g. days since the last visit of an account never visited) reads "–", not "None"
+    assert [table.proto.placeholder for table in at.dataframe] == ["–"] * len(at.dataframe)
     at = run_managers(accounts_db, monkeypatch, {"managers_region": "R2", "lang": "zh"})
     assert at.dataframe[0].value["客户经理"].tolist() == ["M2"]
 

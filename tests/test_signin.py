@@ -388,7 +388,10 @@ def test_an_account_manager_naming_a_manager_the_warehouse_lacks_sees_nothing(us
                                            f'account_managers = ["没有这个人"]\npassword_hash = "{_HASH}"\n'),
                           encoding="utf-8")
     at = sign_in(app().run(), "nobody", PASSWORD)
-    assert signed_in_as(at) is None and not shows_data(at) and at.warning
+    assert signed_in_as(at) is None and not shows_data(at)
+    assert [w.value for w in at.warning] == [
+        "Your account names a region, service centre or account manager this warehouse does not have, so you see "
+        "nothing. Ask an administrator to correct the users file."]
 
 
 def test_cli_adds_an_account_manager_with_their_names(tmp_path):
