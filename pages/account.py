@@ -75,10 +75,11 @@ tiles[0].metric(column("revenue_12m"), number(summary["revenue_12m"], "yuan"), b
                 delta=None if revenue_change is None else f"{revenue_change:+.1%}",
                 delta_description=_("vs the 12 months before") if revenue_change is not None else None)
 tiles[1].metric(column("collection_rate_12m"), number(summary["collection_rate_12m"], "percent"), border=True)
-unpaid = number(summary["unpaid_amount"], "yuan")
-if not pd.isna(summary["unpaid_months"]):
-    unpaid += " · " + _("{n} months").format(n=count(summary["unpaid_months"]))
-tiles[2].metric(column("unpaid_amount"), unpaid, border=True, help=_("Over every bill up to the period's end."))
+# the months the unpaid amount spans go under the amount (grey, no arrow): beside it they were cut off
+unpaid_months = None if pd.isna(summary["unpaid_months"]) else _("{n} months").format(n=count(summary["unpaid_months"]))
+tiles[2].metric(column("unpaid_amount"), number(summary["unpaid_amount"], "yuan"), border=True,
+                delta=unpaid_months, delta_color="off", delta_arrow="off",
+                help=_("Over every bill up to the period's end."))
 tiles[3].metric(column("open_tickets"), number(summary["open_tickets"], "count"), border=True)
 tiles[4].metric(column("complaints_12m"), number(summary["complaints_12m"], "count"), border=True)
 tiles[5].metric(column("days_since_last_visit"), number(summary["days_since_last_visit"], "count"), border=True,
