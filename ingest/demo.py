@@ -58,8 +58,9 @@ def _months(end_month: dt.date) -> pd.DatetimeIndex:
     return pd.date_range(end=pd.Timestamp(end_month), periods=MONTHS, freq="MS")
 
 
-def make_customers(rng: np.random.Generator, n: int, window_start: pd.Timestamp, window_end: pd.Timestamp) -> pd.DataFrame:
-    ids = np.array([f"C{i:07d}" for i in range(1, n + 1)], dtype=object)
+def make_customers(rng: np.random.Generator, n: int, window_start: pd.Timestamp, window_end: pd.Timestamp,
+                   first_id: int = 1) -> pd.DataFrame:
+    ids = np.array([f"C{i:07d}" for i in range(first_id, first_id + n)], dtype=object)
     region = _pick(rng, REGIONS, REGION_WEIGHTS, n)
     centre_idx = rng.choice(len(CENTRES), size=n, p=np.array([22, 20, 15, 20, 15, 8]) / 100)
     centre = (pd.Series(region) + pd.Series(np.array([c for c, _ in CENTRES], dtype=object)[centre_idx])).to_numpy()
@@ -326,41 +327,91 @@ def _write_table(frame: pd.DataFrame, path: Path) -> Path:
     return parquet
 
 
+BLOCK_CUSTOMERS = 1_000_000  # customers drawn at once: a block's frames take about 12 GB of memory at this size
+
+
+def _numbered(prefix: str, width: int, first: int, count: int) -> np.ndarray:
+    return np.char.add(prefix, np.char.zfill(np.arange(first, first + count).astype(str), width)).astype(object)
+
+
+def _append_csv(part: Path, whole: Path) -> None:
+    """Add a block's CSV (same columns) to the file: its rows without its header line."""
+    with part.open("rb") as source, whole.open("ab") as target:
+        source.readline()
+        while chunk := source.read(1 << 24):
+            target.write(chunk)
+    part.unlink()
+
+
 def generate(out: Path, customers: int = 5000, seed: int = 7, end_month: dt.date | None = None,
              tickets_per_customer: float = 10.0) -> list[Path]:
-    """Write the demo exports to `out`; returns the files written."""
+    """Write the demo exports to `out`; returns the files written. Up to BLOCK_CUSTOMERS customers are drawn from
+    one generator seeded with `seed`; a larger demo is drawn in blocks of that many (block k seeded with seed + k,
+    its ids numbered on from the block before) so its memory stays that of one block: the CSV files grow block by
+    block and each block adds its own Parquet part (surveys_2.parquet, ...), which the loader reads as the same table."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
     months = _months(end_month or last_full_month())
+    written: list[Path] = []
+    ids = {"customers": 1, "tickets": 1, "surveys": 1, "visits": 1}
+    rng = np.random.default_rng(seed)
+    for block, first in enumerate(range(0, customers, BLOCK_CUSTOMERS)):
+        if block:
+            rng = np.random.default_rng(seed + block)
+        n = min(BLOCK_CUSTOMERS, customers - first)
+        for path in _write_block(rng, out, n, months, tickets_per_customer, ids, f"_{block + 1}" if block else ""):
+            if path not in written:
+                written.append(path)
+    training = make_training(rng, customers, months)
+    training.to_csv(out / "staff_training.csv", index=False, encoding="utf-16")
+    written.append(out / "staff_training.csv")
+    return written
+
+
+def _write_block(rng: np.random.Generator, out: Path, customers: int, months: pd.DatetimeIndex,
+                 tickets_per_customer: float, ids: dict[str, int], part: str) -> list[Path]:
+    """One block of customers and everything they have; `ids`: the next number of each id, advanced here; `part`:
+    "" for the first block (files written new), "_2", "_3", ... for the blocks added to them."""
     window_end = months[-1] + pd.offsets.MonthEnd(0)
-    cust = make_customers(rng, customers, months[0], window_end)
+    cust = make_customers(rng, customers, months[0], window_end, first_id=ids["customers"])
     events = plant_lifecycle(rng, cust, months)
     billing = make_billing(rng, cust, events, months)
     tickets = make_tickets(rng, cust, months, tickets_per_customer)
     surveys = make_surveys(rng, cust, months)
     visits = make_visits(rng, cust, months)
-    training = make_training(rng, customers, months)
+    for frame, name, key, prefix, width in ((tickets, "tickets", "ticket_id", "T", 9),
+                                            (surveys, "surveys", "survey_id", "S", 8),
+                                            (visits, "visits", "visit_id", "V", 8)):
+        frame[key] = _numbered(prefix, width, ids[name], len(frame))
+        ids[name] += len(frame)
+    ids["customers"] += customers
+
+    def csv(write, path: Path) -> Path:
+        if not part:
+            write(path)
+        else:
+            staged = path.with_name(f"{path.stem}{part}{path.suffix}")
+            write(staged)
+            _append_csv(staged, path)
+        return path
+
+    def table(frame: pd.DataFrame, path: Path) -> Path:
+        return _write_table(frame, path.with_name(f"{path.stem}{part}{path.suffix}"))
 
     written = []
     customers_zh = cust.assign(area=cust["area"].map(AREA_ZH)).rename(columns={
         "customer_id": "客户编号", "customer_name": "客户名称", "region": "供电单位", "service_center": "供电所",
         "industry": "行业", "area": "区域类型", "voltage_kv": "电压等级", "contract_capacity_kva": "合同容量",
         "account_manager": "客户经理", "opened_on": "立户日期", "closed_on": "销户日期"})
-    path = out / "客户档案.csv"
-    customers_zh.to_csv(path, index=False, encoding="gb18030")
-    written.append(path)
+    written.append(csv(lambda p: customers_zh.to_csv(p, index=False, encoding="gb18030"), out / "客户档案.csv"))
     for frame, name in ((billing, "billing.csv"), (tickets, "tickets.csv")):
-        _write_csv_fast(frame, out / name)
-        written.append(out / name)
-    written.append(_write_table(surveys, out / "surveys.xlsx"))
-    visits.to_csv(out / "visits.csv", index=False, encoding="utf-8-sig")
-    written.append(out / "visits.csv")
+        written.append(csv(lambda p, frame=frame: _write_csv_fast(frame, p), out / name))
+    written.append(table(surveys, out / "surveys.xlsx"))
+    written.append(csv(lambda p: visits.to_csv(p, index=False, encoding="utf-8" if part else "utf-8-sig"),
+                       out / "visits.csv"))
     events_zh = events.rename(columns={"customer_id": "客户编号", "event_date": "变更日期", "event": "变更类型",
                                        "capacity_change_kva": "变更容量", "reason": "变更原因"})
-    written.append(_write_table(events_zh, out / "account_events.xlsx"))
-    training.to_csv(out / "staff_training.csv", index=False, encoding="utf-16")
-    written.append(out / "staff_training.csv")
+    written.append(table(events_zh, out / "account_events.xlsx"))
     return written
 
 

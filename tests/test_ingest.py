@@ -261,6 +261,33 @@ def test_demo_is_deterministic_and_loads_without_rejects(tmp_path):
     assert {f.encoding for f in report.files if f.encoding} == {"gb18030", "utf-8", "utf-8-sig", "utf-16"}
 
 
+def test_a_demo_larger_than_a_block_is_drawn_block_by_block_and_loads_as_one(tmp_path, monkeypatch):
+    """A 3 M demo cannot be drawn at once in 24 GiB: it is drawn in blocks. Here blocks of 200 for 450 customers:
+    the first block is exactly the 200-customer demo of the same seed, the ids run on across blocks, and the load
+    reads the Excel parts (surveys_2.xlsx, ...) as the same tables."""
+    from ingest import demo
+
+    monkeypatch.setattr(demo, "BLOCK_CUSTOMERS", 200)
+    end = dt.date(2026, 10, 1)
+    small = demo.generate(tmp_path / "small", customers=200, seed=3, end_month=end)
+    large = demo.generate(tmp_path / "large", customers=450, seed=3, end_month=end)
+    assert {p.name for p in large} - {p.name for p in small} == {
+        "surveys_2.xlsx", "surveys_3.xlsx", "account_events_2.xlsx", "account_events_3.xlsx"}
+    bills_small = pd.read_csv(tmp_path / "small" / "billing.csv")
+    bills_large = pd.read_csv(tmp_path / "large" / "billing.csv")
+    first_block = bills_large[bills_large["customer_id"] <= "C0000200"].reset_index(drop=True)
+    assert first_block.equals(bills_small)
+    customers = pd.read_csv(tmp_path / "large" / "客户档案.csv", encoding="gb18030")["客户编号"]
+    assert customers.tolist() == [f"C{i:07d}" for i in range(1, 451)]
+    tickets = pd.read_csv(tmp_path / "large" / "tickets.csv")["ticket_id"]
+    assert tickets.tolist() == [f"T{i:09d}" for i in range(1, len(tickets) + 1)]
+    report = load([tmp_path / "large"], tmp_path / "w.duckdb")
+    assert all(f.rejected == 0 for f in report.files)
+    assert report.tables()["customers"]["loaded"] == 450
+    surveys = sum(len(pd.read_excel(p, engine="calamine")) for p in large if p.name.startswith("surveys"))
+    assert report.tables()["surveys"]["loaded"] == surveys
+
+
 def test_cli_reports_json_and_exits_non_zero_when_nothing_committed(tmp_path):
     folder = minimal_exports(tmp_path / "in")
     ok = subprocess.run([sys.executable, "-m", "ingest", "load", str(folder), "--db", str(tmp_path / "w.duckdb"),
