@@ -18,8 +18,21 @@ from dashboard import data, escape
 from dashboard.filters import IDENTITY_KEY
 from dashboard.i18n import _
 from dashboard.lockout import MAX_NAME_CHARS, Lockout, LockoutUnavailable, capped_name
-from dashboard.users import (LOCAL_ADMIN, LOCKOUT_NAME, MARKER_NAME, MAX_PASSWORD_CHARS, USERS_FILE, Identity, SignInSetup,
-                             UsersFile, entry_proof, identity_for, read_setup, unknown_places, verify_password)
+from dashboard.users import (
+    LOCAL_ADMIN,
+    LOCKOUT_NAME,
+    MARKER_NAME,
+    MAX_PASSWORD_CHARS,
+    USERS_FILE,
+    Identity,
+    SignInSetup,
+    UsersFile,
+    entry_proof,
+    identity_for,
+    read_setup,
+    unknown_places,
+    verify_password,
+)
 
 SESSION_KEY = "identity"
 PROOF_KEY = "identity_proof"
@@ -89,7 +102,8 @@ def signed_in() -> Identity | None:
         _forget_session()
         st.title(_("Key Account Service Scorecard"))
         st.error(_("The scorecard is closed until its administrator fixes the sign-in set-up."), icon=":material/lock:")
-        st.caption(_("For the administrator: {problem} The server log has the details.").format(problem=escape.markdown(found.closed)))
+        st.caption(_("For the administrator: {problem} The server log has the details.").format(
+            problem=escape.markdown(found.closed)))
         return None
     stored = st.session_state.get(SESSION_KEY)
     if found.mode == "none":
@@ -103,7 +117,8 @@ def signed_in() -> Identity | None:
             return identity
     elif stored is not None:
         _forget_session()
-    return _password_form(found)
+    _password_form(found)
+    return None
 
 
 def _still_allowed(stored: Identity, users: UsersFile) -> Identity | None:
@@ -118,7 +133,7 @@ def _still_allowed(stored: Identity, users: UsersFile) -> Identity | None:
     elif stored.username in places_missing(users):
         notice = _("You were signed out: your account names a region, service centre or account manager this "
                    "warehouse does not have. Ask an administrator to correct the users file.")
-    if notice is not None:
+    if notice is not None or entry is None:
         _forget_session()
         st.session_state[NOTICE_KEY] = notice
         return None
@@ -151,10 +166,12 @@ def _password_form(found: SignInSetup) -> None:
                    "(the server log says why)."))
         return None
     if wait > 0:
-        st.error(_("Too many failed attempts. Try again in {minutes} minutes.").format(minutes=max(1, round(wait / 60))))
+        st.error(_("Too many failed attempts. Try again in {minutes} minutes.").format(
+            minutes=max(1, round(wait / 60))))
         return None
     entry = users.users.get(name)
-    if not verify_password(entry.password_hash if entry else None, password):
+    # Verified first, also for an unknown name: one argon2 verification whoever asks.
+    if not verify_password(entry.password_hash if entry else None, password) or entry is None:
         st.error(_("Unknown user name or wrong password."))
         return None
     lockout.succeeded(name)
@@ -179,7 +196,8 @@ def _oidc(users: UsersFile) -> Identity | None:
     if match is None or match[0] in places_missing(users):
         _forget_session()
         if match is None:
-            st.error(_("{claim} is signed in but has no role in the scorecard. Ask an administrator to add you.").format(claim=escape.markdown(claim)))
+            st.error(_("{claim} is signed in but has no role in the scorecard. Ask an administrator to add "
+                       "you.").format(claim=escape.markdown(claim)))
         else:
             st.warning(_("Your account names a region, service centre or account manager this warehouse does not "
                          "have, so you see nothing. Ask an administrator to correct the users file."))
@@ -207,10 +225,12 @@ def sidebar_badge(identity: Identity) -> None:
             limits = _("the accounts of {managers}").format(managers=", ".join(identity.allowed_account_managers))
         st.caption(_("Signed in as **{name}** ({role}); {limits}.").format(
             name=escape.markdown(identity.display_name),
-            role=_("Account manager") if identity.role == "account_manager" else _(identity.role), limits=escape.markdown(limits)))
+            role=_("Account manager") if identity.role == "account_manager" else _(identity.role),
+            limits=escape.markdown(limits)))
         if identity.can_import or "data" in identity.pages:
             found = setup()
             for name, places in (places_missing(found.users).items() if found.mode != "none" else ()):
                 st.warning(_("users.{name} names {places}, which this warehouse does not have: that user sees "
-                             "nothing until the users file is corrected.").format(name=name, places=escape.markdown(", ".join(places))))
+                             "nothing until the users file is corrected.").format(
+                    name=name, places=escape.markdown(", ".join(places))))
         st.button(_("Sign out"), on_click=sign_out, icon=":material/logout:")

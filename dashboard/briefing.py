@@ -15,7 +15,6 @@ from metrics.filters import Filters
 
 def _book(f: Filters, lang: str, reader) -> bytes:
     from report import build_pdf  # Playwright is loaded only when someone asks for a book
-
     from report.notes import Reader, book_notes
 
     scope = f.effective_regions
@@ -32,7 +31,8 @@ def download_button(f: Filters) -> None:
     place = "company" if f.effective_regions is None else "+".join(f.effective_regions)
 
     def pdf() -> bytes:
-        # Playwright's sync API refuses to run on a thread with an asyncio loop (the server's): a worker thread of its own
+        # Playwright's sync API refuses to run on a thread with an asyncio loop (the server's): a worker thread of its
+        # own
         with ThreadPoolExecutor(max_workers=1) as worker:
             return worker.submit(_book, f, lang, reader).result()
 

@@ -140,7 +140,8 @@ def cover(book: Book) -> str:
 <div class="scores">{tiles}</div>
 <p class="summary">{e(_("KPIs this month:"))} {summary}</p>
 {attention(book)}
-<p class="note">{e(_("Each KPI scores its value against target, capped at 100; the composite is the weighted mean of the KPIs that have data."))}</p>
+<p class="note">{e(_("Each KPI scores its value against target, capped at 100; "
+                     "the composite is the weighted mean of the KPIs that have data."))}</p>
 </section>"""
 
 
@@ -152,7 +153,8 @@ def attention(book: Book) -> str:
     off = off.assign(gap=((off["value"] - off["target"]) / off["target"]).abs()).sort_values("gap", ascending=False)
     items = "".join(
         f"<li>{e(metric_label(r.metric))}: <b>{e(number(r.value, CATALOGUE[r.metric].format))}</b> "
-        f"({e(_('target'))} {e(number(r.target, CATALOGUE[r.metric].format))})</li>" for r in off.itertuples(index=False))
+        f"({e(_('target'))} {e(number(r.target, CATALOGUE[r.metric].format))})</li>"
+        for r in off.itertuples(index=False))
     return f'<h3>{e(_("Off target this month"))}</h3><ul class="attention">{items}</ul>'
 
 
@@ -172,8 +174,8 @@ def kpi_table(book: Book, perspectives=tuple(PERSPECTIVES)) -> str:
                 f'<td class="num">{e(number(row.ytd, fmt))}</td></tr>')
     notes = [f"{metric_label(m)} ({', '.join(needs)})" for m, needs in zip(book.kpis["metric"], book.kpis["missing"])
              if needs]
-    note = (f'<p class="note">{e(_("No data where no loaded export has what a KPI needs: {kpis}.").format(kpis="; ".join(notes)))}</p>'
-            if notes else "")
+    needs = _("No data where no loaded export has what a KPI needs: {kpis}.").format(kpis="; ".join(notes))
+    note = f'<p class="note">{e(needs)}</p>' if notes else ""
     return f'<table class="kpis"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>{note}'
 
 
@@ -184,10 +186,8 @@ def volumes(book: Book) -> str:
     rows = []
     for row in book.volumes.itertuples(index=False):
         fmt = CATALOGUE[row.metric].format
-        if row.metric == "backlog" or row.metric == "active_customers":
-            total = "–"  # a stock at the month's end: a year-to-date sum means nothing
-        else:
-            total = number(row.ytd, fmt)
+        # A stock at the month's end (backlog, active customers): a year-to-date sum means nothing.
+        total = "–" if row.metric in ("backlog", "active_customers") else number(row.ytd, fmt)
         rows.append(f'<tr><td>{e(metric_label(row.metric))}</td><td class="num strong">{e(number(row.value, fmt))}</td>'
                     f'{change_cell(row.value - row.previous_month, row.metric)}'
                     f'{change_cell(row.value - row.year_ago, row.metric)}<td class="num">{e(total)}</td></tr>')
@@ -199,7 +199,8 @@ def kpi_overview(book: Book) -> str:
 <h2>{e(_("The month in figures"))}</h2>
 {volumes(book)}
 <h2 class="next">{e(_("Every KPI against target"))}</h2>
-<p class="lead">{e(_("{month}: value, target and status; change against the previous month and the same month a year earlier; year to date.").format(month=month(book.month)))}</p>
+<p class="lead">{e(_("{month}: value, target and status; change against the previous month and the same month a "
+                     "year earlier; year to date.").format(month=month(book.month)))}</p>
 {kpi_table(book)}
 </section>"""
 
@@ -216,7 +217,8 @@ def league(book: Book) -> str:
         rows.append(f'<tr><td class="num">{rank}</td><td>{e(row.region)}</td>{cells}</tr>')
     return f"""<section class="block">
 <h2>{e(_("Region league table"))}</h2>
-<p class="lead">{e(_("Regions ranked by composite score for the month (scores out of 100); a region without data has no score and no rank."))}</p>
+<p class="lead">{e(_("Regions ranked by composite score for the month (scores out of 100); "
+                     "a region without data has no score and no rank."))}</p>
 <table class="league"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
 </section>"""
 
@@ -317,7 +319,8 @@ def perspective_section(book: Book, figures: Figures, key: str) -> str:
     trends = "".join(kpi_trend(book, figures, m) for m in metric_ids)
     explained = "".join(perspective_charts(book, figures, key))
     return f"""<section class="page">
-<h2>{e(perspective_label(key))} <span class="h-score">{out_of_100(score["score"])} / 100 · {e(_("Year to date"))} {out_of_100(score["ytd"])}</span></h2>
+<h2>{e(perspective_label(key))} <span class="h-score">{out_of_100(score["score"])} / 100 · {
+    e(_("Year to date"))} {out_of_100(score["ytd"])}</span></h2>
 {kpi_table(book, (key,))}
 <h3>{e(_("13-month trend against target"))}</h3>
 <div class="grid">{trends}</div>
@@ -339,12 +342,14 @@ def early_warning(book: Book) -> str:
             f'<td class="num">{e(number(r.revenue_12m, "yuan"))}</td><td class="reasons">{e(why)}</td></tr>'
             for r, why in zip(warning.itertuples(index=False), reasons))
         body = f'<table class="warning"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-    shown = _("The {shown} accounts most at risk of {total} on the list: VIP first, then by number of reasons and revenue.").format(
-        shown=len(warning), total=book.early_warning_total)
+    shown = _("The {shown} accounts most at risk of {total} on the list: VIP first, then by number of reasons and "
+              "revenue.").format(shown=len(warning), total=book.early_warning_total)
     return f"""<section class="page">
 <h2>{e(_("Early warning: key accounts at risk"))}</h2>
 <p class="lead">{e(shown)}</p>
-<p class="note">{e(_("VIP and key accounts with at least one warning sign: consumption down 20% or more on a year earlier, two or more complaints in 90 days, unpaid bills, low satisfaction, no visit in 180 days, capacity reduction or suspension."))}</p>
+<p class="note">{e(_("VIP and key accounts with at least one warning sign: consumption down 20% or more on a year "
+                     "earlier, two or more complaints in 90 days, unpaid bills, low satisfaction, no visit in 180 "
+                     "days, capacity reduction or suspension."))}</p>
 {body}
 </section>"""
 
@@ -373,9 +378,11 @@ def definitions(book: Book) -> str:
     rows = []
     for perspective, kpi in book.config.kpis():
         metric = CATALOGUE[kpi.metric]
-        rows.append(f'<tr><td class="strong">{e(metric_label(kpi.metric))}</td><td>{e(perspective_label(perspective))}</td>'
+        rows.append(f'<tr><td class="strong">{e(metric_label(kpi.metric))}</td>'
+                    f'<td>{e(perspective_label(perspective))}</td>'
                     f'<td>{e(_(metric.definition))}</td><td>{e(_(metric.unit))}</td>'
-                    f'<td>{e(label(DIRECTION, kpi.better))}</td><td class="num">{e(number(kpi.target, metric.format))}</td>'
+                    f'<td>{e(label(DIRECTION, kpi.better))}</td>'
+                    f'<td class="num">{e(number(kpi.target, metric.format))}</td>'
                     f'<td class="num">{kpi.weight:g}</td></tr>')
     head = "".join(f"<th>{e(h)}</th>" for h in (_("KPI"), _("Perspective"), _("Definition"), _("Unit"),
                                                  column("direction"), _("Target"), column("weight")))

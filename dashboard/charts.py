@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -18,7 +20,7 @@ import plotly.io as pio
 
 from dashboard import escape
 from dashboard.i18n import _, language
-from dashboard.labels import TIER, TICKET_TYPE, column, label, missing, not_given
+from dashboard.labels import TICKET_TYPE, TIER, column, label, missing, not_given
 
 FONT = "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, Source Sans Pro, sans-serif"
 TIER_COLORS = {"VIP": "#8e44ad", "key": "#1f6fb2", "standard": "#9aa5b1", "new": "#27ae60", "closed": "#c0392b"}
@@ -172,7 +174,8 @@ def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "mon
     """A line per series over time, with an optional target line, highlighted points and event markers (columns
     event_date, region, kind, text; those in the chart's range are drawn)."""
     fig = go.Figure()
-    groups = frame.groupby(series, sort=True, dropna=False) if series else [(None, frame)]
+    groups: Iterable[tuple[Any, pd.DataFrame]] = (frame.groupby(series, sort=True, dropna=False) if series
+                                                  else [(None, frame)])
     when = month_format()
     for name, part in groups:
         shown = label(TIER, name) if series == "tier" else label(TICKET_TYPE, name) if series == "ticket_type" \
@@ -188,7 +191,8 @@ def trend(frame: pd.DataFrame, title: str, y_title: str, fmt: str, x: str = "mon
     if highlight is not None and highlight.any():
         marked = frame[highlight.to_numpy()]
         fig.add_scatter(x=marked[x], y=marked["value"], mode="markers", name=_("Stands out"),
-                        marker={"size": 14, "color": STATUS_COLORS["red"], "symbol": "circle-open", "line": {"width": 3}},
+                        marker={"size": 14, "color": STATUS_COLORS["red"], "symbol": "circle-open",
+                                "line": {"width": 3}},
                         hovertemplate=f"%{{x|{when}}}: %{{y:{HOVER_FORMAT[fmt]}}} · {_('Stands out')}<extra></extra>")
     fig.update_xaxes(tickformat=when)
     if x in MONTHS_PER_PERIOD:
@@ -260,7 +264,8 @@ def pareto(curve: pd.DataFrame, title: str) -> go.Figure:
     """Lorenz-style curve: cumulative share of revenue against cumulative share of customers, largest first."""
     step = max(1, len(curve) // 1000)
     sample = pd.concat([pd.DataFrame({"customer_share": [0.0], "revenue_share": [0.0]}),
-                        curve.iloc[::step][["customer_share", "revenue_share"]], curve.tail(1)[["customer_share", "revenue_share"]]])
+                        curve.iloc[::step][["customer_share", "revenue_share"]],
+                        curve.tail(1)[["customer_share", "revenue_share"]]])
     fig = go.Figure()
     fig.add_scatter(x=sample["customer_share"], y=sample["revenue_share"], mode="lines", name=_("Revenue captured"),
                     line={"color": ACCENT, "width": 3},
@@ -343,7 +348,8 @@ def tier_strip(frame: pd.DataFrame, title: str) -> go.Figure:
                         marker={"symbol": "square", "size": 18, "color": TIER_COLORS[tier]},
                         customdata=part["trailing_revenue"],
                         hovertemplate=f"%{{x|{when}}}<br>%{{fullData.name}}<br>"
-                                      f"{escape.plotly(column('trailing_revenue'))}: %{{customdata:,.0f}}<extra></extra>")
+                                      f"{escape.plotly(column('trailing_revenue'))}: "
+                                      "%{customdata:,.0f}<extra></extra>")
     fig.update_yaxes(visible=False, range=[-1, 1])
     fig.update_xaxes(tickformat=when)
     _month_ticks(fig, frame["as_of"], 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,8 +22,8 @@ import streamlit as st
 import metrics
 from dashboard.i18n import _
 from ingest import load
-from ingest.load import rebuild_model
 from ingest.demo import generate
+from ingest.load import rebuild_model
 from ingest.scratch import ScratchFolder, clean_leftovers
 from metrics import account, portfolio, process, retention, scorecard, service, tiers, warehouse
 
@@ -32,7 +32,7 @@ WAREHOUSE = Path(os.environ.get("SCORECARD_WAREHOUSE", ROOT / "data" / "warehous
 DEMO_EXPORTS = ROOT / "data" / "demo"
 
 # Views the pages may ask for by name: the whitelist between a page and the metrics package.
-VIEWS = {
+VIEWS: dict[str, Callable[..., pd.DataFrame]] = {
     "tier_distribution": tiers.tier_distribution, "pareto_curve": tiers.pareto_curve,
     "revenue_concentration": tiers.revenue_concentration, "tier_migration": tiers.tier_migration,
     "rising_accounts": tiers.rising_accounts, "duration_distribution": service.duration_distribution,

@@ -6,8 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import data, escape
-from dashboard import i18n
+from dashboard import data, escape, i18n
 from dashboard.i18n import _
 from dashboard.labels import AREA, CHANNEL, TICKET_TYPE, TIER, label
 from dashboard.users import Identity
@@ -100,7 +99,8 @@ def sidebar_filters(identity: Identity) -> Filters | None:
             st.warning(_("Not available to you, so left out:") + " " + ", ".join(map(escape.markdown, dropped)),
                        icon=":material/lock:")
         regions = st.multiselect(_("Region"), region_options, key="region", bind="query-params",
-                                 placeholder=_("All regions") if identity.allowed_regions is None else _("All your regions"))
+                                 placeholder=(_("All regions") if identity.allowed_regions is None
+                                              else _("All your regions")))
         centers = st.multiselect(_("Service centre"), center_options, key="center", bind="query-params",
                                  placeholder=_("All service centres"))
         tiers = st.multiselect(_("Tier"), list(TIERS), key="tier", bind="query-params",
@@ -114,9 +114,11 @@ def sidebar_filters(identity: Identity) -> Filters | None:
                                format_func=lambda a: label(AREA, a), placeholder=_("Urban, rural and remote"))
         st.button(_("Reset filters"), on_click=_reset, args=(default,), icon=":material/restart_alt:", width="stretch")
         st.segmented_control(_("Language"), list(i18n.LANGUAGES), key=LANGUAGE_KEY, bind="query-params",
-                             default=i18n.language(), format_func=i18n.LANGUAGES.get, required=True)
-    picked = isinstance(period, (tuple, list)) and len(period) == 2 and period[0] <= period[1]
-    start, end = period if picked else default
+                             default=i18n.language(), format_func=lambda code: i18n.LANGUAGES[code], required=True)
+    if isinstance(period, (tuple, list)) and len(period) == 2 and period[0] <= period[1]:
+        start, end = period
+    else:
+        start, end = default
     filters = Filters(start=start, end=end, regions=regions or None, service_centers=centers or None,
                       tiers=tiers or None, industries=industries or None, areas=areas or None,
                       allowed_regions=identity.allowed_regions,

@@ -16,7 +16,7 @@ def _missing(value) -> bool:
 
 
 def number(value: float | None, fmt: str) -> str:
-    if _missing(value):
+    if value is None or _missing(value):
         return NO_VALUE
     match fmt:
         case "percent":
@@ -65,7 +65,7 @@ UNCHANGED = "±"
 def change(value: float | None, fmt: str) -> str | None:
     """A change between two periods: percentage points for shares, the unit otherwise. A change too small to show
     reads ±0 (not -0.0 h with a falling arrow)."""
-    if _missing(value):
+    if value is None or _missing(value):
         return None
     text = f"{abs(value) * 100:.1f} " + _("pp") if fmt == "percent" else number(abs(value), fmt).lstrip("+")
     if not any(c in "123456789" for c in text.split(" ")[0]):

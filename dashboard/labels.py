@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from dashboard.i18n import _
 
 TIER = {"VIP": "VIP", "key": "Key", "standard": "Standard", "new": "New", "closed": "Closed"}
@@ -25,7 +28,8 @@ VISIT_TYPE = {"routine": "Routine visit", "revisit": "Revisit", "on_site_service
 # None: a standard account, or a VIP or key account visited in the last 90 days (nothing due, not "not given").
 VISIT_DUE = {"due": "Visit due (90 days)", "overdue": "Visit overdue (180 days)", None: "–"}
 DIRECTION = {"higher": "Higher is better", "lower": "Lower is better"}
-VALUE_LABELS = {"direction": DIRECTION, "table_name": TABLES,"tier": TIER, "from_tier": TIER, "to_tier": TIER, "current_tier": TIER, "area": AREA,
+VALUE_LABELS = {"direction": DIRECTION, "table_name": TABLES, "tier": TIER, "from_tier": TIER, "to_tier": TIER,
+                "current_tier": TIER, "area": AREA,
                 "ticket_type": TICKET_TYPE, "channel": CHANNEL, "status": STATUS, "method": METHOD,
                 "dimension": DIMENSION, "event": EVENT, "sla_outcome": SLA_OUTCOME, "visit_type": VISIT_TYPE,
                 "visit_due": VISIT_DUE}
@@ -36,8 +40,9 @@ COLUMNS = {
     "ticket_type": "Ticket type", "channel": "Channel", "category": "Category", "value": "Value",
     "numerator": "Numerator", "denominator": "Denominator", "customer_id": "Customer ID",
     "customer_name": "Customer", "customers": "Customers", "revenue": "Revenue (¥)",
-    "consumption_kwh": "Consumption (kWh)", "customers_share": "Share of customers", "revenue_share": "Share of revenue",
-    "consumption_kwh_share": "Share of consumption", "rank": "Rank", "customer_share": "Share of customers (cumulative)",
+    "consumption_kwh": "Consumption (kWh)", "customers_share": "Share of customers",
+    "revenue_share": "Share of revenue", "consumption_kwh_share": "Share of consumption", "rank": "Rank",
+    "customer_share": "Share of customers (cumulative)",
     "from_tier": "Tier before", "to_tier": "Tier after", "revenue_12m": "Revenue, last 12 months (¥)",
     "revenue_12m_year_before": "Revenue, 12 months a year earlier (¥)", "growth": "Growth",
     "bucket": "Duration", "tickets": "Tickets", "age": "Age", "complaints": "Complaints",
@@ -63,7 +68,8 @@ COLUMNS = {
     "source_file": "File", "line": "Line", "raw_row": "Row as read", "current_tier": "Tier (as of period end)",
     "share_before": "Revenue share ranked above", "trailing_revenue": "Revenue, trailing 12 months (¥)",
     "consumption_down": "Consumption down", "repeat_complaints": "Repeat complaints", "unpaid_bills": "Unpaid bills",
-    "low_satisfaction": "Low satisfaction", "no_recent_visit": "No recent visit", "capacity_reduced": "Capacity reduced",
+    "low_satisfaction": "Low satisfaction", "no_recent_visit": "No recent visit",
+    "capacity_reduced": "Capacity reduced",
     "direction": "Better when", "median_resolution_hours": "Median resolution (h)",
     "p90_resolution_hours": "90th percentile resolution (h)", "median_response_hours": "Median response (h)",
     "first_contact_resolution": "First-contact resolution", "reopen_rate": "Reopen rate", "series": "Series",
@@ -112,7 +118,7 @@ def not_given() -> str:
     return _("(not given)")
 
 
-def label(mapping: dict[str, str], value):
+def label(mapping: Mapping[Any, str], value):
     """A product-defined code value (tier, ticket type, ...) in the current language; data values unchanged; a
     missing value "(not given)". Only what is shown: the data and the downloads keep the value empty."""
     if missing(value):

@@ -32,7 +32,8 @@ class Lockout:
     Each attempt is counted before its password is checked (and forgiven on success), so attempts made in parallel
     from many sessions cannot slip past the limit."""
 
-    def __init__(self, path: Path, max_failures: int, seconds: int, clock=time.time, max_names: int = MAX_NAMES) -> None:
+    def __init__(self, path: Path, max_failures: int, seconds: int, clock=time.time,
+                 max_names: int = MAX_NAMES) -> None:
         self.path, self.max_failures, self.seconds, self.clock, self.max_names = (
             Path(path), max_failures, seconds, clock, max_names)
 

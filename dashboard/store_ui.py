@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -62,7 +64,8 @@ def chart_events(start: dt.date, end: dt.date, regions: tuple[str, ...] | None, 
     """The events a time chart of these dates and regions shows (columns event_date, region, kind, text), as the
     person may read them."""
     rows = current().events(identity, start, end, regions)
-    return pd.DataFrame(rows, columns=["event_date", "region", "kind", "text"])[["event_date", "region", "kind", "text"]]
+    columns = ["event_date", "region", "kind", "text"]
+    return pd.DataFrame(rows, columns=columns)[columns]
 
 
 # ----------------------------------------------------------------- on screen
@@ -111,7 +114,8 @@ def show_message() -> None:
     said = st.session_state.pop(MESSAGE_KEY, None)
     if said:
         kind, text = said
-        (st.success if kind == "ok" else st.error)(text, icon=":material/check:" if kind == "ok" else ":material/block:")
+        (st.success if kind == "ok" else st.error)(
+            text, icon=":material/check:" if kind == "ok" else ":material/block:")
 
 
 def _attempt(done: str, write) -> None:
@@ -240,14 +244,14 @@ def actions_section(f: Filters, kpis: pd.DataFrame, today: dt.date | None = None
 
 
 def _add_action(region: str) -> None:
-    get = st.session_state.get
+    get: Callable[..., Any] = st.session_state.get  # the form's widgets: their values are whatever they hold
     _attempt(_("Action added."), lambda: current().add_action(
         identity(), get("action_metric"), region, get("action_title", ""), get("action_owner", ""), get("action_due"),
         get("action_notes", "")))
 
 
 def _update_action() -> None:
-    get = st.session_state.get
+    get: Callable[..., Any] = st.session_state.get
     notes = get("update_notes") or None
     _attempt(_("Action updated."), lambda: current().update_action(identity(), get("update_id"),
                                                                     status=get("update_status"), notes=notes))
@@ -283,7 +287,7 @@ def status_label(status: str) -> str:
 
 
 def _add_event() -> None:
-    get = st.session_state.get
+    get: Callable[..., Any] = st.session_state.get
     _attempt(_("Event added."), lambda: current().add_event(identity(), get("event_date"), get("event_region"),
                                                             get("event_kind"), get("event_text", "")))
 
@@ -323,7 +327,7 @@ def admin_section(kpis: pd.DataFrame) -> None:
 
 
 def _set_owner() -> None:
-    get = st.session_state.get
+    get: Callable[..., Any] = st.session_state.get
     _attempt(_("Owner saved."), lambda: current().set_owner(identity(), get("owner_metric"), get("owner_region"),
                                                             get("owner_name") or None))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import quote
 
 import pandas as pd
@@ -63,7 +64,7 @@ def account_links(frame: pd.DataFrame) -> list[str | None]:
     return [None if pd.isna(c) else f"account?customer={quote(str(c), safe='')}{lang}" for c in frame["customer_id"]]
 
 
-def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | str = "auto",
+def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int | Literal["auto"] = "auto",
           days: tuple[str, ...] = ()) -> None:
     """A table with readable headers and values and its downloads; a table that names accounts (customer_id) opens
     each one's account page from a link column in front (shown only: the downloads hold the table as it is).
@@ -83,7 +84,8 @@ def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, hei
 
 
 def flat(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns of lists (a sparkline's points) as text for the downloads, each value (2 decimals) or "" for a gap, '; ' between."""
+    """Columns of lists (a sparkline's points) as text for the downloads, each value (2 decimals) or "" for a gap,
+    '; ' between."""
     lists = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, (list, tuple))).any()]
     return frame.assign(**{c: ["" if not isinstance(v, (list, tuple)) else
                                "; ".join("" if x is None or x != x else f"{x:.2f}" for x in v) for v in frame[c]]

@@ -10,6 +10,7 @@ command line to manage the users file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import hashlib
 import os
@@ -75,7 +76,7 @@ class UserEntry(Strict):
     password_hash: str | None = None
 
     @model_validator(mode="after")
-    def _leads_are_limited(self) -> "UserEntry":
+    def _leads_are_limited(self) -> UserEntry:
         if self.role == "lead" and not (self.regions or self.service_centers):
             raise ValueError("a lead must list regions or service_centers")
         if self.role in ("executive", "admin") and (self.regions or self.service_centers):
@@ -192,10 +193,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash or _stand_in_hash(), password) and bool(password_hash)
     except InvalidHashError:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_stand_in_hash(), password)
-        except VerificationError:
-            pass
         return False
     except VerificationError:
         return False
@@ -243,7 +242,8 @@ def read_setup(path: Path) -> SignInSetup:
         users = read_users(path)
     except UsersFileError as exc:
         reason = str(exc).removeprefix(f"{path}: ")
-        shown = reason if reason.startswith(("not valid TOML", "file not found")) else "an entry is not valid (see the server log)"
+        shown = (reason if reason.startswith(("not valid TOML", "file not found"))
+                 else "an entry is not valid (see the server log)")
         return _closed(f"{path.name} cannot be used: {shown}. Fix it; until then nobody can sign in.", str(exc))
     except (OSError, UnicodeDecodeError) as exc:
         return _closed(f"{path.name} cannot be read. Fix it; until then nobody can sign in.", f"{path}: {exc}")
@@ -332,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "add":
         try:
             entries[args.name] = UserEntry(role=args.role, regions=tuple(args.regions) if args.regions else None,
-                                           service_centers=tuple(args.service_centers) if args.service_centers else None,
+                                           service_centers=(tuple(args.service_centers)
+                                                            if args.service_centers else None),
                                            account_managers=(tuple(args.account_managers)
                                                              if args.account_managers else None),
                                            display_name=args.display_name, login=args.login,

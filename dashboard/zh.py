@@ -529,7 +529,6 @@ ZH: dict[str, str] = {
     'Commentary for {month}, {region}. A red or amber KPI without a comment is marked; a red KPI without an open action is flagged.': '{month} 说明，{region}。红色或黄色指标未写说明的予以标注；红色指标没有进行中督办的予以提示。',
     'Company-wide': '全公司',
     'Dated notes (typhoon, grid fault, tariff change, holiday, system change) drawn on every time chart whose range and region they fall in.': '带日期的事件记录（台风、电网故障、电价调整、节假日、系统变更），标注在日期和供电单位相符的每张趋势图上。',
-    'Due': '完成期限',
     'Event added.': '事件已添加。',
     'Events': '事件',
     'Events ({count})': '事件（{count}）',
@@ -548,7 +547,6 @@ ZH: dict[str, str] = {
     'Notes': '备注',
     'Other event': '其他事件',
     'Overdue': '已逾期',
-    'Owner': '负责人',
     'Owner (user name; empty to clear)': '负责人（用户名；留空则清除）',
     'Owner saved.': '负责人已保存。',
     'Owner: {owner}': '负责人：{owner}',
@@ -575,7 +573,6 @@ ZH: dict[str, str] = {
     '{open} open, {late} overdue (due before {today}).': '进行中 {open} 项，逾期 {late} 项（期限早于 {today}）。',
     # --- branch report (issue 20): the briefing book and its download button ---
     '13-month trend against target': '近13个月走势与目标',
-    'Action': '督办事项',
     'As seen by': '查看人',
     'Commentary': '点评',
     'Commentary and open actions': '点评与未办结督办',

@@ -122,7 +122,8 @@ table(warnings[["as_of", "on_list", "tier", "reason_count", "reasons"]], "accoun
       column_config={column("reasons"): st.column_config.TextColumn(width="large")})
 
 st.subheader(_("Service tickets"))
-st.caption(_("SLA outcome and time left as of the end of {end}; a negative time left is overdue.").format(end=day(f.end)))
+st.caption(_("SLA outcome and time left as of the end of {end}; a negative time left is overdue.").format(
+    end=day(f.end)))
 listing(tables["tickets"], "account_tickets",
       column_config={column("hours_left"): st.column_config.NumberColumn(format="%.1f")})
 
@@ -140,7 +141,8 @@ with left:
     listing(tables["surveys"], "account_surveys")
 with right:
     st.subheader(_("Lifecycle events"))
-    listing(tables["events"], "account_events", column_config={column("reason"): st.column_config.TextColumn(width="large")})
+    listing(tables["events"], "account_events",
+            column_config={column("reason"): st.column_config.TextColumn(width="large")})
 
 st.subheader(_("Download this account"))
 sheets = {_("Profile"): profile, _("Summary"): tables["summary"], _("Tiers"): strip, _("Bills"): bills,

@@ -1,4 +1,5 @@
-"""Data status: what is loaded and how fresh it is, load history, rejected rows with reasons, and importing new exports."""
+"""Data status: what is loaded and how fresh it is, load history, rejected rows with reasons, and importing new
+exports."""
 
 from pathlib import Path
 
@@ -8,13 +9,13 @@ import streamlit as st
 from dashboard import data, escape
 from dashboard.filters import IDENTITY_KEY, current
 from dashboard.i18n import _, language
-from dashboard.load_messages import error_zh, note_zh, progress_text, reason_zh
 from dashboard.labels import TABLES, column, label
+from dashboard.load_messages import error_zh, note_zh, progress_text, reason_zh
 from dashboard.ui import page_header, table
 from ingest import LoadError, load, load_mapping
 from ingest.contracts import CONTRACTS
-from ingest.load import FileReport
 from ingest.limits import UploadLimits, check_names
+from ingest.load import FileReport, LoadProgress, Mode
 from ingest.os_errors import explained
 from ingest.readers import SUPPORTED_SUFFIXES
 from ingest.scratch import ScratchFolder
@@ -63,8 +64,9 @@ def show_report(report: dict) -> None:
     known = FileReport.__dataclass_fields__
     files = [FileReport(**{k: v for k, v in f.items() if k in known}) for f in report.get("files", [])]
     st.markdown(f"**{_('What the importer noticed in each file')}**")
-    table(pd.DataFrame([{"source_file": f.file, "table_name": f.table, "header_line": f.header_line, "rows_read": f.read,
-                         "rows_loaded": f.loaded, "rows_rejected": f.rejected, "rows_superseded": f.superseded,
+    table(pd.DataFrame([{"source_file": f.file, "table_name": f.table, "header_line": f.header_line,
+                         "rows_read": f.read, "rows_loaded": f.loaded, "rows_rejected": f.rejected,
+                         "rows_superseded": f.superseded,
                          "rows_skipped": f.skipped, "empty_rows": f.empty_rows} for f in files]),
           "load_report_files")
     for f in files:
@@ -107,7 +109,7 @@ if LAST_IMPORT in st.session_state:
         icon=":material/check_circle:")
 st.caption(_("CSV (UTF-8, GB18030/GBK or UTF-16), Excel or Parquet. Files are checked against the table contracts; "
              "rows that break a rule are kept with their reason. If a file cannot be used at all, nothing is loaded."))
-modes = {"append": _("Append a monthly increment (update existing keys)"),
+modes: dict[Mode, str] = {"append": _("Append a monthly increment (update existing keys)"),
          "replace": _("Replace everything (full reload)")}
 try:
     limits = UploadLimits.from_env()
@@ -119,7 +121,8 @@ with st.form("import", clear_on_submit=False):
                              accept_multiple_files=True, max_upload_size=limits.max_upload_mib)
     # The same cap as the exports, so that a mapping file over its own (smaller) limit reaches the check below and
     # stops the load, instead of being dropped by the widget while the load goes on without it.
-    mapping_file = st.file_uploader(_("Mapping file (optional, TOML)"), type=["toml"], max_upload_size=limits.max_upload_mib)
+    mapping_file = st.file_uploader(_("Mapping file (optional, TOML)"), type=["toml"],
+                                    max_upload_size=limits.max_upload_mib)
     mode = st.radio(_("Mode"), list(modes), horizontal=True, format_func=modes.get)
     submitted = st.form_submit_button(_("Validate and load"), type="primary")
 
@@ -150,8 +153,11 @@ if submitted:
                 mapping_path = folder / "mapping" / Path(mapping_file.name).name
                 mapping_path.write_bytes(mapping_file.getvalue())
                 mapping = load_mapping(mapping_path, limits)
+            def show(event: LoadProgress) -> None:
+                progress.progress(event.fraction, text=progress_text(event))
+
             report = load(paths, data.WAREHOUSE, mode=mode, mapping=mapping, limits=limits, wait_seconds=WAIT_SECONDS,
-                          progress=lambda event: progress.progress(event.fraction, text=progress_text(event)))
+                          progress=show)
     except LoadError as error:
         progress.empty()
         message = str(error).replace(f"{folder}/mapping/", "").replace(f"{folder}/", "") if folder else str(error)

@@ -1,4 +1,5 @@
-"""Explore: any catalogue metric by any dimensions, or any table's rows, under the sidebar filters; preview and download."""
+"""Explore: any catalogue metric by any dimensions, or any table's rows, under the sidebar filters; preview and
+download."""
 
 import streamlit as st
 
@@ -18,7 +19,7 @@ page_header(_("Explore and download"), _("Slice any metric or table under the si
 kinds = {"metric": _("A metric"), "table": _("A table's rows")}
 allowed_kinds = list(kinds) if st.session_state[IDENTITY_KEY].can_download_rows else ["metric"]
 kind = st.segmented_control(_("What to explore"), allowed_kinds, default="metric", key="explore_kind",
-                            format_func=kinds.get) or "metric"
+                            format_func=lambda k: kinds[k]) or "metric"
 f = ticket_filters(f, "ex")
 
 

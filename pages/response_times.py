@@ -10,11 +10,11 @@ from dashboard.i18n import _
 from dashboard.labels import TICKET_TYPE, column
 from dashboard.ui import chart, kpi_tile, page_header, table
 
-f = current("response_times")
-if f is None:
+page_filters = current("response_times")
+if page_filters is None:
     st.stop()
 page_header(_("Response times"), _("Are we keeping our service commitments, and where are we slow?"))
-f = ticket_filters(f, "rt")
+f = ticket_filters(page_filters, "rt")
 
 cols = st.columns(5)
 for col, metric_id in zip(cols, ("sla_compliance", "median_response_hours", "repair_arrival_minutes",
@@ -61,7 +61,7 @@ st.subheader(_("Distributions"))
 durations = {"resolution_hours": _("Resolution"), "response_hours": _("First response"),
              "arrival_minutes": _("Repair arrival")}
 duration = st.segmented_control(_("Duration"), list(durations), default="resolution_hours", key="rt_duration",
-                                format_func=durations.get) or "resolution_hours"
+                                format_func=lambda d: durations[d]) or "resolution_hours"
 distribution = data.view("duration_distribution", f, duration=duration)
 chart(charts.stacked(distribution, "bucket", "ticket_type", "tickets", _("Tickets by duration"), column("tickets"),
                      labels=TICKET_TYPE), distribution, f"distribution_{duration}")

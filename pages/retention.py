@@ -47,7 +47,8 @@ with right:
                       horizontal=True), reasons, "churn_reasons")
 
 st.subheader(_("Cohort retention"))
-st.caption(_("Customers opened in each quarter of the period, and the share still active at the end of each later quarter."))
+st.caption(_("Customers opened in each quarter of the period, and the share still active at the end of each later "
+             "quarter."))
 cohorts = data.view("cohort_retention", f)
 chart(charts.heatmap(cohorts.assign(cohort=cohorts["cohort"].map(month)), "quarters_since_open", "cohort",
                      "retention", _("Cohort retention")), cohorts, "cohort_retention")

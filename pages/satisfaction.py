@@ -12,7 +12,8 @@ f = current("satisfaction")
 if f is None:
     st.stop()
 page_header(_("Satisfaction"),
-            _("How satisfied are key accounts, with which part of our service, and does it hold across survey methods?"))
+            _("How satisfied are key accounts, with which part of our service, and does it hold across survey "
+              "methods?"))
 
 cols = st.columns(3)
 for col, metric_id in zip(cols, ("csat", "nps", "callback_satisfaction")):

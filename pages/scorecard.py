@@ -18,7 +18,8 @@ if f is None:
     st.stop()
 before = previous_period(f)
 page_header(_("Key account service scorecard"),
-            _("{start} to {end}, compared with the previous period of the same length ({before_start} to {before_end}).")
+            _("{start} to {end}, compared with the previous period of the same length "
+              "({before_start} to {before_end}).")
             .format(start=day(f.start), end=day(f.end), before_start=day(before.start), before_end=day(before.end)))
 briefing.download_button(f)
 kpis, perspective_scores = data.scorecard_results(f)

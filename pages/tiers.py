@@ -64,7 +64,8 @@ else:
             column(c): st.column_config.NumberColumn(format="¥%,.0f") for c in ("revenue_before", "revenue_after")})
 
 st.subheader(_("Rising accounts"))
-st.caption(_("Standard and key customers whose revenue over the last 12 months grew at least 30% on the 12 months before."))
+st.caption(_("Standard and key customers whose revenue over the last 12 months grew at least 30% on the 12 months "
+             "before."))
 rising = data.view("rising_accounts", f)
 table(rising, "rising_accounts", column_config={
     column("growth"): st.column_config.NumberColumn(format="percent"),
