@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 import metrics
+import store
 from dashboard import i18n
-from dashboard.users import USERS_FILE, UsersFileError, identity_for, read_users
+from dashboard.users import USERS_FILE, Identity, UsersFileError, identity_for, read_users
 from metrics import warehouse
 from metrics.filters import Filters
 from metrics.scorecard import load_config
-import store
 from report import gather, printer, render
 from report.notes import Reader, book_notes, store_url
 from report.schedule import first_working_day, last_month
@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None, today: dt.date | None = None) -> int:
             return 0
 
     base = Filters(start=today, end=today)
-    reader, actor = None, Reader()
+    reader: str | None = None
+    actor: Reader | Identity = Reader()
     if args.user:
         try:
             users = read_users(args.users_file)
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None, today: dt.date | None = None) -> int:
 
     if args.month == "last":
         try:
-            month, note = last_month(warehouse.data_range(con), today)
+            span = warehouse.data_range(con)
+            month, note = last_month(span[1] if span else None, today)
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
         if note:
@@ -111,6 +113,7 @@ def main(argv: list[str] | None = None, today: dt.date | None = None) -> int:
     else:
         month = args.month
 
+    scopes: list[tuple[str, ...] | None]
     if args.each_region:
         scopes = [(r,) for r in visible]
     elif args.region:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from metrics import CATALOGUE, compute
-from metrics import retention, scorecard, warehouse
+from metrics import CATALOGUE, compute, retention, scorecard, warehouse
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
 from metrics.scorecard import ScorecardConfig, in_parallel
@@ -106,7 +106,7 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
 
     now, year_to_date = (scorecard.evaluate(con, config, window) for window in (f, ytd))
     # the other months' values only (no status or score), null where the window has no data, as `evaluate` has them
-    earlier = in_parallel(con, [*(lambda c, m=m, w=w: compute(c, m, w, inputs=inputs)["value"].iloc[0]
+    earlier: list[Any] = in_parallel(con, [*(lambda c, m=m, w=w: compute(c, m, w, inputs=inputs)["value"].iloc[0]
                                   for w in (previous, year_ago) for m in metric_ids),
                                 lambda c: scorecard.has_data(c, previous), lambda c: scorecard.has_data(c, year_ago)])
     before, last_year = earlier[:len(metric_ids)], earlier[len(metric_ids):2 * len(metric_ids)]

@@ -29,8 +29,17 @@ from alembic.script import ScriptDirectory
 
 from metrics.catalogue import CATALOGUE
 from store import models
-from store.models import (ALL_REGIONS, EVENT_KINDS, MAX_COMMENT, MAX_EVENT, MAX_NOTES, MAX_REGION, MAX_TITLE,
-                          MAX_USER, STATUSES)
+from store.models import (
+    ALL_REGIONS,
+    EVENT_KINDS,
+    MAX_COMMENT,
+    MAX_EVENT,
+    MAX_NOTES,
+    MAX_REGION,
+    MAX_TITLE,
+    MAX_USER,
+    STATUSES,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 WRITERS_OF_EVENTS = ("admin", "lead")
@@ -57,7 +66,7 @@ def _alembic_config(connection: sa.Connection | None = None) -> Config:
     return cfg
 
 
-def head_revision() -> str:
+def head_revision() -> str | None:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
@@ -69,7 +78,7 @@ def revision(engine: sa.Engine) -> str | None:
 _migrate_lock = threading.Lock()
 
 
-def open(url: str, **engine_options) -> "Store":  # noqa: A001 - store.open(url) is the API the issue names
+def open(url: str, **engine_options) -> Store:  # noqa: A001 - store.open(url) is the API the issue names
     """The store at `url`, its schema migrated to the newest revision (created on first use)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +95,7 @@ def open(url: str, **engine_options) -> "Store":  # noqa: A001 - store.open(url)
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _json(value: Any) -> str | None:
@@ -180,7 +189,7 @@ class Store:
         """Take the scorecard file's owners and targets as the defaults, and record in the audit trail every one that
         changed since the file was last seen (the first sight of each is recorded as created). The changes recorded."""
         self.file_owners = dict(values.owners)
-        seen = {f"owner/{m}/{r}": {"owner": u} for (m, r), u in values.owners.items()}
+        seen: dict[str, dict[str, object]] = {f"owner/{m}/{r}": {"owner": u} for (m, r), u in values.owners.items()}
         seen.update({f"target/{k}": dict(v) for k, v in values.targets.items()})
         fv = models.file_values
         changes = 0
@@ -402,7 +411,8 @@ class Store:
         if regions is not None:
             where.append(e.c.region.in_([*regions, ALL_REGIONS]))
         with self.engine.connect() as con:
-            rows = con.execute(sa.select(e).where(*where).order_by(e.c.event_date, e.c.id).limit(min(int(limit), 10_000)))
+            rows = con.execute(sa.select(e).where(*where).order_by(e.c.event_date, e.c.id)
+                               .limit(min(int(limit), 10_000)))
             return [dict(r._mapping) for r in rows]
 
 

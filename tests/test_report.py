@@ -171,7 +171,8 @@ def test_commentary_and_actions_appear_only_when_given_and_are_escaped(demo):
     config = load_config()
     plain = gather(demo, MONTH, OCTOBER, config)
     noted = gather(demo, MONTH, OCTOBER, config,
-                   commentary=(Commentary("sla_compliance", "<b>Storm</b> week & repairs", "Zhou", dt.date(2026, 11, 2)),),
+                   commentary=(Commentary("sla_compliance", "<b>Storm</b> week & repairs", "Zhou",
+                                          dt.date(2026, 11, 2)),),
                    actions=(Action("csat", "Revisit <script>", "Li Na", dt.date(2026, 11, 30), "open"),))
     i18n.use("en")
     assert "Commentary and open actions" not in document(plain)
@@ -216,3 +217,12 @@ def test_a_user_cannot_ask_for_a_region_outside_their_limit(demo_db, tmp_path):
         main(["--month", "2026-10", "--db", str(demo_db), "--user", "li_na", "--users-file", str(users),
               "--region", "宁波", "--out", str(tmp_path / "x.pdf")])
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_month_last_writes_the_last_month_the_loaded_data_covers(demo_db, tmp_path):
+    # The demo's bills and tickets end on 31 October 2026 (DEMO_END_MONTH). On 1 December the month just ended is
+    # November, which the data does not cover: `--month last` takes October, the last month it covers to the end.
+    out = tmp_path / "books"
+    assert main(["--month", "last", "--lang", "zh", "--db", str(demo_db), "--out", str(out)],
+                today=dt.date(2026, 12, 1)) == 0
+    assert [p.name for p in out.iterdir()] == [file_name(dt.date(2026, 10, 1), None, "zh")]

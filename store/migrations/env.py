@@ -15,6 +15,8 @@ if connection is not None:
         context.run_migrations()
 else:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("no database to migrate: give one with -x url=... or sqlalchemy.url")
     with create_engine(url).connect() as conn:
         context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
