@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,14 +82,15 @@ def machine_speed() -> dict[str, float]:
         return statistics.median(times)
 
     con = duckdb.connect()
-    duck = timed(lambda: con.execute("SELECT quantile_cont(i * 0.5, 0.5), count(*) FROM range(10000000) t(i)").fetchall())
+    duck = timed(lambda: con.execute("SELECT quantile_cont(i * 0.5, 0.5), count(*) FROM range(10000000) t(i)")
+                 .fetchall())
     python = timed(lambda: sum(i * i for i in range(3_000_000)))
     con.close()
     return {"duckdb": duck, "python": python}
 
 
 def page_runs(db: Path, repeats: int) -> list[dict]:
-    results = []
+    results: list[dict[str, Any]] = []
     for page in PAGE_STEPS:
         for variant in VARIANTS:
             colds, warm, peak = [], [], 0.0
@@ -102,8 +104,8 @@ def page_runs(db: Path, repeats: int) -> list[dict]:
                 peak = max(peak, run["peak_mib"])
             results.append({"page": page, "variant": variant, "cold": median_p90(colds), "warm": median_p90(warm),
                             "peak_mib": peak})
-            print(f"{page:16} {variant:11} cold median {results[-1]['cold'][0]:.3f} s, warm {results[-1]['warm'][0]:.4f} s",
-                  flush=True)
+            print(f"{page:16} {variant:11} cold median {results[-1]['cold'][0]:.3f} s, "
+                  f"warm {results[-1]['warm'][0]:.4f} s", flush=True)
     return results
 
 
@@ -127,7 +129,8 @@ def pandas_comparison(db: Path, repeats: int) -> dict:
             expected = page_pandas(frames, f, page)
             pandas_times.append(time.perf_counter() - started)
         pandas_seconds = statistics.median(pandas_times)
-        fresh, open_ = [], []
+        fresh: list[float] = []
+        open_: list[float] = []
         for _ in range(repeats):
             with metrics.connect(db) as con:
                 for times in (fresh, open_):  # first on the fresh connection, then again on it (still no result cache)
@@ -229,7 +232,8 @@ def load_test_lines(runs: list[dict]) -> list[str]:
     for run in runs:
         cpu = ", ".join(f"{page} {value:.3f}" for page, value in run["cpu_seconds_per_cached_page"].items())
         processes = f"{run['processes']} behind nginx" if run.get("nginx") else str(run["processes"])
-        lines.append(f"| {run['warehouse']} ({run['customers']:,} customers) | {run['sessions']} | {processes} | {run['opened']} | "
+        lines.append(f"| {run['warehouse']} ({run['customers']:,} customers) | {run['sessions']} | {processes} | "
+                     f"{run['opened']} | "
                      f"{run['errors']} | {seconds(run['p50'])} | {seconds(run['p95'])} | {seconds(run['max'])} | "
                      f"{run['wall_seconds']:.1f} | {run['server_cpu_seconds']:.1f} | {cpu} | "
                      f"{run['server_rss_mib']:,.0f} | {run['at']} |")
@@ -258,7 +262,8 @@ def loading_section() -> list[str]:
 
 
 def write_results(path: Path, measured: dict) -> None:
-    """RESULTS.md from the measurements (kept beside it as JSON) and HISTORY.md, the notes on what each change bought."""
+    """RESULTS.md from the measurements (kept beside it as JSON) and HISTORY.md, the notes on what each change
+    bought."""
     customers, repeats, generation = measured["customers"], measured["repeats"], measured["generation"]
     loaded, pages, compare = measured["loaded"], measured["pages"], measured["compare"]
     browser, speed = measured["browser"], measured["speed"]
@@ -378,7 +383,8 @@ def main() -> None:
         print(f"wrote {args.results} from {measurements}")
         return
     exports, db = args.work / "exports", args.work / "warehouse.duckdb"
-    generation = None if args.reuse and exports.exists() else generate(exports, args.customers, args.tickets_per_customer)
+    generation = (None if args.reuse and exports.exists()
+                  else generate(exports, args.customers, args.tickets_per_customer))
     loaded = load(exports, db)
     print(f"loaded {loaded['rows']:,} rows at {loaded['rows_per_second']:,.0f} rows/s", flush=True)
     before = machine_speed()

@@ -19,13 +19,17 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
 import tempfile
+import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("scorecard", "response_times", "complaints")
@@ -71,7 +75,7 @@ def wait_healthy(port: int, process: subprocess.Popen, what: str) -> None:
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"{what} did not start on port {port}")
+                raise RuntimeError(f"{what} did not start on port {port}") from None
             time.sleep(0.1)
 
 
@@ -111,13 +115,14 @@ class Session:
 
     def __init__(self, port: int, timeout: float):
         self.port, self.timeout = port, timeout
-        self.ws = None
+        self.ws: ClientConnection  # opened by __aenter__
         self.page_hashes: dict[str, str] = {}
 
-    async def __aenter__(self) -> "Session":
+    async def __aenter__(self) -> Session:
         from websockets.asyncio.client import connect
+        from websockets.typing import Subprotocol
 
-        self.ws = await connect(f"ws://127.0.0.1:{self.port}/_stcore/stream", subprotocols=["streamlit"],
+        self.ws = await connect(f"ws://127.0.0.1:{self.port}/_stcore/stream", subprotocols=[Subprotocol("streamlit")],
                                 max_size=None, compression=None, open_timeout=self.timeout)
         return self
 
@@ -196,7 +201,7 @@ def load_test(db: Path, sessions: int = 20, processes: int = 1, pages: tuple[str
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
-        customers = con.execute("SELECT count(*) FROM customers").fetchone()[0]
+        customers = con.execute("SELECT count(*) FROM customers").fetchall()[0][0]
     ports = [free_port() for _ in range(processes)]
     servers = [start_server(db, port) for port in ports]
     try:

@@ -174,7 +174,8 @@ def loading_lines(measured: dict | None) -> list[str]:
                          f"{rows / ours if ours else 0:,.0f} | " + (
                              f"{fl_s:.1f} | {rows / fl_s:,.0f} | {fl_s / ours:.2f} |" if fl else "– | – | – |"))
         model_total = sum(model.values())
-        lines.append(f"| query model ({', '.join(f'{k} {v:.0f}' for k, v in sorted(model.items(), key=lambda kv: -kv[1])[:6])}, …) "
+        slowest = sorted(model.items(), key=lambda kv: -kv[1])[:6]
+        lines.append(f"| query model ({', '.join(f'{k} {v:.0f}' for k, v in slowest)}, …) "
                      f"| {model_total:.1f} | | | no floor | | |")
         if "increment" in run:
             inc = run["increment"]
@@ -185,7 +186,8 @@ def loading_lines(measured: dict | None) -> list[str]:
                           f"({sum(inc_model.values()):.1f} s, built {inc['model']}); warehouse written {inc['swap']}; "
                           f"peak memory {inc['peak_mib']:,.0f} MiB; load average {inc['load_average'][0]} → "
                           f"{inc['load_average'][1]}. Model steps: "
-                          + ", ".join(f"{k} {v:.1f}" for k, v in sorted(inc_model.items(), key=lambda kv: -kv[1])) + "."]
+                          + ", ".join(f"{k} {v:.1f}" for k, v in sorted(inc_model.items(), key=lambda kv: -kv[1]))
+                          + "."]
         lines.append("")
     if len(measured["runs"]) > 1:
         lines += ["### Growth", "", "| customers | rows | full load (s) | rows/s | peak memory (MiB) | warehouse (MiB) "
@@ -194,7 +196,8 @@ def loading_lines(measured: dict | None) -> list[str]:
             full = run["full"]
             inc = run.get("increment")
             lines.append(f"| {run['customers']:,} | {full['rows']:,} | {full['seconds']:.0f} | "
-                         f"{full['rows'] / full['seconds']:,.0f} | {full['peak_mib']:,.0f} | {run['warehouse_mib']:,.0f} | "
+                         f"{full['rows'] / full['seconds']:,.0f} | {full['peak_mib']:,.0f} | "
+                         f"{run['warehouse_mib']:,.0f} | "
                          + (f"{inc['seconds']:.1f}" if inc else "–")
                          + f" | {full['load_average'][0]}–{full['load_average'][1]} |")
         lines.append("")

@@ -128,7 +128,8 @@ class PandasPage:
 
     def _revenue_retention(self, capped: bool) -> float:
         before = self.f.shifted_years(-1)
-        base = self.bills(pd.Timestamp(before.start), pd.Timestamp(before.end)).groupby("customer_id")["amount_billed"].sum()
+        base = (self.bills(pd.Timestamp(before.start), pd.Timestamp(before.end))
+                .groupby("customer_id")["amount_billed"].sum())
         base = base[base > 0]
         current = self.bills(self.start, self.end).groupby("customer_id")["amount_billed"].sum()
         current = current.reindex(base.index, fill_value=0.0)

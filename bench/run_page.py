@@ -25,7 +25,10 @@ from metrics.warehouse import data_range, dimension_values  # noqa: E402
 
 def filters_for(variant: str) -> Filters:
     con = data.connection()
-    first, last = data_range(con)
+    span = data_range(con)
+    if span is None:
+        raise SystemExit("the warehouse holds no bills or tickets")
+    first, last = span
     start, end = default_period(first, last)
     base = Filters(start=start, end=end)
     if variant == "one_region":

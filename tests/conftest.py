@@ -122,8 +122,8 @@ def postgres_server(tmp_path_factory):
     never skips."""
     import os
     import shutil
-    import subprocess
     import socket
+    import subprocess
 
     given = os.environ.get(POSTGRES_URL_VARIABLE)
     if given:

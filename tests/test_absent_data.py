@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-
 from streamlit.testing.v1 import AppTest
 
 import metrics
@@ -20,8 +19,15 @@ from ingest.load import rebuild_model
 from metrics import CATALOGUE, PERSPECTIVES
 from metrics.process import unmeasured_sla_steps
 from metrics.retention import cohort_retention, early_warning
-from metrics.scorecard import (Kpi, ScorecardConfig, competition_ranks, evaluate, league_table, perspective_scores,
-                               weighted_score)
+from metrics.scorecard import (
+    Kpi,
+    ScorecardConfig,
+    competition_ranks,
+    evaluate,
+    league_table,
+    perspective_scores,
+    weighted_score,
+)
 from metrics.service import backlog_ageing, repeat_complainants
 
 OWN_REGIONS = ("白云", "青山")

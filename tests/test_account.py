@@ -443,8 +443,9 @@ def test_every_list_and_download_for_a_manager_holds_exactly_their_customers(man
         views = {
             "tier_distribution": tiers.tier_distribution, "pareto_curve": tiers.pareto_curve,
             "revenue_concentration": tiers.revenue_concentration, "rising_accounts": tiers.rising_accounts,
-            "tier_migration": lambda c, x: tiers.tier_migration(c, x, start - dt.timedelta(days=1), end),
-            "tier_moves": lambda c, x: portfolio.tier_moves(c, x, start - dt.timedelta(days=1), end),
+            "tier_migration": lambda c, x, start=start, end=end: tiers.tier_migration(
+                c, x, start - dt.timedelta(days=1), end),
+            "tier_moves": lambda c, x, start=start, end=end: portfolio.tier_moves(c, x, start - dt.timedelta(days=1), end),
             "duration_distribution": service.duration_distribution, "backlog_ageing": service.backlog_ageing,
             "complaint_outliers": service.complaint_outliers, "repeat_complainants": service.repeat_complainants,
             "cohort_retention": retention.cohort_retention, "churn_reasons": retention.churn_reasons,

@@ -25,7 +25,7 @@ def store_server(demo_db, tmp_path_factory):
     port = _free_port()
     env = dict(os.environ, SCORECARD_WAREHOUSE=str(demo_db), SCORECARD_STORE_URL=url_of_store)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "streamlit_store.log", "w")
+    log = open(ARTIFACTS / "streamlit_store.log", "w")  # noqa: SIM115 - the server writes to it until the fixture ends
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -45,7 +45,7 @@ def store_server(demo_db, tmp_path_factory):
     proc.wait(timeout=20)
 
 
-def test_write_a_comment_and_an_action_and_see_them_after_a_reload(store_server, browser):
+def test_write_a_comment_and_an_action_and_see_them_after_a_reload(store_server, browser):  # noqa: F811
     url, url_of_store = store_server
     page = browser.new_page(viewport={"width": 1500, "height": 3600}, locale="en-GB")
     page.goto(url)
@@ -84,7 +84,7 @@ def test_write_a_comment_and_an_action_and_see_them_after_a_reload(store_server,
         s.close()
 
 
-def test_an_event_is_drawn_on_the_complaint_charts(store_server, browser):
+def test_an_event_is_drawn_on_the_complaint_charts(store_server, browser):  # noqa: F811
     import datetime as dt
 
     url, url_of_store = store_server

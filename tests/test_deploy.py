@@ -17,11 +17,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.exceptions import InvalidMessage, InvalidStatus
-from playwright.sync_api import sync_playwright
 from websockets.sync.client import connect
 
 from dashboard.users import hash_password
@@ -71,7 +71,7 @@ def streamlit_server(demo_db, tmp_path_factory):
     users.write_text(USERS.format(hash=hash_password(PASSWORD)), encoding="utf-8")
     port = free_port()
     env = {**os.environ, "SCORECARD_WAREHOUSE": str(demo_db), "SCORECARD_USERS": str(users)}
-    log = open(folder / "streamlit.log", "w")
+    log = open(folder / "streamlit.log", "w")  # noqa: SIM115 - the server writes to it until the fixture ends
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -3,6 +3,7 @@ what killed loads and uploads leave cleaned up, and disk full or a read-only dis
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import fcntl
 import hashlib
@@ -14,7 +15,6 @@ import sys
 import textwrap
 import threading
 import time
-import datetime as dt
 from pathlib import Path
 
 import duckdb

@@ -12,6 +12,7 @@ import pytest
 import metrics
 from metrics import CATALOGUE, Filters, compute
 
+
 def value(con, metric_id, f, **kw):
     return compute(con, metric_id, f, **kw)["value"].iloc[0]
 

@@ -19,8 +19,15 @@ from dashboard import auth, charts, data, escape, exports
 from dashboard.filters import default_period
 from ingest import load
 from metrics.warehouse import data_range
-from tests.conftest import HAND_BILLING, HAND_CUSTOMERS, HAND_EVENTS, HAND_SURVEYS, HAND_TICKETS, HAND_TRAINING, \
-    HAND_VISITS
+from tests.conftest import (
+    HAND_BILLING,
+    HAND_CUSTOMERS,
+    HAND_EVENTS,
+    HAND_SURVEYS,
+    HAND_TICKETS,
+    HAND_TRAINING,
+    HAND_VISITS,
+)
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -20,8 +20,17 @@ from dashboard import data
 from dashboard.format import number
 from ingest import load, load_mapping
 from tests.test_absent_data import NO_DATA_TILES, PAGES, run_own_page, tiles
-from tests.test_real_data import (COMPLAINT_TYPES, DATA, HOUSTON_BILLS, LA_COUNCILS, LA_FORMAT, LA_TICKETS,
-                                  empty_export, published_rows, write_houston_customers)
+from tests.test_real_data import (
+    COMPLAINT_TYPES,
+    DATA,
+    HOUSTON_BILLS,
+    LA_COUNCILS,
+    LA_FORMAT,
+    LA_TICKETS,
+    empty_export,
+    published_rows,
+    write_houston_customers,
+)
 
 DEC_31 = dt.datetime(2017, 12, 31)
 END_OF_DATA = DEC_31 + dt.timedelta(days=1)  # the last ticket was created on 31 Dec 2017: the data ends that day

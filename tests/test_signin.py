@@ -75,7 +75,7 @@ def next_interaction(at: AppTest) -> AppTest:
 
 
 def signed_in_as(at: AppTest) -> str | None:
-    identity = at.session_state[auth.SESSION_KEY] if auth.SESSION_KEY in at.session_state else None
+    identity = at.session_state.get(auth.SESSION_KEY)
     return identity.username if identity is not None else None
 
 

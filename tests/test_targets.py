@@ -13,9 +13,16 @@ import datetime as dt
 
 import pytest
 
-import metrics
-from metrics.scorecard import (Kpi, ScorecardConfig, ScorecardFileError, evaluate, file_values, league_table,
-                               load_config, target_region)
+from metrics.scorecard import (
+    Kpi,
+    ScorecardConfig,
+    ScorecardFileError,
+    evaluate,
+    file_values,
+    league_table,
+    load_config,
+    target_region,
+)
 
 BASE = {"metric": "csat", "target": 0.70, "amber_within": 0.05}
 

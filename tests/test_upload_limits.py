@@ -11,7 +11,6 @@ import os
 import shutil
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import pandas as pd

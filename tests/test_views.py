@@ -6,15 +6,22 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ingest import load
 from metrics import Filters, compute, connect
 from metrics.query import periods
 from metrics.retention import churn_reasons, cohort_retention, early_warning, survey_dimensions
 from metrics.service import backlog_ageing, complaint_outliers, duration_distribution, repeat_complainants
-from metrics.tiers import (pareto_curve, revenue_concentration, rising_accounts, tier_assignment, tier_distribution,
-                           tier_migration)
+from metrics.tiers import (
+    pareto_curve,
+    revenue_concentration,
+    rising_accounts,
+    tier_assignment,
+    tier_distribution,
+    tier_migration,
+)
 from tests.conftest import DEMO_END_MONTH
 
 
