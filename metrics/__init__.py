@@ -10,7 +10,6 @@ from metrics.catalogue import CATALOGUE, PERSPECTIVES, Metric, compute
 from metrics.filters import Filters
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, SlaTargets, TierBoundaries
 
-
 # The query model (derived tables) the metrics expect; the importer writes it into model_info.
 MODEL_VERSION = 8
 
@@ -40,5 +39,5 @@ def connect(path: str | Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-__all__ = ["MODEL_VERSION", "WarehouseOutdated", "model_version", "CATALOGUE", "PERSPECTIVES", "DEFAULT_SETTINGS", "Filters", "Metric", "MetricSettings", "SlaTargets",
-           "TierBoundaries", "compute", "connect"]
+__all__ = ["MODEL_VERSION", "WarehouseOutdated", "model_version", "CATALOGUE", "PERSPECTIVES", "DEFAULT_SETTINGS",
+           "Filters", "Metric", "MetricSettings", "SlaTargets", "TierBoundaries", "compute", "connect"]

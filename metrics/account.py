@@ -133,8 +133,8 @@ def summary(con: duckdb.DuckDBPyConnection, f: Filters, customer_id: str) -> pd.
     collection rate over the last 12 months (paid / billed), unpaid months and the amount unpaid over every bill up to
     `end` (a month is unpaid when more than half a fen is left; null when no source has amount_paid), open tickets,
     complaints in the last 12 months, the last visit and the days since it, and the last survey's overall score."""
-    columns = ("revenue_12m", "revenue_12m_year_before", "revenue_change_12m", "consumption_kwh_12m", "collection_rate_12m",
-               "unpaid_months", "unpaid_amount", "open_tickets", "complaints_12m", "last_visit",
+    columns = ("revenue_12m", "revenue_12m_year_before", "revenue_change_12m", "consumption_kwh_12m",
+               "collection_rate_12m", "unpaid_months", "unpaid_amount", "open_tickets", "complaints_12m", "last_visit",
                "days_since_last_visit", "last_survey_overall")
     key = account_key(con, f, customer_id)
     if key is None:

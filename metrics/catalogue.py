@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import duckdb
 import pandas as pd
@@ -158,13 +159,14 @@ def without_inputs(metric: Metric, frame: pd.DataFrame, f: Filters, by: tuple[st
     for a comparison with a year earlier, whose year-earlier window is not wholly inside them."""
     if inputs.absent(metric.needs):
         return pd.Series(True, index=frame.index)
-    if metric.over is None:
+    over = metric.over
+    if over is None:
         return pd.Series(False, index=frame.index)
 
     def outside(window: Filters) -> bool:
         earlier = window.shifted_years(-1)
-        return not inputs.covers(metric.over, window.start, window.end) or (
-            metric.year_earlier and not inputs.covers_wholly(metric.over, earlier.start, earlier.end))
+        return not inputs.covers(over, window.start, window.end) or (
+            metric.year_earlier and not inputs.covers_wholly(over, earlier.start, earlier.end))
 
     grain = next((d for d in by if d in TIME_GRAINS), None)
     if grain is None:

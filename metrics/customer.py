@@ -6,11 +6,30 @@ import datetime as dt
 
 import pandas as pd
 
-from metrics.facts import (MonthEndRollup, TicketRollup, customer_aggregate, fact_columns, per_period, ratio,
-                           survey_aggregate, ticket_aggregate, total)
+from metrics.facts import (
+    MonthEndRollup,
+    TicketRollup,
+    customer_aggregate,
+    fact_columns,
+    per_period,
+    ratio,
+    survey_aggregate,
+    ticket_aggregate,
+    total,
+)
 from metrics.filters import Filters
-from metrics.query import (Grouping, Params, TierDate, between, customer_conditions, month_between, periods, run,
-                           tier_join, tier_on)
+from metrics.query import (
+    Grouping,
+    Params,
+    TierDate,
+    between,
+    customer_conditions,
+    month_between,
+    periods,
+    run,
+    tier_join,
+    tier_on,
+)
 
 
 def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
@@ -135,8 +154,8 @@ def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     return ratio(run(con, sql, p))
 
 
-@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.current) AS numerator, sum(r.base) AS denominator", scale=1,
-                                  tier_day=revenue_base_day))
+@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.current) AS numerator, sum(r.base) AS denominator",
+                                  scale=1, tier_day=revenue_base_day))
 def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier
     revenue (tiers as of the year-earlier window's end)."""

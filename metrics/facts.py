@@ -8,17 +8,36 @@ surveys by surveyed_on, visits by visited_on, churn by closed_on.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import duckdb
 import pandas as pd
 
 from metrics.filters import Filters
-from metrics.query import (CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Grouping, Params, TierDate, between,
-                           breakdown_tier_date, customer_conditions, fact_filters, month_between, month_end, periods,
-                           rollup_conditions, rollup_window, run, scope_sql, snapshot_month_ends, ticket_conditions,
-                           tier_condition, whole_months)
+from metrics.query import (
+    CUSTOMER_DIMENSIONS,
+    TICKET_DIMENSIONS,
+    TIME_GRAINS,
+    Grouping,
+    Params,
+    TierDate,
+    between,
+    breakdown_tier_date,
+    customer_conditions,
+    fact_filters,
+    month_between,
+    month_end,
+    periods,
+    rollup_conditions,
+    rollup_window,
+    run,
+    scope_sql,
+    snapshot_month_ends,
+    ticket_conditions,
+    tier_condition,
+    whole_months,
+)
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -33,7 +52,7 @@ TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
 
 
 def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
-                   time_column: str, window: str, columns: dict[str, str], where: str = "true",
+                   time_column: str | None, window: str, columns: dict[str, str], where: str = "true",
                    tier_in_fact: str | None = None, having: str = "") -> pd.DataFrame:
     """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
     Tiers are joined as of the window's end, or each period's end under a time grain (breakdown_tier_date), unless
@@ -150,7 +169,7 @@ def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", a
     p = p or Params(con)
     types = ticket_conditions(p, f, "t", apply_ticket_types)
     found = ticket_rollup(p, f, by, settings) if rollup is not None else None
-    if found is not None:
+    if found is not None and rollup is not None:
         table, as_of = found
         return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month",
                               f"{month_between(p, 't.month', f)} AND {as_of}", TICKET_COLUMNS,
@@ -186,13 +205,15 @@ class MonthEndRollup:
 def month_end_windows(p: Params, rollup: MonthEndRollup, windows: list[Filters], settings: MetricSettings,
                       tiers: bool) -> list[tuple[int, dt.date]] | None:
     """(months, month end) of every window when the roll-up answers them all, with the same months: each is one whole
-    month or twelve ending on a month end with a snapshot (rollup_window), and with tiers its tier day has a snapshot."""
+    month or twelve ending on a month end with a snapshot (rollup_window), and with tiers its tier day has a
+    snapshot."""
     if not settings.rollups:
         return None
     days = [w.end for w in windows] + ([month_end(rollup.tier_day(w)) for w in windows] if tiers else [])
     snapshots = snapshot_month_ends(p.con, days)
-    keys = [rollup_window(p, w, settings, tiers, snapshots) for w in windows]
-    if not all(keys) or len({months for months, _ in keys}) != 1:
+    found = [rollup_window(p, w, settings, tiers, snapshots) for w in windows]
+    keys = [key for key in found if key is not None]
+    if len(keys) != len(found) or len({months for months, _ in keys}) != 1:
         return None
     if tiers and any(month_end(rollup.tier_day(w)) not in snapshots for w in windows):
         return None
@@ -280,7 +301,7 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
 
         wrapped.__doc__ = compute.__doc__
         wrapped.__name__ = compute.__name__
-        wrapped.per_period = True  # a time grain gives each period on its own window, tiers as of its own end
+        wrapped.per_period = True  # type: ignore[attr-defined]  # a marker on the function; a time grain gives each period on its own window, tiers as of its own end
         return wrapped
 
     return decorate(compute) if compute is not None else decorate

@@ -51,7 +51,7 @@ class Filters(BaseModel):
         return None if values is None else tuple(sorted(set(values)))
 
     @model_validator(mode="after")
-    def _start_before_end(self) -> "Filters":
+    def _start_before_end(self) -> Filters:
         if self.start > self.end:
             raise ValueError(f"start {self.start} is after end {self.end}; choose a start on or before the end")
         return self
@@ -87,7 +87,7 @@ class Filters(BaseModel):
         """True when the filters select accounts by manager (a choice or the user's limit)."""
         return self.effective_account_managers is not None
 
-    def shifted_years(self, years: int) -> "Filters":
+    def shifted_years(self, years: int) -> Filters:
         """The same window `years` earlier (29 February falls back to the 28th)."""
         def shift(day: dt.date) -> dt.date:
             try:
@@ -96,5 +96,5 @@ class Filters(BaseModel):
                 return day.replace(year=day.year + years, day=28)
         return self.model_copy(update={"start": shift(self.start), "end": shift(self.end)})
 
-    def window(self, start: dt.date, end: dt.date) -> "Filters":
+    def window(self, start: dt.date, end: dt.date) -> Filters:
         return self.model_copy(update={"start": start, "end": end})

@@ -4,6 +4,7 @@ with an `account_managers` filter, and each manager's portfolio of accounts."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -44,7 +45,7 @@ def manager_league(con: duckdb.DuckDBPyConnection, f: Filters,
     rows = []
     for manager in managers(con, f):
         mine = f.model_copy(update={"account_managers": (manager,)})
-        row = {"account_manager": manager}
+        row: dict[str, Any] = {"account_manager": manager}
         for metric_id in LEAGUE_METRICS:
             row[metric_id] = compute(con, metric_id, mine, settings=settings)["value"].iloc[0]
         key = mine.model_copy(update={"tiers": ("VIP", "key")})
@@ -121,7 +122,8 @@ def revenue_trends(con: duckdb.DuckDBPyConnection, f: Filters, months: int = TRE
         LEFT JOIN bills b ON b.customer_key = a.customer_key AND b.period = m.month
         GROUP BY a.customer_id"""
     frame = run(con, sql, p)
-    return {c: [None if pd.isna(v) else float(v) for v in trend] for c, trend in zip(frame["customer_id"], frame["trend"])}
+    return {c: [None if pd.isna(v) else float(v) for v in trend]
+            for c, trend in zip(frame["customer_id"], frame["trend"])}
 
 
 def visit_plan(con: duckdb.DuckDBPyConnection, f: Filters, manager: str,

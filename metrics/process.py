@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 
 from metrics.facts import TICKET_COLUMNS, TicketRollup, fact_aggregate, per_period, ratio, ticket_aggregate, total
@@ -71,7 +70,8 @@ def reopen_rate(con, f, by, settings) -> pd.DataFrame:
 
 
 # Each SLA step: the timestamp that completes it, its deadline column and the ticket types with a target for it.
-SLA_STEPS = (("arrived_at", "arrival_deadline", ("repair",)), ("first_response_at", "response_deadline", ("complaint",)),
+SLA_STEPS = (("arrived_at", "arrival_deadline", ("repair",)),
+             ("first_response_at", "response_deadline", ("complaint",)),
              ("resolved_at", "resolution_deadline", ("complaint", "inquiry", "billing", "connection")))
 
 
@@ -111,7 +111,8 @@ def sla_deadlines_sql(p: Params, sla: SlaTargets, measured: tuple[str, ...], ali
         CASE WHEN {t}.ticket_type = 'repair' THEN {t}.created_at + to_microseconds(CAST(6e7 * CASE {t}.area
              WHEN 'rural' THEN {p(arrival.rural)} WHEN 'remote' THEN {p(arrival.remote)}
              ELSE {p(arrival.urban)} END AS BIGINT)) END""",
-        "response_deadline": f"CASE WHEN {t}.ticket_type = 'complaint' THEN {after_hours(p(sla.complaint_response_hours))} END",
+        "response_deadline": f"CASE WHEN {t}.ticket_type = 'complaint' "
+                             f"THEN {after_hours(p(sla.complaint_response_hours))} END",
         "resolution_deadline": f"""CASE {t}.ticket_type
              WHEN 'complaint' THEN {after_hours(p(sla.complaint_resolution_hours))}
              WHEN 'inquiry' THEN {after_hours(p(sla.inquiry_resolution_hours))}

@@ -155,7 +155,8 @@ def tiers_on_sql(p: Params, dates: tuple[dt.date, ...], settings: MetricSettings
     parts = [f"SELECT as_of, customer_key, tier FROM tier_snapshots "
              f"WHERE as_of BETWEEN {p(min(stored))}::DATE AND {p(max(stored))}::DATE"] if stored else []
     bounds = (p(settings.tiers.vip_below), p(settings.tiers.key_below))
-    parts += [f"SELECT {p(day)}::DATE AS as_of, customer_key, tier FROM ({computed_tiers_sql(p, f'{p(day)}::DATE', bounds)})"
+    parts += [f"SELECT {p(day)}::DATE AS as_of, customer_key, tier "
+              f"FROM ({computed_tiers_sql(p, f'{p(day)}::DATE', bounds)})"
               for day in months if day not in stored]
     return " UNION ALL ".join(parts)
 
@@ -203,7 +204,8 @@ def tier_condition(p: Params, f: Filters, column: str) -> str:
 
 
 def rollup_conditions(p: Params, f: Filters, alias: str) -> str:
-    """Customer filters and the tier filter on a table summed at load time, whose `tier` column is the month-end tier."""
+    """Customer filters and the tier filter on a table summed at load time, whose `tier` column is the month-end
+    tier."""
     return f"{customer_conditions(p, f, alias)} AND {tier_condition(p, f, f'{alias}.tier')}"
 
 
@@ -236,7 +238,7 @@ def tier_join(p: Params, f: Filters, settings: MetricSettings, alias: str, neede
 
 
 def fact_filters(p: Params, f: Filters, settings: MetricSettings, alias: str,
-                 needs_tier: bool = False, grouping: "Grouping | None" = None) -> tuple[str, str]:
+                 needs_tier: bool = False, grouping: Grouping | None = None) -> tuple[str, str]:
     """(JOIN clause, condition) applying the customer filters to a fact table that carries customer attributes;
     the join adds the tier (column tr.tier) when the filters or the query need it, as of each period's end when
     `grouping` has a time grain (breakdown_tier_date)."""

@@ -10,8 +10,19 @@ import pandas as pd
 from metrics.customer import active_in, churn_tier_date
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
-from metrics.query import (Params, between, breakdown_tier_date, customer_conditions, frame_of, periods, run,
-                           scope_sql, snapshot_month_ends, tier_condition, tier_join)
+from metrics.query import (
+    Params,
+    between,
+    breakdown_tier_date,
+    customer_conditions,
+    frame_of,
+    periods,
+    run,
+    scope_sql,
+    snapshot_month_ends,
+    tier_condition,
+    tier_join,
+)
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
@@ -74,7 +85,8 @@ def early_warning_inputs_sql(con: duckdb.DuckDBPyConnection | None, p: Params, e
     e = p(end)
     year_before = (pd.Timestamp(end) - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)).date()
     if settings.rollups and snapshot_month_ends(con, [end, year_before]) == {end, year_before}:
-        # On a month end: the trailing sums stored in the tier snapshots at load (1 M rows read, not 15 months of bills).
+        # On a month end: the trailing sums stored in the tier snapshots at load (1 M rows read, not 15 months of
+        # bills).
         recent = f"""
             SELECT n.customer_key, n.kwh_3m, y.kwh_3m AS kwh_3m_year_before, n.trailing_revenue AS revenue_12m,
                    n.unpaid_3m AS unpaid
@@ -186,7 +198,8 @@ def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),
                                    date=breakdown_tier_date(p, f, by, "v.surveyed_on"))
     select = "".join(f"{allowed[d]} AS {d}, " for d in by)
     unpivot = " UNION ALL ".join(
-        f"SELECT {''.join(f'{d}, ' for d in by)}'{dim}' AS dimension, {dim} AS score FROM picked" for dim in SURVEY_DIMENSIONS)
+        f"SELECT {''.join(f'{d}, ' for d in by)}'{dim}' AS dimension, {dim} AS score FROM picked"
+        for dim in SURVEY_DIMENSIONS)
     sql = f"""
         WITH picked AS (SELECT {select}{', '.join(f'v.{d}' for d in SURVEY_DIMENSIONS)} FROM survey_facts v {join}
                         WHERE {between(p, 'v.surveyed_on', f)} AND {customer_conditions(p, f, 'v')} AND {tiers})

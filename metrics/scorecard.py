@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Callable, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import duckdb
 import numpy as np
@@ -46,7 +48,7 @@ class TargetOverride(BaseModel):
     amber_within: float | None = Field(None, ge=0)
 
     @model_validator(mode="after")
-    def _says_something(self) -> "TargetOverride":
+    def _says_something(self) -> TargetOverride:
         if self.target is None and self.amber_within is None and not getattr(self, "by_year", None):
             raise ValueError("an override must set target, amber_within or by_year")
         return self
@@ -83,7 +85,7 @@ class Kpi(BaseModel):
                 raise ValueError(f"owner of {region} must be a user name of 1 to 64 characters")
         return values
 
-    def applying(self, region: str | None, year: int) -> "Kpi":
+    def applying(self, region: str | None, year: int) -> Kpi:
         """The KPI with the target and amber band that apply in `region` (None: company-wide) in `year`: the region's
         own for that year, else the region's, else the company's for that year, else the company default; target and
         amber band each taken from the first level that sets it."""
@@ -207,15 +209,16 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """One row per KPI: value, target, status, score, previous period's value, the change, and `missing`: the inputs
     the KPI needs that no loaded source has (SPEC 5.7). The target is the one that applies (`Kpi.applying`) in the
-    window's one region (else the company's) in the year the window ends. A window in which the filters' customers have no bill, ticket,
-    survey or visit has no data: every KPI of it is null."""
+    window's one region (else the company's) in the year the window ends. A window in which the filters' customers
+    have no bill, ticket, survey or visit has no data: every KPI of it is null."""
     before = previous_period(f)
     kpis = config.kpis()
     inputs = loaded_inputs(con)
     jobs = [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings, inputs=inputs)["value"].iloc[0]
             for _, kpi in kpis for window in (f, before)]
-    *values, now_has_data, before_had_data = in_parallel(
+    results: list[Any] = in_parallel(
         con, [*jobs, lambda c: has_data(c, f, settings), lambda c: has_data(c, before, settings)])
+    *values, now_has_data, before_had_data = results
     values[0::2] = [v if now_has_data else float("nan") for v in values[0::2]]
     values[1::2] = [v if before_had_data else float("nan") for v in values[1::2]]
     rows = []
@@ -281,10 +284,11 @@ against its own targets for the year the window ends (`Kpi.applying`). Regions t
     scored = []
     kpis = config.kpis()
     inputs = loaded_inputs(con)
-    *frames, with_data = in_parallel(con, [
+    results: list[Any] = in_parallel(con, [
         *(lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings, inputs=inputs)
           for _, kpi in kpis),
         lambda c: regions_with_data(c, f, settings)])
+    *frames, with_data = results
     year = f.end.year
     for (perspective, kpi), frame in zip(kpis, frames):
         scores = [score(value, kpi.applying(region, year)) if region in with_data else float("nan")
@@ -324,5 +328,6 @@ def sparklines(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filte
     """Every KPI's sparkline, by metric id."""
     metric_ids = [kpi.metric for _, kpi in config.kpis()]
     inputs = loaded_inputs(con)
-    frames = in_parallel(con, [lambda c, m=m: sparkline(c, m, f, settings, inputs) for m in metric_ids])
+    frames = in_parallel(con, [partial(sparkline, metric_id=m, f=f, settings=settings, inputs=inputs)
+                               for m in metric_ids])
     return dict(zip(metric_ids, frames))

@@ -15,7 +15,8 @@ DURATIONS = {"response_hours": "response_hours", "resolution_hours": "resolution
 HOUR_BUCKETS = (0, 1, 2, 4, 8, 24, 48, 72, 168, 336)
 MINUTE_BUCKETS = (0, 15, 30, 45, 60, 90, 120, 180, 240)
 AGE_BUCKETS_DAYS = (0, 1, 3, 7, 30, 90)
-OUTLIER_RULE = "complaints above the mean + 2 standard deviations of the previous 12 months (at least 6 months of history)"
+OUTLIER_RULE = ("complaints above the mean + 2 standard deviations of the previous 12 months "
+                "(at least 6 months of history)")
 
 
 def _bucket_labels(edges: tuple[int, ...], unit: str) -> list[str]:

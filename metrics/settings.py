@@ -35,7 +35,7 @@ class TierBoundaries(Strict):
     key_below: float = Field(0.80, gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "TierBoundaries":
+    def _ordered(self) -> TierBoundaries:
         if self.vip_below >= self.key_below:
             raise ValueError("vip_below must be smaller than key_below")
         return self

@@ -7,12 +7,20 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from metrics.catalogue import CATALOGUE, compute, without_inputs
 from metrics.customer import active_in
 from metrics.filters import TIERS, Filters
-from metrics.catalogue import CATALOGUE, compute, without_inputs
 from metrics.inputs import LoadedInputs, loaded_inputs
-from metrics.query import (Params, customer_conditions, month_between, rollup_window, run, scope_sql,
-                           tier_condition, tiers_sql)
+from metrics.query import (
+    Params,
+    customer_conditions,
+    month_between,
+    rollup_window,
+    run,
+    scope_sql,
+    tier_condition,
+    tiers_sql,
+)
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 
@@ -87,7 +95,8 @@ def pareto_curve(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -
 def revenue_concentration(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """One row: customers with revenue, revenue share of the top 20% of them (ceil(0.2 n)), and the Gini coefficient
     G = 2 x sum(i x revenue_i) / (n x total) - (n + 1) / n over revenues in ascending order (i = 1..n). Every figure is
-    null when the window has no bills (no bill loaded for any of its months): "no data", not 0 customers with revenue."""
+    null when the window has no bills (no bill loaded for any of its months): "no data", not 0 customers with
+    revenue."""
     if no_data(con, "revenue", f):
         return pd.DataFrame({"customers": pd.array([None], dtype="Int64"), "top20_share": [float("nan")],
                              "gini": [float("nan")]})
@@ -106,7 +115,8 @@ def revenue_concentration(con, f: Filters, settings: MetricSettings = DEFAULT_SE
 
 def tier_migration(con, f: Filters, before: dt.date, after: dt.date,
                    settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Customers by tier on `before` and on `after`; 'new' if not active on `before`, 'closed' if not active on `after`."""
+    """Customers by tier on `before` and on `after`; 'new' if not active on `before`, 'closed' if not active on
+    `after`."""
     p = Params(con)
     scoped = f.model_copy(update={"tiers": None})
     sql = f"""
