@@ -138,8 +138,8 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
     trends = dict(zip(metric_ids, results[:len(metric_ids)]))
     rest = results[len(metric_ids):]
     series = dict(zip(SERIES, rest[:len(SERIES)]))
-    earlier = rest[len(SERIES)]
-    series["revenue_year_before"] = earlier.assign(month=[shift_months(m, 12) for m in earlier["month"]])
+    year_before = rest[len(SERIES)]
+    series["revenue_year_before"] = year_before.assign(month=[shift_months(m, 12) for m in year_before["month"]])
     rest = rest[len(SERIES) + 1:]
     figures = rest[:4 * len(VOLUMES)]
     volumes = pd.DataFrame({"metric": list(VOLUMES), "value": figures[0::4], "previous_month": figures[1::4],
