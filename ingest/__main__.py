@@ -29,20 +29,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="write deterministic demo export files",
-                          description="Write demo exports (CSV in GB18030/UTF-8/UTF-16, Excel) that load like real ones.")
+                          description="Write demo exports (CSV in GB18030/UTF-8/UTF-16, Excel) that load like real "
+                                      "ones.")
     demo.add_argument("--out", type=Path, required=True, help="folder to write the export files to")
     demo.add_argument("--customers", type=int, default=5000, help="number of customer accounts (default 5000)")
     demo.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same files (default 7)")
     demo.add_argument("--end-month", type=_month, default=None,
-                      help=f"last month of the three years, YYYY-MM (default: last full month, {last_full_month():%Y-%m})")
+                      help=f"last month of the three years, YYYY-MM (default: last full month, "
+                           f"{last_full_month():%Y-%m})")
     demo.add_argument("--tickets-per-customer", type=float, default=10.0,
                       help="average service tickets per customer over the three years (default 10)")
 
     inc = sub.add_parser("demo-increment", help="split demo exports into a base and the last month's increment",
-                         description="Split demo exports into what was exported a month earlier (--base) and the last "
-                                     "month's increment (--increment): its bills, and its tickets with the earlier ones "
-                                     "still open at its start in their final state. Load the base, then append the "
-                                     "increment (--mode append).")
+                         description="Split demo exports into what was exported a month earlier (--base) and the "
+                                     "last month's increment (--increment): its bills, and its tickets with the "
+                                     "earlier ones still open at its start in their final state. Load the base, then "
+                                     "append the increment (--mode append).")
     inc.add_argument("exports", type=Path, help="folder of demo exports (python -m ingest demo)")
     inc.add_argument("--base", type=Path, required=True, help="folder to write the base to (other files are linked)")
     inc.add_argument("--increment", type=Path, required=True, help="folder to write the increment to")
@@ -52,9 +54,11 @@ def _parser() -> argparse.ArgumentParser:
                                     "Rows that break a rule are kept in the `rejects` table with their reason. "
                                     "Nothing is committed if a file cannot be used at all.")
     ld.add_argument("paths", nargs="+", type=Path, help="export files, or folders holding them")
-    ld.add_argument("--db", type=Path, required=True, help="warehouse file to build or update, e.g. data/warehouse.duckdb")
+    ld.add_argument("--db", type=Path, required=True,
+                    help="warehouse file to build or update, e.g. data/warehouse.duckdb")
     ld.add_argument("--mode", choices=("replace", "append"), default="replace",
-                    help="replace: full reload (default); append: add a monthly increment, updating rows whose key exists")
+                    help="replace: full reload (default); append: add a monthly increment, updating rows whose key "
+                         "exists")
     ld.add_argument("--mapping", type=Path, help="TOML file mapping this source's own headers to contract columns")
     ld.add_argument("--report", type=Path, help="also write the load report as JSON to this file")
     ld.add_argument("--wait", type=float, default=WAIT_SECONDS, metavar="SECONDS",
@@ -66,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "data already loaded; nothing is re-read from the exports.")
     rb.add_argument("--db", type=Path, required=True, help="warehouse file to rebuild")
     rb.add_argument("--wait", type=float, default=WAIT_SECONDS, metavar="SECONDS",
-                    help=f"if a load of this warehouse is running, wait this long for it, then refuse (default {WAIT_SECONDS})")
+                    help=f"if a load of this warehouse is running, wait this long for it, then refuse "
+                         f"(default {WAIT_SECONDS})")
     return parser
 
 
@@ -116,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                       progress=lambda event: print(event.message, file=sys.stderr, flush=True))
     except LoadError as exc:
         if args.report:
-            args.report.write_text(json.dumps({"ok": False, "tables": {}, "error": str(exc)}, ensure_ascii=False, indent=2))
+            args.report.write_text(json.dumps({"ok": False, "tables": {}, "error": str(exc)}, ensure_ascii=False,
+                                              indent=2))
         print(f"Nothing was loaded: {exc}", file=sys.stderr)
         return 1
     print_summary(report)

@@ -31,7 +31,7 @@ class Column(StrictModel):
     identifier: bool = False  # an id: scientific notation means Excel shortened it
 
     @model_validator(mode="after")
-    def _enum_has_values(self) -> "Column":
+    def _enum_has_values(self) -> Column:
         if (self.type == "enum") != bool(self.values):
             raise ValueError(f"column {self.name}: enum columns and only enum columns list values")
         return self
@@ -54,7 +54,7 @@ class Contract(StrictModel):
     file_aliases: tuple[str, ...] = ()
 
     @model_validator(mode="after")
-    def _names_known(self) -> "Contract":
+    def _names_known(self) -> Contract:
         names = {c.name for c in self.columns}
         unknown = ({*self.key} | {n for r in self.order_rules for n in (r.later, r.earlier)}) - names
         if unknown:
@@ -82,8 +82,8 @@ def normalise_header(header: str) -> str:
 
 # A unit written in a header, and what it multiplies the values by: 万元 is ten thousand yuan.
 UNITS = {"万元": 10_000, "元": 1, "万千瓦时": 10_000, "万kwh": 10_000, "千瓦时": 1, "kwh": 1}
-_UNIT_IN_HEADER = re.compile(r"^(?P<name>.+?)[\s_]*[(（\[【]?\s*(?P<unit>万元|元|万千瓦时|万kwh|千瓦时|kwh)\s*[)）\]】]?$",
-                             re.IGNORECASE)
+_UNIT_IN_HEADER = re.compile(r"^(?P<name>.+?)[\s_]*[(（\[【]?\s*"
+                             r"(?P<unit>万元|元|万千瓦时|万kwh|千瓦时|kwh)\s*[)）\]】]?$", re.IGNORECASE)
 
 
 def header_unit(header: str) -> tuple[str, str | None]:
@@ -168,19 +168,23 @@ CONTRACTS: dict[str, Contract] = {
                 OrderRule(later="resolved_at", earlier="created_at"),
             ),
             columns=(
-                _c("ticket_id", "text", "工单编号", "工单号", "work_order_id", "order_id", required=True, identifier=True),
+                _c("ticket_id", "text", "工单编号", "工单号", "work_order_id", "order_id", required=True,
+                   identifier=True),
                 _customer_id(references=CUSTOMER_REF),
                 _c("channel", "enum", "受理渠道", "渠道", "来源渠道",
-                   values={"hotline": ("95598", "热线", "电话", "phone"), "online": ("网上国网", "线上", "网站", "app", "web"),
+                   values={"hotline": ("95598", "热线", "电话", "phone"),
+                           "online": ("网上国网", "线上", "网站", "app", "web"),
                            "counter": ("营业厅", "柜台"), "account_manager": ("客户经理", "manager"),
                            "visit": ("走访", "上门")}),
                 _c("ticket_type", "enum", "业务类型", "工单类型", "诉求类型", "type",
                    required=True,
-                   values={"repair": ("故障报修", "报修", "抢修"), "connection": ("业扩报装", "报装", "业扩", "新装增容"),
+                   values={"repair": ("故障报修", "报修", "抢修"),
+                           "connection": ("业扩报装", "报装", "业扩", "新装增容"),
                            "billing": ("电费", "电费电价", "账单"), "inquiry": ("咨询", "查询", "question"),
                            "complaint": ("投诉",), "suggestion": ("建议", "意见"), "praise": ("表扬", "compliment")}),
                 _c("category", "text", "投诉分类", "诉求分类", "类别", "分类"),
-                _c("created_at", "timestamp", "受理时间", "创建时间", "报修时间", "opened_at", "created", required=True),
+                _c("created_at", "timestamp", "受理时间", "创建时间", "报修时间", "opened_at", "created",
+                   required=True),
                 _c("first_response_at", "timestamp", "首次响应时间", "响应时间", "responded_at"),
                 _c("arrived_at", "timestamp", "到达现场时间", "到达时间", "arrival_at"),
                 _c("resolved_at", "timestamp", "归档时间", "办结时间", "完成时间", "closed_at", "resolved"),
@@ -222,7 +226,8 @@ CONTRACTS: dict[str, Contract] = {
                 _customer_id(references=CUSTOMER_REF),
                 _c("visited_on", "date", "走访日期", "visit_date", required=True),
                 _c("visit_type", "enum", "走访类型",
-                   values={"routine": ("例行走访", "日常走访"), "revisit": ("回访",), "on_site_service": ("上门服务", "现场服务"),
+                   values={"routine": ("例行走访", "日常走访"), "revisit": ("回访",),
+                           "on_site_service": ("上门服务", "现场服务"),
                            "emergency": ("应急", "紧急"), "training": ("培训", "用电培训")}),
                 _c("staff_id", "text", "员工编号", "工号", "客户经理编号", identifier=True),
             ),

@@ -77,7 +77,8 @@ def make_customers(rng: np.random.Generator, n: int, window_start: pd.Timestamp,
     opened = np.where(
         new_in_window,
         window_start + pd.to_timedelta(rng.integers(0, span, n), unit="D"),
-        pd.Timestamp("1995-01-01") + pd.to_timedelta(rng.integers(0, (window_start - pd.Timestamp("1995-01-01")).days, n), unit="D"),
+        pd.Timestamp("1995-01-01")
+        + pd.to_timedelta(rng.integers(0, (window_start - pd.Timestamp("1995-01-01")).days, n), unit="D"),
     )
     managers = pd.Series(region) + "客户经理" + pd.Series(rng.integers(1, 9, n)).astype(str) + "号"
     return pd.DataFrame({
@@ -107,7 +108,8 @@ def plant_lifecycle(rng: np.random.Generator, customers: pd.DataFrame, months: p
     customers["closed_on"] = pd.Series(np.where(closes, pd.to_datetime(event_day).date, None), dtype=object)
     capacity = customers["contract_capacity_kva"].to_numpy()
     events = [
-        pd.DataFrame({"customer_id": customers["customer_id"][mask & ok], "event_date": pd.to_datetime(event_day[mask & ok]).date,
+        pd.DataFrame({"customer_id": customers["customer_id"][mask & ok],
+                      "event_date": pd.to_datetime(event_day[mask & ok]).date,
                       "event": kind, "capacity_change_kva": change[mask & ok], "reason": reason})
         for mask, kind, change, reason in (
             (switch, "转直接交易", -capacity, "参与电力市场化交易，直接向发电企业购电"),
@@ -131,7 +133,8 @@ def make_billing(rng: np.random.Generator, customers: pd.DataFrame, events: pd.D
     growth = np.exp(rng.normal(0.02, 0.08, n) + np.where(rng.random(n) < 0.05, 0.35, 0.0))  # yearly factor
     month_no = np.arange(m)
     season = 1 + 0.18 * np.cos((months.month.to_numpy() - 7.5) * np.pi / 3) ** 2 - 0.09
-    base = capacity[:, None] * load_factor[:, None] * 720 * season[None, :] * growth[:, None] ** (month_no[None, :] / 12)
+    base = (capacity[:, None] * load_factor[:, None] * 720 * season[None, :]
+            * growth[:, None] ** (month_no[None, :] / 12))
     base *= rng.lognormal(0, 0.06, (n, m))
     month_start = months.to_numpy()[None, :]
     opened = pd.to_datetime(customers["opened_on"]).to_numpy()[:, None]
@@ -194,26 +197,32 @@ def make_tickets(rng: np.random.Generator, customers: pd.DataFrame, months: pd.D
         extra_owner, extra_created = extra_owner[ok], extra_created[ok]
         owner = np.concatenate([owner, extra_owner])
         created = np.concatenate([created, extra_created])
-        ticket_type = np.concatenate([ticket_type, np.where(rng.random(len(extra_owner)) < 0.6, "complaint", "repair").astype(object)])
+        ticket_type = np.concatenate([ticket_type, np.where(rng.random(len(extra_owner)) < 0.6, "complaint",
+                                                            "repair").astype(object)])
         region, area = customers["region"].to_numpy()[owner], customers["area"].to_numpy()[owner]
         total = len(owner)
 
     order = np.argsort(created, kind="stable")
-    owner, created, ticket_type, region, area = owner[order], created[order], ticket_type[order], region[order], area[order]
+    owner, created, ticket_type = owner[order], created[order], ticket_type[order]
+    region, area = region[order], area[order]
     progress = ((created - np.datetime64(start)) / np.timedelta64(1, "D")) / ((end - start).days)
     # The improving region starts 70% slower than the rest and ends 20% faster.
     speed = np.where(region == IMPROVING_REGION, 1.7 - 0.9 * progress, 1.0)
     area_factor = np.select([area == "rural", area == "remote"], [1.8, 2.6], 1.0)
     is_type = {t: ticket_type == t for t in TICKET_TYPES}
 
-    response_h = _lognormal_hours(rng, np.select([is_type["repair"], is_type["complaint"]], [0.25, 4.0], 2.0), 0.9, total) * speed
+    response_h = _lognormal_hours(rng, np.select([is_type["repair"], is_type["complaint"]], [0.25, 4.0], 2.0), 0.9,
+                                  total) * speed
     resolution_h = np.select(
         [is_type["repair"], is_type["complaint"], is_type["connection"], is_type["inquiry"] | is_type["billing"]],
         [_lognormal_hours(rng, 5, 0.7, total) * area_factor, _lognormal_hours(rng, 60, 0.8, total),
          _lognormal_hours(rng, 24 * 9, 0.5, total), _lognormal_hours(rng, 6, 1.0, total)],
         _lognormal_hours(rng, 20, 0.8, total)) * speed
     arrival_min = np.where(is_type["repair"], _lognormal_hours(rng, 26, 0.35, total) * area_factor * speed, np.nan)
-    seconds = lambda hours: (np.nan_to_num(hours) * 3600).astype("int64") * np.timedelta64(1, "s")
+
+    def seconds(hours):
+        return (np.nan_to_num(hours) * 3600).astype("int64") * np.timedelta64(1, "s")
+
     first_response = created + seconds(response_h)
     resolved = created + seconds(resolution_h)
     arrived = created + seconds(arrival_min / 60)
@@ -227,7 +236,9 @@ def make_tickets(rng: np.random.Generator, customers: pd.DataFrame, months: pd.D
     complaint_category = np.where(in_surge, "停电", complaint_category)
     category = np.where(is_type["complaint"], complaint_category, category)
 
-    fmt = lambda values, mask: pd.Series(pd.to_datetime(values).strftime("%Y-%m-%d %H:%M:%S")).where(mask, None).to_numpy()
+    def fmt(values, mask):
+        return pd.Series(pd.to_datetime(values).strftime("%Y-%m-%d %H:%M:%S")).where(mask, None).to_numpy()
+
     all_rows = np.ones(total, dtype=bool)
     return pd.DataFrame({
         "ticket_id": np.char.add("T", np.char.zfill(np.arange(1, total + 1).astype(str), 9)).astype(object),
@@ -239,9 +250,12 @@ def make_tickets(rng: np.random.Generator, customers: pd.DataFrame, months: pd.D
         "first_response_at": fmt(first_response, ~is_type["praise"] & (first_response <= np.datetime64(end))),
         "arrived_at": fmt(arrived, is_type["repair"] & (arrived <= np.datetime64(end))),
         "resolved_at": fmt(resolved, ~still_open),
-        "first_contact_resolution": np.where(still_open, None, np.where(rng.random(total) < 0.78, "Y", "N")),
+        # numpy's stubs take no None in np.where, which makes an object array of it
+        "first_contact_resolution": np.where(still_open, None,  # type: ignore[call-overload]
+                                             np.where(rng.random(total) < 0.78, "Y", "N")),
         "reopened": np.where(~still_open & (rng.random(total) < 0.04), "Y", "N"),
-        "substantiated": np.where(is_type["complaint"], np.where(rng.random(total) < 0.45, "Y", "N"), None),
+        "substantiated": np.where(is_type["complaint"],  # type: ignore[call-overload]  # None, as above
+                                  np.where(rng.random(total) < 0.45, "Y", "N"), None),
         "satisfaction": pd.array(np.where(has_score, satisfaction_score, np.nan), dtype="Int64"),
     })
 
@@ -266,7 +280,10 @@ def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.D
     start, end = months[0], months[-1] + pd.offsets.MonthEnd(0)
     progress = ((surveyed - start).days.to_numpy()) / (end - start).days
     lift = np.where(customers["region"].to_numpy()[owner] == IMPROVING_REGION, -0.8 + 1.0 * progress, 0.0)
-    score = lambda mean: np.clip(np.round(rng.normal(mean, 0.8, total) + lift), 1, 5).astype(int)
+
+    def score(mean):
+        return np.clip(np.round(rng.normal(mean, 0.8, total) + lift), 1, 5).astype(int)
+
     return pd.DataFrame({
         "survey_id": np.char.add("S", np.char.zfill(np.arange(1, total + 1).astype(str), 8)).astype(object),
         "customer_id": customers["customer_id"].to_numpy()[owner],
@@ -281,7 +298,8 @@ def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.D
 def make_visits(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.DataFrame:
     n = len(customers)
     capacity = customers["contract_capacity_kva"].to_numpy()
-    rate = np.select([capacity >= np.quantile(capacity, 0.95), capacity >= np.quantile(capacity, 0.70)], [30.0, 12.0], 0.3)
+    rate = np.select([capacity >= np.quantile(capacity, 0.95), capacity >= np.quantile(capacity, 0.70)], [30.0, 12.0],
+                     0.3)
     count = rng.poisson(rate * (rng.random(n) > 0.12))  # some key accounts are simply never visited
     owner, visited = _days_while_active(rng, customers, count, months)
     total = len(owner)
@@ -435,7 +453,8 @@ def split_increment(exports: Path, base: Path, increment: Path) -> tuple[list[Pa
     last = con.execute(f"SELECT max(period) FROM {read}", {"p": str(exports / "billing.csv")}).fetchall()[0][0]
     cutoff = f"{last[:7]}-01"
     month = last[:7]
-    base_files, increment_files = [], []
+    base_files: list[Path] = []
+    increment_files: list[Path] = []
     for path in sorted(exports.iterdir()):
         if path.name in ("billing.csv", "tickets.csv"):
             continue
@@ -456,7 +475,8 @@ def split_increment(exports: Path, base: Path, increment: Path) -> tuple[list[Pa
          increment_files)
     later = " OR ".join(f"{c} >= $cut" for c in TICKET_LATER)
     unresolved = "(resolved_at IS NULL OR resolved_at >= $cut)"
-    copy(f"""SELECT * REPLACE ({', '.join(f"CASE WHEN {c} >= $cut THEN NULL ELSE {c} END AS {c}" for c in TICKET_LATER)},
+    cleared = ", ".join(f"CASE WHEN {c} >= $cut THEN NULL ELSE {c} END AS {c}" for c in TICKET_LATER)
+    copy(f"""SELECT * REPLACE ({cleared},
                      CASE WHEN {unresolved} THEN NULL ELSE first_contact_resolution END AS first_contact_resolution,
                      CASE WHEN {unresolved} THEN 'N' ELSE reopened END AS reopened,
                      CASE WHEN {unresolved} THEN NULL ELSE satisfaction END AS satisfaction)

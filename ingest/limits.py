@@ -45,7 +45,7 @@ class UploadLimits(StrictModel):
     max_mapping_kib: int = Field(1024, gt=0)  # a mapping file
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "UploadLimits":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> UploadLimits:
         """The limits with any set by `SCORECARD_MAX_UPLOAD_MIB`, `SCORECARD_MAX_XLSX_MIB`, `SCORECARD_MAX_COLUMNS`,
         `SCORECARD_MAX_ROWS` or `SCORECARD_MAX_MAPPING_KIB`."""
         return from_environment(cls, {name: env_name(name) for name in cls.model_fields}, environ, "upload limits",
@@ -100,8 +100,9 @@ def _check_excel(path: Path, limits: UploadLimits) -> None:
         unzipped = sum(member.file_size for member in archive.infolist())
         if unzipped > limits.max_xlsx_mib * MIB:
             raise LoadError(
-                f"{path.name}: this Excel file unzips to {unzipped / MIB:,.0f} MiB, more than the {limits.max_xlsx_mib:,} MiB "
-                f"an Excel file may hold ({env_name('max_xlsx_mib')}); save the sheet as CSV, or split it, and load again")
+                f"{path.name}: this Excel file unzips to {unzipped / MIB:,.0f} MiB, more than the "
+                f"{limits.max_xlsx_mib:,} MiB an Excel file may hold ({env_name('max_xlsx_mib')}); save the sheet as "
+                "CSV, or split it, and load again")
         dimension = _first_sheet_dimension(archive)
     if dimension is not None:
         columns, rows = dimension
@@ -196,11 +197,13 @@ def mapping_text(path: Path, limits: UploadLimits) -> str:
     try:
         size = path.stat().st_size
         if size > limits.max_mapping_kib * 1024:
-            raise LoadError(f"{path}: the mapping file is {size / 1024:,.0f} KiB, more than the {limits.max_mapping_kib:,} KiB "
-                            f"a mapping file may have ({env_name('max_mapping_kib')}); nothing was loaded")
+            raise LoadError(f"{path}: the mapping file is {size / 1024:,.0f} KiB, more than the "
+                            f"{limits.max_mapping_kib:,} KiB a mapping file may have ({env_name('max_mapping_kib')}); "
+                            "nothing was loaded")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise LoadError(f"{path}: file not found") from None
+    encodings: tuple[str, ...]
     if raw.startswith(codecs.BOM_UTF8):
         encodings = ("utf-8-sig",)
     elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

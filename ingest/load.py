@@ -8,15 +8,17 @@ warehouse take turns (ingest.lock); what a killed load left is removed by the ne
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import duckdb
 
@@ -63,7 +65,8 @@ class LoadProgress:
             "reading": f"Reading {self.name}{where}…" if self.rows is None else
                        f"Read {self.name}{where}: {self.rows:,} rows, {self.rejected or 0:,} rejected",
             "checking": f"Checking and loading {self.name}{where}…" if self.rows is None else
-                        f"Checked and loaded {self.name}{where}: {self.rows:,} rows read, {self.rejected or 0:,} rejected",
+                        f"Checked and loaded {self.name}{where}: {self.rows:,} rows read, "
+                        f"{self.rejected or 0:,} rejected",
             "model": f"Building the query model{' (' + self.note + ')' if self.note else ''}",
             "committing": "Committing",
             "done": "Warehouse swapped in",
@@ -339,8 +342,9 @@ class TableOutcome:
     months: frozenset[dt.date] = frozenset()  # append: months of the rows added and of the rows they replace
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list[str], staged: list[tuple[int, StagedFile]],
-                file_names: list[str], load_id: int, mode: Mode, order: list[int]) -> TableOutcome:
+def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list[str],
+                staged: list[tuple[int, StagedFile]], file_names: list[str], load_id: int, mode: Mode,
+                order: list[int]) -> TableOutcome:
     """Check keys and references across all files of one table, upsert the good rows.
 
     `order` lists the table's file numbers in export order. A key twice in one file is a duplicate and
@@ -353,7 +357,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list
     con.execute(f"CREATE TEMP TABLE all_{name} AS " + " UNION ALL ".join(f"SELECT * FROM {t}" for t in parsed))
     # references first, so a row that fails them is rejected before it could supersede an earlier export's
     fk = next((c for c in contract.columns if c.references), None)
-    if fk is not None:
+    if fk is not None and fk.references is not None:
         ref_table, ref_col = fk.references.split(".")
         rejected_refs = f"rejected_{ref_table}"
         known = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
@@ -490,18 +494,15 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
                     if in_place:
                         con.execute("COMMIT")
                         committed = True
-                        try:  # committed in the write-ahead log; a checkpoint that fails now is done at next open
+                        # committed in the write-ahead log; a checkpoint that fails now is done at next open
+                        with contextlib.suppress(duckdb.Error):
                             con.execute("CHECKPOINT")
-                        except duckdb.Error:
-                            pass
                     else:
                         con.execute("CHECKPOINT")
                 except BaseException:
                     if in_place and not committed:
-                        try:
+                        with contextlib.suppress(duckdb.Error):
                             con.execute("ROLLBACK")
-                        except duckdb.Error:
-                            pass
                     raise
                 finally:
                     con.close()
@@ -523,7 +524,7 @@ class OneTransaction:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._con = con
 
-    def cursor(self) -> "_SameConnection":
+    def cursor(self) -> _SameConnection:
         return _SameConnection(self._con)
 
     def __getattr__(self, name: str):
@@ -534,7 +535,7 @@ class _SameConnection:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._con = con
 
-    def __enter__(self) -> "_SameConnection":
+    def __enter__(self) -> _SameConnection:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -657,7 +658,8 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     table_rows = {t: sum(s.rows + len(s.structural_rejects) for s, _ in by_table[t]) for t in by_table}
     done_rows = 0
     for step, table in enumerate(t for t in TABLE_ORDER if t in by_table):
-        track("checking", PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
+        track("checking",
+              PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
               name=table, step=step + 1, steps=len(by_table))
         phase_started = time.perf_counter()
         contract = CONTRACTS[table]
@@ -670,7 +672,8 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                 formats={c: table_map.formats_for(c) for c in table_map.formats},
                 values={c: dict(v) for c, v in table_map.values.items()},
                 constants=dict(table_map.constants), scale=headers.scale, excel=staged.excel)
-            sql, params = parse_select(contract, headers.sources, headers.labels, staged.staging_table, file_no, options)
+            sql, params = parse_select(contract, headers.sources, headers.labels, staged.staging_table, file_no,
+                                       options)
             con.execute(f"CREATE TEMP TABLE parsed_{file_no} AS {sql}", params)
             parsed.append(f"parsed_{file_no}")
             if staged.structural_rejects:
@@ -687,7 +690,8 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
         done_rows += table_rows[table]
         rejected_now = con.execute("SELECT count(*) FROM rejects WHERE load_id = $id AND table_name = $t",
                                    {"id": load_id, "t": table}).fetchall()[0][0]
-        track("checking", PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
+        track("checking",
+              PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
               name=table, step=step + 1, steps=len(by_table), rows=table_rows[table], rejected=rejected_now)
 
     counts = con.execute(
@@ -706,15 +710,15 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     for table, reasons in _top_reasons(con, load_id).items():
         report.top_reasons[table] = reasons
 
-    change = _model_change(con, before, outcomes) if mode == "append" else None
+    change = _model_change(con, before, outcomes) if before is not None else None  # before: taken by an append
     report.model = ("whole" if change is None or change.whole else
                     f"from {change.since:%Y-%m} on" if change.since else "only the small whole tables") + (
         f" ({change.why_whole})" if change is not None and change.why_whole else "")
     track("model", PHASE_SHARES["reading"] + PHASE_SHARES["checking"], note=report.model)
     built = build_derived_model(con) if change is None or change.whole else build_derived_model(con, change)
-    for step, seconds in built.items():
-        report.phase_seconds[f"query model: {step}"] = seconds
-    totals = Counter()
+    for part, seconds in built.items():
+        report.phase_seconds[f"query model: {part}"] = seconds
+    totals: Counter[str] = Counter()
     for f in report.files:
         totals.update({"read": f.read, "loaded": f.loaded, "rejected": f.rejected})
     con.execute(

@@ -48,7 +48,8 @@ def one_load_at_a_time(db_path: Path, wait_seconds: float, say: Callable[[str], 
     try:
         if not try_lock(fd):
             holder = _holder(path)
-            say(f"Another load of {db_path.name} is running ({holder}); waiting up to {wait_seconds:.0f} s for it to finish")
+            say(f"Another load of {db_path.name} is running ({holder}); waiting up to {wait_seconds:.0f} s for it to "
+                "finish")
             deadline = time.monotonic() + wait_seconds
             while not try_lock(fd):
                 if time.monotonic() >= deadline:
@@ -56,7 +57,7 @@ def one_load_at_a_time(db_path: Path, wait_seconds: float, say: Callable[[str], 
                         f"{db_path}: another load is still running ({holder}) after waiting {wait_seconds:.0f} s; "
                         "nothing was loaded. Load again when it has finished.")
                 time.sleep(POLL_SECONDS)
-        started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"process {os.getpid()}, started {started}\n".encode(), 0)
         yield

@@ -54,7 +54,7 @@ class SourceMapping(StrictModel):
         return tables
 
     @model_validator(mode="after")
-    def _known_columns(self) -> "SourceMapping":
+    def _known_columns(self) -> SourceMapping:
         for table, mapping in self.tables.items():
             contract = CONTRACTS[table]
             known = set(contract.column_names)

@@ -21,10 +21,11 @@ from metrics.query import Params, computed_tiers_sql, period_end_sql
 from metrics.retention import early_warning_inputs_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
-CUSTOMER_ATTRIBUTES = "c.customer_key, c.region, c.service_center, c.industry, c.area, c.voltage_kv, c.tier AS given_tier"
+CUSTOMER_ATTRIBUTES = ("c.customer_key, c.region, c.service_center, c.industry, c.area, c.voltage_kv, "
+                       "c.tier AS given_tier")
 
 
-def build_derived_model(con: duckdb.DuckDBPyConnection, change: "ModelChange | None" = None) -> dict[str, float]:
+def build_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange | None = None) -> dict[str, float]:
     """Build every table of the query model; returns the seconds each step took. With `change` (what an append
     touched), only the months from its earliest on are built again where it allows (`update_derived_model`)."""
     if change is not None and not change.whole:
@@ -114,7 +115,8 @@ def build_billing_monthly(con: duckdb.DuckDBPyConnection, since: dt.date | None 
         SELECT b.period, b.region, b.service_center, b.industry, b.area, s.tier, sum(b.amount_billed) AS amount_billed,
                sum(b.amount_paid) AS amount_paid, sum(b.consumption_kwh) AS consumption_kwh, count(*) AS bills
         FROM billing_facts b
-        LEFT JOIN tier_snapshots s ON s.customer_key = b.customer_key AND s.as_of = {period_end_sql('month', 'b.period')}
+        LEFT JOIN tier_snapshots s
+          ON s.customer_key = b.customer_key AND s.as_of = {period_end_sql('month', 'b.period')}
         WHERE {_since("b.period", since)}
         GROUP BY ALL ORDER BY b.period""")
 
@@ -123,7 +125,8 @@ def build_billing_monthly(con: duckdb.DuckDBPyConnection, since: dt.date | None 
 # seconds, so the sums are exact.
 TICKET_PARTS = {
     "tickets": "1",
-    "resolved_first_contact": "CAST(t.resolved_at IS NOT NULL AND coalesce(t.first_contact_resolution, false) AS INTEGER)",
+    "resolved_first_contact":
+        "CAST(t.resolved_at IS NOT NULL AND coalesce(t.first_contact_resolution, false) AS INTEGER)",
     "resolved_with_fcr_flag": "CAST(t.resolved_at IS NOT NULL AND t.first_contact_resolution IS NOT NULL AS INTEGER)",
     "resolved_reopened": "CAST(t.resolved_at IS NOT NULL AND coalesce(t.reopened, false) AS INTEGER)",
     "resolved_with_reopened_flag": "CAST(t.resolved_at IS NOT NULL AND t.reopened IS NOT NULL AS INTEGER)",
@@ -173,15 +176,18 @@ def build_ticket_rollups(con: duckdb.DuckDBPyConnection, since: dt.date | None =
             JOIN ticket_kinds k USING (kind)"""
 
     _create_or_update(con, "ticket_monthly", "month", since,
-                      summed(f"s.as_of = {period_end_sql('month', 't.month')}", _since("t.month", since)) + " ORDER BY month")
+                      summed(f"s.as_of = {period_end_sql('month', 't.month')}", _since("t.month", since))
+                      + " ORDER BY month")
     if since is None:
-        con.execute("CREATE OR REPLACE TABLE ticket_yearly AS SELECT CAST(NULL AS DATE) AS as_of, * FROM ticket_monthly LIMIT 0")
+        con.execute("CREATE OR REPLACE TABLE ticket_yearly AS "
+                    "SELECT CAST(NULL AS DATE) AS as_of, * FROM ticket_monthly LIMIT 0")
     else:
         con.execute("DELETE FROM ticket_yearly WHERE as_of >= $since", {"since": since})
-    for (as_of,) in con.execute(f"SELECT as_of FROM tier_snapshot_dates WHERE {_since('as_of', since)} ORDER BY as_of").fetchall():
+    month_ends = con.execute(f"SELECT as_of FROM tier_snapshot_dates WHERE {_since('as_of', since)} ORDER BY as_of")
+    for (as_of,) in month_ends.fetchall():
         window = "t.month > $as_of::DATE - INTERVAL 12 MONTH AND t.month <= $as_of::DATE"
-        con.execute(f"INSERT INTO ticket_yearly SELECT $as_of::DATE, * FROM ({summed('s.as_of = $as_of::DATE', window)})",
-                    {"as_of": as_of})
+        con.execute(f"INSERT INTO ticket_yearly SELECT $as_of::DATE, * FROM "
+                    f"({summed('s.as_of = $as_of::DATE', window)})", {"as_of": as_of})
     con.execute("DROP TABLE ticket_parts")
     con.execute("DROP TABLE ticket_kinds")
 
@@ -229,7 +235,8 @@ def add_ticket_month_tiers(con: duckdb.DuckDBPyConnection) -> None:  # whole bui
         CREATE OR REPLACE TABLE ticket_facts AS
         SELECT t.*, s.tier AS month_tier
         FROM ticket_facts t
-        LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key AND s.as_of = {period_end_sql('month', 't.created_at')}
+        LEFT JOIN tier_snapshots s
+          ON s.customer_key = t.customer_key AND s.as_of = {period_end_sql('month', 't.created_at')}
         ORDER BY t.created_at""")
 
 
@@ -346,7 +353,8 @@ def build_early_warning_inputs(con: duckdb.DuckDBPyConnection, since: dt.date | 
         sql = f"""
             INSERT INTO early_warning_inputs BY NAME
             WITH accounts AS (
-                SELECT s.customer_key, s.customer_id, s.tier FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
+                SELECT s.customer_key, s.customer_id, s.tier
+                FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
                 WHERE s.as_of = {p(as_of)}::DATE AND s.tier IN ('VIP', 'key') AND {active_in(p, as_of, as_of, 'c')})
             SELECT {p(as_of)}::DATE AS as_of, a.tier, i.*
             FROM accounts a JOIN ({early_warning_inputs_sql(con, p, as_of)}) i USING (customer_key)

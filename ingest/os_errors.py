@@ -16,7 +16,8 @@ from ingest.errors import LoadError
 
 FULL = "Free some space there (a load builds the new warehouse beside the old one, so it needs room for both) " \
        "and try again"
-DENIED = "Give the user running the load the right to read the exports and to write in the warehouse's folder, and try again"
+DENIED = ("Give the user running the load the right to read the exports and to write in the warehouse's folder, "
+          "and try again")
 READ_ONLY = "Remount that disk read-write, or keep the warehouse on a writable disk, and try again"
 ADVICE = {errno.ENOSPC: FULL, errno.EDQUOT: FULL, errno.EACCES: DENIED, errno.EPERM: DENIED,
           errno.EROFS: READ_ONLY}

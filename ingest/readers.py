@@ -15,12 +15,11 @@ import csv
 import datetime as dt
 import io
 import json
-import mmap
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import numpy as np
@@ -105,7 +104,7 @@ def _sniff_delimiter(lines: list[str]) -> str:
         return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
     except csv.Error:
         counts = {d: max(line.count(d) for line in lines) for d in ",;\t|"}
-        return max(counts, key=counts.get)
+        return max(counts, key=lambda d: counts[d])
 
 
 SCAN_CHUNK = 1 << 26  # bytes of a CSV scanned at a time for its records: the scan's memory does not grow with the file
@@ -115,7 +114,8 @@ def _scan_records(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     """`_record_starts` of a file read chunk by chunk (the quotes' parity carried over), without mapping the whole
     file into memory, and the first byte of each record (a blank record's is a space, tab, CR or its line break)."""
     size = path.stat().st_size
-    ends, end_lines, firsts = [], [], []
+    ends, end_lines = [], []
+    firsts: list[np.ndarray] = []
     parity = newlines_before = offset = 0
     pending_first = False  # the last chunk ended on a record's line break: the next record's first byte is next
     buf = np.empty(min(SCAN_CHUNK, max(size, 1)), dtype=np.uint8)
@@ -123,7 +123,7 @@ def _scan_records(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
         head = fh.read(1)
         first_byte = head[0] if head else 10
         fh.seek(0)
-        while n := fh.readinto(memoryview(buf)):
+        while n := fh.readinto(buf.data):
             chunk = buf[:n]
             if pending_first:
                 firsts[-1][-1] = chunk[0]
@@ -281,7 +281,8 @@ def _structural_reason(kind: str, message: str, expected: int) -> str:
     if kind == "MISSING COLUMNS":
         return f"line has fewer fields than the {expected} columns of the header ({message})"
     if kind == "TOO MANY COLUMNS":
-        return f"line has more fields than the {expected} columns of the header; quote values that contain the delimiter"
+        return (f"line has more fields than the {expected} columns of the header; quote values that contain the "
+                "delimiter")
     return f"line could not be read: {message}"
 
 
@@ -389,7 +390,7 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
         staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
     if not candidates:
         return
-    exact = " OR ".join([f"regexp_matches(lower(c0), $first)",
+    exact = " OR ".join(["regexp_matches(lower(c0), $first)",
                          *(f"regexp_matches({c}, $pattern)" for c in cells[1:])])
     totals = f"({maybe}) AND ({exact})"
     patterns = {"pattern": TOTALS_PATTERN, "first": TOTALS_FIRST_CELL}

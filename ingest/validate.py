@@ -192,8 +192,8 @@ def parse_select(contract: Contract, sources: dict[str, str], labels: dict[str, 
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {label} || ' ''' || {raw} "
                 f"|| ''' ' || {p(EXPECTED[column.type])} END"
             )
-        if column.type in ("number", "integer") and (rule := _range_reason(column, label, typed)):
-            reasons.append(rule)
+        if column.type in ("number", "integer") and (out_of_range := _range_reason(column, label, typed)):
+            reasons.append(out_of_range)
     for rule in contract.order_rules:
         later, earlier = rule.later, rule.earlier
         fmt = "%Y-%m-%d" if contract.column(rule.later).type == "date" else "%Y-%m-%d %H:%M"
