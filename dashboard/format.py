@@ -7,7 +7,6 @@ import math
 
 from dashboard.i18n import _, language
 
-
 NO_VALUE = "–"  # what a cell or figure without a value shows, everywhere (Streamlit would print "None")
 
 

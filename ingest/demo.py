@@ -366,7 +366,8 @@ def generate(out: Path, customers: int = 5000, seed: int = 7, end_month: dt.date
     """Write the demo exports to `out`; returns the files written. Up to BLOCK_CUSTOMERS customers are drawn from
     one generator seeded with `seed`; a larger demo is drawn in blocks of that many (block k seeded with seed + k,
     its ids numbered on from the block before) so its memory stays that of one block: the CSV files grow block by
-    block and each block adds its own Parquet part (surveys_2.parquet, ...), which the loader reads as the same table."""
+    block and each block adds its own Parquet part (surveys_2.parquet, ...), which the loader reads as the same
+    table."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     months = _months(end_month or last_full_month())
