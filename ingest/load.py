@@ -379,9 +379,12 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, selects: lis
             WHERE _reason IS NULL AND {fk.name} NOT IN (SELECT {ref_col} FROM {ref_table})""")
     # Keys of more than one valid row: duplicates within a file (all but the first rejected) or states of one record
     # in several exports (all but the latest export's superseded). Every other row is its key's only valid row.
+    # Grouped by the key's hash, one number, not by its columns: rows of one key share a hash, so every row of a
+    # repeated key is ranked (with the few rows of another key that happen to share its hash, ranked by their own key).
     repeated = f"repeated_{name}"
-    con.execute(f"CREATE TEMP TABLE {repeated} AS SELECT {key_cols} FROM {checked} WHERE _reason IS NULL "
-                f"GROUP BY ALL HAVING count(*) > 1")
+    key_hash = f"hash({key_cols})"
+    con.execute(f"CREATE TEMP TABLE {repeated} AS SELECT {key_hash} AS _key_hash FROM {checked} "
+                f"WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1")
     if con.execute(f"SELECT count(*) FROM {repeated}").fetchall()[0][0]:
         con.execute(f"""
             UPDATE {checked} t SET _reason = w._reason, _superseded = w._superseded, _latest_file = w._latest_file
@@ -394,8 +397,9 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, selects: lis
                 FROM (
                     SELECT c.*, row_number() OVER w AS _dup_rank, first_value(c._line) OVER w AS _first_line,
                            max(list_position($order, c._file_no)) OVER (PARTITION BY {key_cols}) AS _latest_rank
-                    FROM {checked} c JOIN {repeated} USING ({key_cols})
-                    WHERE c._reason IS NULL
+                    FROM {checked} c
+                    WHERE c._reason IS NULL AND hash({", ".join(f"c.{k}" for k in contract.key)}) IN (
+                        SELECT _key_hash FROM {repeated})
                     WINDOW w AS (PARTITION BY {key_cols}, c._file_no ORDER BY c._line))
             ) w
             WHERE t._file_no = w._file_no AND t._line = w._line""", {"files": file_names, "order": order})

@@ -387,12 +387,13 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     if width == 0:
         return
     cells = [f"c{i}" for i in range(width)]
-    # cell by cell, no row's text joined: a row whose first cell has text is passed at the first test
-    empty = "(" + " AND ".join(f"coalesce(trim({c}), '') = ''" for c in cells) + ")"
+    # cell by cell, no row's text joined, each in a WHERE of its own: there DuckDB tests a cell only on the rows the
+    # cells before it left (a row whose first cell has text is passed at the first test)
+    empty = "(" + " AND ".join(f"({c} IS NULL OR trim({c}) = '')" for c in cells) + ")"
     # a cheap test first (计 or total somewhere), the patterns only on the rows that pass it
     maybe = "(" + " OR ".join([*(f"contains({c}, '计')" for c in cells), "contains(lower(c0), 'total')"]) + ")"
-    empties, candidates = con.execute(
-        f"SELECT count(*) FILTER ({empty}), count(*) FILTER ({maybe}) FROM {table}").fetchall()[0]
+    empties = con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchall()[0][0]
+    candidates = con.execute(f"SELECT count(*) FROM {table} WHERE {maybe}").fetchall()[0][0]
     if empties:
         staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
     if not candidates:
