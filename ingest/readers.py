@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.errors import LoadError
+from ingest.validate import blank
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -389,7 +390,7 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     cells = [f"c{i}" for i in range(width)]
     # cell by cell, no row's text joined, each in a WHERE of its own: there DuckDB tests a cell only on the rows the
     # cells before it left (a row whose first cell has text is passed at the first test)
-    empty = "(" + " AND ".join(f"({c} IS NULL OR trim({c}) = '')" for c in cells) + ")"
+    empty = "(" + " AND ".join(blank(c) for c in cells) + ")"
     # a cheap test first (计 or total somewhere), the patterns only on the rows that pass it
     maybe = "(" + " OR ".join([*(f"contains({c}, '计')" for c in cells), "contains(lower(c0), 'total')"]) + ")"
     empties = con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchall()[0][0]

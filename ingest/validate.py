@@ -62,8 +62,21 @@ class ColumnOptions:
     excel: bool = False  # bare numbers in date columns are Excel serial numbers
 
 
+def trimmed(cell: str) -> str:
+    """trim(cell), which takes the space separators (Unicode Zs: the space, U+3000 and others) off both ends, without
+    calling it on the cells that start and end with a printable ASCII character (no Zs is one): nearly every id,
+    number and date. DuckDB's trim walks every character of every cell, and was a third of checking a bill file."""
+    ascii_ends = f"ascii({cell}) BETWEEN 33 AND 126 AND ascii(reverse({cell})) BETWEEN 33 AND 126"
+    return f"CASE WHEN {ascii_ends} THEN {cell} ELSE trim({cell}) END"
+
+
+def blank(cell: str) -> str:
+    """The cell is NULL or nothing but space separators; a cell starting with a printable ASCII character is not."""
+    return f"({cell} IS NULL OR (NOT (ascii({cell}) BETWEEN 33 AND 126) AND trim({cell}) = ''))"
+
+
 def _raw(source: str | None) -> str:
-    return f"nullif(trim({source}), '')" if source else "CAST(NULL AS VARCHAR)"
+    return f"nullif({trimmed(source)}, '')" if source else "CAST(NULL AS VARCHAR)"
 
 
 def _serial(raw: str) -> tuple[str, str]:

@@ -607,3 +607,16 @@ def test_a_number_reads_the_same_cast_as_it_is_or_cleaned_first(cell, number):
     got = duckdb.connect().execute(f"SELECT {sql} FROM (SELECT CAST($cell AS VARCHAR) AS cell)",
                                    {**p.used_in(sql), "cell": cell}).fetchall()[0][0]
     assert got == number
+
+
+@pytest.mark.parametrize(("cell", "expected", "is_blank"), [
+    ("C0001", "C0001", False), (" C0001 ", "C0001", False), ("\u3000杭州\u3000", "杭州", False),  # ideographic space
+    ("12\u00a0", "12", False), ("a\t", "a\t", False),  # a no-break space is trimmed, a tab is not (not a space separator)
+    ("", "", True), ("  ", "", True), ("\u3000", "", True), (None, None, True), ("!", "!", False), ("é ", "é", False),
+])
+def test_cells_are_trimmed_as_duckdb_trims_them_with_or_without_calling_trim(cell, expected, is_blank):
+    from ingest.validate import blank, trimmed
+
+    con = duckdb.connect()
+    assert con.execute(f"SELECT {trimmed('c')}, {blank('c')}, trim(c) FROM (SELECT CAST($c AS VARCHAR) AS c)",
+                       {"c": cell}).fetchall() == [(expected, is_blank, expected)]
