@@ -342,19 +342,27 @@ class TableOutcome:
     months: frozenset[dt.date] = frozenset()  # append: months of the rows added and of the rows they replace
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list[str],
+def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, selects: list[tuple[str, dict]],
                 staged: list[tuple[int, StagedFile]], file_names: list[str], load_id: int, mode: Mode,
                 order: list[int]) -> TableOutcome:
     """Check keys and references across all files of one table, upsert the good rows.
 
-    `order` lists the table's file numbers in export order. A key twice in one file is a duplicate and
-    rejected; a key in two files is two states of one record: the later export's row is loaded and the
-    earlier one is superseded, as an append of the later file would do."""
+    `selects` are the files' parse_select queries, in file order; `order` lists the table's file numbers in export
+    order. A key twice in one file is a duplicate and rejected; a key in two files is two states of one record: the
+    later export's row is loaded and the earlier one is superseded, as an append of the later file would do.
+
+    The files' rows are parsed into one table, `checked_<table>`, in file and line order, and every later check
+    changes only the rows it rejects or supersedes: references as one anti-join, keys by one grouping that finds the
+    keys held by more than one valid row (the ranking of duplicates and exports then runs on those rows alone)."""
     name = contract.name
     cols = ", ".join(contract.column_names)
     key_cols = ", ".join(contract.key)
     key_text = " || '/' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in contract.key)
-    con.execute(f"CREATE TEMP TABLE all_{name} AS " + " UNION ALL ".join(f"SELECT * FROM {t}" for t in parsed))
+    checked = f"checked_{name}"
+    extra = "false AS _superseded, CAST(NULL AS BIGINT) AS _latest_file"
+    for i, (sql, params) in enumerate(selects):
+        into = f"CREATE TEMP TABLE {checked} AS" if i == 0 else f"INSERT INTO {checked}"
+        con.execute(f"{into} SELECT *, {extra} FROM ({sql})", params)
     # references first, so a row that fails them is rejected before it could supersede an earlier export's
     fk = next((c for c in contract.columns if c.references), None)
     if fk is not None and fk.references is not None:
@@ -369,64 +377,85 @@ def _load_table(con: duckdb.DuckDBPyConnection, contract: Contract, parsed: list
                   f"again)' FROM {ref_table} c WHERE ltrim(c.{ref_col}, '0') = ltrim(t.{fk.name}, '0') "
                   f"AND c.{ref_col} <> t.{fk.name} ORDER BY c.{ref_col} LIMIT 1)")
         con.execute(f"""
-            UPDATE all_{name} t SET _reason = coalesce({knock_on}, {padded},
+            UPDATE {checked} t SET _reason = coalesce({knock_on}, {padded},
                    '{fk.name} ''' || t.{fk.name} || ''' is not in {ref_table}')
             WHERE _reason IS NULL AND {fk.name} NOT IN (SELECT {ref_col} FROM {ref_table})""")
-    con.execute(f"""
-        CREATE TEMP TABLE checked_{name} AS
-        SELECT * EXCLUDE (_dup_rank, _first_line, _latest_rank)
-               REPLACE (coalesce(_reason, CASE WHEN _dup_rank > 1 THEN 'duplicate {key_cols} '''
-                          || {key_text} || ''' (first on line ' || _first_line || ' of '
-                          || $files[_file_no + 1] || ')' END) AS _reason),
-               _reason IS NULL AND _dup_rank = 1 AND list_position($order, _file_no) < _latest_rank AS _superseded,
-               $order[_latest_rank] AS _latest_file
-        FROM (
-            SELECT *, row_number() OVER w AS _dup_rank, first_value(_line) OVER w AS _first_line,
-                   max(list_position($order, _file_no)) OVER (PARTITION BY {key_cols}, _reason IS NULL) AS _latest_rank
-            FROM all_{name}
-            WINDOW w AS (PARTITION BY {key_cols}, _reason IS NULL, _file_no ORDER BY _line)
-        )""", {"files": file_names, "order": order})
+    # Keys of more than one valid row: duplicates within a file (all but the first rejected) or states of one record
+    # in several exports (all but the latest export's superseded). Every other row is its key's only valid row.
+    # Grouped by the key's hash, one number, not by its columns: rows of one key share a hash, so every row of a
+    # repeated key is ranked (with the few rows of another key that happen to share its hash, ranked by their own key).
+    repeated = f"repeated_{name}"
+    key_hash = f"hash({key_cols})"
+    con.execute(f"CREATE TEMP TABLE {repeated} AS SELECT {key_hash} AS _key_hash FROM {checked} "
+                f"WHERE _reason IS NULL GROUP BY ALL HAVING count(*) > 1")
+    if con.execute(f"SELECT count(*) FROM {repeated}").fetchall()[0][0]:
+        con.execute(f"""
+            UPDATE {checked} t SET _reason = w._reason, _superseded = w._superseded, _latest_file = w._latest_file
+            FROM (
+                SELECT _file_no, _line,
+                       CASE WHEN _dup_rank > 1 THEN 'duplicate {key_cols} ''' || {key_text} || ''' (first on line '
+                            || _first_line || ' of ' || $files[_file_no + 1] || ')' END AS _reason,
+                       _dup_rank = 1 AND list_position($order, _file_no) < _latest_rank AS _superseded,
+                       $order[_latest_rank] AS _latest_file
+                FROM (
+                    SELECT c.*, row_number() OVER w AS _dup_rank, first_value(c._line) OVER w AS _first_line,
+                           max(list_position($order, c._file_no)) OVER (PARTITION BY {key_cols}) AS _latest_rank
+                    FROM {checked} c
+                    WHERE c._reason IS NULL AND hash({", ".join(f"c.{k}" for k in contract.key)}) IN (
+                        SELECT _key_hash FROM {repeated})
+                    WINDOW w AS (PARTITION BY {key_cols}, c._file_no ORDER BY c._line))
+            ) w
+            WHERE t._file_no = w._file_no AND t._line = w._line""", {"files": file_names, "order": order})
     if name == "customers":
         con.execute(f"""CREATE OR REPLACE TEMP TABLE rejected_customers AS
                         SELECT customer_id, $files[_file_no + 1] AS source_file, _line AS line, _reason AS reason
-                        FROM checked_{name} WHERE _reason IS NOT NULL AND customer_id IS NOT NULL""",
+                        FROM {checked} WHERE _reason IS NOT NULL AND customer_id IS NOT NULL""",
                     {"files": file_names})
-    for file_no, staged_file in staged:
-        raw, params = raw_row_sql(staged_file.headers)
-        con.execute(
-            f"""INSERT INTO rejects SELECT $load_id, '{name}', $file, r._line, r._reason, {raw}
-                FROM checked_{name} r JOIN {staged_file.staging_table} s USING (_line)
-                WHERE r._reason IS NOT NULL AND r._file_no = {file_no} ORDER BY r._line""",
-            {"load_id": load_id, "file": file_names[file_no], **params},
-        )
-        con.execute(f"DROP TABLE {staged_file.staging_table}")
     good = "_reason IS NULL AND NOT _superseded"
+    outcome = TableOutcome(table=name)
+    rejected: dict[int, int] = {}
+    for file_no, loaded, superseded, later, bad in con.execute(
+            f"""SELECT _file_no, count(*) FILTER (WHERE {good}), count(*) FILTER (WHERE _superseded),
+                       list(DISTINCT _latest_file ORDER BY _latest_file) FILTER (WHERE _superseded),
+                       count(*) FILTER (WHERE _reason IS NOT NULL)
+                FROM {checked} GROUP BY _file_no""").fetchall():
+        rejected[file_no] = bad
+        if loaded:
+            outcome.loaded[file_no] = loaded
+        if superseded:
+            outcome.superseded[file_no], outcome.superseded_by[file_no] = superseded, later
+    for file_no, staged_file in staged:
+        if rejected.get(file_no):  # the rejected rows as read, from the staged text
+            raw, params = raw_row_sql(staged_file.headers)
+            con.execute(
+                f"""INSERT INTO rejects SELECT $load_id, '{name}', $file, r._line, r._reason, {raw}
+                    FROM {checked} r JOIN {staged_file.staging_table} s USING (_line)
+                    WHERE r._reason IS NOT NULL AND r._file_no = {file_no} ORDER BY r._line""",
+                {"load_id": load_id, "file": file_names[file_no], **params},
+            )
+        con.execute(f"DROP TABLE {staged_file.staging_table}")
     months: set[dt.date] = set()
     if mode == "append" and (column := MONTH_OF.get(name)):
         month = f"CAST(date_trunc('month', {column}) AS DATE)"
         months = {m for (m,) in con.execute(
-            f"""SELECT DISTINCT {month} FROM checked_{name} WHERE {good} AND {column} IS NOT NULL
+            f"""SELECT DISTINCT {month} FROM {checked} WHERE {good} AND {column} IS NOT NULL
                 UNION SELECT DISTINCT {month} FROM {name} t WHERE {column} IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM checked_{name} n WHERE n._reason IS NULL AND NOT n._superseded
+                    SELECT 1 FROM {checked} n WHERE n._reason IS NULL AND NOT n._superseded
                     AND {_key_match(contract, 't', 'n')})""").fetchall()}
     if mode == "append":
-        con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM checked_{name} n "
+        con.execute(f"DELETE FROM {name} t WHERE EXISTS (SELECT 1 FROM {checked} n "
                     f"WHERE n._reason IS NULL AND NOT n._superseded AND {_key_match(contract, 't', 'n')})")
-    con.execute(f"INSERT INTO {name} SELECT {cols} FROM checked_{name} WHERE {good} ORDER BY _file_no, _line")
-    outcome = TableOutcome(table=name, months=frozenset(months))
-    outcome.loaded = dict(con.execute(
-        f"SELECT _file_no, count(*) FROM checked_{name} WHERE {good} GROUP BY _file_no").fetchall())
-    for file_no, rows, later in con.execute(
-            f"""SELECT _file_no, count(*), list(DISTINCT _latest_file ORDER BY _latest_file) FROM checked_{name}
-                WHERE _superseded GROUP BY _file_no""").fetchall():
-        outcome.superseded[file_no], outcome.superseded_by[file_no] = rows, later
+    # in file and line order: a parallel read does not keep every row in its place (measured: one block of the
+    # 100 k demo's tickets out of place without the sort)
+    con.execute(f"INSERT INTO {name} SELECT {cols} FROM {checked} WHERE {good} ORDER BY _file_no, _line")
+    outcome.months = frozenset(months)
     for file_no, message, rows in con.execute(
             f"""SELECT _file_no, message, count(*) AS n FROM (
-                    SELECT _file_no, unnest(string_split(_warning, '; ')) AS message FROM checked_{name}
+                    SELECT _file_no, unnest(string_split(_warning, '; ')) AS message FROM {checked}
                     WHERE {good} AND _warning IS NOT NULL)
                 GROUP BY ALL ORDER BY _file_no, n DESC, message""").fetchall():
         outcome.warnings.setdefault(file_no, []).append({"message": message, "rows": rows})
-    for table in (*parsed, f"all_{name}", f"checked_{name}"):
+    for table in (checked, repeated):
         con.execute(f"DROP TABLE {table}")
     return outcome
 
@@ -613,13 +642,26 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchall()[0][0]
     report = LoadReport(ok=True, mode=mode, load_id=load_id)
 
-    by_table: dict[str, list[tuple[StagedFile, HeaderMap]]] = {}
+    # Each table's files are read, checked and loaded before the next table's are read, customers first (every other
+    # table refers to them), and a table's staged text is dropped once it is loaded: only one table's text is ever
+    # held, so DuckDB never keeps (and rewrites, or spills) the text of the files read before (bench/HISTORY.md).
     sizes = [max(p.stat().st_size, 1) for p in files]
-    for n, path in enumerate(files):
-        track("reading", PHASE_SHARES["reading"] * sum(sizes[:n]) / sum(sizes), name=path.name, step=n + 1,
-              steps=len(files))
+    total_bytes = sum(sizes)
+    read_bytes = checked_bytes = 0
+    share = PHASE_SHARES["reading"] + PHASE_SHARES["checking"]
+
+    def done() -> float:  # half of a file's share once read, the other half once its table is checked and loaded
+        return share * (read_bytes + checked_bytes) / (2 * total_bytes)
+
+    named = [mapping.table_for_file(path) or _table_by_name(path) for path in files]
+    staged_files: dict[int, StagedFile] = {}
+    file_reports: dict[int, FileReport] = {}
+
+    def read(n: int, table: str | None) -> str:
+        nonlocal read_bytes
+        path = files[n]
+        track("reading", done(), name=path.name, step=n + 1, steps=len(files))
         phase_started = time.perf_counter()
-        table = mapping.table_for_file(path) or _table_by_name(path)
         describe = f"the columns of table '{table}'" if table else "the columns of any table"
         staged = stage_file(con, path, f"stage_{n}", workdir, mapping.sheet_for(table),
                             _header_finder(table, mapping), describe)
@@ -630,77 +672,81 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
                 f"({', '.join(CONTRACTS)}) or list it under [tables.<name>] files in a mapping file. "
                 f"Headers found: {', '.join(staged.headers)}"
             )
-        headers = _map_headers(staged, CONTRACTS[table], mapping)
-        # a column the mapping gives a constant value is one the source has (SPEC 5.7)
-        record_source_columns(con, table, [*headers.sources, *mapping.for_table(table).constants])
-        by_table.setdefault(table, []).append((staged, headers))
-        report.files.append(FileReport(
-            file=path.name, table=table, encoding=staged.encoding, ignored_columns=headers.ignored,
-            header_line=staged.header_line, sheet=staged.sheet, sheets=staged.sheets,
-            skipped=len(staged.skipped), empty_rows=staged.empty_rows,
-            skipped_rows=[{"line": line, "reason": reason} for line, reason, _ in staged.skipped[:SKIPPED_LISTED]],
-            header_notes=headers.notes, scaled=headers.scaled))
+        staged_files[n] = staged
         report.phase_seconds[f"read {path.name}"] = time.perf_counter() - phase_started
-        track("reading", PHASE_SHARES["reading"] * sum(sizes[:n + 1]) / sum(sizes), name=path.name, step=n + 1,
-              steps=len(files), rows=staged.rows + len(staged.structural_rejects),
-              rejected=len(staged.structural_rejects))
+        read_bytes += sizes[n]
+        track("reading", done(), name=path.name, step=n + 1, steps=len(files),
+              rows=staged.rows + len(staged.structural_rejects), rejected=len(staged.structural_rejects))
+        return table
 
+    # a file its name does not place is read first, to tell its table from its headers
+    tables_of = {n: named[n] or read(n, None) for n in range(len(files))}
     if mode == "replace":
-        missing = [t for t in TABLE_ORDER if CONTRACTS[t].required and t not in by_table]
+        missing = [t for t in TABLE_ORDER if CONTRACTS[t].required and t not in tables_of.values()]
         if missing:
             raise LoadError(
                 f"a full (replace) load needs the required table(s) {', '.join(missing)}; "
                 f"files given: {', '.join(p.name for p in files)}"
             )
 
-    file_names = [f.file for f in report.files]
+    file_names = [p.name for p in files]
     outcomes: dict[int, tuple[TableOutcome, int]] = {}
-    table_rows = {t: sum(s.rows + len(s.structural_rejects) for s, _ in by_table[t]) for t in by_table}
-    done_rows = 0
-    for step, table in enumerate(t for t in TABLE_ORDER if t in by_table):
-        track("checking",
-              PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
-              name=table, step=step + 1, steps=len(by_table))
-        phase_started = time.perf_counter()
+    loaded_tables = [t for t in TABLE_ORDER if t in tables_of.values()]
+    for step, table in enumerate(loaded_tables):
         contract = CONTRACTS[table]
         table_map = mapping.for_table(table)
-        parsed, staged_files = [], []
-        for staged, headers in by_table[table]:
-            file_no = files.index(staged.path)
-            staged_files.append((file_no, staged))
+        numbers = [n for n in range(len(files)) if tables_of[n] == table]
+        by_file: list[tuple[int, StagedFile, HeaderMap]] = []
+        for n in numbers:
+            if n not in staged_files:
+                read(n, table)
+            staged = staged_files[n]
+            headers = _map_headers(staged, contract, mapping)
+            # a column the mapping gives a constant value is one the source has (SPEC 5.7)
+            record_source_columns(con, table, [*headers.sources, *table_map.constants])
+            by_file.append((n, staged, headers))
+            file_reports[n] = FileReport(
+                file=staged.path.name, table=table, encoding=staged.encoding, ignored_columns=headers.ignored,
+                header_line=staged.header_line, sheet=staged.sheet, sheets=staged.sheets,
+                skipped=len(staged.skipped), empty_rows=staged.empty_rows,
+                skipped_rows=[{"line": line, "reason": reason} for line, reason, _ in staged.skipped[:SKIPPED_LISTED]],
+                header_notes=headers.notes, scaled=headers.scaled)
+        rows_read = sum(s.rows + len(s.structural_rejects) for _, s, _ in by_file)
+        track("checking", done(), name=table, step=step + 1, steps=len(loaded_tables))
+        phase_started = time.perf_counter()
+        parsed, staged_list = [], []
+        for file_no, staged, headers in by_file:
+            staged_list.append((file_no, staged))
             options = ColumnOptions(
                 formats={c: table_map.formats_for(c) for c in table_map.formats},
                 values={c: dict(v) for c, v in table_map.values.items()},
                 constants=dict(table_map.constants), scale=headers.scale, excel=staged.excel)
-            sql, params = parse_select(contract, headers.sources, headers.labels, staged.staging_table, file_no,
-                                       options)
-            con.execute(f"CREATE TEMP TABLE parsed_{file_no} AS {sql}", params)
-            parsed.append(f"parsed_{file_no}")
+            parsed.append(parse_select(contract, headers.sources, headers.labels, staged.staging_table, file_no,
+                                       options))
             if staged.structural_rejects:
                 con.executemany(
                     "INSERT INTO rejects VALUES ($1, $2, $3, $4, $5, $6)",
                     [(load_id, table, staged.path.name, line, reason, raw)
                      for line, raw, reason in staged.structural_rejects],
                 )
-        order = [files.index(p) for p in _export_order([s.path for s, _ in by_table[table]])]
-        outcome = _load_table(con, contract, parsed, staged_files, file_names, load_id, mode, order)
-        for file_no, _ in staged_files:
+        order = [files.index(p) for p in _export_order([s.path for _, s in staged_list])]
+        outcome = _load_table(con, contract, parsed, staged_list, file_names, load_id, mode, order)
+        for file_no, _ in staged_list:
             outcomes[file_no] = (outcome, file_no)
         report.phase_seconds[f"check and load {table}"] = time.perf_counter() - phase_started
-        done_rows += table_rows[table]
+        checked_bytes += sum(sizes[n] for n in numbers)
         rejected_now = con.execute("SELECT count(*) FROM rejects WHERE load_id = $id AND table_name = $t",
                                    {"id": load_id, "t": table}).fetchall()[0][0]
-        track("checking",
-              PHASE_SHARES["reading"] + PHASE_SHARES["checking"] * done_rows / max(sum(table_rows.values()), 1),
-              name=table, step=step + 1, steps=len(by_table), rows=table_rows[table], rejected=rejected_now)
+        track("checking", done(), name=table, step=step + 1, steps=len(loaded_tables), rows=rows_read,
+              rejected=rejected_now)
+    report.files = [file_reports[n] for n in range(len(files))]
 
     counts = con.execute(
         """SELECT source_file, count(*) FROM rejects WHERE load_id = $id GROUP BY source_file""",
         {"id": load_id}).fetchall()
     rejected = dict(counts)
-    staged_by_name = {s.path.name: s for t in by_table.values() for s, _ in t}
     for n, f in enumerate(report.files):
-        staged = staged_by_name[f.file]
+        staged = staged_files[n]
         outcome, _ = outcomes[n]
         f.read = staged.rows + len(staged.structural_rejects)
         f.rejected, f.loaded = rejected.get(f.file, 0), outcome.loaded.get(n, 0)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.errors import LoadError
+from ingest.validate import blank
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -61,8 +62,10 @@ class StagedFile:
     structural_rejects: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def detect_encoding(path: Path) -> str:
-    """utf-8-sig / utf-16 by BOM, else utf-8 if the whole file decodes, else gb18030 (a superset of GBK)."""
+def detect_encoding(path: Path, check: bool = True) -> str:
+    """utf-8-sig / utf-16 by BOM, else utf-8 if the whole file decodes, else gb18030 (a superset of GBK).
+    With `check` false the file is not decoded as GB18030 here: the caller decodes it once and says what
+    `not_text` says when that fails."""
     with open(path, "rb") as fh:
         head = fh.read(4)
         if head.startswith(codecs.BOM_UTF8):
@@ -78,14 +81,17 @@ def detect_encoding(path: Path) -> str:
             return "utf-8"
         except UnicodeDecodeError:
             pass
-    try:
-        _transcode(path, "gb18030", io.StringIO())
-    except UnicodeDecodeError as exc:
-        raise LoadError(
-            f"{path.name}: text is neither UTF-8, UTF-16 nor GB18030/GBK (byte {exc.start}); "
-            "save it again as UTF-8 or GB18030"
-        ) from None
+    if check:
+        try:
+            _transcode(path, "gb18030", io.StringIO())
+        except UnicodeDecodeError as exc:
+            raise not_text(path, exc) from None
     return "gb18030"
+
+
+def not_text(path: Path, exc: UnicodeDecodeError) -> LoadError:
+    return LoadError(f"{path.name}: text is neither UTF-8, UTF-16 nor GB18030/GBK (byte {exc.start}); "
+                     "save it again as UTF-8 or GB18030")
 
 
 def _transcode(path: Path, encoding: str, out) -> None:
@@ -187,13 +193,16 @@ def _columns_sql(count: int) -> str:
 
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
               find_header: HeaderFinder | None = None) -> StagedFile:
-    encoding = detect_encoding(path)
+    encoding = detect_encoding(path, check=False)
     source = path
     if encoding != "utf-8":
-        # DuckDB reads UTF-8 only without extensions, so other encodings (and a BOM) are decoded here.
+        # DuckDB reads UTF-8 only without extensions, so other encodings (and a BOM) are decoded here, once.
         source = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
         with open(source, "w", encoding="utf-8", newline="") as out:
-            _transcode(path, encoding, out)
+            try:
+                _transcode(path, encoding, out)
+            except UnicodeDecodeError as exc:
+                raise not_text(path, exc) from None
     with open(source, "rb") as fh:
         has_text = bool(fh.read(1 << 16).strip())
     if not has_text:
@@ -380,12 +389,13 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     if width == 0:
         return
     cells = [f"c{i}" for i in range(width)]
-    joined = f"concat_ws('|', {', '.join(cells)})"
-    empty = f"trim(concat_ws('', {', '.join(cells)})) = ''"
+    # cell by cell, no row's text joined, each in a WHERE of its own: there DuckDB tests a cell only on the rows the
+    # cells before it left (a row whose first cell has text is passed at the first test)
+    empty = "(" + " AND ".join(blank(c) for c in cells) + ")"
     # a cheap test first (计 or total somewhere), the patterns only on the rows that pass it
-    maybe = f"(contains({joined}, '计') OR contains(lower(c0), 'total'))"
-    empties, candidates = con.execute(
-        f"SELECT count(*) FILTER ({empty}), count(*) FILTER ({maybe}) FROM {table}").fetchall()[0]
+    maybe = "(" + " OR ".join([*(f"contains({c}, '计')" for c in cells), "contains(lower(c0), 'total')"]) + ")"
+    empties = con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchall()[0][0]
+    candidates = con.execute(f"SELECT count(*) FROM {table} WHERE {maybe}").fetchall()[0][0]
     if empties:
         staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
     if not candidates:

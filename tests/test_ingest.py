@@ -70,6 +70,17 @@ def test_customers_load_in_every_encoding_utilities_export(tmp_path, encoding):
                     ("C2", "乙数据中心", "宁波", "rural", 2000.0, dt.date(2021, 3, 5))]
 
 
+def test_text_in_no_known_encoding_fails_naming_the_file_and_the_byte(tmp_path):
+    exports = minimal_exports(tmp_path / "in")
+    # byte 0xff starts no character in UTF-8 nor in GB18030; it is the file's 3rd byte past the header line
+    header = CUSTOMERS_EN.splitlines(keepends=True)[0].encode()
+    (exports / "customers.csv").write_bytes(header + b"C1\xff\xfe,x\n")
+    with pytest.raises(LoadError, match=rf"customers.csv: text is neither UTF-8, UTF-16 nor GB18030/GBK "
+                                        rf"\(byte {len(header) + 2}\); save it again as UTF-8 or GB18030"):
+        load([exports], tmp_path / "w.duckdb")
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_semicolon_delimited_csv_is_detected(tmp_path):
     exports = minimal_exports(tmp_path / "in", CUSTOMERS_EN.replace(",", ";"))
     load([exports], tmp_path / "w.duckdb")

@@ -586,3 +586,37 @@ def test_a_later_row_that_is_rejected_does_not_supersede_the_earlier_one(tmp_pat
     assert (file_report(report, "tickets_2024-10.csv").loaded, file_report(report, "tickets_2024-10.csv").superseded) == (1, 0)
     assert query(db, "SELECT ticket_id, customer_id FROM tickets") == [("T1", "C1")]
     assert rejects(db, "tickets") == [(2, "customer_id 'C9' is not in customers")]
+
+
+@pytest.mark.parametrize(("cell", "number"), [
+    # a plain number, cast as it is
+    ("1234.5", 1234.5), ("-2", -2.0), ("+3", 3.0), ("1e3", 1000.0), (".5", 0.5),
+    # separators, currency and 元, which the cast refuses: cleaned first (1,234.5 -> 1234.5; ¥ 12 -> 12)
+    ("1,234.5", 1234.5), ("¥ 12", 12.0), ("5元", 5.0), ("￥1，000", 1000.0), ("$7", 7.0), ("1 000", 1000.0),
+    ("1_000", 1000.0),
+    # neither
+    ("lots", None), ("1.2.3", None), ("1,5e", None),
+])
+def test_a_number_reads_the_same_cast_as_it_is_or_cleaned_first(cell, number):
+    from ingest.contracts import CONTRACTS
+    from ingest.validate import ColumnOptions, _typed
+    from metrics.query import Params
+
+    p = Params()
+    sql = _typed(CONTRACTS["billing"].column("amount_billed"), "cell", p, ColumnOptions())
+    got = duckdb.connect().execute(f"SELECT {sql} FROM (SELECT CAST($cell AS VARCHAR) AS cell)",
+                                   {**p.used_in(sql), "cell": cell}).fetchall()[0][0]
+    assert got == number
+
+
+@pytest.mark.parametrize(("cell", "expected", "is_blank"), [
+    ("C0001", "C0001", False), (" C0001 ", "C0001", False), ("\u3000杭州\u3000", "杭州", False),  # ideographic space
+    ("12\u00a0", "12", False), ("a\t", "a\t", False),  # a no-break space is trimmed, a tab is not (not a space separator)
+    ("", "", True), ("  ", "", True), ("\u3000", "", True), (None, None, True), ("!", "!", False), ("é ", "é", False),
+])
+def test_cells_are_trimmed_as_duckdb_trims_them_with_or_without_calling_trim(cell, expected, is_blank):
+    from ingest.validate import blank, trimmed
+
+    con = duckdb.connect()
+    assert con.execute(f"SELECT {trimmed('c')}, {blank('c')}, trim(c) FROM (SELECT CAST($c AS VARCHAR) AS c)",
+                       {"c": cell}).fetchall() == [(expected, is_blank, expected)]

@@ -30,11 +30,14 @@ def test_the_cli_says_per_file_and_per_table_rows_read_rejected_elapsed_and_left
     out = subprocess.run([sys.executable, "-m", "ingest", "load", str(exports(tmp_path / "x")), "--db",
                           str(tmp_path / "w.duckdb")], cwd=ROOT, capture_output=True, text=True, check=True)
     lines = out.stderr.splitlines()
-    # files in name order: billing.csv, customers.csv, tickets.csv; 8 + 2 bills, 5 customers, 10 tickets
-    assert lines[0].startswith("Reading billing.csv (1/3)… · 0:0")
-    assert lines[1].startswith("Read billing.csv (1/3): 10 rows, 0 rejected · 0:0")  # no line is broken
-    assert any(line.startswith("Read customers.csv (2/3): 5 rows, 0 rejected") for line in lines)
+    # files numbered in name order: billing.csv, customers.csv, tickets.csv; 8 + 2 bills, 5 customers, 10 tickets.
+    # Each table's files are read just before it is checked and loaded, customers first: customers.csv is read first.
+    assert lines[0].startswith("Reading customers.csv (2/3)… · 0:0")
+    assert lines[1].startswith("Read customers.csv (2/3): 5 rows, 0 rejected · 0:0")
+    assert any(line.startswith("Read billing.csv (1/3): 10 rows, 0 rejected") for line in lines)  # no line is broken
     assert any(line.startswith("Read tickets.csv (3/3): 10 rows, 0 rejected") for line in lines)
+    phases = [line.split(" ")[0] for line in lines if line.startswith(("Read", "Checked"))]
+    assert phases == ["Reading", "Read", "Checked"] * 3  # per table: its file read, then the table checked and loaded
     # tables in load order: customers before billing, whose two bad rows the row rules reject
     checked = [line for line in lines if line.startswith("Checked and loaded")]
     assert [line.split(" · ")[0] for line in checked] == [
