@@ -498,4 +498,7 @@ ZH: dict[str, str] = {
     "The managers of one region at a time: each figure is the catalogue metric computed for the manager's own accounts.": '每次显示一个供电单位的客户经理：每项数字均为按该客户经理名下客户计算的目录指标。',
     'Visit due (90 days)': '应走访（90天）',
     'Visit overdue (180 days)': '走访逾期（180天）',
+    # branch model (issue 16): voltage level filter
+    'Voltage level': '电压等级',
+    'All voltage levels': '全部电压等级',
 }

@@ -22,8 +22,9 @@ class Filters(BaseModel):
     """Inclusive date window plus optional dimension lists (None = all).
 
     `allowed_regions` and `allowed_service_centers` are set from the signed-in user, never from the URL:
-    they can only narrow `regions` and `service_centers`. Metrics use `effective_regions` and
-    `effective_service_centers`, the intersections.
+    they can only narrow `regions` and `service_centers`. Metrics use `chosen(dimension)` (`effective_regions` and
+    `effective_service_centers`), the intersections; a row limit on another customer dimension is one field here and
+    its `allowed` name in metrics.model. `voltages`: voltage levels in kV (customers.voltage_kv).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -38,11 +39,12 @@ class Filters(BaseModel):
     ticket_types: tuple[TicketType, ...] | None = None
     channels: tuple[Channel, ...] | None = None
     account_managers: tuple[str, ...] | None = None
+    voltages: tuple[float, ...] | None = None
     allowed_regions: tuple[str, ...] | None = None
     allowed_service_centers: tuple[str, ...] | None = None
 
     @field_validator("regions", "service_centers", "industries", "tiers", "areas", "ticket_types", "channels",
-                     "account_managers", "allowed_regions", "allowed_service_centers", mode="after")
+                     "account_managers", "voltages", "allowed_regions", "allowed_service_centers", mode="after")
     @classmethod
     def _sorted_unique(cls, values):
         return None if values is None else tuple(sorted(set(values)))
@@ -53,21 +55,27 @@ class Filters(BaseModel):
             raise ValueError(f"start {self.start} is after end {self.end}; choose a start on or before the end")
         return self
 
+    def chosen(self, dimension: str) -> tuple | None:
+        """The values of a customer dimension (metrics.model) the figures count: the user's choice intersected with
+        the row limit declared for that dimension (its `allowed` field), None for all."""
+        from metrics.model import DIMENSION_BY_NAME
+
+        d = DIMENSION_BY_NAME[dimension]
+        values = getattr(self, d.filter)
+        allowed = getattr(self, d.allowed) if d.allowed is not None else None
+        if allowed is None:
+            return values
+        if values is None:
+            return allowed
+        return tuple(v for v in values if v in allowed)
+
     @property
     def effective_regions(self) -> tuple[str, ...] | None:
-        if self.allowed_regions is None:
-            return self.regions
-        if self.regions is None:
-            return self.allowed_regions
-        return tuple(r for r in self.regions if r in self.allowed_regions)
+        return self.chosen("region")
 
     @property
     def effective_service_centers(self) -> tuple[str, ...] | None:
-        if self.allowed_service_centers is None:
-            return self.service_centers
-        if self.service_centers is None:
-            return self.allowed_service_centers
-        return tuple(c for c in self.service_centers if c in self.allowed_service_centers)
+        return self.chosen("service_center")
 
     def shifted_years(self, years: int) -> "Filters":
         """The same window `years` earlier (29 February falls back to the 28th)."""
