@@ -42,23 +42,54 @@ def _prepare(con: duckdb.DuckDBPyConnection, table: str, select: str, slices: li
         con.execute(f"DELETE FROM {table} WHERE list_contains($days, as_of)", {"days": slices})
 
 
+def _tier_paths(con: duckdb.DuckDBPyConnection) -> None:
+    """A temporary table `tier_paths` (customer_key, path): each customer's tiers at every snapshot month end in order,
+    one letter each (V, k, s). Customers with the same attributes and path share every slice's tier, so the facts
+    are summed once per path (a few thousand) instead of being joined with a million tiers for every slice;
+    `_tier_at` reads a slice's tier from the path."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tier_paths' AND temporary").fetchall()[0][0]:
+        return  # made by an earlier step of the same build (build drops it at its end)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE tier_paths AS
+        SELECT customer_key, string_agg(coalesce(left(tier, 1), '-'), '' ORDER BY as_of) AS path
+        FROM tier_snapshots GROUP BY customer_key""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE tier_path_index AS
+        SELECT as_of, CAST(row_number() OVER (ORDER BY as_of) AS INTEGER) AS position FROM tier_snapshot_dates""")
+
+
+def _tier_at(path: str) -> str:
+    """The tier a path holds at slice $as_of."""
+    return (f"CASE substr({path}, (SELECT position FROM tier_path_index WHERE as_of = $as_of::DATE), 1) "
+            "WHEN 'V' THEN 'VIP' WHEN 'k' THEN 'key' WHEN 's' THEN 'standard' END")
+
+
 def _window(month: str) -> str:
     return (f"{month} <= $as_of::DATE AND {month} > $as_of::DATE - INTERVAL {ROLLUP_HORIZON_MONTHS} MONTH")
 
 
 def build_billing_parts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
     """billing_parts: bills summed per as_of, bill month, customer attributes and tier as of as_of."""
-    select = f"""
-        SELECT $as_of::DATE AS as_of, b.period AS month, {', '.join(f'b.{a}' for a in ATTRS)}, s.tier,
+    _tier_paths(con)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE billing_by_path AS
+        SELECT b.period, {', '.join(f'b.{a}' for a in ATTRS)}, tp.path,
                {', '.join(f'sum(b.{c}) AS {c}' for c in BILL_SUMS)}, count(*) AS bills
-        FROM billing_facts b
-        LEFT JOIN tier_snapshots s ON s.customer_key = b.customer_key AND s.as_of = $as_of::DATE
+        FROM billing_facts b LEFT JOIN tier_paths tp USING (customer_key)
+        GROUP BY ALL ORDER BY b.period""")
+    # Summed again per slice: sums of per-path sums (the order of floating-point additions differs from one pass over
+    # the bills in the last digits only).
+    select = f"""
+        SELECT $as_of::DATE AS as_of, b.period AS month, {', '.join(f'b.{a}' for a in ATTRS)}, {_tier_at('b.path')} AS tier,
+               {', '.join(f'sum(b.{c}) AS {c}' for c in BILL_SUMS)}, CAST(sum(b.bills) AS BIGINT) AS bills
+        FROM billing_by_path b
         WHERE {_window('b.period')}
         GROUP BY ALL ORDER BY month"""
     slices = _slices(con, months)
     _prepare(con, "billing_parts", select, slices, months is None)
     for as_of in slices:
         con.execute(f"INSERT INTO billing_parts {select}", {"as_of": as_of})
+    con.execute("DROP TABLE billing_by_path")
 
 
 # What a ticket roll-up row is counted by besides its month and tier: the customer's attributes and the ticket's.
@@ -69,28 +100,29 @@ def build_ticket_parts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date]
     """ticket_as_of: tickets counted per as_of, created month, customer attributes, ticket type, channel, category, the
     months the SLA outcome became known (met, breached) and tier as of as_of, with the parts of every additive ticket
     metric (metrics.facts.TICKET_PARTS). Summed from one temporary table of per-ticket parts whose text columns are
-    numbered (`ticket_kinds`): grouping by one integer instead of eight columns is about twice as fast."""
-    from metrics.facts import TICKET_PARTS, ticket_parts_select
+    numbered (`ticket_kinds`) and whose customers are replaced by their tier path (_tier_paths)."""
+    from metrics.facts import TICKET_PARTS
 
     kind_matches = " AND ".join(f"k.{c} IS NOT DISTINCT FROM t.{c}" for c in TICKET_KIND)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ticket_kinds AS
         SELECT row_number() OVER () AS kind, * FROM (SELECT DISTINCT {', '.join(TICKET_KIND)} FROM ticket_facts)""")
+    _tier_paths(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ticket_rows AS
-        SELECT t.customer_key, k.kind, CAST(date_trunc('month', t.created_at) AS DATE) AS month,
+        SELECT k.kind, tp.path, CAST(date_trunc('month', t.created_at) AS DATE) AS month,
                CAST(date_trunc('month', t.sla_met_after) AS DATE) AS sla_met_month,
                CAST(date_trunc('month', t.sla_breached_after) AS DATE) AS sla_breached_month,
-               {ticket_parts_select('t')}
-        FROM ticket_facts t JOIN ticket_kinds k ON {kind_matches}
-        ORDER BY month""")
-    sums = ", ".join(f"CAST(sum(t.{name}) AS BIGINT) AS {name}" for name in TICKET_PARTS)
+               {', '.join(f'CAST(sum({sql.format(t="t")}) AS BIGINT) AS {name}' for name, sql in TICKET_PARTS.items())}
+        FROM ticket_facts t JOIN ticket_kinds k ON {kind_matches} LEFT JOIN tier_paths tp USING (customer_key)
+        GROUP BY ALL ORDER BY month""")
+    resums = ", ".join(f"CAST(sum(t.{name}) AS BIGINT) AS {name}" for name in TICKET_PARTS)
     select = f"""
         SELECT $as_of::DATE AS as_of, g.month, {', '.join(f'k.{c}' for c in ATTRS)}, g.tier,
                {', '.join(f'k.{c}' for c in TICKET_DIMENSIONS)}, g.sla_met_month, g.sla_breached_month,
                {', '.join(f'g.{name}' for name in TICKET_PARTS)}
-        FROM (SELECT t.month, t.kind, s.tier, t.sla_met_month, t.sla_breached_month, {sums}
-              FROM ticket_rows t LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key AND s.as_of = $as_of::DATE
+        FROM (SELECT t.month, t.kind, {_tier_at('t.path')} AS tier, t.sla_met_month, t.sla_breached_month, {resums}
+              FROM ticket_rows t
               WHERE {_window('t.month')} GROUP BY ALL) g
         JOIN ticket_kinds k USING (kind) ORDER BY g.month"""
     slices = _slices(con, months)
@@ -155,4 +187,6 @@ def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = Non
         started = time.perf_counter()
         step(con, months)
         seconds[name] = time.perf_counter() - started
+    con.execute("DROP TABLE IF EXISTS tier_paths")
+    con.execute("DROP TABLE IF EXISTS tier_path_index")
     return seconds
