@@ -12,7 +12,7 @@ from metrics.settings import DEFAULT_SETTINGS, MetricSettings, SlaTargets, TierB
 
 
 # The query model (derived tables) the metrics expect; the importer writes it into model_info.
-MODEL_VERSION = 8
+MODEL_VERSION = 10
 
 
 class WarehouseOutdated(RuntimeError):

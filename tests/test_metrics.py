@@ -272,3 +272,20 @@ def test_readme_metric_reference_matches_the_catalogue():
     rows = [line.split(" | ") for line in block.strip().splitlines()[2:]]
     documented = {r[0].lstrip("| "): (r[2], r[3], r[4], r[5], r[6].rstrip(" |")) for r in rows}
     assert documented == {m.id: (m.label_en, m.label_zh, m.unit, m.direction, m.definition) for m in CATALOGUE.values()}
+
+
+def test_voltage_level_filters_and_breaks_down_every_customer_metric(hand, year2024):
+    # 2024 revenue by voltage: C1 110 kV 600 + 600 = 1200; 10 kV C2 200 + C4 50 = 250; 0.4 kV C3 150
+    assert by_dim(hand, "revenue", year2024, "voltage_kv") == {110.0: 1200, 10.0: 250, 0.4: 150}
+    ten = year2024.model_copy(update={"voltages": (10.0,)})
+    assert value(hand, "revenue", ten) == 250
+    # active in 2024 at 10 kV: C2 (closed 2024-06-15), C4 (closed 2024-02-10), C5 -> 3
+    assert value(hand, "active_customers", ten) == 3
+    # net revenue retention at 10 kV: 2023 base C2 400 + C4 100 = 500; 2024 revenue of them 200 + 50 = 250 -> 0.5
+    row = compute(hand, "net_revenue_retention", ten).iloc[0]
+    assert (row["numerator"], row["denominator"], row["value"]) == (250, 500, 0.5)
+    # the same on the row-level path
+    from metrics import MetricSettings
+
+    direct = compute(hand, "net_revenue_retention", ten, settings=MetricSettings(rollups=False)).iloc[0]
+    assert (direct["numerator"], direct["denominator"]) == (250, 500)
