@@ -109,9 +109,26 @@ def revenue_base_day(f: Filters) -> dt.date:
     return f.shifted_years(-1).end
 
 
+# Revenue retention's per-customer parts (SPEC 5.3), the one definition of the measure: over customers with revenue
+# in the same window a year earlier, `base` is that revenue, `current` the revenue in the window, `kept` current
+# capped at base. Net retention is sum(current) / sum(base), gross sum(kept) / sum(base). The row-level paths give
+# each customer's base and current and apply them; the month roll-up (metrics.rollups.build_revenue_retention_months)
+# stores their sums per month end.
+REVENUE_RETENTION_PARTS = {"base": "{x}.base", "current": "{x}.current", "kept": "least({x}.current, {x}.base)"}
+
+
+def revenue_retention_measures(capped: bool, alias: str, summed: bool = False) -> str:
+    """numerator and denominator over rows `alias` holding per-customer base and current, or (`summed`) the parts'
+    sums stored in the roll-up."""
+    def part(name: str) -> str:
+        return f"{alias}.{name}" if summed else REVENUE_RETENTION_PARTS[name].format(x=alias)
+
+    return f"sum({part('kept' if capped else 'current')}) AS numerator, sum({part('base')}) AS denominator"
+
+
 def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     p = Params(con)
-    measure = "sum(least(current, base))" if capped else "sum(current)"
+    measures = revenue_retention_measures(capped, "r")
     base_sql = window_revenue_sql(p, f.shifted_years(-1), settings, by, tier_day=revenue_base_day(f))
     current_sql = window_revenue_sql(p, f.model_copy(update={"tiers": None}), settings,
                                      tuple(d for d in by if d != "tier")) if base_sql else None
@@ -123,8 +140,8 @@ def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
                 SELECT b.*, b.revenue AS base, coalesce(n.revenue, 0) AS current
                 FROM ({base_sql}) b LEFT JOIN ({current_sql}) n USING (customer_key)
                 WHERE b.revenue > 0)
-            SELECT {''.join(f'{d}, ' for d in by)}{measure} AS numerator, sum(base) AS denominator
-            FROM per_customer {('GROUP BY ' + ', '.join(by)) if by else ''} {('ORDER BY ' + ', '.join(by)) if by else ''}"""
+            SELECT {''.join(f'{d}, ' for d in by)}{measures}
+            FROM per_customer r {('GROUP BY ' + ', '.join(by)) if by else ''} {('ORDER BY ' + ', '.join(by)) if by else ''}"""
         return ratio(run(con, sql, p))
     base_window = f.shifted_years(-1)
     g = Grouping(tuple(by), None, fact_columns("b"))
@@ -139,20 +156,26 @@ def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
             FROM billing_facts b {join}
             WHERE ({in_base} OR {in_current}) AND {customer_conditions(p, f, 'b')} AND {tier_condition}
             GROUP BY ALL)
-        SELECT {''.join(f'{d}, ' for d in by)}{measure} AS numerator, sum(base) AS denominator
-        FROM per_customer WHERE base > 0
+        SELECT {''.join(f'{d}, ' for d in by)}{measures}
+        FROM per_customer r WHERE base > 0
         {('GROUP BY ' + ', '.join(by)) if by else ''} {g.order}"""
     return ratio(run(con, sql, p))
 
 
-@per_period
+def _retention_by_month(capped: bool) -> MonthEndRollup:
+    """Windows inside one calendar month (a by-month breakdown's periods, the sparklines) read the month roll-up."""
+    return MonthEndRollup("revenue_retention_months", revenue_retention_measures(capped, "r", summed=True), scale=1,
+                          within_one_month=True)
+
+
+@per_period(rollup=_retention_by_month(capped=False))
 def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier
     revenue (tiers as of the year-earlier window's end)."""
     return _revenue_retention(con, f, by, settings, capped=False)
 
 
-@per_period
+@per_period(rollup=_retention_by_month(capped=True))
 def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
     return _revenue_retention(con, f, by, settings, capped=True)

@@ -193,28 +193,38 @@ def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
 @dataclass(frozen=True)
 class MonthEndRollup:
     """Where a window metric's parts are counted at load per month end (metrics.rollups: visit_coverage,
-    customer_counts), tiers as of it: the table and the measures over its rows `r` and the window `w` (w.first_day,
-    the window's first day); `scale` makes value = numerator / denominator."""
+    customer_counts, revenue_retention_months), tiers as of it: the table and the measures over its rows `r` and the
+    window `w` (w.first_day, the window's first day); `scale` makes value = numerator / denominator. The table answers
+    any run of whole months ending on a month end, or with `within_one_month` windows inside one calendar month
+    (figures over bills, which count by month, with tiers that are the same all month: any such window is its month).
+    When neither fits the metric computes the window itself."""
 
     table: str
     measures: str
     scale: float | None = None
+    within_one_month: bool = False
 
 
 def month_end_windows(p: Params, rollup: MonthEndRollup, windows: list[Filters], settings: MetricSettings,
                       f: Filters, by) -> list[tuple[dt.date, dt.date]] | None:
-    """(first day, month end) of every window when the roll-up answers them all: each runs over whole months, ends on
-    a month end with a snapshot, uses only dimensions kept in roll-ups, and with tiers the default boundaries."""
+    """(first day, month end) of every window when the roll-up answers them all: each runs over whole months (or lies
+    inside one month, MonthEndRollup.within_one_month), ends on a month end with a snapshot, uses only dimensions kept in roll-ups, and with tiers the default boundaries."""
     if not settings.rollups or not rollups_answer(f, by):
         return None
     if uses_tiers(f, by) and settings.tiers != DEFAULT_BOUNDARIES:
         return None
-    if any(whole_months(w) is None for w in windows):
+    if rollup.within_one_month:
+        if any(month_end(w.start) != month_end(w.end) for w in windows):
+            return None
+        ends = [month_end(w.end) for w in windows]
+    elif any(whole_months(w) is None for w in windows):
         return None
-    snapshots = snapshot_month_ends(p.con, [w.end for w in windows])
-    if any(w.end not in snapshots for w in windows):
+    else:
+        ends = [w.end for w in windows]
+    snapshots = snapshot_month_ends(p.con, ends)
+    if any(end not in snapshots for end in ends):
         return None
-    return [(w.start, w.end) for w in windows]
+    return [(w.start, end) for w, end in zip(windows, ends)]
 
 
 def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup, windows: list[tuple[dt.date, dt.date]],

@@ -172,8 +172,32 @@ def build_customer_counts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.da
         con.execute(f"INSERT INTO customer_counts {select}", {"as_of": as_of})
 
 
+def build_revenue_retention_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
+    """revenue_retention_months: revenue retention's parts (metrics.customer.REVENUE_RETENTION_PARTS) for the month
+    ending on each as_of, summed per customer attributes and the cohort's tier, as of the same month a year earlier
+    (metrics.customer.revenue_base_day): the cohort is the customers billed more than zero that month, `base` their
+    revenue then, `current` their revenue in as_of's month (each snapshot holds the customer's month revenue)."""
+    from metrics.customer import REVENUE_RETENTION_PARTS
+
+    sums = ", ".join(f"sum({sql.format(x='r')}) AS {name}" for name, sql in REVENUE_RETENTION_PARTS.items())
+    select = f"""
+        WITH r AS (
+            SELECT b.customer_key, b.tier, b.month_revenue AS base, coalesce(n.month_revenue, 0) AS current
+            FROM tier_snapshots b
+            LEFT JOIN tier_snapshots n ON n.customer_key = b.customer_key AND n.as_of = $as_of::DATE
+            WHERE b.as_of = last_day($as_of::DATE - INTERVAL 12 MONTH) AND b.month_revenue > 0)
+        SELECT $as_of::DATE AS as_of, {', '.join(f'c.{a}' for a in ATTRS)}, r.tier, {sums}
+        FROM r JOIN customer_facts c USING (customer_key)
+        GROUP BY ALL"""
+    slices = _slices(con, months)
+    _prepare(con, "revenue_retention_months", select, slices, months is None)
+    for as_of in slices:
+        con.execute(f"INSERT INTO revenue_retention_months {select}", {"as_of": as_of})
+
+
 STEPS = (("billing_parts", build_billing_parts), ("ticket_as_of", build_ticket_parts),
-         ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts))
+         ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts),
+         ("revenue_retention_months", build_revenue_retention_months))
 
 
 def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> dict[str, float]:
