@@ -122,22 +122,33 @@ def build_calendar(con: duckdb.DuckDBPyConnection) -> None:
 
 def build_tier_snapshots(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
     """Tiers under the default boundaries as of every month end the bills cover, by the metric layer's own definition,
-    and the list of those month ends."""
+    and the list of those month ends; with each customer's running total of bills up to the month end
+    (`cumulative_billed`, metrics.facts.window_revenue_sql): the previous month end's plus this month's revenue
+    (every customer is in every snapshot, and every month with a bill has one)."""
     if since is None:
         con.execute("""CREATE OR REPLACE TABLE tier_snapshots (as_of DATE, customer_id VARCHAR, customer_key INTEGER,
                        tier VARCHAR, trailing_revenue DOUBLE, share_before DOUBLE, month_revenue DOUBLE,
-                       trailing_paid DOUBLE, trailing_kwh DOUBLE, kwh_3m DOUBLE, unpaid_3m DOUBLE)""")
+                       trailing_paid DOUBLE, trailing_kwh DOUBLE, kwh_3m DOUBLE, unpaid_3m DOUBLE,
+                       cumulative_billed DOUBLE)""")
     else:
         con.execute("DELETE FROM tier_snapshots WHERE as_of >= $since", {"since": since})
     month_ends = [row[0] for row in con.execute(
         "SELECT DISTINCT CAST(period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) FROM billing ORDER BY 1").fetchall()]
+    previous = None
     for as_of in month_ends:
         if since is not None and as_of < since:
+            previous = as_of
             continue
         p = Params()
         sql = computed_tiers_sql(p, "$as_of::DATE", (p(DEFAULT_BOUNDARIES.vip_below), p(DEFAULT_BOUNDARIES.key_below)))
-        con.execute(f"INSERT INTO tier_snapshots BY NAME SELECT $as_of AS as_of, * FROM ({sql})",
-                    {"as_of": as_of, **p.values})
+        con.execute(f"""INSERT INTO tier_snapshots BY NAME
+                        SELECT $as_of AS as_of, t.*, t.month_revenue + coalesce(s.cumulative_billed, 0) AS cumulative_billed
+                        FROM ({sql}) t
+                        LEFT JOIN (SELECT customer_key, cumulative_billed FROM tier_snapshots WHERE as_of = $previous) s
+                             ON s.customer_key = t.customer_key
+                        ORDER BY t.customer_key""",
+                    {"as_of": as_of, "previous": previous, **p.values})
+        previous = as_of
     # Which month ends have a snapshot, asked before most queries: a scan of the snapshots' dates costs 20-40 ms.
     con.execute("CREATE OR REPLACE TABLE tier_snapshot_dates AS SELECT unnest($days::DATE[]) AS as_of",
                 {"days": month_ends})
@@ -155,27 +166,8 @@ def add_ticket_month_tiers(con: duckdb.DuckDBPyConnection) -> None:  # whole bui
 
 
 def add_cumulative_billing(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
-    """tier_snapshots' `cumulative_billed`: each customer's bills summed from the first up to the month end (a running
-    total: any run of whole months' revenue is the difference of two, metrics.facts.window_revenue_sql), for the
-    snapshots from `since` on (all for a whole build), and `cumulative_billing`, whether those differences are exact
-    (no bill below zero) and the first month end."""
-    con.execute("ALTER TABLE tier_snapshots ADD COLUMN IF NOT EXISTS cumulative_billed DOUBLE")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE snapshots_with_totals AS
-        WITH running AS (
-            SELECT customer_key, CAST(period + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS as_of,
-                   sum(sum(amount_billed)) OVER (PARTITION BY customer_key ORDER BY period) AS cumulative_billed
-            FROM billing_facts GROUP BY customer_key, period)
-        SELECT s.* EXCLUDE (cumulative_billed), coalesce(r.cumulative_billed, 0) AS cumulative_billed
-        FROM (SELECT * FROM tier_snapshots WHERE {_since("as_of", since)}) s
-        ASOF LEFT JOIN running r ON r.customer_key = s.customer_key AND r.as_of <= s.as_of
-        ORDER BY s.as_of, s.customer_key""")
-    if since is None:
-        con.execute("CREATE OR REPLACE TABLE tier_snapshots AS SELECT * FROM snapshots_with_totals")
-    else:
-        con.execute("DELETE FROM tier_snapshots WHERE as_of >= $since", {"since": since})
-        con.execute("INSERT INTO tier_snapshots SELECT * FROM snapshots_with_totals")
-    con.execute("DROP TABLE snapshots_with_totals")
+    """`cumulative_billing`: whether differences of the running totals in tier_snapshots are exact revenue (no bill
+    below zero) and the first month end."""
     con.execute("""CREATE OR REPLACE TABLE cumulative_billing AS
                    SELECT coalesce(min(amount_billed) >= 0, true) AS exact,
                           (SELECT min(as_of) FROM tier_snapshot_dates) AS first_as_of FROM billing""")

@@ -33,20 +33,44 @@ def _slices(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None) ->
     return [day for day in days if day >= first]
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, table: str, select: str, slices: list[dt.date], full: bool) -> None:
-    """An empty `table` shaped like `select` (full build), or the given slices deleted from it."""
-    if full or table not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({select}) LIMIT 0",
-                    {"as_of": dt.date(2000, 1, 31)})
+def _slice_months(con: duckdb.DuckDBPyConnection) -> None:
+    """A temporary table `slice_months` (as_of, position, month): every slice's month end, its position in the tier
+    paths and each of the ROLLUP_HORIZON_MONTHS months it keeps, so facts meet their slices in an equality join."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE slice_months AS
+        SELECT d.as_of, d.position, CAST(m AS DATE) AS month
+        FROM slice_days d, unnest(generate_series(CAST(date_trunc('month', d.as_of) AS TIMESTAMP)
+                                                  - INTERVAL {ROLLUP_HORIZON_MONTHS - 1} MONTH,
+                                                  CAST(date_trunc('month', d.as_of) AS TIMESTAMP),
+                                                  INTERVAL 1 MONTH)) AS g(m)""")
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, select: str, months: Iterable[dt.date] | None) -> None:
+    """`table` from `select`, one statement for every slice (a whole build: all month ends), or (an append: `months`
+    given) its slices from the earliest of them on deleted and inserted again. `select` reads the slices' month ends,
+    with their position in the tier paths, from the temporary table `slice_days` (as_of, position)."""
+    _tier_paths(con)
+    slices = _slices(con, months)
+    con.execute("""CREATE OR REPLACE TEMP TABLE slice_days AS
+                   SELECT i.as_of, i.position FROM tier_path_index i WHERE list_contains($days, i.as_of)""",
+                {"days": slices})
+    _slice_months(con)
+    exists = table in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")
+                       .fetchall()}
+    if months is None or not exists:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
     else:
         con.execute(f"DELETE FROM {table} WHERE list_contains($days, as_of)", {"days": slices})
+        con.execute(f"INSERT INTO {table} {select}")
+    con.execute("DROP TABLE slice_days")
+    con.execute("DROP TABLE IF EXISTS slice_months")
 
 
 def _tier_paths(con: duckdb.DuckDBPyConnection) -> None:
-    """A temporary table `tier_paths` (customer_key, path): each customer's tiers at every snapshot month end in order,
-    one letter each (V, k, s). Customers with the same attributes and path share every slice's tier, so the facts
-    are summed once per path (a few thousand) instead of being joined with a million tiers for every slice;
-    `_tier_at` reads a slice's tier from the path."""
+    """Temporary tables `tier_paths` (customer_key, path): each customer's tiers at every snapshot month end in order,
+    one letter each (V, k, s), and `tier_path_index`, each month end's position in the paths. Customers with the same
+    attributes and path share every slice's tier, so the facts are summed once per path (a few thousand) instead of
+    being joined with a million tiers for every slice; `_tier_at` reads a slice's tier from the path."""
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tier_paths' AND temporary").fetchall()[0][0]:
         return  # made by an earlier step of the same build (build drops it at its end)
     con.execute("""
@@ -58,14 +82,10 @@ def _tier_paths(con: duckdb.DuckDBPyConnection) -> None:
         SELECT as_of, CAST(row_number() OVER (ORDER BY as_of) AS INTEGER) AS position FROM tier_snapshot_dates""")
 
 
-def _tier_at(path: str) -> str:
-    """The tier a path holds at slice $as_of."""
-    return (f"CASE substr({path}, (SELECT position FROM tier_path_index WHERE as_of = $as_of::DATE), 1) "
+def _tier_at(path: str, position: str) -> str:
+    """The tier a path holds at a month end's position."""
+    return (f"CASE substr({path}, {position}, 1) "
             "WHEN 'V' THEN 'VIP' WHEN 'k' THEN 'key' WHEN 's' THEN 'standard' END")
-
-
-def _window(month: str) -> str:
-    return (f"{month} <= $as_of::DATE AND {month} > $as_of::DATE - INTERVAL {ROLLUP_HORIZON_MONTHS} MONTH")
 
 
 def build_billing_parts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
@@ -79,16 +99,11 @@ def build_billing_parts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date
         GROUP BY ALL ORDER BY b.period""")
     # Summed again per slice: sums of per-path sums (the order of floating-point additions differs from one pass over
     # the bills in the last digits only).
-    select = f"""
-        SELECT $as_of::DATE AS as_of, b.period AS month, {', '.join(f'b.{a}' for a in ATTRS)}, {_tier_at('b.path')} AS tier,
+    _write(con, "billing_parts", f"""
+        SELECT d.as_of, b.period AS month, {', '.join(f'b.{a}' for a in ATTRS)}, {_tier_at('b.path', 'd.position')} AS tier,
                {', '.join(f'sum(b.{c}) AS {c}' for c in BILL_SUMS)}, CAST(sum(b.bills) AS BIGINT) AS bills
-        FROM billing_by_path b
-        WHERE {_window('b.period')}
-        GROUP BY ALL ORDER BY month"""
-    slices = _slices(con, months)
-    _prepare(con, "billing_parts", select, slices, months is None)
-    for as_of in slices:
-        con.execute(f"INSERT INTO billing_parts {select}", {"as_of": as_of})
+        FROM billing_by_path b JOIN slice_months d ON d.month = b.period
+        GROUP BY ALL ORDER BY d.as_of, month""", months)
     con.execute("DROP TABLE billing_by_path")
 
 
@@ -117,18 +132,14 @@ def build_ticket_parts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date]
         FROM ticket_facts t JOIN ticket_kinds k ON {kind_matches} LEFT JOIN tier_paths tp USING (customer_key)
         GROUP BY ALL ORDER BY month""")
     resums = ", ".join(f"CAST(sum(t.{name}) AS BIGINT) AS {name}" for name in TICKET_PARTS)
-    select = f"""
-        SELECT $as_of::DATE AS as_of, g.month, {', '.join(f'k.{c}' for c in ATTRS)}, g.tier,
+    _write(con, "ticket_as_of", f"""
+        SELECT g.as_of, g.month, {', '.join(f'k.{c}' for c in ATTRS)}, g.tier,
                {', '.join(f'k.{c}' for c in TICKET_DIMENSIONS)}, g.sla_met_month, g.sla_breached_month,
                {', '.join(f'g.{name}' for name in TICKET_PARTS)}
-        FROM (SELECT t.month, t.kind, {_tier_at('t.path')} AS tier, t.sla_met_month, t.sla_breached_month, {resums}
-              FROM ticket_rows t
-              WHERE {_window('t.month')} GROUP BY ALL) g
-        JOIN ticket_kinds k USING (kind) ORDER BY g.month"""
-    slices = _slices(con, months)
-    _prepare(con, "ticket_as_of", select, slices, months is None)
-    for as_of in slices:
-        con.execute(f"INSERT INTO ticket_as_of {select}", {"as_of": as_of})
+        FROM (SELECT d.as_of, t.month, t.kind, {_tier_at('t.path', 'd.position')} AS tier, t.sla_met_month,
+                     t.sla_breached_month, {resums}
+              FROM ticket_rows t JOIN slice_months d ON d.month = t.month GROUP BY ALL) g
+        JOIN ticket_kinds k USING (kind) ORDER BY g.as_of, g.month""", months)
     con.execute("DROP TABLE ticket_rows")
     con.execute("DROP TABLE ticket_kinds")
 
@@ -137,39 +148,32 @@ def build_visit_coverage(con: duckdb.DuckDBPyConnection, months: Iterable[dt.dat
     """visit_coverage: VIP and key customers (tier as of as_of) active on each month end, per customer attributes,
     tier and the month of their latest visit up to it (null: none): those visited in a window of whole months
     ending on as_of are those whose latest visit month is on or after the window's first month."""
-    select = f"""
+    _write(con, "visit_coverage", f"""
         WITH visit_months AS (
             SELECT DISTINCT c.customer_key, CAST(date_trunc('month', v.visited_on) AS DATE) AS month
             FROM visits v JOIN customer_facts c USING (customer_id)),
         latest AS (
             SELECT s.customer_key, s.as_of, s.tier, v.month AS last_visit_month
-            FROM (SELECT * FROM tier_snapshots WHERE as_of = $as_of::DATE AND tier IN ('VIP', 'key')) s
+            FROM (SELECT * FROM tier_snapshots WHERE as_of IN (SELECT as_of FROM slice_days)
+                  AND tier IN ('VIP', 'key')) s
             ASOF LEFT JOIN visit_months v ON v.customer_key = s.customer_key AND v.month <= s.as_of)
         SELECT l.as_of, {', '.join(f'c.{a}' for a in ATTRS)}, l.tier, l.last_visit_month, count(*) AS customers
         FROM latest l JOIN customer_facts c USING (customer_key)
         WHERE c.opened_on <= l.as_of AND (c.closed_on IS NULL OR c.closed_on >= l.as_of)
-        GROUP BY ALL"""
-    slices = _slices(con, months)
-    _prepare(con, "visit_coverage", select, slices, months is None)
-    for as_of in slices:
-        con.execute(f"INSERT INTO visit_coverage {select}", {"as_of": as_of})
+        GROUP BY ALL ORDER BY l.as_of""", months)
 
 
 def build_customer_counts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
     """customer_counts: customers opened by each month end, per customer attributes, tier as of it and the month they
     closed in (null: open, or closed after the month end): those active in a window of whole months ending on as_of
     are those not closed before the window's first month."""
-    select = f"""
+    _write(con, "customer_counts", f"""
         SELECT s.as_of, {', '.join(f'c.{a}' for a in ATTRS)}, s.tier,
                CASE WHEN c.closed_on <= s.as_of THEN CAST(date_trunc('month', c.closed_on) AS DATE) END AS closed_month,
                count(*) AS customers
         FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
-        WHERE s.as_of = $as_of::DATE AND c.opened_on <= s.as_of
-        GROUP BY ALL"""
-    slices = _slices(con, months)
-    _prepare(con, "customer_counts", select, slices, months is None)
-    for as_of in slices:
-        con.execute(f"INSERT INTO customer_counts {select}", {"as_of": as_of})
+        WHERE s.as_of IN (SELECT as_of FROM slice_days) AND c.opened_on <= s.as_of
+        GROUP BY ALL ORDER BY s.as_of""", months)
 
 
 def build_revenue_retention_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
@@ -180,19 +184,15 @@ def build_revenue_retention_months(con: duckdb.DuckDBPyConnection, months: Itera
     from metrics.customer import REVENUE_RETENTION_PARTS
 
     sums = ", ".join(f"sum({sql.format(x='r')}) AS {name}" for name, sql in REVENUE_RETENTION_PARTS.items())
-    select = f"""
+    _write(con, "revenue_retention_months", f"""
         WITH r AS (
-            SELECT b.customer_key, b.tier, b.month_revenue AS base, coalesce(n.month_revenue, 0) AS current
-            FROM tier_snapshots b
-            LEFT JOIN tier_snapshots n ON n.customer_key = b.customer_key AND n.as_of = $as_of::DATE
-            WHERE b.as_of = last_day($as_of::DATE - INTERVAL 12 MONTH) AND b.month_revenue > 0)
-        SELECT $as_of::DATE AS as_of, {', '.join(f'c.{a}' for a in ATTRS)}, r.tier, {sums}
+            SELECT d.as_of, b.customer_key, b.tier, b.month_revenue AS base, coalesce(n.month_revenue, 0) AS current
+            FROM slice_days d
+            JOIN tier_snapshots b ON b.as_of = last_day(d.as_of - INTERVAL 12 MONTH) AND b.month_revenue > 0
+            LEFT JOIN tier_snapshots n ON n.customer_key = b.customer_key AND n.as_of = d.as_of)
+        SELECT r.as_of, {', '.join(f'c.{a}' for a in ATTRS)}, r.tier, {sums}
         FROM r JOIN customer_facts c USING (customer_key)
-        GROUP BY ALL"""
-    slices = _slices(con, months)
-    _prepare(con, "revenue_retention_months", select, slices, months is None)
-    for as_of in slices:
-        con.execute(f"INSERT INTO revenue_retention_months {select}", {"as_of": as_of})
+        GROUP BY ALL ORDER BY r.as_of""", months)
 
 
 STEPS = (("billing_parts", build_billing_parts), ("ticket_as_of", build_ticket_parts),
