@@ -390,7 +390,10 @@ def main() -> None:
         measured["windows"] = {"repeats": args.repeats, "runs": runs,
                                "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
-        write_results(args.results, measured)
+        if "customers" in measured:  # beside a whole benchmark run's results
+            write_results(args.results, measured)
+        else:  # a results file of its own (e.g. --results /tmp/k100.md)
+            args.results.write_text("\n".join(window_lines(runs, args.repeats)), encoding="utf-8")
         print(f"wrote {args.results}")
         return
     if args.report:

@@ -45,24 +45,34 @@ def _slice_months(con: duckdb.DuckDBPyConnection) -> None:
                                                   INTERVAL 1 MONTH)) AS g(m)""")
 
 
+# Month ends summed per statement: one statement for all 36 of a large warehouse's slices holds every group of the
+# aggregate at once (12 M ticket groups at 100,000 customers: past the load's memory limit, it spills); one per month
+# end pays a scan of the facts for each.
+SLICES_PER_STATEMENT = 6
+
+
 def _write(con: duckdb.DuckDBPyConnection, table: str, select: str, months: Iterable[dt.date] | None) -> None:
-    """`table` from `select`, one statement for every slice (a whole build: all month ends), or (an append: `months`
-    given) its slices from the earliest of them on deleted and inserted again. `select` reads the slices' month ends,
-    with their position in the tier paths, from the temporary table `slice_days` (as_of, position)."""
+    """`table` from `select` for every slice (a whole build: all month ends), or (an append: `months` given) its
+    slices from the earliest of them on deleted and inserted again, SLICES_PER_STATEMENT month ends per statement.
+    `select` reads the month ends, with their position in the tier paths, from the temporary table `slice_days`
+    (as_of, position), and with each month they keep from `slice_months`."""
     _tier_paths(con)
     slices = _slices(con, months)
-    con.execute("""CREATE OR REPLACE TEMP TABLE slice_days AS
-                   SELECT i.as_of, i.position FROM tier_path_index i WHERE list_contains($days, i.as_of)""",
-                {"days": slices})
-    _slice_months(con)
     exists = table in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")
                        .fetchall()}
-    if months is None or not exists:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
-    else:
-        con.execute(f"DELETE FROM {table} WHERE list_contains($days, as_of)", {"days": slices})
-        con.execute(f"INSERT INTO {table} {select}")
-    con.execute("DROP TABLE slice_days")
+    batches = [slices[i:i + SLICES_PER_STATEMENT] for i in range(0, len(slices), SLICES_PER_STATEMENT)]
+    for i, batch in enumerate(batches or [[]]):
+        con.execute("""CREATE OR REPLACE TEMP TABLE slice_days AS
+                       SELECT i.as_of, i.position FROM tier_path_index i WHERE list_contains($days, i.as_of)""",
+                    {"days": batch})
+        _slice_months(con)
+        if i == 0 and (months is None or not exists):
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
+        else:
+            if i == 0:
+                con.execute(f"DELETE FROM {table} WHERE list_contains($days, as_of)", {"days": slices})
+            con.execute(f"INSERT INTO {table} {select}")
+    con.execute("DROP TABLE IF EXISTS slice_days")
     con.execute("DROP TABLE IF EXISTS slice_months")
 
 
