@@ -109,6 +109,39 @@ def page_runs(db: Path, repeats: int) -> list[dict]:
     return results
 
 
+def window_runs(db: Path, repeats: int, pages: list[str], variants: list[str]) -> list[dict]:
+    """Every page's metric set for each window shape and filter combination (bench.run_page WINDOWS, FILTER_SETS),
+    cold in `repeats` fresh processes and warm; the load average when each was measured (the machine is shared)."""
+    results = []
+    for page in pages:
+        for variant in variants:
+            colds, warm = [], []
+            for i in range(repeats):
+                out = subprocess.run([sys.executable, "-m", "bench.run_page", str(db), page, variant,
+                                      str(3 if i == 0 else 0)], check=True, cwd=ROOT, capture_output=True,
+                                     text=True).stdout.strip().splitlines()[-1]
+                run = json.loads(out)
+                colds.append(run["cold"])
+                warm.extend(run["warm"])
+            results.append({"page": page, "variant": variant, "cold": statistics.median(colds),
+                            "warm": statistics.median(warm), "load": os.getloadavg()[0]})
+            print(f"{page:16} {variant:14} cold median {results[-1]['cold']:.3f} s, warm {results[-1]['warm']:.4f} s, "
+                  f"load {results[-1]['load']:.1f}", flush=True)
+    return results
+
+
+def window_lines(runs: list[dict], repeats: int) -> list[str]:
+    return ["## Every window shape and filter combination", "",
+            f"`python -m bench --windows --db DB`: each page's metric set, cold (median of {repeats} fresh processes) "
+            "and warm; windows end on the last whole month (m1..m36 whole months, ytd January to it, mid from the "
+            "10th of a month to the 20th of the last); filters: none, one region, one tier, one voltage level, and "
+            "all sidebar filters at once with ticket type and channel. Load: the 1-minute load average then "
+            "(2 cores, shared).", "",
+            "| page | window+filters | cold median (s) | warm median (s) | load |", "|---|---|---|---|---|",
+            *[f"| {r['page']} | {r['variant']} | {r['cold']:.3f} | {r['warm']:.4f} | {r['load']:.1f} |" for r in runs],
+            ""]
+
+
 def pandas_comparison(db: Path, repeats: int) -> dict:
     """Each page's headline numbers in plain pandas (median of up to 3 runs; the tables already in memory) and with
     the metrics package (median of `repeats` runs, each on a fresh connection, nothing cached), and whether they
@@ -309,6 +342,8 @@ def write_results(path: Path, measured: dict) -> None:
           f"{'yes' if not r['mismatches'] else 'NO: ' + json.dumps(r['mismatches'], ensure_ascii=False)} |"
           for page, r in compare["pages"].items()], "",
     ]
+    if measured.get("windows"):
+        lines += window_lines(measured["windows"]["runs"], measured["windows"]["repeats"])
     lines += load_test_lines(measured.get("load_tests", []))
     lines += briefing_book_lines(measured.get("briefing_books"))
     lines += loading_section()
@@ -343,8 +378,29 @@ def main() -> None:
                         help="load test: sessions through nginx with deploy/nginx-multiprocess.conf")
     parser.add_argument("--report", metavar="YYYY-MM",
                         help="only time the briefing books of that month on --load-db and add them to the results")
+    parser.add_argument("--windows", action="store_true",
+                        help="only time every page for every window shape and filter combination on --db, and add "
+                             "the table to RESULTS.md")
+    parser.add_argument("--db", type=Path, help="--windows: the warehouse to time")
+    parser.add_argument("--pages", default=",".join(PAGE_STEPS), help="--windows: pages, comma-separated")
+    parser.add_argument("--variants", default="", help="--windows: WINDOW+FILTERS, comma-separated (default all)")
     args = parser.parse_args()
     measurements = args.results.with_suffix(".json")
+    if args.windows:
+        from bench.run_page import FILTER_SETS, WINDOWS
+
+        variants = args.variants.split(",") if args.variants else [f"{w}+{s}" for w in WINDOWS for s in FILTER_SETS]
+        runs = window_runs(args.db, args.repeats, args.pages.split(","), variants)
+        measured = json.loads(measurements.read_text(encoding="utf-8")) if measurements.exists() else {}
+        measured["windows"] = {"repeats": args.repeats, "runs": runs,
+                               "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        measurements.write_text(json.dumps(measured, indent=1, ensure_ascii=False), encoding="utf-8")
+        if "customers" in measured:  # beside a whole benchmark run's results
+            write_results(args.results, measured)
+        else:  # a results file of its own (e.g. --results /tmp/k100.md)
+            args.results.write_text("\n".join(window_lines(runs, args.repeats)), encoding="utf-8")
+        print(f"wrote {args.results}")
+        return
     if args.report:
         measured = json.loads(measurements.read_text(encoding="utf-8"))
         measured["briefing_books"] = briefing_books(args.load_db, args.report)

@@ -22,19 +22,48 @@ from dashboard.filters import default_period  # noqa: E402
 from metrics import Filters  # noqa: E402
 from metrics.warehouse import data_range, dimension_values  # noqa: E402
 
+WINDOWS = ("m1", "m2", "m3", "ytd", "m12", "m24", "m36", "mid")
+FILTER_SETS = ("default", "one_region", "one_tier", "voltage", "all")
+
+
+def window_for(window: str, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The window shapes users pick, ending on the last whole month the data has: 1, 2, 3, 12, 24, 36 whole months,
+    January to that month (year to date), and one starting and ending mid-month."""
+    end = last if (last + dt.timedelta(days=1)).day == 1 else last.replace(day=1) - dt.timedelta(days=1)
+    if window == "ytd":
+        return end.replace(month=1, day=1), end
+    if window == "mid":
+        return (end.replace(day=1) - dt.timedelta(days=200)).replace(day=10), end.replace(day=20)
+    months = int(window[1:])
+    start = end.replace(day=1)
+    for _ in range(months - 1):
+        start = (start - dt.timedelta(days=1)).replace(day=1)
+    return max(start, first), end
+
 
 def filters_for(variant: str) -> Filters:
+    """`variant`: a filter set (default, one_region, one_tier, voltage, all) over the app's default period, or
+    WINDOW+FILTERS (e.g. ytd+all) over one of WINDOWS."""
     con = data.connection()
     span = data_range(con)
     if span is None:
         raise SystemExit("the warehouse holds no bills or tickets")
     first, last = span
-    start, end = default_period(first, last)
+    window, _, chosen = variant.rpartition("+")
+    start, end = window_for(window, first, last) if window else default_period(first, last)
     base = Filters(start=start, end=end)
-    if variant == "one_region":
-        return base.model_copy(update={"regions": (dimension_values(con)["region"][0],)})
-    if variant == "one_tier":
+    dims = dimension_values(con)
+    if chosen == "one_region":
+        return base.model_copy(update={"regions": (dims["region"][0],)})
+    if chosen == "one_tier":
         return base.model_copy(update={"tiers": ("key",)})
+    if chosen == "voltage":
+        return base.model_copy(update={"voltages": (10.0,)})
+    if chosen == "all":  # every sidebar filter at once, and the ticket filters of the service pages
+        return base.model_copy(update={"regions": tuple(dims["region"][:3]), "tiers": ("VIP", "key"),
+                                       "industries": tuple(dims["industry"][:5]), "areas": ("urban", "rural"),
+                                       "voltages": (0.4, 10.0), "ticket_types": ("repair", "complaint", "billing"),
+                                       "channels": ("hotline", "online")})
     return base
 
 

@@ -13,7 +13,7 @@ from dashboard.users import Identity
 from metrics import Filters
 from metrics.filters import AREAS, CHANNELS, TICKET_TYPES, TIERS
 
-GLOBAL_KEYS = ("period", "region", "center", "tier", "industry", "area")
+GLOBAL_KEYS = ("period", "region", "center", "tier", "industry", "area", "voltage")
 LANGUAGE_KEY = "lang"
 
 
@@ -64,6 +64,11 @@ def _unusable_period(first: dt.date, last: dt.date) -> list[str]:
     return []
 
 
+def voltage_label(kv: float) -> str:
+    """A voltage level as the sidebar shows it: 0.4 kV, 10 kV, 110 kV."""
+    return f"{kv:g} kV"
+
+
 def sidebar_filters(identity: Identity) -> Filters | None:
     st.session_state[SHELL_KEY] = True
     st.session_state[IDENTITY_KEY] = identity
@@ -112,6 +117,8 @@ def sidebar_filters(identity: Identity) -> Filters | None:
                                     placeholder=_("All industries"))
         areas = st.multiselect(_("Area"), list(AREAS), key="area", bind="query-params",
                                format_func=lambda a: label(AREA, a), placeholder=_("Urban, rural and remote"))
+        voltages = st.multiselect(_("Voltage level"), dims.get("voltage_kv", []), key="voltage", bind="query-params",
+                                  format_func=voltage_label, placeholder=_("All voltage levels"))
         st.button(_("Reset filters"), on_click=_reset, args=(default,), icon=":material/restart_alt:", width="stretch")
         st.segmented_control(_("Language"), list(i18n.LANGUAGES), key=LANGUAGE_KEY, bind="query-params",
                              default=i18n.language(), format_func=lambda code: i18n.LANGUAGES[code], required=True)
@@ -121,7 +128,7 @@ def sidebar_filters(identity: Identity) -> Filters | None:
         start, end = default
     filters = Filters(start=start, end=end, regions=regions or None, service_centers=centers or None,
                       tiers=tiers or None, industries=industries or None, areas=areas or None,
-                      allowed_regions=identity.allowed_regions,
+                      voltages=tuple(voltages) or None, allowed_regions=identity.allowed_regions,
                       allowed_service_centers=identity.allowed_service_centers,
                       allowed_account_managers=identity.allowed_account_managers)
     st.session_state[STATE_KEY] = filters

@@ -621,4 +621,7 @@ ZH: dict[str, str] = {
     # merge: the app while a command-line append writes the warehouse in place
     'A load is writing the warehouse just now. The dashboard opens as soon as it is done: reload this page in a minute.':
         '正在导入数据，写入数据仓库中。导入完成后即可打开看板：请一分钟后刷新本页。',
+    # branch model (issue 16): voltage level filter
+    'Voltage level': '电压等级',
+    'All voltage levels': '全部电压等级',
 }

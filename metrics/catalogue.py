@@ -140,8 +140,6 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by
                          f"it can be broken down by {', '.join(metric.dimensions)}")
     if len(set(by)) != len(by) or sum(d in TIME_GRAINS for d in by) > 1:
         raise ValueError(f"by {by}: name each dimension once and at most one time grain")
-    if filters.by_account_manager:  # the roll-ups summed at load are not kept per manager
-        settings = settings.model_copy(update={"rollups": False})
     frame = metric.function(con, filters, by, settings)
     columns = [*by, "value", *(("numerator", "denominator") if metric.is_ratio else ())]
     frame = frame[columns].reset_index(drop=True)

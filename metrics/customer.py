@@ -16,6 +16,7 @@ from metrics.facts import (
     survey_aggregate,
     ticket_aggregate,
     total,
+    window_revenue_sql,
 )
 from metrics.filters import Filters
 from metrics.query import (
@@ -38,7 +39,8 @@ def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
             f"({alias}.closed_on IS NULL OR {alias}.closed_on >= {p(start)}::DATE)")
 
 
-@per_period(rollup=MonthEndRollup("customer_counts", "CAST(coalesce(sum(r.active), 0) AS BIGINT) AS value"))
+@per_period(rollup=MonthEndRollup("customer_counts", "CAST(coalesce(sum(r.customers) FILTER (WHERE r.closed_month IS "
+                                                    "NULL OR r.closed_month >= w.first_day), 0) AS BIGINT) AS value"))
 def active_customers(con, f, by, settings) -> pd.DataFrame:
     """Customers active in the window: opened_on <= end and (closed_on is null or closed_on >= start)."""
     p = Params(con)
@@ -48,8 +50,7 @@ def active_customers(con, f, by, settings) -> pd.DataFrame:
 
 def complaints(con, f, by, settings) -> pd.DataFrame:
     """Tickets with ticket_type complaint, by created_at."""
-    return ticket_aggregate(con, f, by, settings, "count(*) AS value", "t.ticket_type = 'complaint'",
-                            apply_ticket_types=False,
+    return ticket_aggregate(con, f, by, settings, apply_ticket_types=False,
                             rollup=TicketRollup(f"{total('tickets')} AS value", "t.ticket_type = 'complaint'"))
 
 
@@ -80,8 +81,6 @@ def nps(con, f, by, settings) -> pd.DataFrame:
 def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
     """Mean of tickets.satisfaction (callback score, 1-5)."""
     return ticket_aggregate(con, f, by, settings,
-                            "avg(t.satisfaction) AS value, sum(t.satisfaction) AS numerator, "
-                            "count(t.satisfaction) AS denominator",
                             rollup=TicketRollup("sum(t.satisfaction_sum) / nullif(sum(t.satisfaction_scores), 0) "
                                                 "AS value, sum(t.satisfaction_sum) AS numerator, "
                                                 f"{total('satisfaction_scores')} AS denominator"))
@@ -92,9 +91,7 @@ def logo_base_day(f: Filters) -> dt.date:
     return f.start - dt.timedelta(days=1)
 
 
-@per_period(rollup=MonthEndRollup("customer_base", "CAST(coalesce(sum(r.retained), 0) AS BIGINT) AS numerator, "
-                                                   "CAST(coalesce(sum(r.base), 0) AS BIGINT) AS denominator", scale=1,
-                                  tier_day=logo_base_day))
+@per_period
 def logo_retention(con, f, by, settings) -> pd.DataFrame:
     """Customers active on the day before start who are still active on end / customers active on the day before start
     (tiers as of the day before start)."""
@@ -132,14 +129,46 @@ def revenue_base_day(f: Filters) -> dt.date:
     return f.shifted_years(-1).end
 
 
+# Revenue retention's per-customer parts (SPEC 5.3), the one definition of the measure: over customers with revenue
+# in the same window a year earlier, `base` is that revenue, `current` the revenue in the window, `kept` current
+# capped at base. Net retention is sum(current) / sum(base), gross sum(kept) / sum(base). The row-level paths give
+# each customer's base and current and apply them; the month roll-up (metrics.rollups.build_revenue_retention_months)
+# stores their sums per month end.
+REVENUE_RETENTION_PARTS = {"base": "{x}.base", "current": "{x}.current", "kept": "least({x}.current, {x}.base)"}
+
+
+def revenue_retention_measures(capped: bool, alias: str, summed: bool = False) -> str:
+    """numerator and denominator over rows `alias` holding per-customer base and current, or (`summed`) the parts'
+    sums stored in the roll-up."""
+    def part(name: str) -> str:
+        return f"{alias}.{name}" if summed else REVENUE_RETENTION_PARTS[name].format(x=alias)
+
+    return f"sum({part('kept' if capped else 'current')}) AS numerator, sum({part('base')}) AS denominator"
+
+
 def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     p = Params(con)
+    measures = revenue_retention_measures(capped, "r")
+    base_sql = window_revenue_sql(p, f.shifted_years(-1), settings, by, tier_day=revenue_base_day(f))
+    current_sql = window_revenue_sql(p, f.model_copy(update={"tiers": None}), settings,
+                                     tuple(d for d in by if d != "tier")) if base_sql else None
+    if current_sql is not None:
+        # Each customer's revenue in both windows from the running totals (window_revenue_sql); the cohort's tier
+        # (filter and breakdown) is its tier at the base window's end.
+        sql = f"""
+            WITH per_customer AS (
+                SELECT b.*, b.revenue AS base, coalesce(n.revenue, 0) AS current
+                FROM ({base_sql}) b LEFT JOIN ({current_sql}) n USING (customer_key)
+                WHERE b.revenue > 0)
+            SELECT {''.join(f'{d}, ' for d in by)}{measures}
+            FROM per_customer r {('GROUP BY ' + ', '.join(by)) if by else ''}
+            {('ORDER BY ' + ', '.join(by)) if by else ''}"""
+        return ratio(run(con, sql, p))
     base_window = f.shifted_years(-1)
     g = Grouping(tuple(by), None, fact_columns("b"))
     # The tier filter and breakdown select the cohort; its current revenue counts whatever its tier is now.
     join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by, tier_on(p, revenue_base_day(f)))
     in_base, in_current = month_between(p, "b.period", base_window), month_between(p, "b.period", f)
-    measure = "sum(least(current, base))" if capped else "sum(current)"
     sql = f"""
         WITH per_customer AS (
             SELECT {g.select}b.customer_id,
@@ -148,22 +177,26 @@ def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
             FROM billing_facts b {join}
             WHERE ({in_base} OR {in_current}) AND {customer_conditions(p, f, 'b')} AND {tier_condition}
             GROUP BY ALL)
-        SELECT {''.join(f'{d}, ' for d in by)}{measure} AS numerator, sum(base) AS denominator
-        FROM per_customer WHERE base > 0
+        SELECT {''.join(f'{d}, ' for d in by)}{measures}
+        FROM per_customer r WHERE base > 0
         {('GROUP BY ' + ', '.join(by)) if by else ''} {g.order}"""
     return ratio(run(con, sql, p))
 
 
-@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.current) AS numerator, sum(r.base) AS denominator",
-                                  scale=1, tier_day=revenue_base_day))
+def _retention_by_month(capped: bool) -> MonthEndRollup:
+    """Windows inside one calendar month (a by-month breakdown's periods, the sparklines) read the month roll-up."""
+    return MonthEndRollup("revenue_retention_months", revenue_retention_measures(capped, "r", summed=True), scale=1,
+                          within_one_month=True)
+
+
+@per_period(rollup=_retention_by_month(capped=False))
 def net_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """Revenue in the window from customers who had revenue in the same window a year earlier / that year-earlier
     revenue (tiers as of the year-earlier window's end)."""
     return _revenue_retention(con, f, by, settings, capped=False)
 
 
-@per_period(rollup=MonthEndRollup("revenue_retention", "sum(r.kept) AS numerator, sum(r.base) AS denominator", scale=1,
-                                  tier_day=revenue_base_day))
+@per_period(rollup=_retention_by_month(capped=True))
 def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     """As net revenue retention, counting each customer's current revenue only up to its year-earlier revenue."""
     return _revenue_retention(con, f, by, settings, capped=True)
@@ -171,10 +204,7 @@ def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
 
 def substantiated_share(con, f, by, settings) -> pd.DataFrame:
     """Substantiated complaints / complaints with the substantiated flag."""
-    return ratio(ticket_aggregate(con, f, by, settings,
-                                  "count(*) FILTER (WHERE t.substantiated) AS numerator, "
-                                  "count(t.substantiated) AS denominator", "t.ticket_type = 'complaint'",
-                                  apply_ticket_types=False,
+    return ratio(ticket_aggregate(con, f, by, settings, apply_ticket_types=False,
                                   rollup=TicketRollup(f"{total('substantiated')} AS numerator, "
                                                       f"{total('with_substantiated_flag')} AS denominator",
                                                       "t.ticket_type = 'complaint'")))

@@ -15,7 +15,9 @@ import duckdb
 import pandas as pd
 
 from metrics.filters import Filters
+from metrics.model import ROLLUP_HORIZON_MONTHS, rollups_answer
 from metrics.query import (
+    CUSTOMER_ATTRIBUTES,
     CUSTOMER_DIMENSIONS,
     TICKET_DIMENSIONS,
     TIME_GRAINS,
@@ -30,7 +32,6 @@ from metrics.query import (
     month_end,
     periods,
     rollup_conditions,
-    rollup_window,
     run,
     scope_sql,
     snapshot_month_ends,
@@ -80,41 +81,75 @@ def uses_tiers(f: Filters, by) -> bool:
     return "tier" in by or f.tiers is not None
 
 
-def billing_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> str | None:
-    """The table summed at load that holds the bills with the tiers a query needs (breakdown_tier_date), if one does:
-    `billing_monthly` (per month, tiers as of that month's end) without tiers, by month, or over a window inside one
-    month; `billing_yearly` (the twelve months up to a month end, tiers as of it) over twelve whole months without a
-    time grain. Tiers are the same on every day of a month (tiers_sql), and every bill month has a snapshot."""
-    if not settings.rollups:
+def _rollup_slices(p: Params, f: Filters, by, settings: MetricSettings, time_column: str) -> str | None:
+    """The condition on a tier-keyed roll-up's rows (metrics.rollups: `as_of`, `month`) that picks, for a query over
+    whole months, the slice holding the tiers it needs, or None when none can answer: a window of at most
+    ROLLUP_HORIZON_MONTHS months, every customer dimension it uses kept in roll-ups, and, with tiers, the default
+    boundaries and a snapshot at each tier date (breakdown_tier_date: the window's end, or each period's end).
+    Without tiers any slice holding the months answers: the window end's."""
+    if not settings.rollups or not rollups_answer(f, by) or "week" in by:
+        return None
+    first = f.start.replace(day=1)
+    if (f.end.year - first.year) * 12 + f.end.month - first.month + 1 > ROLLUP_HORIZON_MONTHS:
         return None
     if not uses_tiers(f, by):
-        return "billing_monthly"
+        end = month_end(f.end)
+        return f"{time_column.split('.')[0]}.as_of = {p(end)}::DATE" if snapshot_month_ends(p.con, [end]) else None
     if settings.tiers != DEFAULT_BOUNDARIES:
         return None
-    if grain_of(by) == "month" or month_end(f.start) == month_end(f.end):
-        return "billing_monthly"
-    if grain_of(by) is None and rollup_window(p, f, settings, True) == (12, f.end):
-        return "billing_yearly"
-    return None
+    date = breakdown_tier_date(p, f, tuple(by), time_column)
+    days = sorted({month_end(day) for day in date.dates})
+    if snapshot_month_ends(p.con, days) != set(days):
+        return None
+    alias = time_column.split(".")[0]
+    # The bounds let DuckDB skip the other month ends' rows (the roll-ups are stored in as_of order).
+    return (f"{alias}.as_of = last_day({date.sql}) AND {alias}.as_of BETWEEN {p(days[0])}::DATE "
+            f"AND {p(days[-1])}::DATE")
 
 
 def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = None):
     """Sums over bills (measures must be sums of b.amount_billed, b.amount_paid, b.consumption_kwh), with tiers as of
-    the window's end or each period's end: from the roll-up that holds them (billing_rollup), else from the bills."""
+    the window's end or each period's end: from billing_parts where it answers (_rollup_slices; bills are counted by
+    month, so every window is whole months of bills), else from the bills."""
     p = p or Params(con)
-    table = billing_rollup(p, f, by, settings)
-    if table == "billing_yearly":
-        return fact_aggregate(con, f, by, settings, p, measures, "billing_yearly", "b", None,
-                              f"b.as_of = {p(f.end)}::DATE", fact_columns("b"), tier_in_fact="b.tier")
-    return fact_aggregate(con, f, by, settings, p, measures, table or "billing_facts", "b", "b.period",
-                          month_between(p, "b.period", f), fact_columns("b"), tier_in_fact=table and "b.tier")
+    slices = _rollup_slices(p, f, by, settings, "b.month")
+    if slices is not None:
+        return fact_aggregate(con, f, by, settings, p, measures, "billing_parts", "b", "b.month",
+                              f"{month_between(p, 'b.month', f)} AND {slices}", fact_columns("b"),
+                              tier_in_fact="b.tier")
+    return fact_aggregate(con, f, by, settings, p, measures, "billing_facts", "b", "b.period",
+                          month_between(p, "b.period", f), fact_columns("b"))
+
+
+# Each additive part of a ticket metric, per ticket: the one definition of what ticket metrics count. The roll-up
+# ticket_as_of holds their sums; the row-level path computes them per ticket (ticket_parts_select) and applies the
+# same measures. Arrival times are in whole seconds, so the sums are exact.
+TICKET_PARTS = {
+    "tickets": "1",
+    "resolved_first_contact": ("CAST({t}.resolved_at IS NOT NULL AND coalesce({t}.first_contact_resolution, false) "
+                               "AS INTEGER)"),
+    "resolved_with_fcr_flag": ("CAST({t}.resolved_at IS NOT NULL AND {t}.first_contact_resolution IS NOT NULL "
+                               "AS INTEGER)"),
+    "resolved_reopened": "CAST({t}.resolved_at IS NOT NULL AND coalesce({t}.reopened, false) AS INTEGER)",
+    "resolved_with_reopened_flag": "CAST({t}.resolved_at IS NOT NULL AND {t}.reopened IS NOT NULL AS INTEGER)",
+    "arrival_seconds": "date_diff('second', {t}.created_at, {t}.arrived_at)",
+    "arrivals": "CAST({t}.arrived_at IS NOT NULL AS INTEGER)",
+    "substantiated": "CAST(coalesce({t}.substantiated, false) AS INTEGER)",
+    "with_substantiated_flag": "CAST({t}.substantiated IS NOT NULL AS INTEGER)",
+    "satisfaction_sum": "{t}.satisfaction",
+    "satisfaction_scores": "CAST({t}.satisfaction IS NOT NULL AS INTEGER)",
+}
+
+
+def ticket_parts_select(alias: str) -> str:
+    return ", ".join(f"{sql.format(t=alias)} AS {name}" for name, sql in TICKET_PARTS.items())
 
 
 @dataclass(frozen=True)
 class TicketRollup:
-    """A ticket metric's parts over the ticket roll-ups `ticket_monthly` and `ticket_yearly` (alias t; rows per
-    created month, customer attributes, tier, ticket type, channel, category and SLA outcome months, with counts and
-    exact sums)."""
+    """A ticket metric as measures over ticket parts (alias t; TICKET_PARTS, the ticket's attributes, and
+    sla_met_month / sla_breached_month, when the SLA outcome became known: a month in ticket_as_of, the exact time
+    per ticket), `where` a condition on a ticket's attributes, `having` one on the groups' parts."""
 
     measures: str
     where: str = "true"
@@ -127,26 +162,12 @@ def total(column: str) -> str:
 
 
 def ticket_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[str, str] | None:
-    """(table, condition on its rows t) of the ticket roll-up that holds a query's tickets with the tiers it needs
-    (breakdown_tier_date), over a window of whole months without a grain finer than a month, if one does: without
-    tiers, by month or over one month, `ticket_monthly` (tiers as of each created month's end); otherwise, over up to
-    twelve months or by quarter or year, `ticket_yearly`, the rows whose `as_of` is each row's tier date. Tiers need
-    a snapshot at every one of those month ends and the default boundaries."""
-    months = whole_months(f)
-    if not settings.rollups or "week" in by or months is None:
+    """(table, condition on its rows t) of the ticket roll-up slice holding a query's tickets with the tiers it needs
+    (_rollup_slices), over a window of whole months, if one does."""
+    if whole_months(f) is None:
         return None
-    if not uses_tiers(f, by):
-        return "ticket_monthly", "true"
-    date = breakdown_tier_date(p, f, tuple(by), "t.month")
-    if settings.tiers != DEFAULT_BOUNDARIES or snapshot_month_ends(p.con, list(date.dates)) != set(date.dates):
-        return None
-    if grain_of(by) == "month" or months == 1:
-        return "ticket_monthly", "true"
-    if grain_of(by) is None and months > 12:
-        return None
-    # The bounds let DuckDB skip the other month ends' rows (ticket_yearly is stored in as_of order).
-    return "ticket_yearly", (f"t.as_of = {date.sql} AND t.as_of BETWEEN {p(min(date.dates))}::DATE "
-                             f"AND {p(max(date.dates))}::DATE")
+    slices = _rollup_slices(p, f, by, settings, "t.month")
+    return None if slices is None else ("ticket_as_of", slices)
 
 
 def month_tiers_answer(p: Params, f: Filters, by, settings: MetricSettings) -> bool:
@@ -162,10 +183,11 @@ def month_tiers_answer(p: Params, f: Filters, by, settings: MetricSettings) -> b
     return snapshot_month_ends(p.con, months) == set(months)
 
 
-def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", apply_ticket_types: bool = True,
+def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "true", apply_ticket_types: bool = True,
                      p: Params | None = None, rollup: TicketRollup | None = None, having: str = ""):
-    """Aggregates over tickets created in the window, tiers as of the window's end or each period's end; with
-    `rollup`, the same parts from a ticket roll-up where one answers the query."""
+    """Aggregates over tickets created in the window, tiers as of the window's end or each period's end. With
+    `rollup` (a metric over additive parts), from the ticket roll-up where it answers the query, else the same
+    measures over each ticket's parts; otherwise `measures` over ticket_facts rows (quantiles)."""
     p = p or Params(con)
     types = ticket_conditions(p, f, "t", apply_ticket_types)
     found = ticket_rollup(p, f, by, settings) if rollup is not None else None
@@ -174,7 +196,12 @@ def ticket_aggregate(con, f, by, settings, measures: str, where: str = "true", a
         return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month",
                               f"{month_between(p, 't.month', f)} AND {as_of}", TICKET_COLUMNS,
                               f"{types} AND {rollup.where}", tier_in_fact="t.tier", having=rollup.having)
-    return fact_aggregate(con, f, by, settings, p, measures, "ticket_facts", "t", "t.created_at",
+    fact = "ticket_facts"
+    if rollup is not None:
+        measures, where, having = rollup.measures, rollup.where, rollup.having
+        fact = (f"(SELECT t.*, t.sla_met_after AS sla_met_month, t.sla_breached_after AS sla_breached_month, "
+                f"{ticket_parts_select('t')} FROM ticket_facts t WHERE {between(p, 't.created_at', f)})")
+    return fact_aggregate(con, f, by, settings, p, measures, fact, "t", "t.created_at",
                           between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having,
                           tier_in_fact="t.month_tier" if month_tiers_answer(p, f, by, settings) else None)
 
@@ -185,55 +212,58 @@ def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
                           between(p, "v.surveyed_on", f), fact_columns("v"), where)
 
 
-def window_end(f: Filters) -> dt.date:
-    return f.end
-
-
 @dataclass(frozen=True)
 class MonthEndRollup:
-    """Where a window metric's parts are summed at load per month end (revenue_retention, visit_coverage,
-    customer_counts, customer_base): the table and the measures over its rows `r`; `scale` makes
-    value = numerator / denominator; `tier_day`, the day whose tiers the table's `tier` holds for a window (the
-    window's end, or a cohort's base)."""
+    """Where a window metric's parts are counted at load per month end (metrics.rollups: visit_coverage,
+    customer_counts, revenue_retention_months), tiers as of it: the table and the measures over its rows `r` and the
+    window `w` (w.first_day, the window's first day); `scale` makes value = numerator / denominator. The table answers
+    any run of whole months ending on a month end, or with `within_one_month` windows inside one calendar month
+    (figures over bills, which count by month, with tiers that are the same all month: any such window is its month).
+    When neither fits the metric computes the window itself."""
 
     table: str
     measures: str
     scale: float | None = None
-    tier_day: Callable[[Filters], dt.date] = window_end
+    within_one_month: bool = False
 
 
 def month_end_windows(p: Params, rollup: MonthEndRollup, windows: list[Filters], settings: MetricSettings,
-                      tiers: bool) -> list[tuple[int, dt.date]] | None:
-    """(months, month end) of every window when the roll-up answers them all, with the same months: each is one whole
-    month or twelve ending on a month end with a snapshot (rollup_window), and with tiers its tier day has a
-    snapshot."""
-    if not settings.rollups:
+                      f: Filters, by) -> list[tuple[dt.date, dt.date]] | None:
+    """(first day, month end) of every window when the roll-up answers them all: each runs over whole months (or lies
+    inside one month, MonthEndRollup.within_one_month), ends on a month end with a snapshot, uses only dimensions kept
+    in roll-ups, and with tiers the default boundaries."""
+    if not settings.rollups or not rollups_answer(f, by):
         return None
-    days = [w.end for w in windows] + ([month_end(rollup.tier_day(w)) for w in windows] if tiers else [])
-    snapshots = snapshot_month_ends(p.con, days)
-    found = [rollup_window(p, w, settings, tiers, snapshots) for w in windows]
-    keys = [key for key in found if key is not None]
-    if len(keys) != len(found) or len({months for months, _ in keys}) != 1:
+    if uses_tiers(f, by) and settings.tiers != DEFAULT_BOUNDARIES:
         return None
-    if tiers and any(month_end(rollup.tier_day(w)) not in snapshots for w in windows):
+    if rollup.within_one_month:
+        if any(month_end(w.start) != month_end(w.end) for w in windows):
+            return None
+        ends = [month_end(w.end) for w in windows]
+    elif any(whole_months(w) is None for w in windows):
         return None
-    return keys
+    else:
+        ends = [w.end for w in windows]
+    snapshots = snapshot_month_ends(p.con, ends)
+    if any(end not in snapshots for end in ends):
+        return None
+    return [(w.start, end) for w, end in zip(windows, ends)]
 
 
-def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup, windows: list[tuple[int, dt.date]],
+def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup, windows: list[tuple[dt.date, dt.date]],
                         grain: str | None = None, labels: list[dt.date] | None = None) -> pd.DataFrame:
-    """The roll-up's rows for `windows` (all (months, month end) from `rollup_window`, with the same months), filtered
-    by customer attributes and the roll-up's tier; with `grain`, one row per window labelled by its period's `labels`
-    (a period's first day, which a window clipped to the filter's does not always start on)."""
+    """The roll-up's rows for `windows` (month_end_windows), filtered by customer attributes and the roll-up's tier;
+    with `grain`, one row per window labelled by its period's `labels` (a period's first day, which a window clipped
+    to the filter's does not always start on)."""
     g = Grouping(tuple(by), None, {d: f"r.{d}" for d in CUSTOMER_DIMENSIONS})
-    months = windows[0][0]
     # Without other dimensions every window gets its row, as a single window's aggregate always has one.
     join = "LEFT JOIN" if not by else "JOIN"
     sql = f"""
         SELECT {f'w.label AS {grain}, ' if grain else ''}{g.select}{rollup.measures}
-        FROM (SELECT unnest({p([as_of for _, as_of in windows])}::DATE[]) AS as_of,
-                     unnest({p(labels or [as_of for _, as_of in windows])}::DATE[]) AS label) w
-        {join} {rollup.table} r ON r.as_of = w.as_of AND r.months = {p(months)} AND {rollup_conditions(p, f, 'r')}
+        FROM (SELECT unnest({p([end for _, end in windows])}::DATE[]) AS as_of,
+                     unnest({p([start for start, _ in windows])}::DATE[]) AS first_day,
+                     unnest({p(labels or [end for _, end in windows])}::DATE[]) AS label) w
+        {join} {rollup.table} r ON r.as_of = w.as_of AND {rollup_conditions(p, f, 'r')}
         {'GROUP BY ' + ', '.join((['w.label'] if grain else []) + [g.expr(d) for d in by]) if grain or by else ''}
         ORDER BY {', '.join(([grain] if grain else []) + list(by)) or 'ALL'}"""
     frame = run(con, sql, p)
@@ -262,15 +292,15 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
                groups_by_time: bool = False):
     """For window metrics (stocks, retention, year-on-year): a time grain in `by` evaluates the metric on each
     period's own window, clipped to the filter's window, tiers included (each period's as of its own end, or its
-    cohort's base). With `rollup`, windows of one whole month or twelve whole months ending on a month end are read
-    from that roll-up, all such periods in one query. With `groups_by_time` the metric groups its parts by the grain
+    cohort's base). With `rollup`, windows of whole months ending on a month end are read from that roll-up, all such
+    periods in one query. With `groups_by_time` the metric groups its parts by the grain
     itself (their tiers are each period's, breakdown_tier_date), giving the same numbers in fewer queries."""
 
     def decorate(compute: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
         def one_window(con, f: Filters, by: tuple[str, ...], settings: MetricSettings) -> pd.DataFrame:
             if rollup is not None:
                 p = Params(con)
-                windows = month_end_windows(p, rollup, [f], settings, uses_tiers(f, by))
+                windows = month_end_windows(p, rollup, [f], settings, f, by)
                 if windows is not None:
                     return month_end_aggregate(con, f, by, p, rollup, windows)
             return compute(con, f, by, settings)
@@ -286,7 +316,7 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
             if rollup is not None:
                 p = Params(con)
                 windows = month_end_windows(p, rollup, [f.window(start, end) for _, start, end in spans], settings,
-                                            uses_tiers(f, by))
+                                            f, by)
                 if windows is not None:
                     out = month_end_aggregate(con, f, rest, p, rollup, windows, grain,
                                               [label for label, _, _ in spans])
@@ -305,3 +335,43 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
         return wrapped
 
     return decorate(compute) if compute is not None else decorate
+
+
+def _month_before(day: dt.date) -> dt.date:
+    return day.replace(day=1) - dt.timedelta(days=1)
+
+
+def window_revenue_sql(p: Params, f: Filters, settings: MetricSettings, by=(),
+                       tier_day: dt.date | None = None) -> str | None:
+    """customer_key, customer_id, the customer attributes, `tier` (as of tier_day, by default the window's end) and
+    `revenue`, each customer's bills over the window's months, for the customers the filters select, from the
+    running totals stored per customer and month end in tier_snapshots (cumulative_billed: a cumulative measure, the
+    revenue of months first..m is cum(end of m) - cum(end of the month before first)), or None when they cannot
+    answer exactly: rollups off, a dimension not kept there, a time grain, tiers under other boundaries, a month end
+    without a snapshot, or a negative bill (running totals are exact differences only over amounts >= 0)."""
+    if not settings.rollups or not rollups_answer(f, by) or grain_of(by) is not None:
+        return None
+    if uses_tiers(f, by) and settings.tiers != DEFAULT_BOUNDARIES:
+        return None
+    if p.con is None:
+        return None  # no warehouse to read the running totals from: the row-level path answers
+    end, before, tier_at = month_end(f.end), _month_before(f.start), month_end(tier_day or f.end)
+    with p.con.cursor() as cursor:
+        exact, first = cursor.execute("SELECT exact, first_as_of FROM cumulative_billing").fetchall()[0]
+    known = snapshot_month_ends(p.con, [end, before, tier_at])
+    if not exact or end not in known or tier_at not in known or (before not in known and before >= first):
+        return None
+    earlier = ("LEFT JOIN (SELECT customer_key, cumulative_billed FROM tier_snapshots "
+               f"WHERE as_of = {p(before)}::DATE) "
+               f"s0 USING (customer_key)") if before in known else ""
+    spent = "coalesce(s0.cumulative_billed, 0)" if earlier else "0"
+    tier = (f"JOIN (SELECT customer_key, tier FROM tier_snapshots WHERE as_of = {p(tier_at)}::DATE) tr "
+            f"USING (customer_key)" if uses_tiers(f, by) else "")
+    return f"""
+        SELECT c.customer_key, c.customer_id, {', '.join(f'c.{a}' for a in CUSTOMER_ATTRIBUTES)},
+               {'tr.tier' if tier else 'CAST(NULL AS VARCHAR)'} AS tier, s1.cumulative_billed - {spent} AS revenue
+        FROM customer_facts c
+        JOIN (SELECT customer_key, cumulative_billed FROM tier_snapshots WHERE as_of = {p(end)}::DATE) s1
+             USING (customer_key)
+        {earlier} {tier}
+        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, 'tr.tier') if tier else 'true'}"""

@@ -23,8 +23,9 @@ class Filters(BaseModel):
 
     `allowed_regions`, `allowed_service_centers` and `allowed_account_managers` are set from the signed-in user,
     never from the URL: they can only narrow `regions`, `service_centers` and `account_managers`. Metrics use
-    `effective_regions`, `effective_service_centers` and `effective_account_managers`, the intersections (an empty
-    intersection selects nothing).
+    `chosen(dimension)` (`effective_regions`, `effective_service_centers`, `effective_account_managers`), the
+    intersections (an empty intersection selects nothing); a row limit on another customer dimension is one field
+    here and its `allowed` name in metrics.model. `voltages`: voltage levels in kV (customers.voltage_kv).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,13 +40,14 @@ class Filters(BaseModel):
     ticket_types: tuple[TicketType, ...] | None = None
     channels: tuple[Channel, ...] | None = None
     account_managers: tuple[str, ...] | None = None
+    voltages: tuple[float, ...] | None = None
     allowed_regions: tuple[str, ...] | None = None
     allowed_service_centers: tuple[str, ...] | None = None
     allowed_account_managers: tuple[str, ...] | None = None
 
     @field_validator("regions", "service_centers", "industries", "tiers", "areas", "ticket_types", "channels",
-                     "account_managers", "allowed_regions", "allowed_service_centers", "allowed_account_managers",
-                     mode="after")
+                     "account_managers", "voltages", "allowed_regions", "allowed_service_centers",
+                     "allowed_account_managers", mode="after")
     @classmethod
     def _sorted_unique(cls, values):
         return None if values is None else tuple(sorted(set(values)))
@@ -56,31 +58,33 @@ class Filters(BaseModel):
             raise ValueError(f"start {self.start} is after end {self.end}; choose a start on or before the end")
         return self
 
+    def chosen(self, dimension: str) -> tuple | None:
+        """The values of a customer dimension (metrics.model) the figures count: the user's choice intersected with
+        the row limit declared for that dimension (its `allowed` field), None for all."""
+        from metrics.model import DIMENSION_BY_NAME
+
+        d = DIMENSION_BY_NAME[dimension]
+        values = getattr(self, d.filter)
+        allowed = getattr(self, d.allowed) if d.allowed is not None else None
+        if allowed is None:
+            return values
+        if values is None:
+            return allowed
+        return tuple(v for v in values if v in allowed)
+
     @property
     def effective_regions(self) -> tuple[str, ...] | None:
-        if self.allowed_regions is None:
-            return self.regions
-        if self.regions is None:
-            return self.allowed_regions
-        return tuple(r for r in self.regions if r in self.allowed_regions)
+        return self.chosen("region")
 
     @property
     def effective_service_centers(self) -> tuple[str, ...] | None:
-        if self.allowed_service_centers is None:
-            return self.service_centers
-        if self.service_centers is None:
-            return self.allowed_service_centers
-        return tuple(c for c in self.service_centers if c in self.allowed_service_centers)
+        return self.chosen("service_center")
 
     @property
     def effective_account_managers(self) -> tuple[str, ...] | None:
         """The account managers whose accounts the filters select. The roll-ups summed at load are not kept per
-        manager: a Filters with managers is answered from row-level tables only (see `by_account_manager`)."""
-        if self.allowed_account_managers is None:
-            return self.account_managers
-        if self.account_managers is None:
-            return self.allowed_account_managers
-        return tuple(m for m in self.account_managers if m in self.allowed_account_managers)
+        manager (metrics.model: in_rollups=False), so such a Filters is answered from the facts."""
+        return self.chosen("account_manager")
 
     @property
     def by_account_manager(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from metrics.facts import billing_aggregate, fact_columns, per_period, ratio
+from metrics.facts import billing_aggregate, fact_columns, per_period, ratio, window_revenue_sql
 from metrics.query import TIME_GRAINS, Grouping, Params, fact_filters, month_between, periods, run
 
 
@@ -61,13 +61,18 @@ def top20_revenue_share(con, f, by, settings) -> pd.DataFrame:
     p = Params(con)
     g = Grouping(tuple(by), "b.period", fact_columns("b"))
     partition = f"PARTITION BY {', '.join(by)}" if by else ""
-    join, customers = fact_filters(p, f, settings, "b", "tier" in by, g)
-    sql = f"""
-        WITH per_customer AS (
+    stored = window_revenue_sql(p, f, settings, by)
+    if stored is not None:  # each customer's revenue from the running totals; ties ranked by customer_id as below
+        per_customer = f"SELECT {''.join(f'{d}, ' for d in by)}customer_id, revenue FROM ({stored}) WHERE revenue > 0"
+    else:
+        join, customers = fact_filters(p, f, settings, "b", "tier" in by, g)
+        per_customer = f"""
             SELECT {g.select}b.customer_id, sum(b.amount_billed) AS revenue
             FROM billing_facts b {join}
             WHERE {month_between(p, 'b.period', f)} AND {customers}
-            GROUP BY ALL HAVING sum(b.amount_billed) > 0),
+            GROUP BY ALL HAVING sum(b.amount_billed) > 0"""
+    sql = f"""
+        WITH per_customer AS ({per_customer}),
         ranked AS (
             SELECT *, row_number() OVER ({partition} ORDER BY revenue DESC, customer_id) AS rank,
                    count(*) OVER ({partition}) AS customers

@@ -9,9 +9,10 @@ from metrics.facts import CUSTOMER_COLUMNS, MonthEndRollup, per_period, ratio
 from metrics.query import Grouping, Params, between, run, scope_sql
 
 
-@per_period(rollup=MonthEndRollup("visit_coverage", "CAST(coalesce(sum(r.visited), 0) AS BIGINT) AS numerator, "
-                                                     "CAST(coalesce(sum(r.customers), 0) AS BIGINT) AS denominator",
-                                  scale=1))
+@per_period(rollup=MonthEndRollup("visit_coverage", "CAST(coalesce(sum(r.customers) FILTER (WHERE r.last_visit_month "
+                                                   ">= w.first_day), 0) AS BIGINT) AS numerator, "
+                                                   "CAST(coalesce(sum(r.customers), 0) AS BIGINT) AS denominator",
+                                                   scale=1))
 def visit_coverage(con, f, by, settings) -> pd.DataFrame:
     """VIP and key customers active at end with at least one visit in the window / VIP and key customers active at
     end."""

@@ -13,8 +13,7 @@ from metrics.settings import DEFAULT_SETTINGS, DEFAULT_SLA, MetricSettings, SlaT
 
 def tickets(con, f, by, settings) -> pd.DataFrame:
     """Tickets created in the window."""
-    return ticket_aggregate(con, f, by, settings, "count(*) AS value",
-                            rollup=TicketRollup(f"{total('tickets')} AS value"))
+    return ticket_aggregate(con, f, by, settings, rollup=TicketRollup(f"{total('tickets')} AS value"))
 
 
 @per_period
@@ -45,7 +44,7 @@ p90_resolution_hours.__doc__ = "90th percentile (continuous) of resolved_at - cr
 
 def repair_arrival_minutes(con, f, by, settings) -> pd.DataFrame:
     """Mean of arrived_at - created_at over repair tickets, in minutes."""
-    return ticket_aggregate(con, f, by, settings, "avg(t.arrival_minutes) AS value", "t.ticket_type = 'repair'",
+    return ticket_aggregate(con, f, by, settings,
                             rollup=TicketRollup("sum(t.arrival_seconds) / 60.0 / nullif(sum(t.arrivals), 0) AS value",
                                                 "t.ticket_type = 'repair'"))
 
@@ -54,8 +53,6 @@ def first_contact_resolution(con, f, by, settings) -> pd.DataFrame:
     """Resolved tickets with the first-contact flag true / resolved tickets with the flag."""
     return ratio(ticket_aggregate(
         con, f, by, settings,
-        "count(*) FILTER (WHERE t.first_contact_resolution) AS numerator, "
-        "count(t.first_contact_resolution) AS denominator", "t.resolved_at IS NOT NULL",
         rollup=TicketRollup(f"{total('resolved_first_contact')} AS numerator, "
                             f"{total('resolved_with_fcr_flag')} AS denominator")))
 
@@ -63,8 +60,7 @@ def first_contact_resolution(con, f, by, settings) -> pd.DataFrame:
 def reopen_rate(con, f, by, settings) -> pd.DataFrame:
     """Resolved tickets with the reopened flag true / resolved tickets with the flag."""
     return ratio(ticket_aggregate(
-        con, f, by, settings, "count(*) FILTER (WHERE t.reopened) AS numerator, count(t.reopened) AS denominator",
-        "t.resolved_at IS NOT NULL",
+        con, f, by, settings,
         rollup=TicketRollup(f"{total('resolved_reopened')} AS numerator, "
                             f"{total('resolved_with_reopened_flag')} AS denominator")))
 
@@ -157,7 +153,7 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
             f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of} "
             f"OR t.sla_breached_month < {as_of}), 0) AS BIGINT) AS denominator",
             having="sum(t.tickets) FILTER (WHERE t.sla_met_month IS NOT NULL OR t.sla_breached_month IS NOT NULL) > 0")
-        return ratio(ticket_aggregate(con, f, by, settings, measures, p=p, rollup=rollup, having=targeted))
+        return ratio(ticket_aggregate(con, f, by, settings, p=p, rollup=rollup))
     # Other targets (or no tables built at load): deadlines and outcome times worked out from the timestamps.
     g = Grouping(tuple(by), "t.created_at", TICKET_COLUMNS)
     join, customers = fact_filters(p, f, settings, "t", "tier" in by, g)

@@ -12,11 +12,14 @@ import pandas as pd
 import pyarrow as pa
 
 from metrics.filters import Filters
+from metrics.model import (  # noqa: F401
+    CUSTOMER_ATTRIBUTE_DIMENSIONS,
+    CUSTOMER_ATTRIBUTES,
+    CUSTOMER_DIMENSIONS,
+    TICKET_DIMENSIONS,
+    TIME_GRAINS,
+)
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
-
-TIME_GRAINS = ("week", "month", "quarter", "year")
-CUSTOMER_DIMENSIONS = ("region", "service_center", "industry", "tier", "area")
-TICKET_DIMENSIONS = ("ticket_type", "channel", "category")
 
 
 class Params:
@@ -183,21 +186,6 @@ def whole_months(f: Filters) -> int | None:
     return (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
 
 
-def rollup_window(p: Params, f: Filters, settings: MetricSettings, uses_tiers: bool,
-                  snapshots: set[dt.date] | None = None) -> tuple[int, dt.date] | None:
-    """(months, month end) when the window is one whole calendar month or twelve whole months ending on a month end
-    the bills cover, so tables summed per month end at load time can answer it. Tiers in those tables are as of that
-    month end under the default boundaries, so a query that uses tiers needs the default boundaries. `snapshots`:
-    the month ends known to have a snapshot, when the caller has asked once for many windows."""
-    if not settings.rollups or (uses_tiers and settings.tiers != DEFAULT_BOUNDARIES) or f.by_account_manager:
-        return None  # the roll-ups are not kept per account manager
-    months = whole_months(f)
-    if months not in (1, 12):
-        return None
-    covered = f.end in snapshots if snapshots is not None else has_snapshot(p.con, f.end)
-    return (months, f.end) if covered else None
-
-
 def tier_condition(p: Params, f: Filters, column: str) -> str:
     """The tier filter on a tier column (a snapshot's, a roll-up's or the tier join's)."""
     return f"list_contains({p(list(f.tiers))}, {column})" if f.tiers is not None else "true"
@@ -210,15 +198,13 @@ def rollup_conditions(p: Params, f: Filters, alias: str) -> str:
 
 
 def customer_conditions(p: Params, f: Filters, alias: str) -> str:
-    """The filters on customer attributes, applied to any table that carries them (customers or a *_facts table)."""
+    """The filters on customer attributes (metrics.model, row limits intersected), applied to any table that carries
+    them (customers, a *_facts table, a roll-up when metrics.model.rollups_answer)."""
     conditions = []
-    for column, values in (("region", f.effective_regions), ("service_center", f.effective_service_centers),
-                           ("industry", f.industries), ("area", f.areas)):
+    for d in CUSTOMER_ATTRIBUTE_DIMENSIONS:
+        values = f.chosen(d.name)
         if values is not None:
-            conditions.append(f"list_contains({p(list(values))}, {alias}.{column})")
-    if f.effective_account_managers is not None:  # only customer_facts holds the manager; fact tables have the key
-        conditions.append(f"{alias}.customer_key IN (SELECT customer_key FROM customer_facts "
-                          f"WHERE list_contains({p(list(f.effective_account_managers))}, account_manager))")
+            conditions.append(f"list_contains({p(list(values))}, {alias}.{d.name})")
     return " AND ".join(conditions) or "true"
 
 
@@ -253,8 +239,8 @@ def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool =
     the window's end)."""
     join, tier, tiers = tier_join(p, f, settings, "c", with_tier, date)
     return f"""
-        SELECT c.customer_id, c.customer_key, c.region, c.service_center, c.industry, c.area, {tier} AS tier,
-               c.voltage_kv, c.opened_on, c.closed_on
+        SELECT c.customer_id, c.customer_key, {', '.join(f'c.{a}' for a in CUSTOMER_ATTRIBUTES)}, {tier} AS tier,
+               c.opened_on, c.closed_on
         FROM customer_facts c {join}
         WHERE {customer_conditions(p, f, "c")} AND {tiers}"""
 

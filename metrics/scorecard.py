@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
+from metrics.model import rollups_answer
 from metrics.query import Params, between, fact_filters, month_between, run
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, read_toml
 
@@ -236,8 +237,10 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
 
 def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[str]:
     """SELECTs of the region of each bill, ticket, survey and visit of the filters' customers in the window. Without a
-    tier filter, bills come from billing_monthly: the same months, a small fraction of the rows."""
-    bills = "billing_monthly" if settings.rollups and f.tiers is None else "billing_facts"
+    tier filter, bills come from billing_parts (each month's own slice): the same months, a small fraction of the
+    rows."""
+    bills = ("(SELECT month AS period, * EXCLUDE (month) FROM billing_parts WHERE as_of = last_day(month))"
+             if settings.rollups and f.tiers is None and rollups_answer(f, ()) else "billing_facts")
     facts = [(bills, "b", month_between(p, "b.period", f)), ("ticket_facts", "t", between(p, "t.created_at", f)),
              ("survey_facts", "v", between(p, "v.surveyed_on", f)),
              ("(SELECT c.*, v.visited_on FROM visits v JOIN customer_facts c USING (customer_id))", "c",

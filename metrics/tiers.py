@@ -9,18 +9,10 @@ import pandas as pd
 
 from metrics.catalogue import CATALOGUE, compute, without_inputs
 from metrics.customer import active_in
+from metrics.facts import window_revenue_sql
 from metrics.filters import TIERS, Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
-from metrics.query import (
-    Params,
-    customer_conditions,
-    month_between,
-    rollup_window,
-    run,
-    scope_sql,
-    tier_condition,
-    tiers_sql,
-)
+from metrics.query import Params, customer_conditions, month_between, run, scope_sql, tier_condition, tiers_sql
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 
@@ -63,13 +55,9 @@ def customer_revenue_sql(p: Params, f: Filters, settings: MetricSettings) -> str
     """customer_id, customer_key, revenue: each customer's revenue in the window, for customers with revenue > 0. Over
     twelve whole months ending on a month end it is the trailing revenue stored in tier_snapshots. Rank ties by
     customer_key: it is numbered in customer_id order, and sorts faster than the text."""
-    window = rollup_window(p, f, settings, uses_tiers=f.tiers is not None)
-    if window is not None and window[0] == 12:
-        return f"""
-            SELECT s.customer_id, s.customer_key, s.trailing_revenue AS revenue
-            FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
-            WHERE s.as_of = {p(f.end)}::DATE AND s.trailing_revenue > 0 AND {customer_conditions(p, f, 'c')}
-              AND {tier_condition(p, f, 's.tier')}"""
+    stored = window_revenue_sql(p, f, settings)
+    if stored is not None:
+        return f"SELECT customer_id, customer_key, revenue FROM ({stored}) WHERE revenue > 0"
     return f"""
         SELECT b.customer_id, b.customer_key, sum(b.amount_billed) AS revenue
         FROM billing_facts b JOIN ({scope_sql(p, f, settings, with_tier=False)}) s USING (customer_key)

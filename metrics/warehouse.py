@@ -27,7 +27,8 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None
     frame = run(con, """
         SELECT least(b.first, CAST(t.first AS DATE)) AS first,
                greatest(b.last + INTERVAL 1 MONTH - INTERVAL 1 DAY, CAST(t.last AS DATE)) AS last FROM
-          (SELECT min(period) AS first, max(period) AS last FROM billing_monthly) b,
+          (SELECT CAST(date_trunc('month', min(as_of)) AS DATE) AS first,
+                  CAST(date_trunc('month', max(as_of)) AS DATE) AS last FROM tier_snapshot_dates) b,
           (SELECT min(created_at) AS first, max(created_at) AS last FROM tickets) t""", p)
     first, last = frame.iloc[0]
     if pd.isna(first) or pd.isna(last):
@@ -37,8 +38,8 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None
 
 def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None,
                      allowed_account_managers: tuple[str, ...] | None = None) -> dict[str, list[str]]:
-    """Distinct regions, service centres and industries a user may pick (limited to those of the allowed regions and
-    of the allowed account managers' accounts)."""
+    """Distinct regions, service centres, industries and voltage levels (kV) a user may pick (limited to those of the
+    allowed regions and of the allowed account managers' accounts)."""
     p = Params(con)
     limits = []
     if allowed_regions is not None:
@@ -46,9 +47,9 @@ def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str,
     if allowed_account_managers is not None:
         limits.append(f"list_contains({p(list(allowed_account_managers))}, account_manager)")
     limit = f"WHERE {' AND '.join(limits)}" if limits else ""
-    frame = run(con, f"SELECT DISTINCT region, service_center, industry FROM customers {limit}", p)
+    frame = run(con, f"SELECT DISTINCT region, service_center, industry, voltage_kv FROM customers {limit}", p)
     return {column: sorted(frame[column].dropna().unique().tolist())
-            for column in ("region", "service_center", "industry")}
+            for column in ("region", "service_center", "industry", "voltage_kv")}
 
 
 def account_manager_names(con: duckdb.DuckDBPyConnection) -> list[str]:

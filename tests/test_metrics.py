@@ -273,3 +273,44 @@ def test_readme_metric_reference_matches_the_catalogue():
     rows = [line.split(" | ") for line in block.strip().splitlines()[2:]]
     documented = {r[0].lstrip("| "): (r[2], r[3], r[4], r[5], r[6].rstrip(" |")) for r in rows}
     assert documented == {m.id: (m.label_en, m.label_zh, m.unit, m.direction, m.definition) for m in CATALOGUE.values()}
+
+
+def test_voltage_level_filters_and_breaks_down_every_customer_metric(hand, year2024):
+    # 2024 revenue by voltage: C1 110 kV 600 + 600 = 1200; 10 kV C2 200 + C4 50 = 250; 0.4 kV C3 150
+    assert by_dim(hand, "revenue", year2024, "voltage_kv") == {110.0: 1200, 10.0: 250, 0.4: 150}
+    ten = year2024.model_copy(update={"voltages": (10.0,)})
+    assert value(hand, "revenue", ten) == 250
+    # active in 2024 at 10 kV: C2 (closed 2024-06-15), C4 (closed 2024-02-10), C5 -> 3
+    assert value(hand, "active_customers", ten) == 3
+    # net revenue retention at 10 kV: 2023 base C2 400 + C4 100 = 500; 2024 revenue of them 200 + 50 = 250 -> 0.5
+    row = compute(hand, "net_revenue_retention", ten).iloc[0]
+    assert (row["numerator"], row["denominator"], row["value"]) == (250, 500, 0.5)
+    # the same on the row-level path
+    from metrics import MetricSettings
+
+    direct = compute(hand, "net_revenue_retention", ten, settings=MetricSettings(rollups=False)).iloc[0]
+    assert (direct["numerator"], direct["denominator"]) == (250, 500)
+
+
+def test_a_manager_choice_or_limit_is_never_answered_from_a_roll_up(hand, year2024):
+    """The roll-ups are not kept per account manager (metrics.model): the planner sends every Filters that selects
+    accounts by manager, chosen or as the signed-in user's row limit, to the facts."""
+    from metrics.customer import _retention_by_month
+    from metrics.facts import _rollup_slices, month_end_windows, ticket_rollup, window_revenue_sql
+    from metrics.query import Params
+    from metrics.settings import DEFAULT_SETTINGS as S
+
+    # The hand warehouse's bills have month ends 2023-01 and 2024-01 to 2024-03: twelve whole months ending in
+    # January 2024 start after a month end with a running total, and January 2024 is one month.
+    year = year2024.window(dt.date(2023, 2, 1), dt.date(2024, 1, 31))
+    january = year2024.window(dt.date(2024, 1, 1), dt.date(2024, 1, 31))
+    # Without a manager each planner answers these windows from a roll-up, so the assertions below could fail.
+    p = Params(hand)
+    assert _rollup_slices(p, year, (), S, "b.month") is not None and ticket_rollup(p, year, (), S) is not None
+    assert window_revenue_sql(p, year, S) is not None
+    assert month_end_windows(p, _retention_by_month(False), [january], S, january, ()) is not None
+    for update in ({"account_managers": ("M1",)}, {"allowed_account_managers": ("M1",)}):
+        f, month = year.model_copy(update=update), january.model_copy(update=update)
+        assert _rollup_slices(p, f, (), S, "b.month") is None and ticket_rollup(p, f, (), S) is None
+        assert window_revenue_sql(p, f, S) is None
+        assert month_end_windows(p, _retention_by_month(False), [month], S, month, ()) is None

@@ -1,0 +1,58 @@
+"""The query model, declared once: the dimensions a figure can be filtered and broken down by, where each lives, and
+which of the tables built at load carry it. Filters (metrics.filters), the customer conditions every fact query
+applies (metrics.query.customer_conditions), the columns facts carry (ingest builds them from CUSTOMER_ATTRIBUTES)
+and the planner's test whether a roll-up can answer (`rollups_answer`) all read this one list.
+
+Ideas taken from MetricFlow (dbt-labs/metricflow): dimensions declared beside the facts' additive measures; a
+cumulative measure (each customer's revenue summed from the first bill up to every month end, in tier_snapshots)
+turns the revenue of any run of whole months into a difference of two running totals; a planner picks the cheapest
+source that can answer exactly and falls back to the facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A customer attribute: `name`, its column on customers and on every *_facts table; `filter`, the Filters field
+    choosing values (None = all); `allowed`, the Filters field holding the signed-in user's row limit on it (never
+    from the URL; the two are intersected, Filters.chosen); `in_rollups`, whether the roll-ups built at load are kept
+    per this attribute (when not, a query filtering or breaking down by it is answered from the facts)."""
+
+    name: str
+    filter: str
+    allowed: str | None = None
+    in_rollups: bool = True
+
+
+# Customer attributes. `tier` is a customer dimension too, but derived (tier snapshots, SPEC 5.1), not a column.
+CUSTOMER_ATTRIBUTE_DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("region", "regions", "allowed_regions"),
+    Dimension("service_center", "service_centers", "allowed_service_centers"),
+    Dimension("industry", "industries"),
+    Dimension("area", "areas"),
+    Dimension("voltage_kv", "voltages"),
+    Dimension("account_manager", "account_managers", "allowed_account_managers", in_rollups=False),
+)
+CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(d.name for d in CUSTOMER_ATTRIBUTE_DIMENSIONS)
+# In the order `by` lists them; tier after service_center as before.
+CUSTOMER_DIMENSIONS: tuple[str, ...] = ("region", "service_center", "industry", "tier", "area", "voltage_kv",
+                                        "account_manager")
+ROLLUP_CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(d.name for d in CUSTOMER_ATTRIBUTE_DIMENSIONS if d.in_rollups)
+TICKET_DIMENSIONS: tuple[str, ...] = ("ticket_type", "channel", "category")
+TIME_GRAINS: tuple[str, ...] = ("week", "month", "quarter", "year")
+# How many months before a month end the tier-keyed roll-ups (billing_parts, ticket_as_of) keep: windows of up to
+# this many whole months with tiers as of their end are answered from them.
+ROLLUP_HORIZON_MONTHS = 36
+
+DIMENSION_BY_NAME = {d.name: d for d in CUSTOMER_ATTRIBUTE_DIMENSIONS}
+
+
+def rollups_answer(f, by) -> bool:
+    """Whether the roll-ups built at load carry every customer dimension the filters choose or `by` breaks down by."""
+    for d in CUSTOMER_ATTRIBUTE_DIMENSIONS:
+        if not d.in_rollups and (d.name in by or getattr(f, d.filter) is not None or
+                                 (d.allowed is not None and getattr(f, d.allowed, None) is not None)):
+            return False
+    return True
