@@ -484,6 +484,7 @@ ZH: dict[str, str] = {
     'Voltage (kV)': '电压等级（kV）',
     'vs the 12 months before': '较此前12个月',
     '{n} months': '{n} 个月',
+    '1 month': '1 个月',
     'Account managers': '客户经理',
     "Accounts active at the period's end, largest revenue first. Visit due: a VIP or key account without a visit in 90 days; overdue: none in 180 days.": '期末在册客户，按收入从高到低排列。应走访：VIP或重要客户90天内未走访；逾期：180天内未走访。',
     'Accounts on the early-warning list': '预警名单客户数',

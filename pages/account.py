@@ -76,7 +76,9 @@ tiles[0].metric(column("revenue_12m"), number(summary["revenue_12m"], "yuan"), b
                 delta_description=_("vs the 12 months before") if revenue_change is not None else None)
 tiles[1].metric(column("collection_rate_12m"), number(summary["collection_rate_12m"], "percent"), border=True)
 # the months the unpaid amount spans go under the amount (grey, no arrow): beside it they were cut off
-unpaid_months = None if pd.isna(summary["unpaid_months"]) else _("{n} months").format(n=count(summary["unpaid_months"]))
+months_unpaid = summary["unpaid_months"]
+unpaid_months = (None if pd.isna(months_unpaid) else _("1 month") if months_unpaid == 1
+                 else _("{n} months").format(n=count(months_unpaid)))
 tiles[2].metric(column("unpaid_amount"), number(summary["unpaid_amount"], "yuan"), border=True,
                 delta=unpaid_months, delta_color="off", delta_arrow="off",
                 help=_("Over every bill up to the period's end."))
