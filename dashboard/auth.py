@@ -90,6 +90,12 @@ def places_missing(users: UsersFile) -> dict[str, list[str]]:
     return missing
 
 
+def _warn_places_missing() -> None:
+    """What a user whose entry names a region, service centre or account manager the warehouse lacks is told."""
+    st.warning(_("Your account names a region, service centre or account manager this warehouse does not have, so "
+                 "you see nothing. Ask an administrator to correct the users file."))
+
+
 def _forget_session() -> None:
     for key in (SESSION_KEY, PROOF_KEY, IDENTITY_KEY):
         st.session_state.pop(key, None)
@@ -176,8 +182,7 @@ def _password_form(found: SignInSetup) -> None:
         return None
     lockout.succeeded(name)
     if name in places_missing(users):
-        st.warning(_("Your account names a region, service centre or account manager this warehouse does not "
-                     "have, so you see nothing. Ask an administrator to correct the users file."))
+        _warn_places_missing()
         return None
     st.session_state[SESSION_KEY] = identity_for(name, entry, data.centers_by_region())
     st.session_state[PROOF_KEY] = ("password", entry_proof(entry))
@@ -199,8 +204,7 @@ def _oidc(users: UsersFile) -> Identity | None:
             st.error(_("{claim} is signed in but has no role in the scorecard. Ask an administrator to add "
                        "you.").format(claim=escape.markdown(claim)))
         else:
-            st.warning(_("Your account names a region, service centre or account manager this warehouse does not "
-                         "have, so you see nothing. Ask an administrator to correct the users file."))
+            _warn_places_missing()
         st.button(_("Sign out"), on_click=st.logout)
         return None
     identity = identity_for(*match, data.centers_by_region())
