@@ -166,7 +166,7 @@ def _lognormal_hours(rng, median, sigma, size):
 
 
 def make_tickets(rng: np.random.Generator, customers: pd.DataFrame, months: pd.DatetimeIndex,
-                 tickets_per_customer: float) -> pd.DataFrame:
+                 tickets_per_customer: float, first_id: int = 1) -> pd.DataFrame:
     n = len(customers)
     start, end = months[0], months[-1] + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59)
     size_weight = (customers["contract_capacity_kva"].to_numpy() / 315) ** 0.25
@@ -241,7 +241,7 @@ def make_tickets(rng: np.random.Generator, customers: pd.DataFrame, months: pd.D
 
     all_rows = np.ones(total, dtype=bool)
     return pd.DataFrame({
-        "ticket_id": np.char.add("T", np.char.zfill(np.arange(1, total + 1).astype(str), 9)).astype(object),
+        "ticket_id": _numbered("T", 9, first_id, total),
         "customer_id": customers["customer_id"].to_numpy()[owner],
         "channel": _pick(rng, CHANNELS, CHANNEL_WEIGHTS, total),
         "ticket_type": ticket_type,
@@ -273,7 +273,7 @@ def _days_while_active(rng, customers: pd.DataFrame, counts: np.ndarray,
     return owner[keep], picked[keep]
 
 
-def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.DataFrame:
+def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex, first_id: int = 1) -> pd.DataFrame:
     count = rng.poisson(1.5 * (customers["contract_capacity_kva"].to_numpy() >= 2000) + 0.4)
     owner, surveyed = _days_while_active(rng, customers, count, months)
     total = len(owner)
@@ -285,7 +285,7 @@ def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.D
         return np.clip(np.round(rng.normal(mean, 0.8, total) + lift), 1, 5).astype(int)
 
     return pd.DataFrame({
-        "survey_id": np.char.add("S", np.char.zfill(np.arange(1, total + 1).astype(str), 8)).astype(object),
+        "survey_id": _numbered("S", 8, first_id, total),
         "customer_id": customers["customer_id"].to_numpy()[owner],
         "surveyed_on": surveyed.strftime("%Y-%m-%d"),
         "method": _pick(rng, ("questionnaire", "visit", "phone"), np.array([40.0, 25, 35]), total),
@@ -295,7 +295,7 @@ def make_surveys(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.D
     })
 
 
-def make_visits(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.DataFrame:
+def make_visits(rng, customers: pd.DataFrame, months: pd.DatetimeIndex, first_id: int = 1) -> pd.DataFrame:
     n = len(customers)
     capacity = customers["contract_capacity_kva"].to_numpy()
     rate = np.select([capacity >= np.quantile(capacity, 0.95), capacity >= np.quantile(capacity, 0.70)], [30.0, 12.0],
@@ -305,7 +305,7 @@ def make_visits(rng, customers: pd.DataFrame, months: pd.DatetimeIndex) -> pd.Da
     total = len(owner)
     region_no = pd.Series(customers["region"].to_numpy()[owner]).map({r: i for i, r in enumerate(REGIONS)}).to_numpy()
     return pd.DataFrame({
-        "visit_id": np.char.add("V", np.char.zfill(np.arange(1, total + 1).astype(str), 8)).astype(object),
+        "visit_id": _numbered("V", 8, first_id, total),
         "customer_id": customers["customer_id"].to_numpy()[owner],
         "visited_on": visited.strftime("%Y-%m-%d"),
         "visit_type": _pick(rng, ("routine", "revisit", "on_site_service", "emergency", "training"),
@@ -395,13 +395,10 @@ def _write_block(rng: np.random.Generator, out: Path, customers: int, months: pd
     cust = make_customers(rng, customers, months[0], window_end, first_id=ids["customers"])
     events = plant_lifecycle(rng, cust, months)
     billing = make_billing(rng, cust, events, months)
-    tickets = make_tickets(rng, cust, months, tickets_per_customer)
-    surveys = make_surveys(rng, cust, months)
-    visits = make_visits(rng, cust, months)
-    for frame, name, key, prefix, width in ((tickets, "tickets", "ticket_id", "T", 9),
-                                            (surveys, "surveys", "survey_id", "S", 8),
-                                            (visits, "visits", "visit_id", "V", 8)):
-        frame[key] = _numbered(prefix, width, ids[name], len(frame))
+    tickets = make_tickets(rng, cust, months, tickets_per_customer, first_id=ids["tickets"])
+    surveys = make_surveys(rng, cust, months, first_id=ids["surveys"])
+    visits = make_visits(rng, cust, months, first_id=ids["visits"])
+    for frame, name in ((tickets, "tickets"), (surveys, "surveys"), (visits, "visits")):
         ids[name] += len(frame)
     ids["customers"] += customers
 
