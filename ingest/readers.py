@@ -62,10 +62,9 @@ class StagedFile:
     structural_rejects: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def detect_encoding(path: Path, check: bool = True) -> str:
-    """utf-8-sig / utf-16 by BOM, else utf-8 if the whole file decodes, else gb18030 (a superset of GBK).
-    With `check` false the file is not decoded as GB18030 here: the caller decodes it once and says what
-    `not_text` says when that fails."""
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig / utf-16 by BOM, else utf-8 if the whole file decodes, else gb18030 (a superset of GBK). A GB18030
+    file is not decoded here: the caller decodes it once and says what `not_text` says when that fails."""
     with open(path, "rb") as fh:
         head = fh.read(4)
         if head.startswith(codecs.BOM_UTF8):
@@ -81,11 +80,6 @@ def detect_encoding(path: Path, check: bool = True) -> str:
             return "utf-8"
         except UnicodeDecodeError:
             pass
-    if check:
-        try:
-            _transcode(path, "gb18030", io.StringIO())
-        except UnicodeDecodeError as exc:
-            raise not_text(path, exc) from None
     return "gb18030"
 
 
@@ -193,7 +187,7 @@ def _columns_sql(count: int) -> str:
 
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
               find_header: HeaderFinder | None = None) -> StagedFile:
-    encoding = detect_encoding(path, check=False)
+    encoding = detect_encoding(path)
     source = path
     if encoding != "utf-8":
         # DuckDB reads UTF-8 only without extensions, so other encodings (and a BOM) are decoded here, once.
@@ -394,10 +388,8 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     empty = "(" + " AND ".join(blank(c) for c in cells) + ")"
     # a cheap test first (计 or total somewhere), the patterns only on the rows that pass it
     maybe = "(" + " OR ".join([*(f"contains({c}, '计')" for c in cells), "contains(lower(c0), 'total')"]) + ")"
-    empties = con.execute(f"SELECT count(*) FROM {table} WHERE {empty}").fetchall()[0][0]
+    staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
     candidates = con.execute(f"SELECT count(*) FROM {table} WHERE {maybe}").fetchall()[0][0]
-    if empties:
-        staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
     if not candidates:
         return
     exact = " OR ".join(["regexp_matches(lower(c0), $first)",
