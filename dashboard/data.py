@@ -264,9 +264,9 @@ def _manager_choices(managers: tuple[str, ...], file_key: tuple, _con) -> dict[s
     return warehouse.dimension_values(_con, allowed_account_managers=managers)
 
 
-def manager_choices(managers: tuple[str, ...]) -> dict[str, list[str]]:
-    """The regions, service centres and industries of the given account managers' accounts (an account_manager
-    user's sidebar offers only those)."""
+def manager_choices(managers: tuple[str, ...]) -> dict[str, list]:
+    """The regions, service centres, industries and voltage levels of the given account managers' accounts (an
+    account_manager user's sidebar offers only those)."""
     with reading() as generation:
         return _manager_choices(tuple(managers), generation.key, generation.con)
 

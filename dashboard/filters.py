@@ -117,7 +117,7 @@ def sidebar_filters(identity: Identity) -> Filters | None:
                                     placeholder=_("All industries"))
         areas = st.multiselect(_("Area"), list(AREAS), key="area", bind="query-params",
                                format_func=lambda a: label(AREA, a), placeholder=_("Urban, rural and remote"))
-        voltages = st.multiselect(_("Voltage level"), dims.get("voltage_kv", []), key="voltage", bind="query-params",
+        voltages = st.multiselect(_("Voltage level"), dims["voltage_kv"], key="voltage", bind="query-params",
                                   format_func=voltage_label, placeholder=_("All voltage levels"))
         st.button(_("Reset filters"), on_click=_reset, args=(default,), icon=":material/restart_alt:", width="stretch")
         st.segmented_control(_("Language"), list(i18n.LANGUAGES), key=LANGUAGE_KEY, bind="query-params",

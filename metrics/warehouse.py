@@ -37,9 +37,9 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None
 
 
 def dimension_values(con: duckdb.DuckDBPyConnection, allowed_regions: tuple[str, ...] | None = None,
-                     allowed_account_managers: tuple[str, ...] | None = None) -> dict[str, list[str]]:
-    """Distinct regions, service centres, industries and voltage levels (kV) a user may pick (limited to those of the
-    allowed regions and of the allowed account managers' accounts)."""
+                     allowed_account_managers: tuple[str, ...] | None = None) -> dict[str, list]:
+    """Distinct regions, service centres, industries (text) and voltage levels (kV, numbers) a user may pick (limited
+    to those of the allowed regions and of the allowed account managers' accounts)."""
     p = Params(con)
     limits = []
     if allowed_regions is not None:

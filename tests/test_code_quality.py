@@ -22,4 +22,3 @@ def test_ruff_finds_nothing():
 def test_mypy_finds_nothing():
     done = run("mypy")
     assert done.returncode == 0, f"mypy found:\n{done.stdout}{done.stderr}"
-    assert "Success: no issues found" in done.stdout, done.stdout
