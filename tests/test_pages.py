@@ -90,6 +90,18 @@ def test_scorecard_for_one_region(demo, default_filters):
     assert at.dataframe[0].value["Region"].tolist() == [REGION]
 
 
+def test_scorecard_for_one_voltage_level(demo, default_filters):
+    """The sidebar's voltage level (10 kV) narrows every figure to those customers, as Filters.voltages does; and
+    the figure differs from the company's, so the filter is not ignored."""
+    at = run_page("scorecard", voltage=[10.0])
+    assert at.sidebar.multiselect(key="voltage").value == [10.0]
+    ten_kv = default_filters.model_copy(update={"voltages": (10.0,)})
+    expected = metrics.compute(demo, "sla_compliance", ten_kv)["value"].iloc[0]
+    company = metrics.compute(demo, "sla_compliance", default_filters)["value"].iloc[0]
+    assert expected != company
+    assert tile(at, "SLA compliance") == number(expected, "percent")
+
+
 def test_response_times_page_tiles_and_ticket_filter(demo, default_filters):
     at = run_page("response_times", rt_type=["repair"])
     repairs = default_filters.model_copy(update={"ticket_types": ("repair",)})
