@@ -199,7 +199,9 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
     fact = "ticket_facts"
     if rollup is not None:
         measures, where, having = rollup.measures, rollup.where, rollup.having
-        fact = (f"(SELECT t.*, t.sla_met_after AS sla_met_month, t.sla_breached_after AS sla_breached_month, "
+        # the flag itself is left out: its part of the same name (0/1) takes its place
+        fact = (f"(SELECT t.* EXCLUDE (substantiated), t.sla_met_after AS sla_met_month, "
+                f"t.sla_breached_after AS sla_breached_month, "
                 f"{ticket_parts_select('t')} FROM ticket_facts t WHERE {between(p, 't.created_at', f)})")
     return fact_aggregate(con, f, by, settings, p, measures, fact, "t", "t.created_at",
                           between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having,
