@@ -39,6 +39,7 @@ from metrics.query import (
     tier_condition,
     whole_months,
 )
+from metrics.rollups import month_end_column
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -347,10 +348,11 @@ def window_revenue_sql(p: Params, f: Filters, settings: MetricSettings, by=(),
                        tier_day: dt.date | None = None) -> str | None:
     """customer_key, customer_id, the customer attributes, `tier` (as of tier_day, by default the window's end) and
     `revenue`, each customer's bills over the window's months, for the customers the filters select, from the
-    running totals stored per customer and month end in tier_snapshots (cumulative_billed: a cumulative measure, the
-    revenue of months first..m is cum(end of m) - cum(end of the month before first)), or None when they cannot
-    answer exactly: rollups off, a dimension not kept there, a time grain, tiers under other boundaries, a month end
-    without a snapshot, or a negative bill (running totals are exact differences only over amounts >= 0)."""
+    running totals stored per customer and month end (customer_month_ends, a column per month end of
+    tier_snapshots.cumulative_billed: a cumulative measure, the revenue of months first..m is cum(end of m) -
+    cum(end of the month before first)), or None when they cannot answer exactly: rollups off, a dimension not kept
+    there, a time grain, tiers under other boundaries, a month end without a snapshot, or a negative bill (running
+    totals are exact differences only over amounts >= 0)."""
     if not settings.rollups or not rollups_answer(f, by) or grain_of(by) is not None:
         return None
     if uses_tiers(f, by) and settings.tiers != DEFAULT_BOUNDARIES:
@@ -363,17 +365,10 @@ def window_revenue_sql(p: Params, f: Filters, settings: MetricSettings, by=(),
     known = snapshot_month_ends(p.con, [end, before, tier_at])
     if not exact or end not in known or tier_at not in known or (before not in known and before >= first):
         return None
-    earlier = ("LEFT JOIN (SELECT customer_key, cumulative_billed FROM tier_snapshots "
-               f"WHERE as_of = {p(before)}::DATE) "
-               f"s0 USING (customer_key)") if before in known else ""
-    spent = "coalesce(s0.cumulative_billed, 0)" if earlier else "0"
-    tier = (f"JOIN (SELECT customer_key, tier FROM tier_snapshots WHERE as_of = {p(tier_at)}::DATE) tr "
-            f"USING (customer_key)" if uses_tiers(f, by) else "")
+    spent = f"coalesce(c.{month_end_column('billed_to', before)}, 0)" if before in known else "0"
+    tier = f"c.{month_end_column('tier', tier_at)}" if uses_tiers(f, by) else None
     return f"""
         SELECT c.customer_key, c.customer_id, {', '.join(f'c.{a}' for a in CUSTOMER_ATTRIBUTES)},
-               {'tr.tier' if tier else 'CAST(NULL AS VARCHAR)'} AS tier, s1.cumulative_billed - {spent} AS revenue
-        FROM customer_facts c
-        JOIN (SELECT customer_key, cumulative_billed FROM tier_snapshots WHERE as_of = {p(end)}::DATE) s1
-             USING (customer_key)
-        {earlier} {tier}
-        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, 'tr.tier') if tier else 'true'}"""
+               {tier or 'CAST(NULL AS VARCHAR)'} AS tier, c.{month_end_column('billed_to', end)} - {spent} AS revenue
+        FROM customer_month_ends c
+        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, tier) if tier else 'true'}"""

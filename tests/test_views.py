@@ -307,7 +307,9 @@ def test_complaint_outliers_count_each_month_as_the_complaints_metric_does(demo)
 
 def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path):
     """rollups.build(con, months=...) re-inserts the month-end slices from the earliest given month on: after
-    corrupting those slices (and leaving the earlier ones), every roll-up equals a full build, row for row."""
+    corrupting those slices (each of their rows twice; customer_month_ends' September columns wrong and October's
+    gone, as before the append that brings October) and leaving the earlier ones, every roll-up equals a full build,
+    row for row and column for column."""
     import shutil
 
     import duckdb
@@ -320,7 +322,14 @@ def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path):
     tables = [name for name, _ in rollups.STEPS]
     full = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").df() for t in tables}
     for t in tables:  # the slices an append of 2026-09 touches read wrong; the earlier ones stay
-        con.execute(f"DELETE FROM {t} WHERE as_of >= DATE '2026-09-30'")
+        if t == "customer_month_ends":
+            con.execute("UPDATE customer_month_ends SET billed_to_2026_09 = -1, tier_2026_09 = 'none'")
+            con.execute("ALTER TABLE customer_month_ends DROP COLUMN tier_2026_10")
+            con.execute("ALTER TABLE customer_month_ends DROP COLUMN billed_to_2026_10")
+        else:
+            con.execute(f"INSERT INTO {t} SELECT * FROM {t} WHERE as_of >= DATE '2026-09-30'")
+    assert list(full["customer_month_ends"].columns[-4:]) == ["billed_to_2026_09", "tier_2026_09",
+                                                              "billed_to_2026_10", "tier_2026_10"]
     rollups.build(con, months=[dt.date(2026, 10, 1), dt.date(2026, 9, 1)])
     for t in tables:
         again = con.execute(f"SELECT * FROM {t} ORDER BY ALL").df()
