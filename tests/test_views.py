@@ -231,7 +231,7 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
                     compared.add((metric.id, by, f.tiers is not None))
         assert len(early_warning(demo, f)) > 0  # the comparison below has rows to compare
         for view in (tier_distribution, pareto_curve, revenue_concentration, early_warning, churn_reasons,
-                     cohort_retention):
+                     cohort_retention, rising_accounts):
             pd.testing.assert_frame_equal(view(demo, f), view(demo, f, direct), rtol=1e-12, check_dtype=False,
                                           obj=view.__name__)
     for metric in CATALOGUE.values():
