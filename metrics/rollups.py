@@ -261,10 +261,13 @@ def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = Non
 
     months = None if months is None else list(months)
     seconds = {}
-    for name, step in STEPS:
-        started = time.perf_counter()
-        step(con, months)
-        seconds[name] = time.perf_counter() - started
-    con.execute("DROP TABLE IF EXISTS tier_paths")
-    con.execute("DROP TABLE IF EXISTS tier_path_index")
+    try:
+        for name, step in STEPS:
+            started = time.perf_counter()
+            step(con, months)
+            seconds[name] = time.perf_counter() - started
+    finally:  # a build that failed leaves no temporary table a later build on this connection would take as its own
+        for table in ("tier_paths", "tier_path_index", "slice_days", "slice_months", "billing_by_path", "ticket_rows",
+                      "ticket_kinds"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return seconds

@@ -305,6 +305,32 @@ def test_complaint_outliers_count_each_month_as_the_complaints_metric_does(demo)
         assert outliers.sum() > 0 and outliers.to_dict() == metric.reindex(outliers.index, fill_value=0).to_dict()
 
 
+def test_a_failed_rollup_build_leaves_no_temporary_table_behind(demo_db, tmp_path, monkeypatch):
+    """A build that fails part way (here the ticket roll-up, after the billing one made the tier paths) drops its
+    temporary tables: a later build on the same connection computes the tier paths again from the snapshots it then
+    finds, instead of taking the failed build's as its own."""
+    import shutil
+
+    import duckdb
+
+    from metrics import rollups
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, copy)
+    con = duckdb.connect(str(copy))
+
+    def broken(con, months=None):
+        raise duckdb.Error("disk full")
+
+    steps = tuple((name, broken if name == "ticket_as_of" else step) for name, step in rollups.STEPS)
+    monkeypatch.setattr(rollups, "STEPS", steps)
+    with pytest.raises(duckdb.Error, match="disk full"):
+        rollups.build(con)
+    temporary = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    assert temporary == set()
+    con.close()
+
+
 def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path):
     """rollups.build(con, months=...) re-inserts the month-end slices from the earliest given month on: after
     corrupting those slices (each of their rows twice; customer_month_ends' September columns wrong and October's
