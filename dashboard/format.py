@@ -78,3 +78,11 @@ def month(day: dt.date) -> str:
 
 def day(value: dt.date) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if language() == "zh" else f"{value:%Y-%m-%d}"
+
+
+def period(start: dt.date, end: dt.date) -> str:
+    """A period in words: whole months as months (2025-03 to 2025-12, or one month alone), other periods as days."""
+    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
+        return month(start) if (start.year, start.month) == (end.year, end.month) else \
+            _("{start} to {end}").format(start=month(start), end=month(end))
+    return _("{start} to {end}").format(start=day(start), end=day(end))
