@@ -91,7 +91,23 @@ def logo_base_day(f: Filters) -> dt.date:
     return f.start - dt.timedelta(days=1)
 
 
-@per_period
+def active_on_month_end(alias: str, month_end_sql: str) -> str:
+    """Over customer_counts rows (metrics.rollups.build_customer_counts, customers opened by the slice's month end):
+    active on a month end on or after the slice's, that is not closed before it (closed_on >= the month end)."""
+    month = f"date_trunc('month', {month_end_sql})"
+    return (f"({alias}.closed_month IS NULL OR {alias}.closed_month > {month} "
+            f"OR ({alias}.closed_month = {month} AND {alias}.closed_on_month_end))")
+
+
+_LOGO_BASE = active_on_month_end("r", "r.as_of")
+_LOGO_KEPT = f"{_LOGO_BASE} AND {active_on_month_end('r', 'w.last_day')}"
+
+
+# A window of whole months: the cohort is the slice of the month end before it starts (tiers as of that day).
+@per_period(rollup=MonthEndRollup(
+    "customer_counts", f"CAST(coalesce(sum(r.customers) FILTER (WHERE {_LOGO_KEPT}), 0) AS BIGINT) AS numerator, "
+                       f"CAST(coalesce(sum(r.customers) FILTER (WHERE {_LOGO_BASE}), 0) AS BIGINT) AS denominator",
+    scale=1, cohort_base=True, having=f"coalesce(sum(r.customers) FILTER (WHERE {_LOGO_BASE}), 0) > 0"))
 def logo_retention(con, f, by, settings) -> pd.DataFrame:
     """Customers active on the day before start who are still active on end / customers active on the day before start
     (tiers as of the day before start)."""
