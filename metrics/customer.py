@@ -94,13 +94,11 @@ def logo_base_day(f: Filters) -> dt.date:
 def active_on_month_end(alias: str, month_end_sql: str) -> str:
     """Over customer_counts rows (metrics.rollups.build_customer_counts, customers opened by the slice's month end):
     active on a month end on or after the slice's, that is not closed before it (closed_on >= the month end)."""
-    month = f"date_trunc('month', {month_end_sql})"
-    return (f"({alias}.closed_month IS NULL OR {alias}.closed_month > {month} "
-            f"OR ({alias}.closed_month = {month} AND {alias}.closed_on_month_end))")
+    return f"({alias}.last_active_month_end IS NULL OR {alias}.last_active_month_end >= {month_end_sql})"
 
 
 _LOGO_BASE = active_on_month_end("r", "r.as_of")
-_LOGO_KEPT = f"{_LOGO_BASE} AND {active_on_month_end('r', 'w.last_day')}"
+_LOGO_KEPT = active_on_month_end("r", "w.last_day")  # later than as_of: active then is active on as_of too
 
 
 # A window of whole months: the cohort is the slice of the month end before it starts (tiers as of that day).
