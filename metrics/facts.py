@@ -234,30 +234,33 @@ class MonthEndRollup:
     having: str = ""
 
 
+def month_end_window_fits(p: Params, rollup: MonthEndRollup, windows: list[Filters], settings: MetricSettings,
+                          f: Filters, by) -> list[tuple[dt.date, dt.date, dt.date] | None]:
+    """For each window, (first day, month end of the slice read, last day) when the roll-up answers it, else None: it
+    runs over whole months (or lies inside one month, MonthEndRollup.within_one_month), the slice's month end (the
+    window's end, or with cohort_base the day before it starts) has a snapshot, only dimensions kept in roll-ups are
+    used, and with tiers the default boundaries."""
+    if not settings.rollups or not rollups_answer(f, by) or (uses_tiers(f, by) and
+                                                             settings.tiers != DEFAULT_BOUNDARIES):
+        return [None] * len(windows)
+
+    def slice_day(w: Filters) -> dt.date | None:
+        if rollup.within_one_month:
+            return month_end(w.end) if month_end(w.start) == month_end(w.end) else None
+        if whole_months(w) is None:
+            return None
+        return w.start - dt.timedelta(days=1) if rollup.cohort_base else w.end
+
+    days = [slice_day(w) for w in windows]
+    snapshots = snapshot_month_ends(p.con, [day for day in days if day is not None])
+    return [(w.start, day, w.end) if day in snapshots else None for w, day in zip(windows, days)]
+
+
 def month_end_windows(p: Params, rollup: MonthEndRollup, windows: list[Filters], settings: MetricSettings,
                       f: Filters, by) -> list[tuple[dt.date, dt.date, dt.date]] | None:
-    """(first day, month end of the slice read, last day) of every window when the roll-up answers them all: each runs
-    over whole months (or lies inside one month, MonthEndRollup.within_one_month), the slice's month end (the window's
-    end, or with cohort_base the day before it starts) has a snapshot, only dimensions kept in roll-ups are used, and
-    with tiers the default boundaries."""
-    if not settings.rollups or not rollups_answer(f, by):
-        return None
-    if uses_tiers(f, by) and settings.tiers != DEFAULT_BOUNDARIES:
-        return None
-    if rollup.within_one_month:
-        if any(month_end(w.start) != month_end(w.end) for w in windows):
-            return None
-        slices = [month_end(w.end) for w in windows]
-    elif any(whole_months(w) is None for w in windows):
-        return None
-    elif rollup.cohort_base:
-        slices = [w.start - dt.timedelta(days=1) for w in windows]
-    else:
-        slices = [w.end for w in windows]
-    snapshots = snapshot_month_ends(p.con, slices)
-    if any(day not in snapshots for day in slices):
-        return None
-    return [(w.start, day, w.end) for w, day in zip(windows, slices)]
+    """month_end_window_fits of every window when the roll-up answers them all, else None."""
+    fits = month_end_window_fits(p, rollup, windows, settings, f, by)
+    return None if any(fit is None for fit in fits) else [fit for fit in fits if fit is not None]
 
 
 def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup,
@@ -326,20 +329,25 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
                 return compute(con, f, by, settings)
             rest = tuple(d for d in by if d != grain)
             spans = periods(f.start, f.end, grain)
-            if rollup is not None:
-                p = Params(con)
-                windows = month_end_windows(p, rollup, [f.window(start, end) for _, start, end in spans], settings,
-                                            f, by)
-                if windows is not None:
-                    out = month_end_aggregate(con, f, rest, p, rollup, windows, grain,
-                                              [label for label, _, _ in spans])
-                    return out[[*by, *[c for c in out.columns if c not in by]]]
+            fits: list[tuple[dt.date, dt.date, dt.date] | None] = [None] * len(spans)
             frames = []
-            for label, start, end in spans:
-                frame = one_window(con, f.window(start, end), rest, settings)
-                frame.insert(0, grain, label)
-                frames.append(frame)
-            out = pd.concat(frames, ignore_index=True)
+            if rollup is not None:
+                # The periods the roll-up answers in one query (a window starting or ending mid-month leaves its
+                # first or last period to the metric itself).
+                p = Params(con)
+                fits = month_end_window_fits(p, rollup, [f.window(start, end) for _, start, end in spans], settings,
+                                             f, by)
+                answered = [(label, fit) for (label, _, _), fit in zip(spans, fits) if fit is not None]
+                if answered:
+                    frames.append(month_end_aggregate(con, f, rest, p, rollup, [fit for _, fit in answered], grain,
+                                                      [label for label, _ in answered]))
+            for (label, start, end), fit in zip(spans, fits):
+                if fit is None:
+                    frame = compute(con, f.window(start, end), rest, settings)
+                    frame.insert(0, grain, label)
+                    frames.append(frame)
+            out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True).sort_values(
+                grain, kind="stable", ignore_index=True)
             return out[[*by, *[c for c in out.columns if c not in by]]]
 
         wrapped.__doc__ = compute.__doc__
