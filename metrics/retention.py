@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.customer import active_in, churn_tier_date
+from metrics.customer import active_in, churn_tier_join
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
 from metrics.query import (
@@ -63,15 +63,17 @@ def churn_reasons(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
     accounts (VIP and key) among them; tiers (and the tier filter) as of the last day of the month before each closed,
     as for churned_customers."""
     p = Params(con)
+    join, tier = churn_tier_join(p, f, settings)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, date=churn_tier_date(p, f))}),
+        WITH closed AS (SELECT c.customer_id, {tier} AS tier FROM customer_facts c {join}
+                        WHERE {between(p, 'c.closed_on', f)} AND {customer_conditions(p, f, 'c')}
+                          AND {tier_condition(p, f, tier)}),
         closing AS (SELECT customer_id, arg_max(event, event_date) AS event, arg_max(reason, event_date) AS reason
                     FROM account_events WHERE event IN ('close', 'switch_out') GROUP BY customer_id)
         SELECT coalesce(closing.event, 'close') AS event,
                coalesce(nullif(closing.reason, ''), 'no reason recorded') AS reason,
                count(*) AS customers, count(*) FILTER (WHERE s.tier IN ('VIP', 'key')) AS key_accounts
-        FROM scope s LEFT JOIN closing USING (customer_id)
-        WHERE {between(p, 's.closed_on', f)}
+        FROM closed s LEFT JOIN closing USING (customer_id)
         GROUP BY ALL ORDER BY customers DESC, event, reason"""
     return run(con, sql, p)
 
