@@ -81,8 +81,10 @@ def day(value: dt.date) -> str:
 
 
 def period(start: dt.date, end: dt.date) -> str:
-    """A period in words: whole months as months (2025-03 to 2025-12, or one month alone), other periods as days."""
+    """A period as short as a KPI tile needs: whole months as months (2025-03–2025-12, or one month alone), other
+    periods as days (2025-03-03–2025-12-31); digits and a dash in either language."""
     if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
-        return month(start) if (start.year, start.month) == (end.year, end.month) else \
-            _("{start} to {end}").format(start=month(start), end=month(end))
-    return _("{start} to {end}").format(start=day(start), end=day(end))
+        first, last = f"{start:%Y-%m}", f"{end:%Y-%m}"
+    else:
+        first, last = f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}"
+    return first if first == last else f"{first}–{last}"
