@@ -78,3 +78,13 @@ def month(day: dt.date) -> str:
 
 def day(value: dt.date) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if language() == "zh" else f"{value:%Y-%m-%d}"
+
+
+def period(start: dt.date, end: dt.date) -> str:
+    """A period as short as a KPI tile needs: whole months as months (2025-03–2025-12, or one month alone), other
+    periods as days (2025-03-03–2025-12-31); digits and a dash in either language."""
+    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
+        first, last = f"{start:%Y-%m}", f"{end:%Y-%m}"
+    else:
+        first, last = f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}"
+    return first if first == last else f"{first}–{last}"

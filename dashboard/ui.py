@@ -93,8 +93,10 @@ def flat(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def kpi_tile(metric_id: str, value: float, target: float | None = None, status: str | None = None,
-             previous_change: float | None = None, spark: list[float] | None = None, narrow: bool = False) -> None:
-    """A KPI tile; `narrow` tiles (five in a row) leave out the words after the change, which would be cut."""
+             previous_change: float | None = None, spark: list[float] | None = None, narrow: bool = False,
+             compared_with: str | None = None) -> None:
+    """A KPI tile; `narrow` tiles (five in a row) leave out the words after the change, which would be cut;
+    `compared_with` names the period the change is against (dashboard.format.period)."""
     metric = CATALOGUE[metric_id]
     delta = change(previous_change, metric.format)
     unchanged = delta is not None and delta.startswith(UNCHANGED)
@@ -103,7 +105,8 @@ def kpi_tile(metric_id: str, value: float, target: float | None = None, status: 
                   delta_color="off" if unchanged else "normal" if metric.direction == "higher" else "inverse",
                   delta_arrow="off" if unchanged else "auto",
                   help=_(metric.definition), chart_data=spark or None, chart_type="area",
-                  delta_description=_("vs previous period") if delta and not narrow else None)
+                  delta_description=(_("vs {period}").format(period=compared_with) if compared_with
+                                     else _("vs previous period")) if delta and not narrow else None)
         if status is not None:
             colour = STATUS_COLORS[status]
             st.markdown(

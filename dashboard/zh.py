@@ -625,4 +625,8 @@ ZH: dict[str, str] = {
     # branch model (issue 16): voltage level filter
     'Voltage level': '电压等级',
     'All voltage levels': '全部电压等级',
+    # branch ret (issue 16): the scorecard's previous comparable period named on the page and its tiles
+    '{start} to {end}, compared with as many whole months just before ({before_start} to {before_end}).':
+        '{start}至{end}，与之前相同月数的完整月份（{before_start}至{before_end}）对比。',
+    'vs {period}': '较{period}',
 }

@@ -13,7 +13,7 @@ import duckdb
 from ingest.sources import ensure_source_columns
 from ingest.workdays import working_day_calendar
 from metrics import MODEL_VERSION, model, rollups
-from metrics.customer import active_in
+from metrics.customer import active_in, churn_tier_day_sql, churn_tiers_sql
 from metrics.inputs import fact_coverage_sql, loaded_inputs
 from metrics.process import measured_sla_steps, sla_deadlines_sql, sla_settled_sql
 from metrics.query import Params, computed_tiers_sql, period_end_sql
@@ -34,7 +34,8 @@ def build_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange | No
                        ("calendar", build_calendar), ("customer_facts", build_customer_facts),
                        ("ticket_facts", build_ticket_facts),
                        ("billing_facts", build_billing_facts), ("survey_facts", build_survey_facts),
-                       ("tier_snapshots", build_tier_snapshots), ("ticket_month_tiers", add_ticket_month_tiers),
+                       ("tier_snapshots", build_tier_snapshots), ("churn_tiers", build_churn_tiers),
+                       ("ticket_month_tiers", add_ticket_month_tiers),
                        ("cumulative_billing", add_cumulative_billing),
                        ("early_warning_inputs", build_early_warning_inputs)):
         started = time.perf_counter()
@@ -154,6 +155,18 @@ def build_tier_snapshots(con: duckdb.DuckDBPyConnection, since: dt.date | None =
                 {"days": month_ends})
 
 
+def build_churn_tiers(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
+    """churn_tiers: each closed account's tier as of the last day of the month before it closed
+    (metrics.customer.churn_tiers_sql); from `since` on, those of the accounts whose day's snapshot was built again."""
+    if since is None:
+        con.execute(f"CREATE OR REPLACE TABLE churn_tiers AS {churn_tiers_sql()} ORDER BY c.customer_key")
+        return
+    day = churn_tier_day_sql("c.closed_on")
+    con.execute(f"""DELETE FROM churn_tiers WHERE customer_key IN
+                    (SELECT c.customer_key FROM customer_facts c WHERE {day} >= $since)""", {"since": since})
+    con.execute(f"INSERT INTO churn_tiers {churn_tiers_sql(since)} ORDER BY c.customer_key")
+
+
 def add_ticket_month_tiers(con: duckdb.DuckDBPyConnection) -> None:  # whole builds; increments: _update_ticket_facts
     """ticket_facts' `month_tier`: each ticket's customer's tier as of the end of the month it was created in (the tier
     a breakdown by month uses, metrics.query.breakdown_tier_date), so exact medians by month with tiers need no join."""
@@ -265,6 +278,7 @@ def update_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange) ->
         run("survey_facts", build_survey_facts)
     if since is not None:
         run("tier_snapshots", build_tier_snapshots, since)
+        run("churn_tiers", build_churn_tiers, since)
         run("ticket_facts", _update_ticket_facts, since)
         run("cumulative_billing", add_cumulative_billing, since)
         # The roll-ups' slices from that month end on, through the declaration's own build (metrics.rollups).

@@ -19,6 +19,7 @@ from metrics.facts import (
     window_revenue_sql,
 )
 from metrics.filters import Filters
+from metrics.model import CUSTOMER_DIMENSIONS
 from metrics.query import (
     Grouping,
     Params,
@@ -28,9 +29,12 @@ from metrics.query import (
     month_between,
     periods,
     run,
+    snapshot_month_ends,
+    tier_condition,
     tier_join,
     tier_on,
 )
+from metrics.settings import DEFAULT_BOUNDARIES
 
 
 def active_in(p: Params, start: dt.date, end: dt.date, alias: str = "s") -> str:
@@ -91,7 +95,21 @@ def logo_base_day(f: Filters) -> dt.date:
     return f.start - dt.timedelta(days=1)
 
 
-@per_period
+def active_on_month_end(alias: str, month_end_sql: str) -> str:
+    """Over customer_counts rows (metrics.rollups.build_customer_counts, customers opened by the slice's month end):
+    active on a month end on or after the slice's, that is not closed before it (closed_on >= the month end)."""
+    return f"({alias}.last_active_month_end IS NULL OR {alias}.last_active_month_end >= {month_end_sql})"
+
+
+_LOGO_BASE = active_on_month_end("r", "r.as_of")
+_LOGO_KEPT = active_on_month_end("r", "w.last_day")  # later than as_of: active then is active on as_of too
+
+
+# A window of whole months: the cohort is the slice of the month end before it starts (tiers as of that day).
+@per_period(rollup=MonthEndRollup(
+    "customer_counts", f"CAST(coalesce(sum(r.customers) FILTER (WHERE {_LOGO_KEPT}), 0) AS BIGINT) AS numerator, "
+                       f"CAST(coalesce(sum(r.customers) FILTER (WHERE {_LOGO_BASE}), 0) AS BIGINT) AS denominator",
+    scale=1, cohort_base=True, having=f"coalesce(sum(r.customers) FILTER (WHERE {_LOGO_BASE}), 0) > 0"))
 def logo_retention(con, f, by, settings) -> pd.DataFrame:
     """Customers active on the day before start who are still active on end / customers active on the day before start
     (tiers as of the day before start)."""
@@ -116,11 +134,42 @@ def churn_tier_date(p: Params, f: Filters, alias: str = "c") -> TierDate:
                     tuple(label - dt.timedelta(days=1) for label, _start, _end in periods(f.start, f.end, "month")))
 
 
+def churn_tiers_sql(since: dt.date | None = None) -> str:
+    """customer_key, tier: each closed account's tier (default boundaries) as of churn_tier_day_sql, from the tier
+    snapshots, for the accounts whose day has a snapshot (from `since` on: a date the load computed). Built at load
+    (`churn_tiers`), so churn figures with tiers read 1 row per closed account instead of a month of snapshots."""
+    day = churn_tier_day_sql("c.closed_on")
+    return f"""
+        SELECT c.customer_key, s.tier FROM customer_facts c
+        JOIN tier_snapshots s ON s.customer_key = c.customer_key AND s.as_of = {day}
+        WHERE {f"{day} >= DATE '{since.isoformat()}'" if since is not None else 'true'}"""
+
+
+def churn_tier_join(p: Params, f: Filters, settings, alias: str = "c") -> tuple[str, str]:
+    """(JOIN clause, tier column) giving the accounts closed in the window their churn tier (churn_tier_day_sql): the
+    stored churn_tiers when every month of the window has its day's snapshot (default boundaries), else the
+    snapshots or tiers computed for those days."""
+    date = churn_tier_date(p, f, alias)
+    if (settings.rollups and settings.tiers == DEFAULT_BOUNDARIES
+            and snapshot_month_ends(p.con, list(date.dates)) == set(date.dates)):
+        return f"JOIN churn_tiers tr ON tr.customer_key = {alias}.customer_key", "tr.tier"
+    join, tier, _condition = tier_join(p, f.model_copy(update={"tiers": None}), settings, alias, True, date)
+    return join, tier
+
+
 def churned_customers(con, f, by, settings) -> pd.DataFrame:
     """Customers with closed_on in the window (tiers as of the last day of the month before the month each closed)."""
     p = Params(con)
-    return customer_aggregate(con, f, by, settings, "count(*) AS value", "s.closed_on",
-                              between(p, "s.closed_on", f), p, date=churn_tier_date(p, f))
+    if "tier" not in by and f.tiers is None:
+        return customer_aggregate(con, f, by, settings, "count(*) AS value", "s.closed_on",
+                                  between(p, "s.closed_on", f), p)
+    join, tier = churn_tier_join(p, f, settings)
+    g = Grouping(tuple(by), "c.closed_on", {**{d: f"c.{d}" for d in CUSTOMER_DIMENSIONS}, "tier": tier})
+    sql = f"""
+        SELECT {g.select}count(*) AS value FROM customer_facts c {join}
+        WHERE {between(p, 'c.closed_on', f)} AND {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, tier)}
+        {g.group} {g.order}"""
+    return run(con, sql, p)
 
 
 def revenue_base_day(f: Filters) -> dt.date:

@@ -219,42 +219,54 @@ def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
 class MonthEndRollup:
     """Where a window metric's parts are counted at load per month end (metrics.rollups: visit_coverage,
     customer_counts, revenue_retention_months), tiers as of it: the table and the measures over its rows `r` and the
-    window `w` (w.first_day, the window's first day); `scale` makes value = numerator / denominator. The table answers
-    any run of whole months ending on a month end, or with `within_one_month` windows inside one calendar month
-    (figures over bills, which count by month, with tiers that are the same all month: any such window is its month).
-    When neither fits the metric computes the window itself."""
+    window `w` (w.first_day and w.last_day, the window's first and last day); `scale` makes value = numerator /
+    denominator. The table answers any run of whole months ending on a month end, or with `within_one_month` windows
+    inside one calendar month (figures over bills, which count by month, with tiers that are the same all month: any
+    such window is its month). The slice read is the window's end's, or with `cohort_base` the day's before the window
+    starts (a cohort and its tiers as of that day, followed to the window's end). `having`, a condition on a group's
+    measures, keeps the groups a row-level query would give when there are dimensions to group by. When none fits the
+    metric computes the window itself."""
 
     table: str
     measures: str
     scale: float | None = None
     within_one_month: bool = False
+    cohort_base: bool = False
+    having: str = ""
+
+
+def month_end_window_fits(p: Params, rollup: MonthEndRollup, windows: list[Filters], settings: MetricSettings,
+                          f: Filters, by) -> list[tuple[dt.date, dt.date, dt.date] | None]:
+    """For each window, (first day, month end of the slice read, last day) when the roll-up answers it, else None: it
+    runs over whole months (or lies inside one month, MonthEndRollup.within_one_month), the slice's month end (the
+    window's end, or with cohort_base the day before it starts) has a snapshot, only dimensions kept in roll-ups are
+    used, and with tiers the default boundaries."""
+    if not settings.rollups or not rollups_answer(f, by) or (uses_tiers(f, by) and
+                                                             settings.tiers != DEFAULT_BOUNDARIES):
+        return [None] * len(windows)
+
+    def slice_day(w: Filters) -> dt.date | None:
+        if rollup.within_one_month:
+            return month_end(w.end) if month_end(w.start) == month_end(w.end) else None
+        if whole_months(w) is None:
+            return None
+        return w.start - dt.timedelta(days=1) if rollup.cohort_base else w.end
+
+    days = [slice_day(w) for w in windows]
+    snapshots = snapshot_month_ends(p.con, [day for day in days if day is not None])
+    return [(w.start, day, w.end) if day in snapshots else None for w, day in zip(windows, days)]
 
 
 def month_end_windows(p: Params, rollup: MonthEndRollup, windows: list[Filters], settings: MetricSettings,
-                      f: Filters, by) -> list[tuple[dt.date, dt.date]] | None:
-    """(first day, month end) of every window when the roll-up answers them all: each runs over whole months (or lies
-    inside one month, MonthEndRollup.within_one_month), ends on a month end with a snapshot, uses only dimensions kept
-    in roll-ups, and with tiers the default boundaries."""
-    if not settings.rollups or not rollups_answer(f, by):
-        return None
-    if uses_tiers(f, by) and settings.tiers != DEFAULT_BOUNDARIES:
-        return None
-    if rollup.within_one_month:
-        if any(month_end(w.start) != month_end(w.end) for w in windows):
-            return None
-        ends = [month_end(w.end) for w in windows]
-    elif any(whole_months(w) is None for w in windows):
-        return None
-    else:
-        ends = [w.end for w in windows]
-    snapshots = snapshot_month_ends(p.con, ends)
-    if any(end not in snapshots for end in ends):
-        return None
-    return [(w.start, end) for w, end in zip(windows, ends)]
+                      f: Filters, by) -> list[tuple[dt.date, dt.date, dt.date]] | None:
+    """month_end_window_fits of every window when the roll-up answers them all, else None."""
+    fits = month_end_window_fits(p, rollup, windows, settings, f, by)
+    return None if any(fit is None for fit in fits) else [fit for fit in fits if fit is not None]
 
 
-def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup, windows: list[tuple[dt.date, dt.date]],
-                        grain: str | None = None, labels: list[dt.date] | None = None) -> pd.DataFrame:
+def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup,
+                        windows: list[tuple[dt.date, dt.date, dt.date]], grain: str | None = None,
+                        labels: list[dt.date] | None = None) -> pd.DataFrame:
     """The roll-up's rows for `windows` (month_end_windows), filtered by customer attributes and the roll-up's tier;
     with `grain`, one row per window labelled by its period's `labels` (a period's first day, which a window clipped
     to the filter's does not always start on)."""
@@ -263,11 +275,13 @@ def month_end_aggregate(con, f: Filters, by, p: Params, rollup: MonthEndRollup, 
     join = "LEFT JOIN" if not by else "JOIN"
     sql = f"""
         SELECT {f'w.label AS {grain}, ' if grain else ''}{g.select}{rollup.measures}
-        FROM (SELECT unnest({p([end for _, end in windows])}::DATE[]) AS as_of,
-                     unnest({p([start for start, _ in windows])}::DATE[]) AS first_day,
-                     unnest({p(labels or [end for _, end in windows])}::DATE[]) AS label) w
+        FROM (SELECT unnest({p([day for _, day, _ in windows])}::DATE[]) AS as_of,
+                     unnest({p([start for start, _, _ in windows])}::DATE[]) AS first_day,
+                     unnest({p([end for _, _, end in windows])}::DATE[]) AS last_day,
+                     unnest({p(labels or [day for _, day, _ in windows])}::DATE[]) AS label) w
         {join} {rollup.table} r ON r.as_of = w.as_of AND {rollup_conditions(p, f, 'r')}
         {'GROUP BY ' + ', '.join((['w.label'] if grain else []) + [g.expr(d) for d in by]) if grain or by else ''}
+        {f'HAVING {rollup.having}' if rollup.having and by else ''}
         ORDER BY {', '.join(([grain] if grain else []) + list(by)) or 'ALL'}"""
     frame = run(con, sql, p)
     return ratio(frame, rollup.scale) if rollup.scale is not None else frame
@@ -316,20 +330,25 @@ def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: Mo
                 return compute(con, f, by, settings)
             rest = tuple(d for d in by if d != grain)
             spans = periods(f.start, f.end, grain)
-            if rollup is not None:
-                p = Params(con)
-                windows = month_end_windows(p, rollup, [f.window(start, end) for _, start, end in spans], settings,
-                                            f, by)
-                if windows is not None:
-                    out = month_end_aggregate(con, f, rest, p, rollup, windows, grain,
-                                              [label for label, _, _ in spans])
-                    return out[[*by, *[c for c in out.columns if c not in by]]]
+            fits: list[tuple[dt.date, dt.date, dt.date] | None] = [None] * len(spans)
             frames = []
-            for label, start, end in spans:
-                frame = one_window(con, f.window(start, end), rest, settings)
-                frame.insert(0, grain, label)
-                frames.append(frame)
-            out = pd.concat(frames, ignore_index=True)
+            if rollup is not None:
+                # The periods the roll-up answers in one query (a window starting or ending mid-month leaves its
+                # first or last period to the metric itself).
+                p = Params(con)
+                fits = month_end_window_fits(p, rollup, [f.window(start, end) for _, start, end in spans], settings,
+                                             f, by)
+                answered = [(label, fit) for (label, _, _), fit in zip(spans, fits) if fit is not None]
+                if answered:
+                    frames.append(month_end_aggregate(con, f, rest, p, rollup, [fit for _, fit in answered], grain,
+                                                      [label for label, _ in answered]))
+            for (label, start, end), fit in zip(spans, fits):
+                if fit is None:
+                    frame = compute(con, f.window(start, end), rest, settings)
+                    frame.insert(0, grain, label)
+                    frames.append(frame)
+            out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True).sort_values(
+                grain, kind="stable", ignore_index=True)
             return out[[*by, *[c for c in out.columns if c not in by]]]
 
         wrapped.__doc__ = compute.__doc__

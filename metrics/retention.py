@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from metrics.customer import active_in, churn_tier_date
+from metrics.customer import active_in, churn_tier_join
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
 from metrics.query import (
@@ -16,6 +16,7 @@ from metrics.query import (
     breakdown_tier_date,
     customer_conditions,
     frame_of,
+    month_end,
     periods,
     run,
     scope_sql,
@@ -62,15 +63,17 @@ def churn_reasons(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
     accounts (VIP and key) among them; tiers (and the tier filter) as of the last day of the month before each closed,
     as for churned_customers."""
     p = Params(con)
+    join, tier = churn_tier_join(p, f, settings)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, date=churn_tier_date(p, f))}),
+        WITH closed AS (SELECT c.customer_id, {tier} AS tier FROM customer_facts c {join}
+                        WHERE {between(p, 'c.closed_on', f)} AND {customer_conditions(p, f, 'c')}
+                          AND {tier_condition(p, f, tier)}),
         closing AS (SELECT customer_id, arg_max(event, event_date) AS event, arg_max(reason, event_date) AS reason
                     FROM account_events WHERE event IN ('close', 'switch_out') GROUP BY customer_id)
         SELECT coalesce(closing.event, 'close') AS event,
                coalesce(nullif(closing.reason, ''), 'no reason recorded') AS reason,
                count(*) AS customers, count(*) FILTER (WHERE s.tier IN ('VIP', 'key')) AS key_accounts
-        FROM scope s LEFT JOIN closing USING (customer_id)
-        WHERE {between(p, 's.closed_on', f)}
+        FROM closed s LEFT JOIN closing USING (customer_id)
         GROUP BY ALL ORDER BY customers DESC, event, reason"""
     return run(con, sql, p)
 
@@ -83,16 +86,17 @@ def early_warning_inputs_sql(con: duckdb.DuckDBPyConnection | None, p: Params, e
     score and the mean callback score over a year, the last visit, and capacity events over a year. Also run at load
     time to store them for the VIP and key accounts of every month end (`early_warning_inputs`)."""
     e = p(end)
-    year_before = (pd.Timestamp(end) - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)).date()
-    if settings.rollups and snapshot_month_ends(con, [end, year_before]) == {end, year_before}:
-        # On a month end: the trailing sums stored in the tier snapshots at load (1 M rows read, not 15 months of
-        # bills).
+    month, year_before = month_end(end), (pd.Timestamp(end) - pd.DateOffset(years=1) + pd.offsets.MonthEnd(0)).date()
+    if settings.rollups and snapshot_month_ends(con, [month, year_before]) == {month, year_before}:
+        # The trailing sums stored in the tier snapshots at load (1 M rows read, not 15 months of bills). Bills are
+        # monthly (period: a month's first day), so the bills of the 3, 12 and 15 months up to any day are those up to
+        # its month's end: the snapshot of that month end answers every day of the month.
         recent = f"""
             SELECT n.customer_key, n.kwh_3m, y.kwh_3m AS kwh_3m_year_before, n.trailing_revenue AS revenue_12m,
                    n.unpaid_3m AS unpaid
             FROM tier_snapshots n JOIN accounts USING (customer_key)
             LEFT JOIN tier_snapshots y ON y.customer_key = n.customer_key AND y.as_of = {p(year_before)}::DATE
-            WHERE n.as_of = {e}::DATE"""
+            WHERE n.as_of = {p(month)}::DATE"""
     else:
         recent = f"""
             SELECT b.customer_key,
@@ -139,22 +143,18 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
     end = p(f.end)
     if settings.rollups and settings.tiers == DEFAULT_BOUNDARIES and f.end in snapshot_month_ends(con, [f.end]):
         # A month end: the accounts (tiers under the default boundaries) and their inputs were stored at load.
-        sql = f"""
-            SELECT c.customer_id, c.customer_name, c.region, c.service_center, i.tier, c.account_manager,
-                   {', '.join(f'i.{name}' for name in EARLY_WARNING_INPUTS)}
-            FROM early_warning_inputs i JOIN customer_facts c USING (customer_key)
-            WHERE i.as_of = {end}::DATE AND {customer_conditions(p, f, 'c')}
-              AND {tier_condition(p, f, 'i.tier')}"""
+        inputs = f"""
+            SELECT i.customer_key, i.tier, {', '.join(f'i.{name}' for name in EARLY_WARNING_INPUTS)}
+            FROM early_warning_inputs i WHERE i.as_of = {end}::DATE AND {tier_condition(p, f, 'i.tier')}"""
+        customers = customer_conditions(p, f, "c")
     else:
-        sql = f"""
+        inputs = f"""
             WITH scope AS ({scope_sql(p, f, settings)}),
-            accounts AS (SELECT s.*, c.customer_name, c.account_manager
-                         FROM scope s JOIN customer_facts c USING (customer_key)
-                         WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}),
-            inputs AS ({early_warning_inputs_sql(con, p, f.end, settings)})
-            SELECT a.customer_id, a.customer_name, a.region, a.service_center, a.tier, a.account_manager,
-                   {', '.join(EARLY_WARNING_INPUTS)}
-            FROM accounts a JOIN inputs USING (customer_key)"""
+            accounts AS (SELECT s.customer_key, s.customer_id, s.tier FROM scope s
+                         WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)})
+            SELECT a.customer_key, a.tier, {', '.join(f'i.{name}' for name in EARLY_WARNING_INPUTS)}
+            FROM accounts a JOIN ({early_warning_inputs_sql(con, p, f.end, settings)}) i USING (customer_key)"""
+        customers = "true"  # the scope applied them
     flagged = f"""
         SELECT *, coalesce(consumption_change <= -0.20, false) AS consumption_down,
                complaints_90d >= 2 AS repeat_complaints, unpaid > 0.005 AS unpaid_bills,
@@ -162,7 +162,7 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
                {p("visits" in loaded_inputs(con).present)}  -- no visits loaded: unknown, not "no visit"
                    AND (last_visit IS NULL OR last_visit < {end}::DATE - 180) AS no_recent_visit,
                capacity_events IS NOT NULL AS capacity_reduced
-        FROM ({sql})"""
+        FROM ({inputs})"""
     # The readable reasons, in English for the API and downloads (dashboard.labels renders them in Chinese).
     reasons = """concat_ws('; ',
         CASE WHEN consumption_down THEN format('consumption {:+.0f}% vs a year earlier (last 3 months)',
@@ -177,11 +177,21 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
         CASE WHEN capacity_reduced THEN replace(capacity_events, '_', ' ') END)"""
     count = ("CAST(consumption_down AS INT) + CAST(repeat_complaints AS INT) + CAST(unpaid_bills AS INT) + "
              "CAST(low_satisfaction AS INT) + CAST(no_recent_visit AS INT) + CAST(capacity_reduced AS INT)")
-    ordered = f"""
-        SELECT *, {reasons} AS reasons, {count} AS reason_count FROM ({flagged})
-        WHERE {count} > 0
-        ORDER BY tier = 'key', reason_count DESC, revenue_12m DESC, customer_id"""
-    return run(con, ordered, p)
+    flags = ("consumption_down", "repeat_complaints", "unpaid_bills", "low_satisfaction", "no_recent_visit",
+             "capacity_reduced")
+    # The rules run on the accounts' keys and inputs alone, and the names are joined to the accounts at risk only.
+    listed = f"""
+        SELECT c.customer_id, c.customer_name, c.region, c.service_center, w.tier, c.account_manager,
+               {', '.join(f'w.{name}' for name in (*EARLY_WARNING_INPUTS, *flags))}, w.reasons, w.reason_count,
+               w.tier = 'key' AS key_tier, w.customer_key
+        FROM (SELECT *, {reasons} AS reasons, {count} AS reason_count FROM ({flagged}) WHERE {count} > 0) w
+        JOIN customer_facts c USING (customer_key)
+        WHERE {customers}"""
+    # VIP first, then by number of reasons and revenue, ties by customer_id: customer_key is numbered in customer_id
+    # order. Sorted here, on numbers: DuckDB sorting the rows with their text took longer than the query.
+    frame = run(con, listed, p).sort_values(["key_tier", "reason_count", "revenue_12m", "customer_key"],
+                                            ascending=[True, False, False, True], ignore_index=True)
+    return frame.drop(columns=["key_tier", "customer_key"])
 
 
 def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),

@@ -176,12 +176,17 @@ def build_visit_coverage(con: duckdb.DuckDBPyConnection, months: Iterable[dt.dat
 
 
 def build_customer_counts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
-    """customer_counts: customers opened by each month end, per customer attributes, tier as of it and the month they
-    closed in (null: open, or closed after the month end): those active in a window of whole months ending on as_of
-    are those not closed before the window's first month."""
+    """customer_counts: customers opened by each month end, per customer attributes, tier as of it, the month they
+    closed in and the last month end on which they were still active (closed on it or later; both null: open). Those
+    active in a window of whole months ending on as_of are those not closed before the window's first month
+    (metrics.customer.active_customers); those active on as_of and on a later month end, those whose last active month
+    end is neither before as_of nor before the later one (metrics.customer.logo_retention: the cohort of the day before
+    a window starts, tiers as of that day)."""
     _write(con, "customer_counts", f"""
         SELECT s.as_of, {', '.join(f'c.{a}' for a in ATTRS)}, s.tier,
-               CASE WHEN c.closed_on <= s.as_of THEN CAST(date_trunc('month', c.closed_on) AS DATE) END AS closed_month,
+               CAST(date_trunc('month', c.closed_on) AS DATE) AS closed_month,
+               CASE WHEN c.closed_on = last_day(c.closed_on) THEN c.closed_on
+                    ELSE CAST(date_trunc('month', c.closed_on) - INTERVAL 1 DAY AS DATE) END AS last_active_month_end,
                count(*) AS customers
         FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
         WHERE s.as_of IN (SELECT as_of FROM slice_days) AND c.opened_on <= s.as_of

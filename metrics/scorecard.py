@@ -20,7 +20,7 @@ from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.model import rollups_answer
-from metrics.query import Params, between, fact_filters, month_between, run
+from metrics.query import Params, between, fact_filters, month_between, run, whole_months
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, read_toml
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "scorecard.toml"
@@ -189,9 +189,15 @@ def score(value: float, kpi: Kpi) -> float:
 
 
 def previous_period(f: Filters) -> Filters:
-    """The window of the same length just before this one."""
-    days = (f.end - f.start).days + 1
-    return f.window(f.start - dt.timedelta(days=days), f.start - dt.timedelta(days=1))
+    """The previous comparable period (SPEC 5.6): for a window of whole months, the same number of whole months just
+    before it (January to October -> March to December of the year before; a quarter -> the quarter before); for any
+    other window, the same number of days just before it."""
+    months = whole_months(f)
+    end = f.start - dt.timedelta(days=1)
+    if months is None:
+        return f.window(f.start - dt.timedelta(days=(f.end - f.start).days + 1), end)
+    first = end.year * 12 + (end.month - 1) - (months - 1)  # the first month, as months since January of year 0
+    return f.window(dt.date(first // 12, first % 12 + 1, 1), end)
 
 
 def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.DuckDBPyConnection], T]]) -> list[T]:

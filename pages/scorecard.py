@@ -6,21 +6,25 @@ import streamlit as st
 from dashboard import briefing, data, store_ui
 from dashboard.charts import sparkline_values
 from dashboard.filters import current
-from dashboard.format import NO_VALUE, day
+from dashboard.format import NO_VALUE, day, period
 from dashboard.i18n import _, language
 from dashboard.labels import column
 from dashboard.ui import downloads, kpi_tile, metric_label, page_header, table
 from metrics import PERSPECTIVES
+from metrics.query import whole_months
 from metrics.scorecard import previous_period
 
 f = current("scorecard")
 if f is None:
     st.stop()
 before = previous_period(f)
-page_header(_("Key account service scorecard"),
+compared = (_("{start} to {end}, compared with as many whole months just before ({before_start} to {before_end}).")
+            if whole_months(f) is not None else
             _("{start} to {end}, compared with the previous period of the same length "
-              "({before_start} to {before_end}).")
-            .format(start=day(f.start), end=day(f.end), before_start=day(before.start), before_end=day(before.end)))
+              "({before_start} to {before_end})."))
+page_header(_("Key account service scorecard"),
+            compared.format(start=day(f.start), end=day(f.end), before_start=day(before.start),
+                            before_end=day(before.end)))
 briefing.download_button(f)
 kpis, perspective_scores = data.scorecard_results(f)
 scores = perspective_scores.set_index("perspective")["score"]
@@ -60,7 +64,8 @@ for key in PERSPECTIVES:
     for i, row in enumerate(rows.itertuples(index=False)):
         with tile_cols[i]:
             kpi_tile(row.metric, row.value, row.target, row.status, row.change,
-                     sparkline_values(trends[row.metric]), narrow=len(rows) > 4)
+                     sparkline_values(trends[row.metric]), narrow=len(rows) > 4,
+                     compared_with=period(before.start, before.end))
             store_ui.tile_footer(row.metric, f, notes)
 
 store_ui.actions_section(f, kpis)
