@@ -164,7 +164,7 @@ def build_churn_tiers(con: duckdb.DuckDBPyConnection, since: dt.date | None = No
     day = churn_tier_day_sql("c.closed_on")
     con.execute(f"""DELETE FROM churn_tiers WHERE customer_key IN
                     (SELECT c.customer_key FROM customer_facts c WHERE {day} >= $since)""", {"since": since})
-    con.execute(f"INSERT INTO churn_tiers {churn_tiers_sql(since)} ORDER BY c.customer_key")
+    con.execute(f"INSERT INTO churn_tiers {churn_tiers_sql('$since')} ORDER BY c.customer_key", {"since": since})
 
 
 def add_ticket_month_tiers(con: duckdb.DuckDBPyConnection) -> None:  # whole builds; increments: _update_ticket_facts

@@ -134,15 +134,16 @@ def churn_tier_date(p: Params, f: Filters, alias: str = "c") -> TierDate:
                     tuple(label - dt.timedelta(days=1) for label, _start, _end in periods(f.start, f.end, "month")))
 
 
-def churn_tiers_sql(since: dt.date | None = None) -> str:
+def churn_tiers_sql(since: str | None = None) -> str:
     """customer_key, tier: each closed account's tier (default boundaries) as of churn_tier_day_sql, from the tier
-    snapshots, for the accounts whose day has a snapshot (from `since` on: a date the load computed). Built at load
+    snapshots, for the accounts whose day has a snapshot (with `since`, a SQL date expression such as a
+    parameter, from that day on). Built at load
     (`churn_tiers`), so churn figures with tiers read 1 row per closed account instead of a month of snapshots."""
     day = churn_tier_day_sql("c.closed_on")
     return f"""
         SELECT c.customer_key, s.tier FROM customer_facts c
         JOIN tier_snapshots s ON s.customer_key = c.customer_key AND s.as_of = {day}
-        WHERE {f"{day} >= DATE '{since.isoformat()}'" if since is not None else 'true'}"""
+        WHERE {f"{day} >= {since}" if since is not None else 'true'}"""
 
 
 def churn_tier_join(p: Params, f: Filters, settings, alias: str = "c") -> tuple[str, str]:
