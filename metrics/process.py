@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from metrics.facts import TICKET_COLUMNS, TicketRollup, fact_aggregate, per_period, ratio, ticket_aggregate, total
+from metrics.facts import (
+    BACKLOG,
+    TICKET_COLUMNS,
+    TicketRollup,
+    backlog_source,
+    fact_aggregate,
+    per_period,
+    ratio,
+    ticket_aggregate,
+    total,
+)
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
@@ -20,10 +30,9 @@ def tickets(con, f, by, settings) -> pd.DataFrame:
 def backlog(con, f, by, settings) -> pd.DataFrame:
     """Tickets created on or before end and not resolved by the end of that day."""
     p = Params(con)
-    end_of_day = f"{p(f.end)}::DATE + INTERVAL 1 DAY"
-    return fact_aggregate(con, f, by, settings, p, "count(*) AS value", "ticket_facts", "t", None,
-                           f"t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})",
-                           TICKET_COLUMNS, ticket_conditions(p, f))
+    cutoff = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    return fact_aggregate(con, f, by, settings, p, "count(*) AS value", backlog_source(settings), "t", None,
+                          BACKLOG.format(t="t", cutoff=cutoff), TICKET_COLUMNS, ticket_conditions(p, f))
 
 
 def _quantile(column: str, q: float):

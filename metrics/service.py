@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from metrics.facts import BACKLOG, backlog_source
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
 from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
@@ -53,14 +54,14 @@ def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS)
     """Tickets open at the end of `end`, per ticket type and age bucket in days (none without resolved_at: without it
     no ticket is known to be open)."""
     p = Params(con)
-    end_of_day = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    cutoff = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     join, customers = fact_filters(p, f, settings, "t")
-    age = bucket_number(p, f"date_diff('second', t.created_at, {end_of_day})",
+    age = bucket_number(p, f"date_diff('second', t.created_at, {cutoff})",
                         tuple(days * 86400 for days in AGE_BUCKETS_DAYS))
     sql = f"""
         SELECT t.ticket_type, {age} AS bucket_no, count(*) AS tickets
-        FROM ticket_facts t {join}
-        WHERE t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})
+        FROM {backlog_source(settings)} t {join}
+        WHERE {BACKLOG.format(t="t", cutoff=cutoff)}
           AND {ticket_conditions(p, f)} AND {customers} AND {p("tickets.resolved_at" in loaded_inputs(con).present)}
         GROUP BY ALL ORDER BY ALL"""
     frame = run(con, sql, p)

@@ -183,8 +183,8 @@ def test_every_metric_computes_for_every_dimension_it_offers(demo):
 
 
 def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
-    """The tables built at load (metrics.rollups: billing_parts, ticket_as_of, visit_coverage, customer_counts; the
-    tier snapshots with their running revenue totals, early_warning_inputs and the SLA outcome times in ticket_facts;
+    """The tables built at load (metrics.rollups: billing_parts, ticket_as_of, visit_coverage, customer_counts,
+    ticket_backlog (backlog and backlog ageing); the tier snapshots with their running revenue totals, early_warning_inputs and the SLA outcome times in ticket_facts;
     read when rollups are on) against the row-level path (off), for every window shape: 1, 2, 3 months, year to date,
     12, 24 and 36 months, windows starting and ending mid-month, a window inside one month; with filters on tier,
     region, area, channel, voltage and account manager; overall, by region, tier, voltage, account manager, month,
@@ -231,7 +231,7 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
                     compared.add((metric.id, by, f.tiers is not None))
         assert len(early_warning(demo, f)) > 0  # the comparison below has rows to compare
         for view in (tier_distribution, pareto_curve, revenue_concentration, early_warning, churn_reasons,
-                     cohort_retention):
+                     cohort_retention, backlog_ageing):
             pd.testing.assert_frame_equal(view(demo, f), view(demo, f, direct), rtol=1e-12, check_dtype=False,
                                           obj=view.__name__)
     for metric in CATALOGUE.values():
