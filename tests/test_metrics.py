@@ -152,6 +152,37 @@ def test_response_and_resolution_percentiles(hand, year2024):
     assert value(hand, "p90_resolution_hours", year2024) == pytest.approx(169 + 0.4 * (319 - 169))  # position 5.4
 
 
+
+def test_the_median_and_p90_of_a_window_come_from_one_scan(hand, hand_db, year2024, monkeypatch):
+    """metrics.process.duration_quantiles: one quantile_cont with both fractions per window, filters and breakdown;
+    each equals quantile_cont with that fraction alone, exactly, and the second is read from the last results of the
+    same connection, never of another."""
+    from metrics import DEFAULT_SETTINGS, process
+
+    process._recent.clear()
+    scans = []
+    aggregate = process.ticket_aggregate
+    monkeypatch.setattr(process, "ticket_aggregate", lambda *a, **kw: scans.append(a[1:3]) or aggregate(*a, **kw))
+    # response hours by region: A (C1, C2) T1 .25, T2 .5, T4 2 -> median .5, p90 at position 0.9 x 2 = 1.8:
+    # .5 + .8 x (2 - .5) = 1.7; B (C3) T3 25 alone -> 25 and 25
+    median = compute(hand, "median_response_hours", year2024, by=("region",))
+    p90 = compute(hand, "p90_response_hours", year2024, by=("region",))
+    assert median["value"].tolist() == pytest.approx([0.5, 25])
+    assert p90["value"].tolist() == pytest.approx([1.7, 25])
+    assert len(scans) == 1  # the p90 came with the median
+    alone = hand.execute("""SELECT region, quantile_cont(response_hours, 0.5), quantile_cont(response_hours, 0.9)
+                            FROM ticket_facts WHERE year(created_at) = 2024 GROUP BY region ORDER BY region""").fetchall()
+    assert [tuple(r) for r in zip(median["region"], median["value"], p90["value"])] == alone  # exactly equal
+    # another connection (another warehouse generation) scans again
+    with metrics.connect(hand_db) as other:
+        assert compute(other, "p90_response_hours", year2024, by=("region",))["value"].tolist() == p90["value"].tolist()
+    assert len(scans) == 2
+    # a group without any value: 2024's praise ticket T9 has no first response -> null, not 0
+    praise = process.duration_quantiles(hand, year2024.model_copy(update={"ticket_types": ("praise",)}), (),
+                                        DEFAULT_SETTINGS, "response_hours")
+    assert praise["quantiles"].tolist() == [None]
+    assert math.isnan(value(hand, "median_response_hours", year2024.model_copy(update={"ticket_types": ("praise",)})))
+
 def test_repair_arrival(hand, year2024):
     # T1 40 minutes, T2 100 minutes
     assert value(hand, "repair_arrival_minutes", year2024) == pytest.approx(70)

@@ -184,8 +184,8 @@ def test_every_metric_computes_for_every_dimension_it_offers(demo):
 
 def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
     """The tables built at load (metrics.rollups: billing_parts, ticket_as_of, visit_coverage, customer_counts,
-    ticket_backlog (backlog and backlog ageing); the tier snapshots with their running revenue totals, early_warning_inputs and the SLA outcome times in ticket_facts;
-    read when rollups are on) against the row-level path (off), for every window shape: 1, 2, 3 months, year to date,
+    ticket_backlog (backlog and backlog ageing); the tier snapshots with their running revenue totals,
+    early_warning_inputs and the SLA outcome times in ticket_facts; read when rollups are on) against the row-level path (off), for every window shape: 1, 2, 3 months, year to date,
     12, 24 and 36 months, windows starting and ending mid-month, a window inside one month; with filters on tier,
     region, area, channel, voltage and account manager; overall, by region, tier, voltage, account manager, month,
     ticket type and category, and with a tier filter also by week and quarter, so every metric is compared with a
