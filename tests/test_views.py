@@ -242,6 +242,28 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
         assert tier_assignment(demo, day).equals(tier_assignment(demo, day, direct)), day
 
 
+
+def test_duration_buckets_stored_at_load_give_the_row_level_distribution(demo):
+    """ticket_facts' <duration>_bucket columns (metrics.service.duration_buckets_sql, stored at load) against the
+    buckets worked out from the durations (rollups off), for each duration over whole months, mid-month windows and
+    filters; the stored columns are compared with the expression on every ticket too."""
+    from metrics import MetricSettings
+    from metrics.query import Params
+    from metrics.service import DURATIONS, bucket_number, duration_edges
+
+    direct = MetricSettings(rollups=False)
+    windows = [LAST_YEAR, Filters(start=dt.date(2025, 12, 10), end=dt.date(2026, 5, 20), tiers=("key",)),
+               Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), channels=("hotline",), voltages=(10.0,))]
+    for duration in DURATIONS:
+        for f in windows:
+            fast, slow = duration_distribution(demo, f, duration), duration_distribution(demo, f, duration, direct)
+            assert len(fast) > 0
+            pd.testing.assert_frame_equal(fast, slow, obj=f"{duration} {f}")
+        p = Params(demo)
+        sql = (f"SELECT count(*) FROM ticket_facts t WHERE t.{duration}_bucket "
+               f"IS DISTINCT FROM {bucket_number(p, f't.{DURATIONS[duration]}', duration_edges(duration))}")
+        assert demo.execute(sql, p.used_in(sql)).fetchall()[0][0] == 0
+
 def check_each_month_alone(con, metric, f: Filters) -> None:
     """By month, the metric equals the metric on each month's own window (clipped to the filter's), tiers included.
     SLA compliance judges every month's tickets at the end of the whole window (SPEC 5.4): its last month is the
