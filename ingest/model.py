@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
-import pandas as pd
 
 from ingest.sources import ensure_source_columns
 from ingest.workdays import working_day_calendar
@@ -185,8 +184,9 @@ def build_early_warning_inputs(con: duckdb.DuckDBPyConnection, since: dt.date | 
                        last_survey_overall INTEGER, callback_avg DOUBLE, last_visit DATE, capacity_events VARCHAR)""")
     else:
         con.execute("DELETE FROM early_warning_inputs WHERE as_of >= $since", {"since": since})
-    for (as_of,) in con.execute(
-            f"SELECT as_of FROM tier_snapshot_dates WHERE {_since('as_of', since)} ORDER BY as_of").fetchall():
+    dates = Params()
+    for (as_of,) in con.execute(f"SELECT as_of FROM tier_snapshot_dates WHERE {_since(dates, 'as_of', since)} "
+                                "ORDER BY as_of", dates.values).fetchall():
         p = Params()
         sql = f"""
             INSERT INTO early_warning_inputs BY NAME
@@ -219,24 +219,9 @@ class ModelChange:
         return min(touched) if touched else None
 
 
-def _since(column: str, since: dt.date | None, months_before: int = 0) -> str:
-    """A filter keeping the rows from the first touched month on (all rows for a whole build). `since` is a date the
-    load computed, never text from a file."""
-    if since is None:
-        return "true"
-    first = (pd.Timestamp(since) - pd.DateOffset(months=months_before)).date()
-    return f"{column} >= DATE '{first.isoformat()}'"
-
-
-def _create_or_update(con: duckdb.DuckDBPyConnection, table: str, column: str, since: dt.date | None,
-                      select: str) -> None:
-    """A whole build creates the table from `select`; an increment deletes its rows from `since` on (by `column`)
-    and inserts what `select` (filtered from `since` on by its caller) gives."""
-    if since is None:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
-    else:
-        con.execute(f"DELETE FROM {table} WHERE {column} >= $since", {"since": since})
-        con.execute(f"INSERT INTO {table} {select}")
+def _since(p: Params, column: str, since: dt.date | None) -> str:
+    """A filter keeping the rows from the first touched month on (all rows for a whole build)."""
+    return "true" if since is None else f"{column} >= {p(since)}::DATE"
 
 
 def _update_ticket_facts(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
@@ -245,7 +230,7 @@ def _update_ticket_facts(con: duckdb.DuckDBPyConnection, since: dt.date) -> None
     con.execute("DELETE FROM ticket_facts WHERE created_at >= $since", {"since": since})
     p = Params()
     sql = f"""INSERT INTO ticket_facts SELECT t.*, s.tier AS month_tier
-              FROM ({_ticket_facts_select(con, p, _since("t.created_at", since))}) t
+              FROM ({_ticket_facts_select(con, p, _since(p, "t.created_at", since))}) t
               LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key
                    AND s.as_of = {period_end_sql('month', 't.created_at')}
               ORDER BY t.created_at"""

@@ -149,17 +149,16 @@ def revenue_retention_measures(capped: bool, alias: str, summed: bool = False) -
 def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     p = Params(con)
     measures = revenue_retention_measures(capped, "r")
-    base_sql = window_revenue_sql(p, f.shifted_years(-1), settings, by, tier_day=revenue_base_day(f))
-    current_sql = window_revenue_sql(p, f.model_copy(update={"tiers": None}), settings,
-                                     tuple(d for d in by if d != "tier")) if base_sql else None
-    if current_sql is not None:
-        # Each customer's revenue in both windows from the running totals (window_revenue_sql); the cohort's tier
-        # (filter and breakdown) is its tier at the base window's end.
+    # Each customer's revenue in both windows from its row of running totals (window_revenue_sql); the cohort's tier
+    # (filter and breakdown) is its tier at the base window's end, and its current revenue counts whatever its tier
+    # is now.
+    both = window_revenue_sql(p, f.shifted_years(-1), settings, by, tier_day=revenue_base_day(f),
+                              also={"current_revenue": f})
+    if both is not None:
         sql = f"""
             WITH per_customer AS (
-                SELECT b.*, b.revenue AS base, coalesce(n.revenue, 0) AS current
-                FROM ({base_sql}) b LEFT JOIN ({current_sql}) n USING (customer_key)
-                WHERE b.revenue > 0)
+                SELECT b.*, b.revenue AS base, coalesce(b.current_revenue, 0) AS current
+                FROM ({both}) b WHERE b.revenue > 0)
             SELECT {''.join(f'{d}, ' for d in by)}{measures}
             FROM per_customer r {('GROUP BY ' + ', '.join(by)) if by else ''}
             {('ORDER BY ' + ', '.join(by)) if by else ''}"""

@@ -39,6 +39,7 @@ from metrics.query import (
     tier_condition,
     whole_months,
 )
+from metrics.rollups import month_end_column
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -362,37 +363,39 @@ def _month_before(day: dt.date) -> dt.date:
     return day.replace(day=1) - dt.timedelta(days=1)
 
 
-def window_revenue_sql(p: Params, f: Filters, settings: MetricSettings, by=(),
-                       tier_day: dt.date | None = None) -> str | None:
+def window_revenue_sql(p: Params, f: Filters, settings: MetricSettings, by=(), tier_day: dt.date | None = None,
+                       also: dict[str, Filters] | None = None) -> str | None:
     """customer_key, customer_id, the customer attributes, `tier` (as of tier_day, by default the window's end) and
     `revenue`, each customer's bills over the window's months, for the customers the filters select, from the
-    running totals stored per customer and month end in tier_snapshots (cumulative_billed: a cumulative measure, the
-    revenue of months first..m is cum(end of m) - cum(end of the month before first)), or None when they cannot
-    answer exactly: rollups off, a dimension not kept there, a time grain, tiers under other boundaries, a month end
-    without a snapshot, or a negative bill (running totals are exact differences only over amounts >= 0)."""
+    running totals stored per customer and month end (customer_month_ends, a column per month end of
+    tier_snapshots.cumulative_billed: a cumulative measure, the revenue of months first..m is cum(end of m) -
+    cum(end of the month before first)); with `also` (name -> window), each customer's revenue in those windows too,
+    in columns of those names, from the same row. None when they cannot answer exactly: rollups off, a dimension not
+    kept there, a time grain, tiers under other boundaries, a month end without a snapshot, or a negative bill
+    (running totals are exact differences only over amounts >= 0)."""
     if not settings.rollups or not rollups_answer(f, by) or grain_of(by) is not None:
         return None
     if uses_tiers(f, by) and settings.tiers != DEFAULT_BOUNDARIES:
         return None
     if p.con is None:
         return None  # no warehouse to read the running totals from: the row-level path answers
-    end, before, tier_at = month_end(f.end), _month_before(f.start), month_end(tier_day or f.end)
+    windows = {"revenue": f, **(also or {})}
+    ends = {name: (month_end(w.end), _month_before(w.start)) for name, w in windows.items()}
+    tier_at = month_end(tier_day or f.end)
     with p.con.cursor() as cursor:
         exact, first = cursor.execute("SELECT exact, first_as_of FROM cumulative_billing").fetchall()[0]
-    known = snapshot_month_ends(p.con, [end, before, tier_at])
-    if not exact or end not in known or tier_at not in known or (before not in known and before >= first):
+    known = snapshot_month_ends(p.con, [tier_at, *(day for pair in ends.values() for day in pair)])
+    if not exact or tier_at not in known:
         return None
-    earlier = ("LEFT JOIN (SELECT customer_key, cumulative_billed FROM tier_snapshots "
-               f"WHERE as_of = {p(before)}::DATE) "
-               f"s0 USING (customer_key)") if before in known else ""
-    spent = "coalesce(s0.cumulative_billed, 0)" if earlier else "0"
-    tier = (f"JOIN (SELECT customer_key, tier FROM tier_snapshots WHERE as_of = {p(tier_at)}::DATE) tr "
-            f"USING (customer_key)" if uses_tiers(f, by) else "")
+    revenues = []
+    for name, (end, before) in ends.items():
+        if end not in known or (before not in known and before >= first):
+            return None
+        spent = f"coalesce(c.{month_end_column('billed_to', before)}, 0)" if before in known else "0"
+        revenues.append(f"c.{month_end_column('billed_to', end)} - {spent} AS {name}")
+    tier = f"c.{month_end_column('tier', tier_at)}" if uses_tiers(f, by) else None
     return f"""
         SELECT c.customer_key, c.customer_id, {', '.join(f'c.{a}' for a in CUSTOMER_ATTRIBUTES)},
-               {'tr.tier' if tier else 'CAST(NULL AS VARCHAR)'} AS tier, s1.cumulative_billed - {spent} AS revenue
-        FROM customer_facts c
-        JOIN (SELECT customer_key, cumulative_billed FROM tier_snapshots WHERE as_of = {p(end)}::DATE) s1
-             USING (customer_key)
-        {earlier} {tier}
-        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, 'tr.tier') if tier else 'true'}"""
+               {tier or 'CAST(NULL AS VARCHAR)'} AS tier, {', '.join(revenues)}
+        FROM customer_month_ends c
+        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, tier) if tier else 'true'}"""

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import duckdb
 
-from metrics.model import ROLLUP_CUSTOMER_ATTRIBUTES, ROLLUP_HORIZON_MONTHS, TICKET_DIMENSIONS
+from metrics.model import CUSTOMER_ATTRIBUTES, ROLLUP_CUSTOMER_ATTRIBUTES, ROLLUP_HORIZON_MONTHS, TICKET_DIMENSIONS
 
 ATTRS = ROLLUP_CUSTOMER_ATTRIBUTES
 BILL_SUMS = ("amount_billed", "amount_paid", "consumption_kwh")
@@ -227,10 +227,51 @@ def build_ticket_backlog(con: duckdb.DuckDBPyConnection, months: Iterable[dt.dat
                 {"since": since})
 
 
+def month_end_column(measure: str, as_of: dt.date) -> str:
+    """The column of customer_month_ends holding `measure` (MONTH_END_MEASURES) as of the month end `as_of`: a name
+    made from a date, never from text a user gave."""
+    if measure not in MONTH_END_MEASURES:
+        raise ValueError(f"no month-end measure {measure!r}")
+    return f"{measure}_{as_of:%Y_%m}"
+
+
+# What customer_month_ends holds per customer and month end: tier_snapshots' column and its type.
+MONTH_END_MEASURES = {"billed_to": ("cumulative_billed", "DOUBLE"), "tier": ("tier", "VARCHAR")}
+
+
+def build_customer_month_ends(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
+    """customer_month_ends: one row per customer with its attributes and, for every month end with a tier snapshot,
+    the snapshot's running total of the customer's bills up to it (`billed_to_YYYY_MM`, tier_snapshots'
+    cumulative_billed) and its tier then (`tier_YYYY_MM`, default boundaries): tier_snapshots turned so that a
+    window's revenue per customer (metrics.facts.window_revenue_sql) and the tier it needs are columns of one row,
+    read without joining two or three million-row slices of the snapshots. With `months` (an append, the customers
+    unchanged) only the month ends from the earliest of them on are written again, new ones added as columns.
+    Every customer has a row in every snapshot (ingest.model.build_tier_snapshots), so each month's columns are
+    written for every customer."""
+    exists = "customer_month_ends" in {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    whole = months is None or not exists
+    if whole:
+        con.execute(f"""CREATE OR REPLACE TABLE customer_month_ends AS
+                        SELECT customer_key, customer_id, {', '.join(CUSTOMER_ATTRIBUTES)}
+                        FROM customer_facts ORDER BY customer_key""")
+    for day in _slices(con, None if whole else months):
+        assignments = []
+        for measure, (column, kind) in MONTH_END_MEASURES.items():
+            name = month_end_column(measure, day)
+            con.execute(f"ALTER TABLE customer_month_ends ADD COLUMN IF NOT EXISTS {name} {kind}")
+            assignments.append(f"{name} = s.{column}")
+        # one month end at a time: the update joins one 1 M-row slice, where all of them at once outgrow the memory
+        con.execute(f"""UPDATE customer_month_ends m SET {', '.join(assignments)}
+                        FROM (SELECT customer_key, {', '.join(c for c, _ in MONTH_END_MEASURES.values())}
+                              FROM tier_snapshots WHERE as_of = $as_of) s
+                        WHERE m.customer_key = s.customer_key""", {"as_of": day})
+
+
 STEPS = (("billing_parts", build_billing_parts), ("ticket_as_of", build_ticket_parts),
          ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts),
          ("revenue_retention_months", build_revenue_retention_months),
-         ("ticket_backlog", build_ticket_backlog))
+         ("ticket_backlog", build_ticket_backlog), ("customer_month_ends", build_customer_month_ends))
 
 
 def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> dict[str, float]:
@@ -240,10 +281,13 @@ def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = Non
 
     months = None if months is None else list(months)
     seconds = {}
-    for name, step in STEPS:
-        started = time.perf_counter()
-        step(con, months)
-        seconds[name] = time.perf_counter() - started
-    con.execute("DROP TABLE IF EXISTS tier_paths")
-    con.execute("DROP TABLE IF EXISTS tier_path_index")
+    try:
+        for name, step in STEPS:
+            started = time.perf_counter()
+            step(con, months)
+            seconds[name] = time.perf_counter() - started
+    finally:  # a build that failed leaves no temporary table a later build on this connection would take as its own
+        for table in ("tier_paths", "tier_path_index", "slice_days", "slice_months", "billing_by_path", "ticket_rows",
+                      "ticket_kinds"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return seconds

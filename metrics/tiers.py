@@ -12,7 +12,16 @@ from metrics.customer import active_in
 from metrics.facts import window_revenue_sql
 from metrics.filters import TIERS, Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
-from metrics.query import Params, customer_conditions, month_between, run, scope_sql, tier_condition, tiers_sql
+from metrics.query import (
+    Params,
+    customer_conditions,
+    month_between,
+    month_end,
+    run,
+    scope_sql,
+    tier_condition,
+    tiers_sql,
+)
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 
@@ -89,15 +98,16 @@ def revenue_concentration(con, f: Filters, settings: MetricSettings = DEFAULT_SE
         return pd.DataFrame({"customers": pd.array([None], dtype="Int64"), "top20_share": [float("nan")],
                              "gini": [float("nan")]})
     p = Params(con)
+    # n counted apart: a count(*) OVER () beside the ranking window doubles the work over a million customers
     sql = f"""
-        WITH ranked AS (
-            SELECT revenue, row_number() OVER (ORDER BY revenue DESC, customer_key) AS rank, count(*) OVER () AS n
-            FROM ({customer_revenue_sql(p, f, settings)}))
+        WITH revenues AS (SELECT customer_key, revenue FROM ({customer_revenue_sql(p, f, settings)})),
+        counted AS (SELECT count(*) AS n FROM revenues),
+        ranked AS (SELECT revenue, row_number() OVER (ORDER BY revenue DESC, customer_key) AS rank FROM revenues)
         SELECT count(*) AS customers,
-               sum(revenue) FILTER (WHERE rank <= ceil(0.2 * n)) / nullif(sum(revenue), 0) AS top20_share,
-               2 * sum((n - rank + 1) * revenue) / nullif(any_value(n) * sum(revenue), 0)
-                   - (any_value(n) + 1) / any_value(n) AS gini
-        FROM ranked"""
+               sum(revenue) FILTER (WHERE rank <= ceil(0.2 * counted.n)) / nullif(sum(revenue), 0) AS top20_share,
+               2 * sum((counted.n - rank + 1) * revenue) / nullif(any_value(counted.n) * sum(revenue), 0)
+                   - (any_value(counted.n) + 1) / any_value(counted.n) AS gini
+        FROM ranked, counted"""
     return run(con, sql, p).astype({"top20_share": "float64", "gini": "float64"})
 
 
@@ -122,6 +132,12 @@ def tier_migration(con, f: Filters, before: dt.date, after: dt.date,
     return frame.sort_values(["from_tier", "to_tier"], key=lambda s: s.map(order)).reset_index(drop=True)
 
 
+def trailing_year(f: Filters, day: dt.date) -> Filters:
+    """The twelve whole months up to the end of `day`'s month, with f's filters: the trailing revenue behind tiers."""
+    months = day.year * 12 + day.month - 12  # the month after this one, a year earlier, counted from year 0
+    return f.window(dt.date(months // 12, months % 12 + 1, 1), month_end(day))
+
+
 def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS,
                     min_growth: float = 0.30) -> pd.DataFrame:
     """Standard or key customers whose trailing-12-month revenue grew by at least 30% year on year.
@@ -130,17 +146,32 @@ def rising_accounts(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS
     No rows when the window has no bills."""
     p = Params(con)
     year_before = f.shifted_years(-1).end
-    sql = f"""
-        SELECT c.customer_id, c.customer_name, c.region, c.service_center, c.industry, now.tier,
-               now.trailing_revenue AS revenue_12m, before.trailing_revenue AS revenue_12m_year_before,
-               now.trailing_revenue / before.trailing_revenue - 1 AS growth
-        FROM customer_facts c
-        JOIN ({tiers_sql(p, f.end, settings)}) now USING (customer_key)
-        JOIN ({tiers_sql(p, year_before, settings)}) before USING (customer_key)
-        WHERE {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, 'now.tier')}
-          AND now.tier IN ('standard', 'key') AND before.trailing_revenue > 0
-          AND now.trailing_revenue >= before.trailing_revenue * (1 + {p(min_growth)})
-          AND {active_in(p, f.end, f.end, 'c')} AND c.opened_on <= {p(year_before)}::DATE - INTERVAL 1 YEAR
-        ORDER BY growth DESC, c.customer_id"""
+
+    def growing(tier: str, revenue: str, before: str) -> str:
+        return (f"{tier} IN ('standard', 'key') AND {before} > 0 AND {revenue} >= {before} * (1 + {p(min_growth)}) "
+                f"AND {active_in(p, f.end, f.end, 'c')} AND c.opened_on <= {p(year_before)}::DATE - INTERVAL 1 YEAR")
+
+    # Each customer's trailing twelve months of bills up to both month ends and its tier now from its row of running
+    # totals (window_revenue_sql): the trailing revenue a tier snapshot holds is the revenue of those twelve months.
+    both = window_revenue_sql(p, trailing_year(f, f.end), settings, ("tier",),
+                              also={"before": trailing_year(f, year_before)})
+    if both is not None:
+        sql = f"""
+            SELECT c.customer_id, c.customer_name, c.region, c.service_center, c.industry, r.tier,
+                   r.revenue AS revenue_12m, r.before AS revenue_12m_year_before, r.revenue / r.before - 1 AS growth
+            FROM ({both}) r JOIN customer_facts c USING (customer_key)
+            WHERE {growing('r.tier', 'r.revenue', 'r.before')}
+            ORDER BY growth DESC, c.customer_id"""
+    else:
+        sql = f"""
+            SELECT c.customer_id, c.customer_name, c.region, c.service_center, c.industry, now.tier,
+                   now.trailing_revenue AS revenue_12m, before.trailing_revenue AS revenue_12m_year_before,
+                   now.trailing_revenue / before.trailing_revenue - 1 AS growth
+            FROM customer_facts c
+            JOIN ({tiers_sql(p, f.end, settings)}) now USING (customer_key)
+            JOIN ({tiers_sql(p, year_before, settings)}) before USING (customer_key)
+            WHERE {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, 'now.tier')}
+              AND {growing('now.tier', 'now.trailing_revenue', 'before.trailing_revenue')}
+            ORDER BY growth DESC, c.customer_id"""
     frame = run(con, sql, p)
     return frame.iloc[0:0] if no_data(con, "revenue", f) else frame

@@ -231,7 +231,7 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
                     compared.add((metric.id, by, f.tiers is not None))
         assert len(early_warning(demo, f)) > 0  # the comparison below has rows to compare
         for view in (tier_distribution, pareto_curve, revenue_concentration, early_warning, churn_reasons,
-                     cohort_retention, backlog_ageing):
+                     cohort_retention, rising_accounts, backlog_ageing):
             pd.testing.assert_frame_equal(view(demo, f), view(demo, f, direct), rtol=1e-12, check_dtype=False,
                                           obj=view.__name__)
     for metric in CATALOGUE.values():
@@ -327,9 +327,37 @@ def test_complaint_outliers_count_each_month_as_the_complaints_metric_does(demo)
         assert outliers.sum() > 0 and outliers.to_dict() == metric.reindex(outliers.index, fill_value=0).to_dict()
 
 
+def test_a_failed_rollup_build_leaves_no_temporary_table_behind(demo_db, tmp_path, monkeypatch):
+    """A build that fails part way (here the ticket roll-up, after the billing one made the tier paths) drops its
+    temporary tables: a later build on the same connection computes the tier paths again from the snapshots it then
+    finds, instead of taking the failed build's as its own."""
+    import shutil
+
+    import duckdb
+
+    from metrics import rollups
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(demo_db, copy)
+    con = duckdb.connect(str(copy))
+
+    def broken(con, months=None):
+        raise duckdb.Error("disk full")
+
+    steps = tuple((name, broken if name == "ticket_as_of" else step) for name, step in rollups.STEPS)
+    monkeypatch.setattr(rollups, "STEPS", steps)
+    with pytest.raises(duckdb.Error, match="disk full"):
+        rollups.build(con)
+    temporary = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    assert temporary == set()
+    con.close()
+
+
 def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path):
     """rollups.build(con, months=...) re-inserts the month-end slices from the earliest given month on: after
-    corrupting those slices (and leaving the earlier ones), every roll-up equals a full build, row for row."""
+    corrupting those slices (each of their rows twice; customer_month_ends' September columns wrong and October's
+    gone, as before the append that brings October) and leaving the earlier ones, every roll-up equals a full build,
+    row for row and column for column."""
     import shutil
 
     import duckdb
@@ -344,8 +372,15 @@ def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path):
     # ticket_backlog is kept per ticket, not per month end: an append of 2026-09 rebuilds its tickets created from then
     touched = {"ticket_backlog": "created_at >= DATE '2026-09-01'"}
     for t in tables:  # the slices an append of 2026-09 touches read wrong; the earlier ones stay
-        con.execute(f"DELETE FROM {t} WHERE {touched.get(t, 'as_of >= DATE ' + repr('2026-09-30'))}")
-    assert con.execute("SELECT count(*) FROM ticket_backlog WHERE created_at >= DATE '2026-09-01'").fetchall() == [(0,)]
+        if t == "customer_month_ends":
+            con.execute("UPDATE customer_month_ends SET billed_to_2026_09 = -1, tier_2026_09 = 'none'")
+            con.execute("ALTER TABLE customer_month_ends DROP COLUMN tier_2026_10")
+            con.execute("ALTER TABLE customer_month_ends DROP COLUMN billed_to_2026_10")
+        else:
+            con.execute(f"INSERT INTO {t} SELECT * FROM {t} WHERE {touched.get(t, 'as_of >= DATE ' + repr('2026-09-30'))}")
+    assert list(full["customer_month_ends"].columns[-4:]) == ["billed_to_2026_09", "tier_2026_09",
+                                                              "billed_to_2026_10", "tier_2026_10"]
+    assert con.execute("SELECT count(*) FROM ticket_backlog").fetchall()[0][0] > len(full["ticket_backlog"])
     rollups.build(con, months=[dt.date(2026, 10, 1), dt.date(2026, 9, 1)])
     for t in tables:
         again = con.execute(f"SELECT * FROM {t} ORDER BY ALL").df()
