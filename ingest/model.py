@@ -18,6 +18,7 @@ from metrics.inputs import fact_coverage_sql, loaded_inputs
 from metrics.process import measured_sla_steps, sla_deadlines_sql, sla_settled_sql
 from metrics.query import Params, computed_tiers_sql, period_end_sql
 from metrics.retention import early_warning_inputs_sql
+from metrics.service import duration_buckets_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
 
 # Every fact carries its customer's attributes (metrics.model declares them), so filters need no join.
@@ -73,7 +74,7 @@ def build_ticket_facts(con: duckdb.DuckDBPyConnection) -> None:
 def _ticket_facts_select(con: duckdb.DuckDBPyConnection, p: Params, where: str = "true") -> str:
     deadlines = sla_deadlines_sql(p, DEFAULT_SLA, measured_sla_steps(loaded_inputs(con)), "t")
     return f"""
-        SELECT t.*, {sla_settled_sql("t")}
+        SELECT t.*, {sla_settled_sql("t")}, {duration_buckets_sql(p, "t")}
         FROM (SELECT t.*, {deadlines}
         FROM (
             SELECT t.*, {CUSTOMER_ATTRIBUTES},

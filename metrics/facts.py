@@ -146,6 +146,25 @@ def ticket_parts_select(alias: str) -> str:
     return ", ".join(f"{sql.format(t=alias)} AS {name}" for name, sql in TICKET_PARTS.items())
 
 
+# The backlog (SPEC 5.4): tickets created before a cut-off (the midnight after a day) and not resolved before it. The
+# one definition, used on ticket_facts (the row-level path) and on ticket_backlog, the tickets that are in the backlog
+# at the end of some day, stored at load (metrics.rollups.build_ticket_backlog) in the order they leave it: a cut-off
+# then reads only the row groups of tickets still open at it (the last month end's backlog: the table's tail), where
+# ticket_facts, in created_at order, has to be read up to the cut-off whole.
+BACKLOG = "{t}.created_at < {cutoff} AND ({t}.resolved_at IS NULL OR {t}.resolved_at >= {cutoff})"
+# A ticket is in the backlog at the end of day E when created on or before E and not resolved by E's end: for some E
+# exactly when it is unresolved or resolved on a later day than it was created.
+EVER_IN_BACKLOG = "{t}.resolved_at IS NULL OR CAST({t}.resolved_at AS DATE) > CAST({t}.created_at AS DATE)"
+# What a backlog query reads: the customer (tier joins), the attributes filters and breakdowns use, the two times.
+BACKLOG_COLUMNS = ("customer_key", *CUSTOMER_ATTRIBUTES, *TICKET_DIMENSIONS, "created_at", "resolved_at")
+BACKLOG_ORDER = "resolved_at NULLS LAST, created_at"
+
+
+def backlog_source(settings: MetricSettings) -> str:
+    """The table a backlog query reads: ticket_backlog when the tables built at load are used, else ticket_facts."""
+    return "ticket_backlog" if settings.rollups else "ticket_facts"
+
+
 @dataclass(frozen=True)
 class TicketRollup:
     """A ticket metric as measures over ticket parts (alias t; TICKET_PARTS, the ticket's attributes, and

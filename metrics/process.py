@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import pandas as pd
 
-from metrics.facts import TICKET_COLUMNS, TicketRollup, fact_aggregate, per_period, ratio, ticket_aggregate, total
+from metrics.facts import (
+    BACKLOG,
+    TICKET_COLUMNS,
+    TicketRollup,
+    backlog_source,
+    fact_aggregate,
+    per_period,
+    ratio,
+    ticket_aggregate,
+    total,
+)
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
@@ -20,15 +33,47 @@ def tickets(con, f, by, settings) -> pd.DataFrame:
 def backlog(con, f, by, settings) -> pd.DataFrame:
     """Tickets created on or before end and not resolved by the end of that day."""
     p = Params(con)
-    end_of_day = f"{p(f.end)}::DATE + INTERVAL 1 DAY"
-    return fact_aggregate(con, f, by, settings, p, "count(*) AS value", "ticket_facts", "t", None,
-                           f"t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})",
-                           TICKET_COLUMNS, ticket_conditions(p, f))
+    cutoff = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    return fact_aggregate(con, f, by, settings, p, "count(*) AS value", backlog_source(settings), "t", None,
+                          BACKLOG.format(t="t", cutoff=cutoff), TICKET_COLUMNS, ticket_conditions(p, f))
+
+
+# The quantiles the catalogue shows of each duration. One scan gathers a window's values once and gives all of them
+# (quantile_cont with a list of fractions: each the same as quantile_cont with that fraction alone), so the median and
+# the 90th percentile of the same window, filters and breakdown cost one query: the other is read from _recent.
+QUANTILES = (0.5, 0.9)
+_RECENT_KEPT = 8
+_recent: dict[tuple, tuple[weakref.ref, pd.DataFrame]] = {}
+_recent_lock = threading.Lock()
+
+
+def duration_quantiles(con, f: Filters, by, settings: MetricSettings, column: str) -> pd.DataFrame:
+    """The `by` columns and `quantiles`, each group's QUANTILES (continuous) of `column` over the tickets created in
+    the window; null where the group has no value. The last few results are kept per connection (a warehouse
+    generation's own: a new file is a new connection), so the second quantile of a window is not scanned again."""
+    key = (column, f, tuple(by), settings)
+    with _recent_lock:
+        kept = _recent.get(key)
+    if kept is not None and kept[0]() is con:
+        return kept[1].copy()
+    fractions = ", ".join(str(q) for q in QUANTILES)
+    frame = ticket_aggregate(con, f, by, settings, f"quantile_cont(t.{column}, [{fractions}]) AS quantiles")
+    with _recent_lock:
+        _recent[key] = (weakref.ref(con), frame)
+        while len(_recent) > _RECENT_KEPT:
+            del _recent[next(iter(_recent))]
+    return frame.copy()
 
 
 def _quantile(column: str, q: float):
+    i = QUANTILES.index(q)
+
     def metric(con, f, by, settings) -> pd.DataFrame:
-        return ticket_aggregate(con, f, by, settings, f"quantile_cont(t.{column}, {q}) AS value")
+        frame = duration_quantiles(con, f, by, settings, column)
+        values = pd.Series([None if v is None else v[i] for v in frame.pop("quantiles")], index=frame.index,
+                           dtype="float64")
+        frame["value"] = values
+        return frame
     return metric
 
 

@@ -212,6 +212,26 @@ def build_revenue_retention_months(con: duckdb.DuckDBPyConnection, months: Itera
         GROUP BY ALL ORDER BY r.as_of""", months)
 
 
+def build_ticket_backlog(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
+    """ticket_backlog: the tickets in the backlog at the end of some day (metrics.facts.EVER_IN_BACKLOG) with the
+    columns a backlog query reads (BACKLOG_COLUMNS), in the order they leave it (BACKLOG_ORDER). With `months` (an
+    append), the tickets created from the earliest of them on are deleted and inserted again from ticket_facts (which
+    the append rebuilt from then on); they go after the others, most of them among the last to leave anyway."""
+    from metrics.facts import BACKLOG_COLUMNS, BACKLOG_ORDER, EVER_IN_BACKLOG
+
+    select = (f"SELECT {', '.join(f't.{c}' for c in BACKLOG_COLUMNS)} FROM ticket_facts t "
+              f"WHERE ({EVER_IN_BACKLOG.format(t='t')})")
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ticket_backlog' AND NOT temporary"
+                         ).fetchall()[0][0]
+    if months is None or not exists:
+        con.execute(f"CREATE OR REPLACE TABLE ticket_backlog AS {select} ORDER BY {BACKLOG_ORDER}")
+        return
+    since = min(months)
+    con.execute("DELETE FROM ticket_backlog WHERE created_at >= $since", {"since": since})
+    con.execute(f"INSERT INTO ticket_backlog {select} AND t.created_at >= $since ORDER BY {BACKLOG_ORDER}",
+                {"since": since})
+
+
 def month_end_column(measure: str, as_of: dt.date) -> str:
     """The column of customer_month_ends holding `measure` (MONTH_END_MEASURES) as of the month end `as_of`: a name
     made from a date, never from text a user gave."""
@@ -256,7 +276,7 @@ def build_customer_month_ends(con: duckdb.DuckDBPyConnection, months: Iterable[d
 STEPS = (("billing_parts", build_billing_parts), ("ticket_as_of", build_ticket_parts),
          ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts),
          ("revenue_retention_months", build_revenue_retention_months),
-         ("customer_month_ends", build_customer_month_ends))
+         ("ticket_backlog", build_ticket_backlog), ("customer_month_ends", build_customer_month_ends))
 
 
 def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> dict[str, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from metrics.facts import BACKLOG, backlog_source
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
 from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
@@ -14,6 +15,10 @@ DURATIONS = {"response_hours": "response_hours", "resolution_hours": "resolution
              "arrival_minutes": "arrival_minutes"}
 HOUR_BUCKETS = (0, 1, 2, 4, 8, 24, 48, 72, 168, 336)
 MINUTE_BUCKETS = (0, 15, 30, 45, 60, 90, 120, 180, 240)
+
+
+def duration_edges(duration: str) -> tuple[int, ...]:
+    return MINUTE_BUCKETS if duration == "arrival_minutes" else HOUR_BUCKETS
 AGE_BUCKETS_DAYS = (0, 1, 3, 7, 30, 90)
 OUTLIER_RULE = ("complaints above the mean + 2 standard deviations of the previous 12 months "
                 "(at least 6 months of history)")
@@ -31,15 +36,25 @@ def bucket_number(p: Params, value: str, edges: tuple[int, ...]) -> str:
     return f"CASE {steps} ELSE 0 END"
 
 
+def duration_buckets_sql(p: Params, alias: str = "t") -> str:
+    """SELECT items giving each ticket's bucket number of every duration (`<duration>_bucket`, 0 where it has none).
+    Also run at load to store them in ticket_facts: the distribution then groups by a small integer instead of
+    working out the bucket of every ticket of the window (a third of the time at 1 M customers)."""
+    return ", ".join(f"CAST({bucket_number(p, f'{alias}.{column}', duration_edges(duration))} AS TINYINT) "
+                     f"AS {duration}_bucket" for duration, column in DURATIONS.items())
+
+
 def duration_distribution(con, f: Filters, duration: str = "resolution_hours",
                           settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Tickets created in the window per ticket type and duration bucket (response, resolution or repair arrival)."""
     column = DURATIONS[duration]
-    edges = MINUTE_BUCKETS if duration == "arrival_minutes" else HOUR_BUCKETS
+    edges = duration_edges(duration)
     p = Params(con)
     join, customers = fact_filters(p, f, settings, "t")
+    # the bucket stored at load (duration_buckets_sql) when the tables built at load are used, else worked out here
+    bucket = f"t.{duration}_bucket" if settings.rollups else bucket_number(p, f"t.{column}", edges)
     sql = f"""
-        SELECT t.ticket_type, {bucket_number(p, f't.{column}', edges)} AS bucket_no, count(*) AS tickets
+        SELECT t.ticket_type, {bucket} AS bucket_no, count(*) AS tickets
         FROM ticket_facts t {join}
         WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND {customers} AND t.{column} IS NOT NULL
         GROUP BY ALL ORDER BY ALL"""
@@ -53,14 +68,14 @@ def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS)
     """Tickets open at the end of `end`, per ticket type and age bucket in days (none without resolved_at: without it
     no ticket is known to be open)."""
     p = Params(con)
-    end_of_day = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    cutoff = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     join, customers = fact_filters(p, f, settings, "t")
-    age = bucket_number(p, f"date_diff('second', t.created_at, {end_of_day})",
+    age = bucket_number(p, f"date_diff('second', t.created_at, {cutoff})",
                         tuple(days * 86400 for days in AGE_BUCKETS_DAYS))
     sql = f"""
         SELECT t.ticket_type, {age} AS bucket_no, count(*) AS tickets
-        FROM ticket_facts t {join}
-        WHERE t.created_at < {end_of_day} AND (t.resolved_at IS NULL OR t.resolved_at >= {end_of_day})
+        FROM {backlog_source(settings)} t {join}
+        WHERE {BACKLOG.format(t="t", cutoff=cutoff)}
           AND {ticket_conditions(p, f)} AND {customers} AND {p("tickets.resolved_at" in loaded_inputs(con).present)}
         GROUP BY ALL ORDER BY ALL"""
     frame = run(con, sql, p)

@@ -122,6 +122,27 @@ def test_ticket_counts_and_backlog(hand, year2024):
     assert compute(hand, "backlog", year2024, by=("quarter",))["value"].tolist() == [1, 1, 2, 3]
 
 
+
+def test_the_backlog_table_holds_the_tickets_open_at_some_day_end_in_the_order_they_leave(hand, year2024):
+    """ticket_backlog (built at load, metrics.rollups.build_ticket_backlog): T1, T2 and T9 were resolved the day they
+    were created, so they are in no day-end backlog and left out; T3 (resolved 04-03), T4 (05-02), T7 (10-10), T8
+    (10-15) in that order, then the unresolved T10 (created 2023-12-20), T6 (2024-12-01), T5 (2024-12-31)."""
+    rows = hand.execute("SELECT created_at, resolved_at FROM ticket_backlog").fetchall()
+    assert [(c.strftime("%Y-%m-%d %H:%M"), r and r.strftime("%m-%d")) for c, r in rows] == [
+        ("2024-04-01 09:00", "04-03"), ("2024-05-01 09:00", "05-02"), ("2024-09-27 10:00", "10-10"),
+        ("2024-10-08 09:00", "10-15"), ("2023-12-20 09:00", None), ("2024-12-01 09:00", None),
+        ("2024-12-31 20:00", None)]
+    # Backlog at the end of chosen days, from that table and from ticket_facts (rollups off):
+    # 2024-04-02: T10, T3 (resolved the next day) = 2; 2024-04-03: T10 = 1 (T3 resolved that day);
+    # 2024-10-09: T10, T7, T8 = 3; 2024-10-10: T10, T8 = 2; 2024-12-31: T10, T6, T5 = 3.
+    from metrics import MetricSettings
+
+    for day, expected in (("2024-04-02", 2), ("2024-04-03", 1), ("2024-10-09", 3), ("2024-10-10", 2),
+                          ("2024-12-31", 3)):
+        f = year2024.window(year2024.start, dt.date.fromisoformat(day))
+        assert value(hand, "backlog", f) == expected, day
+        assert value(hand, "backlog", f, settings=MetricSettings(rollups=False)) == expected, day
+
 def test_response_and_resolution_percentiles(hand, year2024):
     # response hours: T1 .25, T2 .5, T3 25, T4 2 -> sorted .25 .5 2 25
     assert value(hand, "median_response_hours", year2024) == pytest.approx((0.5 + 2) / 2)
@@ -130,6 +151,37 @@ def test_response_and_resolution_percentiles(hand, year2024):
     assert value(hand, "median_resolution_hours", year2024) == pytest.approx(24)
     assert value(hand, "p90_resolution_hours", year2024) == pytest.approx(169 + 0.4 * (319 - 169))  # position 5.4
 
+
+
+def test_the_median_and_p90_of_a_window_come_from_one_scan(hand, hand_db, year2024, monkeypatch):
+    """metrics.process.duration_quantiles: one quantile_cont with both fractions per window, filters and breakdown;
+    each equals quantile_cont with that fraction alone, exactly, and the second is read from the last results of the
+    same connection, never of another."""
+    from metrics import DEFAULT_SETTINGS, process
+
+    process._recent.clear()
+    scans = []
+    aggregate = process.ticket_aggregate
+    monkeypatch.setattr(process, "ticket_aggregate", lambda *a, **kw: scans.append(a[1:3]) or aggregate(*a, **kw))
+    # response hours by region: A (C1, C2) T1 .25, T2 .5, T4 2 -> median .5, p90 at position 0.9 x 2 = 1.8:
+    # .5 + .8 x (2 - .5) = 1.7; B (C3) T3 25 alone -> 25 and 25
+    median = compute(hand, "median_response_hours", year2024, by=("region",))
+    p90 = compute(hand, "p90_response_hours", year2024, by=("region",))
+    assert median["value"].tolist() == pytest.approx([0.5, 25])
+    assert p90["value"].tolist() == pytest.approx([1.7, 25])
+    assert len(scans) == 1  # the p90 came with the median
+    alone = hand.execute("""SELECT region, quantile_cont(response_hours, 0.5), quantile_cont(response_hours, 0.9)
+                            FROM ticket_facts WHERE year(created_at) = 2024 GROUP BY region ORDER BY region""").fetchall()
+    assert [tuple(r) for r in zip(median["region"], median["value"], p90["value"])] == alone  # exactly equal
+    # another connection (another warehouse generation) scans again
+    with metrics.connect(hand_db) as other:
+        assert compute(other, "p90_response_hours", year2024, by=("region",))["value"].tolist() == p90["value"].tolist()
+    assert len(scans) == 2
+    # a group without any value: 2024's praise ticket T9 has no first response -> null, not 0
+    praise = process.duration_quantiles(hand, year2024.model_copy(update={"ticket_types": ("praise",)}), (),
+                                        DEFAULT_SETTINGS, "response_hours")
+    assert praise["quantiles"].tolist() == [None]
+    assert math.isnan(value(hand, "median_response_hours", year2024.model_copy(update={"ticket_types": ("praise",)})))
 
 def test_repair_arrival(hand, year2024):
     # T1 40 minutes, T2 100 minutes

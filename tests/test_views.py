@@ -183,9 +183,9 @@ def test_every_metric_computes_for_every_dimension_it_offers(demo):
 
 
 def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
-    """The tables built at load (metrics.rollups: billing_parts, ticket_as_of, visit_coverage, customer_counts; the
-    tier snapshots with their running revenue totals, early_warning_inputs and the SLA outcome times in ticket_facts;
-    read when rollups are on) against the row-level path (off), for every window shape: 1, 2, 3 months, year to date,
+    """The tables built at load (metrics.rollups: billing_parts, ticket_as_of, visit_coverage, customer_counts,
+    ticket_backlog (backlog and backlog ageing); the tier snapshots with their running revenue totals,
+    early_warning_inputs and the SLA outcome times in ticket_facts; read when rollups are on) against the row-level path (off), for every window shape: 1, 2, 3 months, year to date,
     12, 24 and 36 months, windows starting and ending mid-month, a window inside one month; with filters on tier,
     region, area, channel, voltage and account manager; overall, by region, tier, voltage, account manager, month,
     ticket type and category, and with a tier filter also by week and quarter, so every metric is compared with a
@@ -231,7 +231,7 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
                     compared.add((metric.id, by, f.tiers is not None))
         assert len(early_warning(demo, f)) > 0  # the comparison below has rows to compare
         for view in (tier_distribution, pareto_curve, revenue_concentration, early_warning, churn_reasons,
-                     cohort_retention, rising_accounts):
+                     cohort_retention, rising_accounts, backlog_ageing):
             pd.testing.assert_frame_equal(view(demo, f), view(demo, f, direct), rtol=1e-12, check_dtype=False,
                                           obj=view.__name__)
     for metric in CATALOGUE.values():
@@ -241,6 +241,28 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
     for day in (LAST_YEAR.end, dt.date(2026, 5, 20)):
         assert tier_assignment(demo, day).equals(tier_assignment(demo, day, direct)), day
 
+
+
+def test_duration_buckets_stored_at_load_give_the_row_level_distribution(demo):
+    """ticket_facts' <duration>_bucket columns (metrics.service.duration_buckets_sql, stored at load) against the
+    buckets worked out from the durations (rollups off), for each duration over whole months, mid-month windows and
+    filters; the stored columns are compared with the expression on every ticket too."""
+    from metrics import MetricSettings
+    from metrics.query import Params
+    from metrics.service import DURATIONS, bucket_number, duration_edges
+
+    direct = MetricSettings(rollups=False)
+    windows = [LAST_YEAR, Filters(start=dt.date(2025, 12, 10), end=dt.date(2026, 5, 20), tiers=("key",)),
+               Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), channels=("hotline",), voltages=(10.0,))]
+    for duration in DURATIONS:
+        for f in windows:
+            fast, slow = duration_distribution(demo, f, duration), duration_distribution(demo, f, duration, direct)
+            assert len(fast) > 0
+            pd.testing.assert_frame_equal(fast, slow, obj=f"{duration} {f}")
+        p = Params(demo)
+        sql = (f"SELECT count(*) FROM ticket_facts t WHERE t.{duration}_bucket "
+               f"IS DISTINCT FROM {bucket_number(p, f't.{DURATIONS[duration]}', duration_edges(duration))}")
+        assert demo.execute(sql, p.used_in(sql)).fetchall()[0][0] == 0
 
 def check_each_month_alone(con, metric, f: Filters) -> None:
     """By month, the metric equals the metric on each month's own window (clipped to the filter's), tiers included.
@@ -347,15 +369,18 @@ def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path):
     con = duckdb.connect(str(copy))
     tables = [name for name, _ in rollups.STEPS]
     full = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").df() for t in tables}
+    # ticket_backlog is kept per ticket, not per month end: an append of 2026-09 rebuilds its tickets created from then
+    touched = {"ticket_backlog": "created_at >= DATE '2026-09-01'"}
     for t in tables:  # the slices an append of 2026-09 touches read wrong; the earlier ones stay
         if t == "customer_month_ends":
             con.execute("UPDATE customer_month_ends SET billed_to_2026_09 = -1, tier_2026_09 = 'none'")
             con.execute("ALTER TABLE customer_month_ends DROP COLUMN tier_2026_10")
             con.execute("ALTER TABLE customer_month_ends DROP COLUMN billed_to_2026_10")
         else:
-            con.execute(f"INSERT INTO {t} SELECT * FROM {t} WHERE as_of >= DATE '2026-09-30'")
+            con.execute(f"INSERT INTO {t} SELECT * FROM {t} WHERE {touched.get(t, 'as_of >= DATE ' + repr('2026-09-30'))}")
     assert list(full["customer_month_ends"].columns[-4:]) == ["billed_to_2026_09", "tier_2026_09",
                                                               "billed_to_2026_10", "tier_2026_10"]
+    assert con.execute("SELECT count(*) FROM ticket_backlog").fetchall()[0][0] > len(full["ticket_backlog"])
     rollups.build(con, months=[dt.date(2026, 10, 1), dt.date(2026, 9, 1)])
     for t in tables:
         again = con.execute(f"SELECT * FROM {t} ORDER BY ALL").df()
