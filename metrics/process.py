@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
-
 import pandas as pd
 
 from metrics.facts import (
@@ -38,42 +35,11 @@ def backlog(con, f, by, settings) -> pd.DataFrame:
                           BACKLOG.format(t="t", cutoff=cutoff), TICKET_COLUMNS, ticket_conditions(p, f))
 
 
-# The quantiles the catalogue shows of each duration. One scan gathers a window's values once and gives all of them
-# (quantile_cont with a list of fractions: each the same as quantile_cont with that fraction alone), so the median and
-# the 90th percentile of the same window, filters and breakdown cost one query: the other is read from _recent.
-QUANTILES = (0.5, 0.9)
-_RECENT_KEPT = 8
-_recent: dict[tuple, tuple[weakref.ref, pd.DataFrame]] = {}
-_recent_lock = threading.Lock()
-
-
-def duration_quantiles(con, f: Filters, by, settings: MetricSettings, column: str) -> pd.DataFrame:
-    """The `by` columns and `quantiles`, each group's QUANTILES (continuous) of `column` over the tickets created in
-    the window; null where the group has no value. The last few results are kept per connection (a warehouse
-    generation's own: a new file is a new connection), so the second quantile of a window is not scanned again."""
-    key = (column, f, tuple(by), settings)
-    with _recent_lock:
-        kept = _recent.get(key)
-    if kept is not None and kept[0]() is con:
-        return kept[1].copy()
-    fractions = ", ".join(str(q) for q in QUANTILES)
-    frame = ticket_aggregate(con, f, by, settings, f"quantile_cont(t.{column}, [{fractions}]) AS quantiles")
-    with _recent_lock:
-        _recent[key] = (weakref.ref(con), frame)
-        while len(_recent) > _RECENT_KEPT:
-            del _recent[next(iter(_recent))]
-    return frame.copy()
-
-
 def _quantile(column: str, q: float):
-    i = QUANTILES.index(q)
-
+    """A duration's continuous quantile `q` over the tickets created in the window; null where a group has no value.
+    Not kept between calls: the same connection can see other rows next time (st.cache_data caches the app's)."""
     def metric(con, f, by, settings) -> pd.DataFrame:
-        frame = duration_quantiles(con, f, by, settings, column)
-        values = pd.Series([None if v is None else v[i] for v in frame.pop("quantiles")], index=frame.index,
-                           dtype="float64")
-        frame["value"] = values
-        return frame
+        return ticket_aggregate(con, f, by, settings, f"quantile_cont(t.{column}, {q}) AS value")
     return metric
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import metrics
@@ -153,35 +155,29 @@ def test_response_and_resolution_percentiles(hand, year2024):
 
 
 
-def test_the_median_and_p90_of_a_window_come_from_one_scan(hand, hand_db, year2024, monkeypatch):
-    """metrics.process.duration_quantiles: one quantile_cont with both fractions per window, filters and breakdown;
-    each equals quantile_cont with that fraction alone, exactly, and the second is read from the last results of the
-    same connection, never of another."""
-    from metrics import DEFAULT_SETTINGS, process
-
-    process._recent.clear()
-    scans = []
-    aggregate = process.ticket_aggregate
-    monkeypatch.setattr(process, "ticket_aggregate", lambda *a, **kw: scans.append(a[1:3]) or aggregate(*a, **kw))
+def test_median_and_p90_by_group_exactly_as_quantile_cont_and_never_stale(hand, hand_db, year2024, tmp_path):
+    """Each quantile equals DuckDB's quantile_cont over the group's tickets exactly; a group without any value is null,
+    not 0; and a change to the rows on the same connection shows in the next call (nothing is kept between calls)."""
     # response hours by region: A (C1, C2) T1 .25, T2 .5, T4 2 -> median .5, p90 at position 0.9 x 2 = 1.8:
     # .5 + .8 x (2 - .5) = 1.7; B (C3) T3 25 alone -> 25 and 25
     median = compute(hand, "median_response_hours", year2024, by=("region",))
     p90 = compute(hand, "p90_response_hours", year2024, by=("region",))
     assert median["value"].tolist() == pytest.approx([0.5, 25])
     assert p90["value"].tolist() == pytest.approx([1.7, 25])
-    assert len(scans) == 1  # the p90 came with the median
     alone = hand.execute("""SELECT region, quantile_cont(response_hours, 0.5), quantile_cont(response_hours, 0.9)
                             FROM ticket_facts WHERE year(created_at) = 2024 GROUP BY region ORDER BY region""").fetchall()
     assert [tuple(r) for r in zip(median["region"], median["value"], p90["value"])] == alone  # exactly equal
-    # another connection (another warehouse generation) scans again
-    with metrics.connect(hand_db) as other:
-        assert compute(other, "p90_response_hours", year2024, by=("region",))["value"].tolist() == p90["value"].tolist()
-    assert len(scans) == 2
     # a group without any value: 2024's praise ticket T9 has no first response -> null, not 0
-    praise = process.duration_quantiles(hand, year2024.model_copy(update={"ticket_types": ("praise",)}), (),
-                                        DEFAULT_SETTINGS, "response_hours")
-    assert praise["quantiles"].tolist() == [None]
     assert math.isnan(value(hand, "median_response_hours", year2024.model_copy(update={"ticket_types": ("praise",)})))
+    # B's only ticket T3 answered in 27 h instead of 25 h: B's median and p90 are 27 at once, on the same connection
+    copy = tmp_path / "hand.duckdb"
+    shutil.copy(hand_db, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert compute(con, "p90_response_hours", year2024, by=("region",))["value"].tolist() == pytest.approx([1.7, 25])
+        con.execute("UPDATE ticket_facts SET response_hours = 27 WHERE region = 'B' AND response_hours = 25")
+        for metric in ("median_response_hours", "p90_response_hours"):
+            assert compute(con, metric, year2024, by=("region",))["value"].tolist()[1] == pytest.approx(27), metric
+
 
 def test_repair_arrival(hand, year2024):
     # T1 40 minutes, T2 100 minutes
