@@ -52,6 +52,28 @@ def test_the_environment_sets_limit_folder_and_threads(monkeypatch, tmp_path):
     assert seen["threads"] == 1
 
 
+def test_a_rebuild_of_the_query_model_is_bounded_like_a_load(monkeypatch, tmp_path):
+    """`python -m ingest rebuild` (and the app's rebuild of an outdated warehouse at start) builds the same query
+    model as a load, under the same limit and spill folder: unbounded, a 1 M-customer rebuild reached 12 GB."""
+    db = tmp_path / "wh" / "warehouse.duckdb"
+    load([write_exports(tmp_path / "x")], db)
+    monkeypatch.setenv("SCORECARD_LOAD_MEMORY_LIMIT", "300MB")
+    monkeypatch.setenv("SCORECARD_LOAD_THREADS", "1")
+    seen: dict[str, str] = {}
+    build = LOAD_MODULE.build_derived_model
+
+    def noting(con, *args):
+        for setting in ("memory_limit", "temp_directory", "threads"):
+            seen[setting] = con.execute("SELECT current_setting($s)", {"s": setting}).fetchall()[0][0]
+        return build(con, *args)
+
+    monkeypatch.setattr(LOAD_MODULE, "build_derived_model", noting)
+    LOAD_MODULE.rebuild_model(db)
+    assert (seen["memory_limit"], seen["threads"]) == ("286.1 MiB", 1)
+    spill = Path(seen["temp_directory"])
+    assert spill.name == "spill" and spill.parent.parent == tmp_path / "wh" and spill.parent.name.startswith(".loading-")
+
+
 @pytest.mark.parametrize("value", ["lots", "2 apples", "-1GB"])
 def test_a_limit_that_is_not_a_size_is_refused_before_anything_is_read(monkeypatch, tmp_path, value):
     monkeypatch.setenv("SCORECARD_LOAD_MEMORY_LIMIT", value)
