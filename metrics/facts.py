@@ -389,9 +389,10 @@ def window_revenue_sql(p: Params, f: Filters, settings: MetricSettings, by=(), t
     running totals stored per customer and month end (customer_month_ends, a column per month end of
     tier_snapshots.cumulative_billed: a cumulative measure, the revenue of months first..m is cum(end of m) -
     cum(end of the month before first)); with `also` (name -> window), each customer's revenue in those windows too,
-    in columns of those names, from the same row. None when they cannot answer exactly: rollups off, a dimension not
-    kept there, a time grain, tiers under other boundaries, a month end without a snapshot, or a negative bill
-    (running totals are exact differences only over amounts >= 0)."""
+    in columns of those names, from the same row; a window ending before the first bill's month is revenue 0 for all.
+    None when they cannot answer exactly: rollups off, a dimension not kept there, a time grain, tiers under other
+    boundaries, a month end without a snapshot, or a negative bill (running totals are exact differences only over
+    amounts >= 0)."""
     if not settings.rollups or not rollups_answer(f, by) or grain_of(by) is not None:
         return None
     if uses_tiers(f, by) and settings.tiers != DEFAULT_BOUNDARIES:
@@ -404,10 +405,13 @@ def window_revenue_sql(p: Params, f: Filters, settings: MetricSettings, by=(), t
     with p.con.cursor() as cursor:
         exact, first = cursor.execute("SELECT exact, first_as_of FROM cumulative_billing").fetchall()[0]
     known = snapshot_month_ends(p.con, [tier_at, *(day for pair in ends.values() for day in pair)])
-    if not exact or tier_at not in known:
+    if not exact or (uses_tiers(f, by) and tier_at not in known):
         return None
     revenues = []
     for name, (end, before) in ends.items():
+        if first is not None and end < first:  # the window ends before the first bill: no customer has revenue in it
+            revenues.append(f"CAST(0 AS DOUBLE) AS {name}")
+            continue
         if end not in known or (before not in known and before >= first):
             return None
         spent = f"coalesce(c.{month_end_column('billed_to', before)}, 0)" if before in known else "0"
