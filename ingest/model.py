@@ -34,9 +34,10 @@ def build_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange | No
     for name, step in (("source_columns", ensure_source_columns), ("fact_coverage", build_fact_coverage),
                        ("calendar", build_calendar), ("customer_facts", build_customer_facts),
                        ("ticket_facts", build_ticket_facts),
-                       ("billing_facts", build_billing_facts), ("survey_facts", build_survey_facts),
+                       ("billing_facts", build_billing_facts),
                        ("tier_snapshots", build_tier_snapshots), ("churn_tiers", build_churn_tiers),
                        ("ticket_month_tiers", add_ticket_month_tiers),
+                       ("survey_facts", build_survey_facts_with_month_tiers),
                        ("cumulative_billing", add_cumulative_billing),
                        ("early_warning_inputs", build_early_warning_inputs)):
         started = time.perf_counter()
@@ -168,16 +169,30 @@ def build_churn_tiers(con: duckdb.DuckDBPyConnection, since: dt.date | None = No
     con.execute(f"INSERT INTO churn_tiers {churn_tiers_sql('$since')} ORDER BY c.customer_key", {"since": since})
 
 
-def add_ticket_month_tiers(con: duckdb.DuckDBPyConnection) -> None:  # whole builds; increments: _update_ticket_facts
-    """ticket_facts' `month_tier`: each ticket's customer's tier as of the end of the month it was created in (the tier
-    a breakdown by month uses, metrics.query.breakdown_tier_date), so exact medians by month with tiers need no join."""
+def _add_month_tiers(con: duckdb.DuckDBPyConnection, table: str, time_column: str) -> None:
+    """`table`'s `month_tier`: each row's customer's tier as of the end of the month of `time_column` (the tier a
+    breakdown by month uses, metrics.query.breakdown_tier_date), so figures by month with tiers need no join with a
+    month of snapshots (metrics.facts.month_tiers_answer). `table` and `time_column` are this module's own names."""
     con.execute(f"""
-        CREATE OR REPLACE TABLE ticket_facts AS
+        CREATE OR REPLACE TABLE {table} AS
         SELECT t.*, s.tier AS month_tier
-        FROM ticket_facts t
+        FROM {table} t
         LEFT JOIN tier_snapshots s
-          ON s.customer_key = t.customer_key AND s.as_of = {period_end_sql('month', 't.created_at')}
-        ORDER BY t.created_at""")
+          ON s.customer_key = t.customer_key AND s.as_of = {period_end_sql('month', f't.{time_column}')}
+        ORDER BY t.{time_column}""")
+
+
+def add_ticket_month_tiers(con: duckdb.DuckDBPyConnection) -> None:  # whole builds; increments: _update_ticket_facts
+    """ticket_facts' `month_tier` (exact medians by month with tiers need no join)."""
+    _add_month_tiers(con, "ticket_facts", "created_at")
+
+
+def build_survey_facts_with_month_tiers(con: duckdb.DuckDBPyConnection) -> None:
+    """survey_facts with its `month_tier`, after the tier snapshots (CSAT and NPS by month with a tier filter: the
+    scorecard's sparklines). Surveys are few (half a million at 1 M customers): an append builds them whole again
+    once the snapshots from its first month on are new."""
+    build_survey_facts(con)
+    _add_month_tiers(con, "survey_facts", "surveyed_on")
 
 
 def add_cumulative_billing(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
@@ -275,12 +290,10 @@ def update_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange) ->
     run("calendar", build_calendar)
     if since is not None:
         run("billing_facts", build_billing_facts, since)
-    if "surveys" in change.months:
-        run("survey_facts", build_survey_facts)
-    if since is not None:
         run("tier_snapshots", build_tier_snapshots, since)
         run("churn_tiers", build_churn_tiers, since)
         run("ticket_facts", _update_ticket_facts, since)
+        run("survey_facts", build_survey_facts_with_month_tiers)  # new surveys, or new tiers for the surveys there are
         run("cumulative_billing", add_cumulative_billing, since)
         # The roll-ups' slices from that month end on, through the declaration's own build (metrics.rollups).
         seconds.update(rollups.build(con, months=[since]))

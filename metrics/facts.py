@@ -229,9 +229,12 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
 
 
 def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):
+    """Aggregates over surveys taken in the window, tiers as of the window's end or each period's end: survey_facts'
+    month_tier (stored at load) where it is the tier the query needs (month_tiers_answer), else a join."""
     p = Params(con)
     return fact_aggregate(con, f, by, settings, p, measures, "survey_facts", "v", "v.surveyed_on",
-                          between(p, "v.surveyed_on", f), fact_columns("v"), where)
+                          between(p, "v.surveyed_on", f), fact_columns("v"), where,
+                          tier_in_fact="v.month_tier" if month_tiers_answer(p, f, by, settings) else None)
 
 
 @dataclass(frozen=True)
