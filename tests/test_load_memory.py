@@ -15,10 +15,8 @@ from tests.test_loads import write_exports
 LOAD_MODULE = importlib.import_module("ingest.load")
 
 
-def settings_seen_by_the_model_step(monkeypatch, tmp_path: Path, **env) -> dict[str, str]:
-    """Load the hand-sized exports and note DuckDB's settings as the query model is built."""
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+def note_model_step_settings(monkeypatch) -> dict[str, str]:
+    """From now on, DuckDB's memory limit, spill folder and threads as each query model build starts."""
     seen: dict[str, str] = {}
     build = LOAD_MODULE.build_derived_model
 
@@ -28,6 +26,14 @@ def settings_seen_by_the_model_step(monkeypatch, tmp_path: Path, **env) -> dict[
         return build(con, *args)
 
     monkeypatch.setattr(LOAD_MODULE, "build_derived_model", noting)
+    return seen
+
+
+def settings_seen_by_the_model_step(monkeypatch, tmp_path: Path, **env) -> dict[str, str]:
+    """Load the hand-sized exports and note DuckDB's settings as the query model is built."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    seen = note_model_step_settings(monkeypatch)
     load([write_exports(tmp_path / "x")], tmp_path / "wh" / "warehouse.duckdb")
     return seen
 
@@ -59,15 +65,7 @@ def test_a_rebuild_of_the_query_model_is_bounded_like_a_load(monkeypatch, tmp_pa
     load([write_exports(tmp_path / "x")], db)
     monkeypatch.setenv("SCORECARD_LOAD_MEMORY_LIMIT", "300MB")
     monkeypatch.setenv("SCORECARD_LOAD_THREADS", "1")
-    seen: dict[str, str] = {}
-    build = LOAD_MODULE.build_derived_model
-
-    def noting(con, *args):
-        for setting in ("memory_limit", "temp_directory", "threads"):
-            seen[setting] = con.execute("SELECT current_setting($s)", {"s": setting}).fetchall()[0][0]
-        return build(con, *args)
-
-    monkeypatch.setattr(LOAD_MODULE, "build_derived_model", noting)
+    seen = note_model_step_settings(monkeypatch)
     LOAD_MODULE.rebuild_model(db)
     assert (seen["memory_limit"], seen["threads"]) == ("286.1 MiB", 1)
     spill = Path(seen["temp_directory"])
