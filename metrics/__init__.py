@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from metrics.catalogue import CATALOGUE, PERSPECTIVES, Metric, compute
+from metrics.catalogue import CATALOGUE, PERSPECTIVES, Metric, compute, compute_many
 from metrics.filters import Filters
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, SlaTargets, TierBoundaries
 
@@ -40,4 +40,4 @@ def connect(path: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 __all__ = ["MODEL_VERSION", "WarehouseOutdated", "model_version", "CATALOGUE", "PERSPECTIVES", "DEFAULT_SETTINGS",
-           "Filters", "Metric", "MetricSettings", "SlaTargets", "TierBoundaries", "compute", "connect"]
+           "Filters", "Metric", "MetricSettings", "SlaTargets", "TierBoundaries", "compute", "compute_many", "connect"]

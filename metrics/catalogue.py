@@ -42,13 +42,15 @@ class Metric:
     # Compares the window with the same window a year earlier, which must lie wholly inside the days the facts cover:
     # a year-earlier window the exports only half cover would read as growth.
     year_earlier: bool
+    # A duration quantile (process.Quantile): compute_many computes several of them for one window in one query.
+    quantile: process.Quantile | None = None
 
 
 def _m(id, perspective, label_en, label_zh, unit, direction, fmt, function, dimensions, is_ratio=False, *,
        needs: tuple[str, ...], over: str | None, year_earlier: bool = False) -> Metric:
     definition = " ".join(function.__doc__.split())
     return Metric(id, perspective, label_en, label_zh, unit, direction, fmt, definition, function, dimensions, is_ratio,
-                  needs, over, year_earlier)
+                  needs, over, year_earlier, getattr(function, "quantile", None))
 
 
 CATALOGUE: dict[str, Metric] = {m.id: m for m in (
@@ -126,28 +128,58 @@ PERSPECTIVES: dict[str, tuple[str, str]] = {
 }
 
 
-def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by: tuple[str, ...] | list[str] = (),
-            settings: MetricSettings = DEFAULT_SETTINGS, inputs: LoadedInputs | None = None) -> pd.DataFrame:
-    """The metric's value for the filters, one row per combination of the `by` dimensions. `inputs`: what the
-    warehouse's sources had, when the caller has read it once for many metrics."""
+def _checked(metric_id: str, by: tuple[str, ...]) -> Metric:
     metric = CATALOGUE.get(metric_id)
     if metric is None:
         raise KeyError(f"unknown metric '{metric_id}'; known metrics: {', '.join(CATALOGUE)}")
-    by = tuple(by)
     wrong = [d for d in by if d not in metric.dimensions]
     if wrong:
         raise ValueError(f"metric '{metric_id}' cannot be broken down by {', '.join(wrong)}; "
                          f"it can be broken down by {', '.join(metric.dimensions)}")
     if len(set(by)) != len(by) or sum(d in TIME_GRAINS for d in by) > 1:
         raise ValueError(f"by {by}: name each dimension once and at most one time grain")
-    frame = metric.function(con, filters, by, settings)
+    return metric
+
+
+def _finished(metric: Metric, frame: pd.DataFrame, filters: Filters, by: tuple[str, ...],
+              inputs: LoadedInputs) -> pd.DataFrame:
+    """The metric function's frame as `compute` returns it: the `by` columns, value (and the ratio's parts), rows
+    without the inputs or facts they need null (SPEC 5.7)."""
     columns = [*by, "value", *(("numerator", "denominator") if metric.is_ratio else ())]
     frame = frame[columns].reset_index(drop=True)
-    no_data = without_inputs(metric, frame, filters, by, inputs or loaded_inputs(con))
+    no_data = without_inputs(metric, frame, filters, by, inputs)
     if no_data.any():
         for name in columns[len(by):]:
             frame[name] = frame[name].astype("float64").where(~no_data)
     return frame
+
+
+def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by: tuple[str, ...] | list[str] = (),
+            settings: MetricSettings = DEFAULT_SETTINGS, inputs: LoadedInputs | None = None) -> pd.DataFrame:
+    """The metric's value for the filters, one row per combination of the `by` dimensions. `inputs`: what the
+    warehouse's sources had, when the caller has read it once for many metrics."""
+    by = tuple(by)
+    metric = _checked(metric_id, by)
+    frame = metric.function(con, filters, by, settings)
+    return _finished(metric, frame, filters, by, inputs or loaded_inputs(con))
+
+
+def compute_many(con: duckdb.DuckDBPyConnection, metric_ids: tuple[str, ...] | list[str], filters: Filters,
+                 by: tuple[str, ...] | list[str] = (), settings: MetricSettings = DEFAULT_SETTINGS,
+                 inputs: LoadedInputs | None = None) -> dict[str, pd.DataFrame]:
+    """Several metrics for the same filters and `by`, by metric id, each frame equal to `compute`'s for it. The
+    duration quantiles among them (Metric.quantile) come from one query (process.duration_quantiles: one scan, one
+    quantile_cont per duration for all its fractions); the others are computed one by one."""
+    by = tuple(by)
+    chosen = [_checked(metric_id, by) for metric_id in dict.fromkeys(metric_ids)]
+    inputs = inputs or loaded_inputs(con)
+    frames: dict[str, pd.DataFrame] = {}
+    quantiles = [m for m in chosen if m.quantile is not None]
+    if len(quantiles) > 1:
+        wanted = [m.quantile for m in quantiles if m.quantile is not None]
+        frames.update(zip((m.id for m in quantiles), process.duration_quantiles(con, filters, by, settings, wanted)))
+    return {m.id: _finished(m, frames[m.id] if m.id in frames else m.function(con, filters, by, settings), filters,
+                            by, inputs) for m in chosen}
 
 
 def without_inputs(metric: Metric, frame: pd.DataFrame, f: Filters, by: tuple[str, ...],

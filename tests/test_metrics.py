@@ -179,6 +179,49 @@ def test_median_and_p90_by_group_exactly_as_quantile_cont_and_never_stale(hand, 
             assert compute(con, metric, year2024, by=("region",))["value"].tolist()[1] == pytest.approx(27), metric
 
 
+def test_several_quantiles_in_one_query_equal_each_single_call(hand, year2024, monkeypatch):
+    """compute_many gives each duration quantile exactly as compute does, from one query for all of them."""
+    import pandas as pd
+
+    import metrics.facts
+    from metrics import compute_many
+
+    ids = ("median_response_hours", "p90_response_hours", "median_resolution_hours", "p90_resolution_hours")
+    queries = []
+    real_run = metrics.facts.run
+    monkeypatch.setattr(metrics.facts, "run", lambda con, sql, p: queries.append(sql) or real_run(con, sql, p))
+    many = compute_many(hand, ids, year2024, by=("region",))
+    assert len(queries) == 1  # one scan for the four
+    monkeypatch.setattr(metrics.facts, "run", real_run)
+    for metric_id in ids:
+        pd.testing.assert_frame_equal(many[metric_id], compute(hand, metric_id, year2024, by=("region",)))
+    # response hours, A (C1, C2): T1 .25, T2 .5, T4 2 -> median .5, p90 at position .9 x 2 = 1.8: .5 + .8 x 1.5 = 1.7;
+    # B (C3): T3 25 alone -> 25 and 25
+    assert many["median_response_hours"]["value"].tolist() == pytest.approx([0.5, 25])
+    assert many["p90_response_hours"]["value"].tolist() == pytest.approx([1.7, 25])
+    # resolution hours, A: T1 2, T2 3, T4 24 -> median 3, p90 at 1.8: 3 + .8 x (24 - 3) = 19.8;
+    # B (C3, C4): T9 1, T3 48, T8 169, T7 319 -> median at 1.5: (48 + 169) / 2 = 108.5, p90 at 2.7: 169 + .7 x 150 = 274
+    assert many["median_resolution_hours"]["value"].tolist() == pytest.approx([3, 108.5])
+    assert many["p90_resolution_hours"]["value"].tolist() == pytest.approx([19.8, 274])
+    # by month, with another metric among them (computed on its own): March T1 .25, T2 .5 -> median .375
+    months = compute_many(hand, ("tickets", "median_response_hours", "p90_response_hours"), year2024, by=("month",))
+    for metric_id, frame in months.items():
+        pd.testing.assert_frame_equal(frame, compute(hand, metric_id, year2024, by=("month",)))
+    march = months["median_response_hours"].set_index("month")["value"]
+    assert march[dt.date(2024, 3, 1)] == pytest.approx(0.375)
+    # praise tickets: T9 has no first response (null, not 0) and was resolved in 1 h
+    praise = compute_many(hand, ids, year2024.model_copy(update={"ticket_types": ("praise",)}))
+    assert math.isnan(praise["median_response_hours"]["value"].iloc[0])
+    assert praise["median_resolution_hours"]["value"].iloc[0] == pytest.approx(1)
+    # a window without tickets: no data for each, as compute gives
+    later = Filters(start=dt.date(2030, 1, 1), end=dt.date(2030, 12, 31))
+    for metric_id, frame in compute_many(hand, ids, later).items():
+        assert frame["value"].isna().all(), metric_id
+        pd.testing.assert_frame_equal(frame, compute(hand, metric_id, later))
+    with pytest.raises(ValueError, match="cannot be broken down"):
+        compute_many(hand, ("median_response_hours", "revenue"), year2024, by=("ticket_type",))
+
+
 def test_repair_arrival(hand, year2024):
     # T1 40 minutes, T2 100 minutes
     assert value(hand, "repair_arrival_minutes", year2024) == pytest.approx(70)
