@@ -71,6 +71,8 @@ def run_steps(page: str, f: Filters) -> None:
     for kind, name, kwargs in PAGE_STEPS[page]:
         if kind == "metric":
             data.metric(name, f, **kwargs)
+        elif kind == "metrics":
+            data.metric_set(name, f, **kwargs)
         elif kind == "view":
             data.view(name, f, **kwargs)
         elif kind == "scorecard":

@@ -205,6 +205,19 @@ def metric(metric_id: str, f: metrics.Filters, by: tuple[str, ...] = ()) -> pd.D
 
 
 @st.cache_data(show_spinner=False, max_entries=1000)
+def _metric_set(metric_ids: tuple[str, ...], filters_json: str, by: tuple[str, ...], file_key: tuple,
+                _con) -> dict[str, pd.DataFrame]:
+    return metrics.compute_many(_con, metric_ids, metrics.Filters.model_validate_json(filters_json), by)
+
+
+def metric_set(metric_ids: tuple[str, ...], f: metrics.Filters, by: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
+    """Several metrics for the same filters and breakdown, by metric id (metrics.compute_many: the duration
+    quantiles among them from one query)."""
+    with reading() as generation:
+        return _metric_set(tuple(metric_ids), f.model_dump_json(), tuple(by), generation.key, generation.con)
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
 def _view(name: str, filters_json: str, file_key: tuple, kwargs: tuple, _con) -> pd.DataFrame:
     return VIEWS[name](_con, metrics.Filters.model_validate_json(filters_json), **dict(kwargs))
 
