@@ -109,6 +109,18 @@ def test_response_times_page_tiles_and_ticket_filter(demo, default_filters):
     assert tile(at, "SLA compliance") == number(expected, "percent")
 
 
+def test_response_times_table_by_ticket_type_shows_each_metric_as_computed_alone(demo, default_filters):
+    """The ticket-type table's quantiles come from one query (metrics.compute_many): each column is the metric's own."""
+    at = run_page("response_times")
+    summary = next(d.value for d in at.dataframe if "Median resolution (h)" in d.value.columns)
+    for metric_id, label in (("median_resolution_hours", "Median resolution (h)"),
+                             ("p90_resolution_hours", "90th percentile resolution (h)"),
+                             ("median_response_hours", "Median response (h)")):
+        expected = metrics.compute(demo, metric_id, default_filters, by=("ticket_type",))["value"]
+        assert len(expected) == len(summary) > 3
+        assert sorted(summary[label].dropna().tolist()) == sorted(expected.dropna().tolist()), metric_id
+
+
 def test_complaints_page_counts(demo, default_filters):
     at = run_page("complaints", region=[REGION])
     regional = default_filters.model_copy(update={"regions": (REGION,)})
