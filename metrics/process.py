@@ -46,6 +46,10 @@ class Quantile:
     column: Literal["response_hours", "resolution_hours"]
     q: float
 
+    def __post_init__(self) -> None:  # both go into SQL text: a duration column of ticket_facts, a fraction
+        if self.column not in ("response_hours", "resolution_hours") or not 0 <= float(self.q) <= 1:
+            raise ValueError(f"no such duration quantile: {self.column} at {self.q}")
+
 
 def duration_quantiles(con, f, by, settings, wanted: Sequence[Quantile]) -> list[pd.DataFrame]:
     """Each wanted quantile's frame (the `by` columns and value; null where a group has no value), all from one scan

@@ -45,3 +45,14 @@ def test_a_subset_and_repeated_ids_give_each_once(demo):
     assert list(together) == ["p90_resolution_hours", "tickets", "median_response_hours"]
     for metric_id, frame in together.items():
         pd.testing.assert_frame_equal(frame, compute(demo, metric_id, f, by=("month",)), check_exact=True)
+
+
+def test_a_quantile_is_only_of_a_duration_column_and_a_fraction():
+    import pytest
+
+    from metrics.process import Quantile
+
+    assert Quantile("resolution_hours", 0.9).q == 0.9
+    for column, q in (("response_hours) FROM customers --", 0.5), ("arrival_minutes", 0.5), ("response_hours", 1.5)):
+        with pytest.raises(ValueError, match="no such duration quantile"):
+            Quantile(column, q)  # type: ignore[arg-type]
