@@ -59,8 +59,8 @@ def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact
     """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
     Tiers are joined as of the window's end, or each period's end under a time grain (breakdown_tier_date), unless
     the table carries them: `tier_in_fact`, an expression over its rows giving the tiers the query needs (a roll-up
-    row's tier letter for the tier date, or ticket_facts' month_tier), chosen for that. `having` (a condition on the aggregates) applies only when there are
-    groups."""
+    row's tier letter for the tier date, or ticket_facts' month_tier), chosen for that. `having` (a condition on the
+    aggregates) applies only when there are groups."""
     g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns)
     if tier_in_fact:
         join, conditions = "", f"{customer_conditions(p, f, alias)} AND {tier_condition(p, f, tier_in_fact)}"

@@ -116,10 +116,11 @@ MONTHS_PER_STATEMENT = 12
 
 def _write_months(con: duckdb.DuckDBPyConnection, table: str, facts: str, month: str,
                   select: str, months: Iterable[dt.date] | None) -> None:
-    """A one-copy roll-up `table` from `select`, MONTHS_PER_STATEMENT months of `facts` at a time (`select` reads the
-    parameters $first and $stop: the months it sums, from $first up to before $stop). With `months` (an append) only the rows of the
-    months whose tiers reach the earliest of them are deleted and summed again: from ROLLUP_HORIZON_MONTHS - 1 months
-    before it on (earlier rows' letters end before it; facts change only from it on)."""
+    """A one-copy roll-up `table` from `select`, MONTHS_PER_STATEMENT months of `facts` at a time (`select` reads
+    the parameters $first and $stop: it sums the months from $first up to before $stop). With `months` (an append)
+    only the rows of the months whose tier letters reach the earliest of them are deleted and summed again: from
+    ROLLUP_HORIZON_MONTHS - 1 months before it on (earlier rows' letters end before it; facts change only from it
+    on)."""
     found = con.execute(f"SELECT CAST(min({month}) AS DATE), CAST(max({month}) AS DATE) FROM {facts}").fetchall()[0]
     lowest, highest = (None, None) if found[0] is None else (found[0].replace(day=1), found[1].replace(day=1))
     whole = months is None or not _exists(con, table)
