@@ -1,15 +1,18 @@
 """The roll-ups built at load, generated from the declaration in metrics.model, and `build`, which ingest calls.
 
-Each roll-up is keyed by `as_of`, a month end with a tier snapshot, and `month`, each of the ROLLUP_HORIZON_MONTHS
-months up to it, with the customer attributes the model keeps in roll-ups and the customer's tier as of `as_of`:
-a window of any run of whole months ending in `as_of`'s month reads the rows of one `as_of`, tiers as of the
-window's end (SPEC 5.1), and a breakdown by period reads, for each period, the rows whose `as_of` is that period's
-end. The parts stored are the facts' additive parts (metrics.facts.TICKET_PARTS and the bill sums), so a metric's
-measures over a roll-up are the same SQL as over the per-row parts (one definition).
+The facts' roll-ups, billing_months and ticket_months, keep each month once, summed per the customer attributes the
+model keeps in roll-ups and `tiers`, the customers' tier letters from that month's end on (TIER_LETTERS): a window of
+any run of whole months reads its months, and a tier as of the window's end or each period's end (SPEC 5.1) is the
+letter of that month end (metrics.facts.rollup_tier_sql). The parts stored are the facts' additive parts
+(metrics.facts.TICKET_PARTS and the bill sums), so a metric's measures over a roll-up are the same SQL as over the
+per-row parts (one definition). The window roll-ups (visit_coverage, customer_counts, revenue_retention_months) are
+kept per month end `as_of` with tiers as of it; customer_month_ends holds each customer's running bill total and
+tier at every month end as columns.
 
 `build(con, months=None)` builds them all; with `months` (month starts an append touched) it deletes and
-re-inserts only the slices whose `as_of` is in or after the earliest of them (a new month changes every later
-month end's tiers), keeping the others. The tier snapshots those slices read must be current first.
+re-inserts only what the earliest of them changes (a new month changes every later month end's tiers): the
+month-end slices from it on and the months whose tier letters reach it, keeping the others. The tier snapshots
+must be current first.
 """
 
 from __future__ import annotations
