@@ -39,7 +39,7 @@ from metrics.query import (
     tier_condition,
     whole_months,
 )
-from metrics.rollups import month_end_column, tier_letter_sql
+from metrics.rollups import TIER_CODES, month_end_column, tier_code_sql, tier_name_sql
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -55,15 +55,17 @@ TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
 
 def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
                    time_column: str | None, window: str, columns: dict[str, str], where: str = "true",
-                   tier_in_fact: str | None = None, having: str = "") -> pd.DataFrame:
+                   tier_in_fact: str | None = None, having: str = "", tier_filter: str | None = None) -> pd.DataFrame:
     """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
     Tiers are joined as of the window's end, or each period's end under a time grain (breakdown_tier_date), unless
     the table carries them: `tier_in_fact`, an expression over its rows giving the tiers the query needs (a roll-up
-    row's tier letter for the tier date, or ticket_facts' month_tier), chosen for that. `having` (a condition on the
-    aggregates) applies only when there are groups."""
+    row's tier for the tier date, or ticket_facts' month_tier), chosen for that; `tier_filter`, the tier filter on
+    those rows when not a condition on that expression. `having` (a condition on the aggregates) applies only when
+    there are groups."""
     g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns)
     if tier_in_fact:
-        join, conditions = "", f"{customer_conditions(p, f, alias)} AND {tier_condition(p, f, tier_in_fact)}"
+        tiers = tier_filter if tier_filter is not None else tier_condition(p, f, tier_in_fact)
+        join, conditions = "", f"{customer_conditions(p, f, alias)} AND {tiers}"
     else:
         join, conditions = fact_filters(p, f, settings, alias, "tier" in by, g)
     sql = f"""
@@ -82,16 +84,25 @@ def uses_tiers(f: Filters, by) -> bool:
     return "tier" in by or f.tiers is not None
 
 
-def rollup_tier_sql(p: Params, f: Filters, by, settings: MetricSettings, month_column: str) -> str | None:
+@dataclass(frozen=True)
+class RollupTier:
+    """How a query reads tiers from a one-copy roll-up's rows (metrics.rollups: `month` and `tier_codes`): `tier`, the
+    tier as the query needs it (a column to group by), `condition`, the tier filter on the codes."""
+
+    tier: str
+    condition: str
+
+
+def rollup_tier_sql(p: Params, f: Filters, by, settings: MetricSettings, month_column: str) -> RollupTier | None:
     """The tier a query needs (breakdown_tier_date: the window's end, or each period's end) of a one-copy roll-up's
-    row (metrics.rollups: `month` and `tiers`, the letters of its customers' tiers from the month's end on), or None
-    when the roll-ups cannot answer: every customer dimension used kept in roll-ups, no week grain, and with tiers
-    the default boundaries, a snapshot at each tier date and no tier date more than ROLLUP_HORIZON_MONTHS - 1 month
-    ends after a month of the window (the letters kept). Without tiers any window of whole months answers."""
+    row, or None when the roll-ups cannot answer: every customer dimension used kept in roll-ups, no week grain, and
+    with tiers the default boundaries, a snapshot at each tier date and no tier date more than
+    ROLLUP_HORIZON_MONTHS - 1 month ends after a month of the window (the codes kept). Without tiers any window of
+    whole months answers."""
     if not settings.rollups or not rollups_answer(f, by) or "week" in by:
         return None
     if not uses_tiers(f, by):
-        return "CAST(NULL AS VARCHAR)"
+        return RollupTier("CAST(NULL AS VARCHAR)", "true")
     if settings.tiers != DEFAULT_BOUNDARIES:
         return None
     date = breakdown_tier_date(p, f, tuple(by), month_column)
@@ -102,7 +113,9 @@ def rollup_tier_sql(p: Params, f: Filters, by, settings: MetricSettings, month_c
     if snapshot_month_ends(p.con, days) != set(days):
         return None
     alias = month_column.split(".")[0]
-    return tier_letter_sql(f"{alias}.tiers", f"date_diff('month', {month_column}, last_day({date.sql}))")
+    code = tier_code_sql(f"{alias}.tier_codes", f"date_diff('month', {month_column}, last_day({date.sql}))")
+    condition = "true" if f.tiers is None else f"list_contains({p([TIER_CODES[t] for t in f.tiers])}, {code})"
+    return RollupTier(tier_name_sql(code), condition)
 
 
 def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = None):
@@ -113,7 +126,8 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
     tier = rollup_tier_sql(p, f, by, settings, "b.month")
     if tier is not None:
         return fact_aggregate(con, f, by, settings, p, measures, "billing_months", "b", "b.month",
-                              month_between(p, "b.month", f), fact_columns("b"), tier_in_fact=tier)
+                              month_between(p, "b.month", f), fact_columns("b"), tier_in_fact=tier.tier,
+                              tier_filter=tier.condition)
     return fact_aggregate(con, f, by, settings, p, measures, "billing_facts", "b", "b.period",
                           month_between(p, "b.period", f), fact_columns("b"))
 
@@ -177,8 +191,8 @@ def total(column: str) -> str:
     return f"CAST(coalesce(sum(t.{column}), 0) AS BIGINT)"
 
 
-def ticket_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[str, str] | None:
-    """(table, tier of its rows t as the query needs it) of the ticket roll-up holding a query's tickets
+def ticket_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[str, RollupTier] | None:
+    """(table, how the query reads its rows' tiers) of the ticket roll-up holding a query's tickets
     (rollup_tier_sql), over a window of whole months, if it does."""
     if whole_months(f) is None:
         return None
@@ -211,7 +225,7 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
         table, tier = found
         return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month",
                               month_between(p, "t.month", f), TICKET_COLUMNS, f"{types} AND {rollup.where}",
-                              tier_in_fact=tier, having=rollup.having)
+                              tier_in_fact=tier.tier, tier_filter=tier.condition, having=rollup.having)
     fact = "ticket_facts"
     if rollup is not None:
         measures, where, having = rollup.measures, rollup.where, rollup.having

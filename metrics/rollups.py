@@ -1,9 +1,9 @@
 """The roll-ups built at load, generated from the declaration in metrics.model, and `build`, which ingest calls.
 
 The facts' roll-ups, billing_months and ticket_months, keep each month once, summed per the customer attributes the
-model keeps in roll-ups and `tiers`, the customers' tier letters from that month's end on (TIER_LETTERS): a window of
+model keeps in roll-ups and `tier_codes`, the customers' tiers from that month's end on (TIER_CODES): a window of
 any run of whole months reads its months, and a tier as of the window's end or each period's end (SPEC 5.1) is the
-letter of that month end (metrics.facts.rollup_tier_sql). The parts stored are the facts' additive parts
+code of that month end (metrics.facts.rollup_tier_sql). The parts stored are the facts' additive parts
 (metrics.facts.TICKET_PARTS and the bill sums), so a metric's measures over a roll-up are the same SQL as over the
 per-row parts (one definition). The window roll-ups (visit_coverage, customer_counts, revenue_retention_months) are
 kept per month end `as_of` with tiers as of it; customer_month_ends holds each customer's running bill total and
@@ -66,18 +66,32 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, select: str, months: Iter
 
 
 # The one-copy roll-ups (billing_months, ticket_months) keep each month once, its rows summed per customer attributes
-# and `tiers`: the tiers of the row's customers at the end of the row's month and of each of the
-# ROLLUP_HORIZON_MONTHS - 1 months after it, one letter each (TIER_LETTERS; '-' for a month end without a snapshot
-# or a customer without a tier then), as far as the last snapshot. A query reads the letter of the month end whose
-# tier it needs (metrics.facts.rollup_tier_sql): any run of whole months, by month or over the window, from one copy.
+# and `tier_codes`: the tiers of the row's customers at the end of the row's month and of each of the
+# ROLLUP_HORIZON_MONTHS - 1 months after it (as far as the last snapshot), two bits each (TIER_CODES; 0 for a month
+# end without a snapshot or a customer without a tier then), the row's own month end in the lowest bits. A query reads
+# the code of the month end whose tier it needs (metrics.facts.rollup_tier_sql): any run of whole months, by month or
+# over the window, from one copy. Built from each customer's path of tier letters (TIER_LETTERS).
+TIER_CODES = {"VIP": 1, "key": 2, "standard": 3}
 TIER_LETTERS = {"V": "VIP", "k": "key", "s": "standard"}
 
 
-def tier_letter_sql(tiers: str, offset: str) -> str:
-    """The tier a roll-up row's `tiers` hold `offset` (an SQL integer) month ends after the row's month's end; null
-    where none (no snapshot, no tier, or beyond the letters kept)."""
-    cases = " ".join(f"WHEN '{letter}' THEN '{tier}'" for letter, tier in TIER_LETTERS.items())
-    return f"CASE substr({tiers}, {offset} + 1, 1) {cases} END"
+def tier_code_sql(codes: str, offset: str) -> str:
+    """The code (TIER_CODES; 0: none) of the tier a roll-up row's `codes` hold `offset` (an SQL integer) month ends
+    after the row's month's end."""
+    return f"(({codes} >> CAST(2 * ({offset}) AS INTEGER)) & 3)"
+
+
+def tier_name_sql(code: str) -> str:
+    """The tier of a code (tier_code_sql); null for 0 (no snapshot, no tier, or beyond the month ends kept)."""
+    return f"CASE {code} {' '.join(f'WHEN {n} THEN {tier!r}' for tier, n in TIER_CODES.items())} END"
+
+
+def _codes_of_letters_sql(letters: str) -> str:
+    """`letters` (TIER_LETTERS, '-' none) as tier codes: letter i in bits 2i and 2i + 1."""
+    code = " ".join(f"WHEN '{letter}' THEN {TIER_CODES[tier]}" for letter, tier in TIER_LETTERS.items())
+    return (f"coalesce(list_sum(list_transform(range(length({letters})), lambda i: "
+            f"CAST(CASE substr({letters}, i + 1, 1) {code} ELSE 0 END AS HUGEINT) << CAST(2 * i AS INTEGER))), "
+            f"CAST(0 AS HUGEINT))")
 
 
 def _customer_paths(con: duckdb.DuckDBPyConnection) -> dt.date | None:
@@ -102,9 +116,9 @@ def _customer_paths(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 
 def _tiers_from_month_sql(month: str, first: dt.date | None) -> str:
-    """A fact row's `tiers` (see TIER_LETTERS) from its customer's path (customer_paths p, from the month `first` on)
-    and its month `month` (an SQL date): the letters from that month's end on, ROLLUP_HORIZON_MONTHS of them, with
-    '-' for the months before the first snapshot."""
+    """A fact row's `tiers`, letters (TIER_LETTERS) packed into tier_codes later, from its customer's path
+    (customer_paths p, from the month `first` on) and its month `month` (an SQL date): the letters from that month's
+    end on, ROLLUP_HORIZON_MONTHS of them, with '-' for the months before the first snapshot."""
     if first is None:
         return "''"
     h = ROLLUP_HORIZON_MONTHS
@@ -121,7 +135,7 @@ def _write_months(con: duckdb.DuckDBPyConnection, table: str, facts: str, month:
                   select: str, months: Iterable[dt.date] | None) -> None:
     """A one-copy roll-up `table` from `select`, MONTHS_PER_STATEMENT months of `facts` at a time (`select` reads
     the parameters $first and $stop: it sums the months from $first up to before $stop). With `months` (an append)
-    only the rows of the months whose tier letters reach the earliest of them are deleted and summed again: from
+    only the rows of the months whose tier codes reach the earliest of them are deleted and summed again: from
     ROLLUP_HORIZON_MONTHS - 1 months before it on (earlier rows' letters end before it; facts change only from it
     on)."""
     found = con.execute(f"SELECT CAST(min({month}) AS DATE), CAST(max({month}) AS DATE) FROM {facts}").fetchall()[0]
@@ -151,16 +165,27 @@ def _write_months(con: duckdb.DuckDBPyConnection, table: str, facts: str, month:
             con.execute(f"INSERT INTO {table} {select}", bounds)
 
 
+def _coded(grouped: str, columns: str) -> str:
+    """`columns` of the rows of `grouped` (a query with a `tiers` column of letters, see _tiers_from_month_sql) with
+    `tier_codes` in its place, each distinct path of letters packed once; in month order."""
+    return f"""
+        WITH g AS MATERIALIZED ({grouped}),
+        c AS (SELECT tiers, {_codes_of_letters_sql('tiers')} AS tier_codes FROM (SELECT DISTINCT tiers FROM g))
+        SELECT {columns} FROM g JOIN c USING (tiers) ORDER BY g.month"""
+
+
 def build_billing_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
-    """billing_months: bills summed per bill month, customer attributes and `tiers` (TIER_LETTERS), each month once."""
+    """billing_months: bills summed per bill month, customer attributes and `tier_codes` (TIER_CODES), each month
+    once."""
     first = _customer_paths(con)
-    _write_months(con, "billing_months", "billing_facts", "period", f"""
+    _write_months(con, "billing_months", "billing_facts", "period", _coded(f"""
         SELECT b.period AS month, {', '.join(f'b.{a}' for a in ATTRS)},
                {_tiers_from_month_sql('b.period', first)} AS tiers,
                {', '.join(f'sum(b.{c}) AS {c}' for c in BILL_SUMS)}, count(*) AS bills
         FROM billing_facts b LEFT JOIN customer_paths p USING (customer_key)
         WHERE b.period >= $first::DATE AND b.period < $stop::DATE
-        GROUP BY ALL ORDER BY month""", months)
+        GROUP BY ALL""", f"g.month, {', '.join(f'g.{a}' for a in ATTRS)}, c.tier_codes, "
+                         f"{', '.join(f'g.{c}' for c in BILL_SUMS)}, g.bills"), months)
 
 
 # What a ticket roll-up row is counted by besides its month and tiers: the customer's attributes and the ticket's.
@@ -169,8 +194,8 @@ TICKET_KIND = (*ATTRS, *TICKET_DIMENSIONS)
 
 def build_ticket_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
     """ticket_months: tickets counted per created month, customer attributes, ticket type, channel, category, the
-    months the SLA outcome became known (met, breached) and `tiers` (TIER_LETTERS), each month once, with the parts
-    of every additive ticket metric (metrics.facts.TICKET_PARTS). Summed with the text columns numbered
+    months the SLA outcome became known (met, breached) and `tier_codes` (TIER_CODES), each month once, with the
+    parts of every additive ticket metric (metrics.facts.TICKET_PARTS). Summed with the text columns numbered
     (`ticket_kinds`) and joined back."""
     from metrics.facts import TICKET_PARTS
 
@@ -180,7 +205,7 @@ def build_ticket_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date
         SELECT row_number() OVER () AS kind, * FROM (SELECT DISTINCT {', '.join(TICKET_KIND)} FROM ticket_facts)""")
     first = _customer_paths(con)
     month = "CAST(date_trunc('month', t.created_at) AS DATE)"
-    _write_months(con, "ticket_months", "ticket_facts", "created_at", f"""
+    grouped = f"""
         SELECT g.month, {', '.join(f'k.{c}' for c in ATTRS)}, g.tiers,
                {', '.join(f'k.{c}' for c in TICKET_DIMENSIONS)}, g.sla_met_month, g.sla_breached_month,
                {', '.join(f'g.{name}' for name in TICKET_PARTS)}
@@ -192,7 +217,10 @@ def build_ticket_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date
               FROM ticket_facts t JOIN ticket_kinds k ON {kind_matches} LEFT JOIN customer_paths p USING (customer_key)
               WHERE t.created_at >= $first::DATE AND t.created_at < $stop::DATE
               GROUP BY ALL) g
-        JOIN ticket_kinds k USING (kind) ORDER BY g.month""", months)
+        JOIN ticket_kinds k USING (kind)"""
+    _write_months(con, "ticket_months", "ticket_facts", "created_at", _coded(grouped, f"""
+        g.month, {', '.join(f'g.{c}' for c in ATTRS)}, c.tier_codes, {', '.join(f'g.{c}' for c in TICKET_DIMENSIONS)},
+        g.sla_met_month, g.sla_breached_month, {', '.join(f'g.{name}' for name in TICKET_PARTS)}"""), months)
     con.execute("DROP TABLE ticket_kinds")
 
 

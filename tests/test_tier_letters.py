@@ -1,5 +1,5 @@
-"""The one-copy roll-ups' tier letters (metrics.rollups): which letters a row of a month keeps, and which tier a query
-reads from them, on a path small enough to check by eye."""
+"""The one-copy roll-ups' tiers (metrics.rollups): which tier letters a row of a month keeps, how they are packed into
+tier codes, and which tier a query reads from them, on paths small enough to check by eye."""
 
 from __future__ import annotations
 
@@ -44,9 +44,17 @@ def test_a_path_kept_for_36_month_ends_at_most():
 
 @pytest.mark.parametrize(("tiers", "offset", "expected"), [
     ("ks", 0, "key"), ("ks", 1, "standard"), ("Vks", 0, "VIP"),
-    ("ks", 2, None),   # past the letters kept: no tier, never a guess
+    ("ks", 2, None),   # past the month ends kept: no tier, never a guess
     ("V-s", 1, None),  # no tier at that month end
+    ("-" * 35 + "V", 35, "VIP"),  # the 36th month end: bits 70 and 71, past a 64-bit integer
 ])
-def test_the_tier_a_query_reads_is_the_letter_of_its_month_end(tiers, offset, expected):
-    sql = rollups.tier_letter_sql("$tiers", "$offset")
+def test_the_tier_a_query_reads_is_the_code_of_its_month_end(tiers, offset, expected):
+    codes = rollups._codes_of_letters_sql("$tiers")
+    sql = rollups.tier_name_sql(rollups.tier_code_sql(f"({codes})", "$offset"))
     assert duckdb.execute(f"SELECT {sql}", {"tiers": tiers, "offset": offset}).fetchall() == [(expected,)]
+
+
+def test_tier_codes_two_bits_per_month_end_from_the_rows_own():
+    # 'Vks-': VIP = 1 in bits 0-1, key = 2 in bits 2-3, standard = 3 in bits 4-5, none = 0: 1 + 2*4 + 3*16 = 57
+    assert duckdb.execute(f"SELECT {rollups._codes_of_letters_sql('$t')}", {"t": "Vks-"}).fetchall() == [(57,)]
+    assert duckdb.execute(f"SELECT {rollups._codes_of_letters_sql('$t')}", {"t": ""}).fetchall() == [(0,)]

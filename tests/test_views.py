@@ -386,7 +386,7 @@ def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path, monkeyp
             con.execute(f"INSERT INTO {t} SELECT * FROM {t} WHERE {touched.get(t, 'as_of >= DATE ' + repr('2026-09-30'))}")
     # June 2026 is before the rebuilt months: a row there marked (a million bills more) must survive the partial build.
     june = "month = DATE '2026-06-01' AND rowid = (SELECT min(rowid) FROM billing_months WHERE month = DATE '2026-06-01')"
-    key = ", ".join(("month", *rollups.ATTRS, "tiers"))
+    key = ", ".join(("month", *rollups.ATTRS, "tier_codes"))
     marked = con.execute(f"SELECT {key}, bills FROM billing_months WHERE {june}").fetchall()[0]
     con.execute(f"UPDATE billing_months SET bills = bills + 1000000 WHERE {june}")
     assert list(full["customer_month_ends"].columns[-4:]) == ["billed_to_2026_09", "tier_2026_09",
