@@ -55,16 +55,20 @@ TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
 
 def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
                    time_column: str | None, window: str, columns: dict[str, str], where: str = "true",
-                   tier_in_fact: str | None = None, having: str = "", tier_filter: str | None = None) -> pd.DataFrame:
+                   tier_in_fact: str | None = None, having: str = "",
+                   rollup_tier: RollupTier | None = None) -> pd.DataFrame:
     """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
     Tiers are joined as of the window's end, or each period's end under a time grain (breakdown_tier_date), unless
     the table carries them: `tier_in_fact`, an expression over its rows giving the tiers the query needs (a roll-up
-    row's tier for the tier date, or ticket_facts' month_tier), chosen for that; `tier_filter`, the tier filter on
-    those rows when not a condition on that expression. `having` (a condition on the aggregates) applies only when
-    there are groups."""
-    g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns)
+    row's tier for the tier date, or ticket_facts' month_tier), chosen for that, or `rollup_tier` (a one-copy
+    roll-up's, rollup_tier_sql: grouped and filtered by its code). `having` (a condition on the aggregates) applies
+    only when there are groups."""
+    if rollup_tier is not None:
+        tier_in_fact = rollup_tier.tier
+    g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns,
+                 {"tier": rollup_tier.code} if rollup_tier is not None else {})
     if tier_in_fact:
-        tiers = tier_filter if tier_filter is not None else tier_condition(p, f, tier_in_fact)
+        tiers = rollup_tier.condition if rollup_tier is not None else tier_condition(p, f, tier_in_fact)
         join, conditions = "", f"{customer_conditions(p, f, alias)} AND {tiers}"
     else:
         join, conditions = fact_filters(p, f, settings, alias, "tier" in by, g)
@@ -87,9 +91,11 @@ def uses_tiers(f: Filters, by) -> bool:
 @dataclass(frozen=True)
 class RollupTier:
     """How a query reads tiers from a one-copy roll-up's rows (metrics.rollups: `month` and `tier_codes`): `tier`, the
-    tier as the query needs it (a column to group by), `condition`, the tier filter on the codes."""
+    tier as the query needs it, `code`, its code (what a breakdown by tier groups by), `condition`, the tier filter
+    on the codes."""
 
     tier: str
+    code: str
     condition: str
 
 
@@ -102,7 +108,7 @@ def rollup_tier_sql(p: Params, f: Filters, by, settings: MetricSettings, month_c
     if not settings.rollups or not rollups_answer(f, by) or "week" in by:
         return None
     if not uses_tiers(f, by):
-        return RollupTier("CAST(NULL AS VARCHAR)", "true")
+        return RollupTier("CAST(NULL AS VARCHAR)", "0", "true")
     if settings.tiers != DEFAULT_BOUNDARIES:
         return None
     date = breakdown_tier_date(p, f, tuple(by), month_column)
@@ -115,7 +121,7 @@ def rollup_tier_sql(p: Params, f: Filters, by, settings: MetricSettings, month_c
     alias = month_column.split(".")[0]
     code = tier_code_sql(f"{alias}.tier_codes", f"date_diff('month', {month_column}, last_day({date.sql}))")
     condition = "true" if f.tiers is None else f"list_contains({p([TIER_CODES[t] for t in f.tiers])}, {code})"
-    return RollupTier(tier_name_sql(code), condition)
+    return RollupTier(tier_name_sql(code), code, condition)
 
 
 def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = None):
@@ -126,8 +132,7 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
     tier = rollup_tier_sql(p, f, by, settings, "b.month")
     if tier is not None:
         return fact_aggregate(con, f, by, settings, p, measures, "billing_months", "b", "b.month",
-                              month_between(p, "b.month", f), fact_columns("b"), tier_in_fact=tier.tier,
-                              tier_filter=tier.condition)
+                              month_between(p, "b.month", f), fact_columns("b"), rollup_tier=tier)
     return fact_aggregate(con, f, by, settings, p, measures, "billing_facts", "b", "b.period",
                           month_between(p, "b.period", f), fact_columns("b"))
 
@@ -225,7 +230,7 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
         table, tier = found
         return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month",
                               month_between(p, "t.month", f), TICKET_COLUMNS, f"{types} AND {rollup.where}",
-                              tier_in_fact=tier.tier, tier_filter=tier.condition, having=rollup.having)
+                              rollup_tier=tier, having=rollup.having)
     fact = "ticket_facts"
     if rollup is not None:
         measures, where, having = rollup.measures, rollup.where, rollup.having
