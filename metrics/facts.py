@@ -39,7 +39,7 @@ from metrics.query import (
     tier_condition,
     whole_months,
 )
-from metrics.rollups import month_end_column
+from metrics.rollups import TIER_CODES, month_end_column, tier_code_sql, tier_name_sql
 from metrics.settings import DEFAULT_BOUNDARIES, MetricSettings
 
 CUSTOMER_COLUMNS = {d: f"s.{d}" for d in CUSTOMER_DIMENSIONS}
@@ -55,15 +55,21 @@ TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
 
 def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
                    time_column: str | None, window: str, columns: dict[str, str], where: str = "true",
-                   tier_in_fact: str | None = None, having: str = "") -> pd.DataFrame:
+                   tier_in_fact: str | None = None, having: str = "",
+                   rollup_tier: RollupTier | None = None) -> pd.DataFrame:
     """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
     Tiers are joined as of the window's end, or each period's end under a time grain (breakdown_tier_date), unless
-    the table carries them: `tier_in_fact` names its column holding the tiers the query needs (a roll-up's tier, or
-    ticket_facts' month_tier), chosen for that. `having` (a condition on the aggregates) applies only when there are
-    groups."""
-    g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns)
+    the table carries them: `tier_in_fact`, an expression over its rows giving the tiers the query needs (a roll-up
+    row's tier for the tier date, or ticket_facts' month_tier), chosen for that, or `rollup_tier` (a one-copy
+    roll-up's, rollup_tier_sql: grouped and filtered by its code). `having` (a condition on the aggregates) applies
+    only when there are groups."""
+    if rollup_tier is not None:
+        tier_in_fact = rollup_tier.tier
+    g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns,
+                 {"tier": rollup_tier.code} if rollup_tier is not None else {})
     if tier_in_fact:
-        join, conditions = "", f"{customer_conditions(p, f, alias)} AND {tier_condition(p, f, tier_in_fact)}"
+        tiers = rollup_tier.condition if rollup_tier is not None else tier_condition(p, f, tier_in_fact)
+        join, conditions = "", f"{customer_conditions(p, f, alias)} AND {tiers}"
     else:
         join, conditions = fact_filters(p, f, settings, alias, "tier" in by, g)
     sql = f"""
@@ -82,48 +88,57 @@ def uses_tiers(f: Filters, by) -> bool:
     return "tier" in by or f.tiers is not None
 
 
-def _rollup_slices(p: Params, f: Filters, by, settings: MetricSettings, time_column: str) -> str | None:
-    """The condition on a tier-keyed roll-up's rows (metrics.rollups: `as_of`, `month`) that picks, for a query over
-    whole months, the slice holding the tiers it needs, or None when none can answer: a window of at most
-    ROLLUP_HORIZON_MONTHS months, every customer dimension it uses kept in roll-ups, and, with tiers, the default
-    boundaries and a snapshot at each tier date (breakdown_tier_date: the window's end, or each period's end).
-    Without tiers any slice holding the months answers: the window end's."""
+@dataclass(frozen=True)
+class RollupTier:
+    """How a query reads tiers from a one-copy roll-up's rows (metrics.rollups: `month` and `tier_codes`): `tier`, the
+    tier as the query needs it, `code`, its code (what a breakdown by tier groups by), `condition`, the tier filter
+    on the codes."""
+
+    tier: str
+    code: str
+    condition: str
+
+
+def rollup_tier_sql(p: Params, f: Filters, by, settings: MetricSettings, month_column: str) -> RollupTier | None:
+    """The tier a query needs (breakdown_tier_date: the window's end, or each period's end) of a one-copy roll-up's
+    row, or None when the roll-ups cannot answer: every customer dimension used kept in roll-ups, no week grain, and
+    with tiers the default boundaries, a snapshot at each tier date and no tier date more than
+    ROLLUP_HORIZON_MONTHS - 1 month ends after a month of the window (the codes kept). Without tiers any window of
+    whole months answers."""
     if not settings.rollups or not rollups_answer(f, by) or "week" in by:
         return None
-    first = f.start.replace(day=1)
-    if (f.end.year - first.year) * 12 + f.end.month - first.month + 1 > ROLLUP_HORIZON_MONTHS:
-        return None
     if not uses_tiers(f, by):
-        end = month_end(f.end)
-        return f"{time_column.split('.')[0]}.as_of = {p(end)}::DATE" if snapshot_month_ends(p.con, [end]) else None
+        return RollupTier("CAST(NULL AS VARCHAR)", "0", "true")
     if settings.tiers != DEFAULT_BOUNDARIES:
         return None
-    date = breakdown_tier_date(p, f, tuple(by), time_column)
+    date = breakdown_tier_date(p, f, tuple(by), month_column)
+    first = f.start.replace(day=1)
+    if grain_of(by) is None and (f.end.year - first.year) * 12 + f.end.month - first.month + 1 > ROLLUP_HORIZON_MONTHS:
+        return None
     days = sorted({month_end(day) for day in date.dates})
     if snapshot_month_ends(p.con, days) != set(days):
         return None
-    alias = time_column.split(".")[0]
-    # The bounds let DuckDB skip the other month ends' rows (the roll-ups are stored in as_of order).
-    return (f"{alias}.as_of = last_day({date.sql}) AND {alias}.as_of BETWEEN {p(days[0])}::DATE "
-            f"AND {p(days[-1])}::DATE")
+    alias = month_column.split(".")[0]
+    code = tier_code_sql(f"{alias}.tier_codes", f"date_diff('month', {month_column}, last_day({date.sql}))")
+    condition = "true" if f.tiers is None else f"list_contains({p([TIER_CODES[t] for t in f.tiers])}, {code})"
+    return RollupTier(tier_name_sql(code), code, condition)
 
 
 def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = None):
     """Sums over bills (measures must be sums of b.amount_billed, b.amount_paid, b.consumption_kwh), with tiers as of
-    the window's end or each period's end: from billing_parts where it answers (_rollup_slices; bills are counted by
-    month, so every window is whole months of bills), else from the bills."""
+    the window's end or each period's end: from billing_months where it answers (rollup_tier_sql; bills are counted
+    by month, so every window is whole months of bills), else from the bills."""
     p = p or Params(con)
-    slices = _rollup_slices(p, f, by, settings, "b.month")
-    if slices is not None:
-        return fact_aggregate(con, f, by, settings, p, measures, "billing_parts", "b", "b.month",
-                              f"{month_between(p, 'b.month', f)} AND {slices}", fact_columns("b"),
-                              tier_in_fact="b.tier")
+    tier = rollup_tier_sql(p, f, by, settings, "b.month")
+    if tier is not None:
+        return fact_aggregate(con, f, by, settings, p, measures, "billing_months", "b", "b.month",
+                              month_between(p, "b.month", f), fact_columns("b"), rollup_tier=tier)
     return fact_aggregate(con, f, by, settings, p, measures, "billing_facts", "b", "b.period",
                           month_between(p, "b.period", f), fact_columns("b"))
 
 
 # Each additive part of a ticket metric, per ticket: the one definition of what ticket metrics count. The roll-up
-# ticket_as_of holds their sums; the row-level path computes them per ticket (ticket_parts_select) and applies the
+# ticket_months holds their sums; the row-level path computes them per ticket (ticket_parts_select) and applies the
 # same measures. Arrival times are in whole seconds, so the sums are exact.
 TICKET_PARTS = {
     "tickets": "1",
@@ -168,7 +183,7 @@ def backlog_source(settings: MetricSettings) -> str:
 @dataclass(frozen=True)
 class TicketRollup:
     """A ticket metric as measures over ticket parts (alias t; TICKET_PARTS, the ticket's attributes, and
-    sla_met_month / sla_breached_month, when the SLA outcome became known: a month in ticket_as_of, the exact time
+    sla_met_month / sla_breached_month, when the SLA outcome became known: a month in ticket_months, the exact time
     per ticket), `where` a condition on a ticket's attributes, `having` one on the groups' parts."""
 
     measures: str
@@ -181,13 +196,13 @@ def total(column: str) -> str:
     return f"CAST(coalesce(sum(t.{column}), 0) AS BIGINT)"
 
 
-def ticket_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[str, str] | None:
-    """(table, condition on its rows t) of the ticket roll-up slice holding a query's tickets with the tiers it needs
-    (_rollup_slices), over a window of whole months, if one does."""
+def ticket_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[str, RollupTier] | None:
+    """(table, how the query reads its rows' tiers) of the ticket roll-up holding a query's tickets
+    (rollup_tier_sql), over a window of whole months, if it does."""
     if whole_months(f) is None:
         return None
-    slices = _rollup_slices(p, f, by, settings, "t.month")
-    return None if slices is None else ("ticket_as_of", slices)
+    tier = rollup_tier_sql(p, f, by, settings, "t.month")
+    return None if tier is None else ("ticket_months", tier)
 
 
 def month_tiers_answer(p: Params, f: Filters, by, settings: MetricSettings) -> bool:
@@ -212,10 +227,10 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
     types = ticket_conditions(p, f, "t", apply_ticket_types)
     found = ticket_rollup(p, f, by, settings) if rollup is not None else None
     if found is not None and rollup is not None:
-        table, as_of = found
+        table, tier = found
         return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month",
-                              f"{month_between(p, 't.month', f)} AND {as_of}", TICKET_COLUMNS,
-                              f"{types} AND {rollup.where}", tier_in_fact="t.tier", having=rollup.having)
+                              month_between(p, "t.month", f), TICKET_COLUMNS, f"{types} AND {rollup.where}",
+                              rollup_tier=tier, having=rollup.having)
     fact = "ticket_facts"
     if rollup is not None:
         measures, where, having = rollup.measures, rollup.where, rollup.having

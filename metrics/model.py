@@ -42,8 +42,8 @@ CUSTOMER_DIMENSIONS: tuple[str, ...] = ("region", "service_center", "industry", 
 ROLLUP_CUSTOMER_ATTRIBUTES: tuple[str, ...] = tuple(d.name for d in CUSTOMER_ATTRIBUTE_DIMENSIONS if d.in_rollups)
 TICKET_DIMENSIONS: tuple[str, ...] = ("ticket_type", "channel", "category")
 TIME_GRAINS: tuple[str, ...] = ("week", "month", "quarter", "year")
-# How many months before a month end the tier-keyed roll-ups (billing_parts, ticket_as_of) keep: windows of up to
-# this many whole months with tiers as of their end are answered from them.
+# How many month ends, from a row's own month's on, the one-copy roll-ups (billing_months, ticket_months) keep its
+# customers' tiers for: windows of up to this many whole months with tiers as of their end are answered from them.
 ROLLUP_HORIZON_MONTHS = 36
 
 DIMENSION_BY_NAME = {d.name: d for d in CUSTOMER_ATTRIBUTE_DIMENSIONS}

@@ -265,11 +265,14 @@ def month_between(p: Params, column: str, f: Filters) -> str:
 
 @dataclass
 class Grouping:
-    """SELECT and GROUP BY pieces for whitelisted `by` dimensions over one fact's columns."""
+    """SELECT and GROUP BY pieces for whitelisted `by` dimensions over one fact's columns; `grouped`, for a dimension
+    whose column is a function of a cheaper expression (a roll-up's tier name of its tier code), that expression to
+    group by."""
 
     by: tuple[str, ...]
     time_column: str | None
     columns: dict[str, str] = field(default_factory=dict)
+    grouped: dict[str, str] = field(default_factory=dict)
 
     def expr(self, dim: str) -> str:
         if dim in TIME_GRAINS:
@@ -282,7 +285,7 @@ class Grouping:
 
     @property
     def group(self) -> str:
-        return f"GROUP BY {', '.join(self.expr(d) for d in self.by)}" if self.by else ""
+        return f"GROUP BY {', '.join(self.grouped.get(d, self.expr(d)) for d in self.by)}" if self.by else ""
 
     @property
     def order(self) -> str:

@@ -1,15 +1,18 @@
 """The roll-ups built at load, generated from the declaration in metrics.model, and `build`, which ingest calls.
 
-Each roll-up is keyed by `as_of`, a month end with a tier snapshot, and `month`, each of the ROLLUP_HORIZON_MONTHS
-months up to it, with the customer attributes the model keeps in roll-ups and the customer's tier as of `as_of`:
-a window of any run of whole months ending in `as_of`'s month reads the rows of one `as_of`, tiers as of the
-window's end (SPEC 5.1), and a breakdown by period reads, for each period, the rows whose `as_of` is that period's
-end. The parts stored are the facts' additive parts (metrics.facts.TICKET_PARTS and the bill sums), so a metric's
-measures over a roll-up are the same SQL as over the per-row parts (one definition).
+The facts' roll-ups, billing_months and ticket_months, keep each month once, summed per the customer attributes the
+model keeps in roll-ups and `tier_codes`, the customers' tiers from that month's end on (TIER_CODES): a window of
+any run of whole months reads its months, and a tier as of the window's end or each period's end (SPEC 5.1) is the
+code of that month end (metrics.facts.rollup_tier_sql). The parts stored are the facts' additive parts
+(metrics.facts.TICKET_PARTS and the bill sums), so a metric's measures over a roll-up are the same SQL as over the
+per-row parts (one definition). The window roll-ups (visit_coverage, customer_counts, revenue_retention_months) are
+kept per month end `as_of` with tiers as of it; customer_month_ends holds each customer's running bill total and
+tier at every month end as columns.
 
 `build(con, months=None)` builds them all; with `months` (month starts an append touched) it deletes and
-re-inserts only the slices whose `as_of` is in or after the earliest of them (a new month changes every later
-month end's tiers), keeping the others. The tier snapshots those slices read must be current first.
+re-inserts only what the earliest of them changes (a new month changes every later month end's tiers): the
+month-end slices from it on and the months whose tier letters reach it, keeping the others. The tier snapshots
+must be current first.
 """
 
 from __future__ import annotations
@@ -33,39 +36,26 @@ def _slices(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None) ->
     return [day for day in days if day >= first]
 
 
-def _slice_months(con: duckdb.DuckDBPyConnection) -> None:
-    """A temporary table `slice_months` (as_of, position, month): every slice's month end, its position in the tier
-    paths and each of the ROLLUP_HORIZON_MONTHS months it keeps, so facts meet their slices in an equality join."""
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE slice_months AS
-        SELECT d.as_of, d.position, CAST(m AS DATE) AS month
-        FROM slice_days d, unnest(generate_series(CAST(date_trunc('month', d.as_of) AS TIMESTAMP)
-                                                  - INTERVAL {ROLLUP_HORIZON_MONTHS - 1} MONTH,
-                                                  CAST(date_trunc('month', d.as_of) AS TIMESTAMP),
-                                                  INTERVAL 1 MONTH)) AS g(m)""")
-
-
 # Month ends summed per statement: one statement for all 36 of a large warehouse's slices holds every group of the
-# aggregate at once (12 M ticket groups at 100,000 customers: past the load's memory limit, it spills); one per month
-# end pays a scan of the facts for each.
+# aggregate at once; one per month end pays a scan of the facts for each.
 SLICES_PER_STATEMENT = 6
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return table in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")
+                     .fetchall()}
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, select: str, months: Iterable[dt.date] | None) -> None:
     """`table` from `select` for every slice (a whole build: all month ends), or (an append: `months` given) its
     slices from the earliest of them on deleted and inserted again, SLICES_PER_STATEMENT month ends per statement.
-    `select` reads the month ends, with their position in the tier paths, from the temporary table `slice_days`
-    (as_of, position), and with each month they keep from `slice_months`."""
-    _tier_paths(con)
+    `select` reads the month ends from the temporary table `slice_days` (as_of)."""
     slices = _slices(con, months)
-    exists = table in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary")
-                       .fetchall()}
+    exists = _exists(con, table)
     batches = [slices[i:i + SLICES_PER_STATEMENT] for i in range(0, len(slices), SLICES_PER_STATEMENT)]
     for i, batch in enumerate(batches or [[]]):
-        con.execute("""CREATE OR REPLACE TEMP TABLE slice_days AS
-                       SELECT i.as_of, i.position FROM tier_path_index i WHERE list_contains($days, i.as_of)""",
+        con.execute("CREATE OR REPLACE TEMP TABLE slice_days AS SELECT unnest($days::DATE[]) AS as_of",
                     {"days": batch})
-        _slice_months(con)
         if i == 0 and (months is None or not exists):
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}")
         else:
@@ -73,87 +63,156 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, select: str, months: Iter
                 con.execute(f"DELETE FROM {table} WHERE list_contains($days, as_of)", {"days": slices})
             con.execute(f"INSERT INTO {table} {select}")
     con.execute("DROP TABLE IF EXISTS slice_days")
-    con.execute("DROP TABLE IF EXISTS slice_months")
 
 
-def _tier_paths(con: duckdb.DuckDBPyConnection) -> None:
-    """Temporary tables `tier_paths` (customer_key, path): each customer's tiers at every snapshot month end in order,
-    one letter each (V, k, s), and `tier_path_index`, each month end's position in the paths. Customers with the same
-    attributes and path share every slice's tier, so the facts are summed once per path (a few thousand) instead of
-    being joined with a million tiers for every slice; `_tier_at` reads a slice's tier from the path."""
-    made = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tier_paths' AND temporary"
-    if con.execute(made).fetchall()[0][0]:
-        return  # made by an earlier step of the same build (build drops it at its end)
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE tier_paths AS
-        SELECT customer_key, string_agg(coalesce(left(tier, 1), '-'), '' ORDER BY as_of) AS path
-        FROM tier_snapshots GROUP BY customer_key""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE tier_path_index AS
-        SELECT as_of, CAST(row_number() OVER (ORDER BY as_of) AS INTEGER) AS position FROM tier_snapshot_dates""")
+# The one-copy roll-ups (billing_months, ticket_months) keep each month once, its rows summed per customer attributes
+# and `tier_codes`: the tiers of the row's customers at the end of the row's month and of each of the
+# ROLLUP_HORIZON_MONTHS - 1 months after it (as far as the last snapshot), two bits each (TIER_CODES; 0 for a month
+# end without a snapshot or a customer without a tier then), the row's own month end in the lowest bits. A query reads
+# the code of the month end whose tier it needs (metrics.facts.rollup_tier_sql): any run of whole months, by month or
+# over the window, from one copy. Built from each customer's path of tier letters (TIER_LETTERS).
+TIER_CODES = {"VIP": 1, "key": 2, "standard": 3}
+TIER_LETTERS = {"V": "VIP", "k": "key", "s": "standard"}
 
 
-def _tier_at(path: str, position: str) -> str:
-    """The tier a path holds at a month end's position."""
-    return (f"CASE substr({path}, {position}, 1) "
-            "WHEN 'V' THEN 'VIP' WHEN 'k' THEN 'key' WHEN 's' THEN 'standard' END")
+def tier_code_sql(codes: str, offset: str) -> str:
+    """The code (TIER_CODES; 0: none) of the tier a roll-up row's `codes` hold `offset` (an SQL integer) month ends
+    after the row's month's end."""
+    return f"(({codes} >> CAST(2 * ({offset}) AS INTEGER)) & 3)"
 
 
-def build_billing_parts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
-    """billing_parts: bills summed per as_of, bill month, customer attributes and tier as of as_of."""
-    _tier_paths(con)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE billing_by_path AS
-        SELECT b.period, {', '.join(f'b.{a}' for a in ATTRS)}, tp.path,
+def tier_name_sql(code: str) -> str:
+    """The tier of a code (tier_code_sql); null for 0 (no snapshot, no tier, or beyond the month ends kept)."""
+    return f"CASE {code} {' '.join(f'WHEN {n} THEN {tier!r}' for tier, n in TIER_CODES.items())} END"
+
+
+def _codes_of_letters_sql(letters: str) -> str:
+    """`letters` (TIER_LETTERS, '-' none) as tier codes: letter i in bits 2i and 2i + 1."""
+    code = " ".join(f"WHEN '{letter}' THEN {TIER_CODES[tier]}" for letter, tier in TIER_LETTERS.items())
+    return (f"coalesce(list_sum(list_transform(range(length({letters})), lambda i: "
+            f"CAST(CASE substr({letters}, i + 1, 1) {code} ELSE 0 END AS HUGEINT) << CAST(2 * i AS INTEGER))), "
+            f"CAST(0 AS HUGEINT))")
+
+
+def _customer_paths(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """A temporary table `customer_paths` (customer_key, path): each customer's tier letters at every month end from
+    the first snapshot's to the last's, in calendar order ('-' for a month without a snapshot or a customer without a
+    tier), read from customer_month_ends (which must be current); the first snapshot's month (None: no snapshot)."""
+    days = [row[0] for row in con.execute("SELECT as_of FROM tier_snapshot_dates ORDER BY as_of").fetchall()]
+    made = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'customer_paths' AND temporary"
+    if con.execute(made).fetchall()[0][0]:  # made by an earlier step of the same build (build drops it at its end)
+        return days[0].replace(day=1) if days else None
+    if not days:
+        con.execute("CREATE OR REPLACE TEMP TABLE customer_paths AS "
+                    "SELECT customer_key, '' AS path FROM customer_facts")
+        return None
+    first, last = days[0].replace(day=1), days[-1].replace(day=1)
+    known = {day.replace(day=1) for day in days}
+    letters, month = [], first
+    while month <= last:
+        end = (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        letters.append(f"coalesce(left({month_end_column('tier', end)}, 1), '-')" if month in known else "'-'")
+        month = end + dt.timedelta(days=1)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE customer_paths AS
+                    SELECT customer_key, concat({', '.join(letters)}) AS path FROM customer_month_ends""")
+    return first
+
+
+def _tiers_from_month_sql(month: str, first: dt.date | None) -> str:
+    """A fact row's `tiers`, letters (TIER_LETTERS) packed into tier_codes later, from its customer's path
+    (customer_paths p, from the month `first` on) and its month `month` (an SQL date): the letters from that month's
+    end on, ROLLUP_HORIZON_MONTHS of them, with '-' for the months before the first snapshot."""
+    if first is None:
+        return "''"
+    h = ROLLUP_HORIZON_MONTHS
+    gap = f"date_diff('month', DATE '{first:%Y-%m-%d}', {month})"
+    return (f"CASE WHEN {gap} <= -{h} THEN repeat('-', {h}) WHEN {gap} < 0 THEN repeat('-', -{gap}) || "
+            f"left(coalesce(p.path, ''), {h} + {gap}) ELSE substr(coalesce(p.path, ''), {gap} + 1, {h}) END")
+
+
+# Months summed per statement by the one-copy roll-ups: their groups at once, not the whole history's.
+MONTHS_PER_STATEMENT = 12
+
+
+def _write_months(con: duckdb.DuckDBPyConnection, table: str, facts: str, month: str,
+                  select: str, months: Iterable[dt.date] | None) -> None:
+    """A one-copy roll-up `table` from `select`, MONTHS_PER_STATEMENT months of `facts` at a time (`select` reads
+    the parameters $first and $stop: it sums the months from $first up to before $stop). With `months` (an append)
+    only the rows of the months whose tier codes reach the earliest of them are deleted and summed again: from
+    ROLLUP_HORIZON_MONTHS - 1 months before it on (earlier rows' letters end before it; facts change only from it
+    on)."""
+    found = con.execute(f"SELECT CAST(min({month}) AS DATE), CAST(max({month}) AS DATE) FROM {facts}").fetchall()[0]
+    lowest, highest = (None, None) if found[0] is None else (found[0].replace(day=1), found[1].replace(day=1))
+    whole = months is None or not _exists(con, table)
+    since = lowest
+    if not whole:
+        first = min(months).replace(day=1)
+        since = first
+        for _ in range(ROLLUP_HORIZON_MONTHS - 1):
+            since = (since - dt.timedelta(days=1)).replace(day=1)
+        con.execute(f"DELETE FROM {table} WHERE month >= $since", {"since": since})
+    batches = []
+    if lowest is not None:
+        start = max(since, lowest) if since is not None else lowest
+        while start <= highest:
+            stop = start
+            for _ in range(MONTHS_PER_STATEMENT):
+                stop = (stop + dt.timedelta(days=32)).replace(day=1)
+            batches.append((start, stop))
+            start = stop
+    for i, (start, stop) in enumerate(batches or [(dt.date(1, 1, 1), dt.date(1, 1, 1))]):
+        bounds = {"first": start, "stop": stop}
+        if i == 0 and whole:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {select}", bounds)
+        else:
+            con.execute(f"INSERT INTO {table} {select}", bounds)
+
+
+def _coded(grouped: str, columns: str) -> str:
+    """`columns` of the rows of `grouped` (a query with a `tiers` column of letters, see _tiers_from_month_sql) with
+    `tier_codes` in its place, each distinct path of letters packed once; in month order."""
+    return f"""
+        WITH g AS MATERIALIZED ({grouped}),
+        c AS (SELECT tiers, {_codes_of_letters_sql('tiers')} AS tier_codes FROM (SELECT DISTINCT tiers FROM g))
+        SELECT {columns} FROM g JOIN c USING (tiers) ORDER BY g.month"""
+
+
+def build_billing_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
+    """billing_months: bills summed per bill month, customer attributes and `tier_codes` (TIER_CODES), each month
+    once."""
+    first = _customer_paths(con)
+    _write_months(con, "billing_months", "billing_facts", "period", _coded(f"""
+        SELECT b.period AS month, {', '.join(f'b.{a}' for a in ATTRS)},
+               {_tiers_from_month_sql('b.period', first)} AS tiers,
                {', '.join(f'sum(b.{c}) AS {c}' for c in BILL_SUMS)}, count(*) AS bills
-        FROM billing_facts b LEFT JOIN tier_paths tp USING (customer_key)
-        GROUP BY ALL ORDER BY b.period""")
-    # Summed again per slice: sums of per-path sums (the order of floating-point additions differs from one pass over
-    # the bills in the last digits only).
-    _write(con, "billing_parts", f"""
-        SELECT d.as_of, b.period AS month, {', '.join(f'b.{a}' for a in ATTRS)},
-               {_tier_at('b.path', 'd.position')} AS tier,
-               {', '.join(f'sum(b.{c}) AS {c}' for c in BILL_SUMS)}, CAST(sum(b.bills) AS BIGINT) AS bills
-        FROM billing_by_path b JOIN slice_months d ON d.month = b.period
-        GROUP BY ALL ORDER BY d.as_of, month""", months)
-    con.execute("DROP TABLE billing_by_path")
+        FROM billing_facts b LEFT JOIN customer_paths p USING (customer_key)
+        WHERE b.period >= $first::DATE AND b.period < $stop::DATE
+        GROUP BY ALL""", f"g.month, {', '.join(f'g.{a}' for a in ATTRS)}, c.tier_codes, "
+                         f"{', '.join(f'g.{c}' for c in BILL_SUMS)}, g.bills"), months)
 
 
-# What a ticket roll-up row is counted by besides its month and tier: the customer's attributes and the ticket's.
-TICKET_KIND = (*ATTRS, *TICKET_DIMENSIONS)
-
-
-def build_ticket_parts(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
-    """ticket_as_of: tickets counted per as_of, created month, customer attributes, ticket type, channel, category, the
-    months the SLA outcome became known (met, breached) and tier as of as_of, with the parts of every additive ticket
-    metric (metrics.facts.TICKET_PARTS). Summed from one temporary table of per-ticket parts whose text columns are
-    numbered (`ticket_kinds`) and whose customers are replaced by their tier path (_tier_paths)."""
+def build_ticket_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
+    """ticket_months: tickets counted per created month, customer attributes, ticket type, channel, category, the
+    months the SLA outcome became known (met, breached) and `tier_codes` (TIER_CODES), each month once, with the
+    parts of every additive ticket metric (metrics.facts.TICKET_PARTS)."""
     from metrics.facts import TICKET_PARTS
 
-    kind_matches = " AND ".join(f"k.{c} IS NOT DISTINCT FROM t.{c}" for c in TICKET_KIND)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE ticket_kinds AS
-        SELECT row_number() OVER () AS kind, * FROM (SELECT DISTINCT {', '.join(TICKET_KIND)} FROM ticket_facts)""")
-    _tier_paths(con)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE ticket_rows AS
-        SELECT k.kind, tp.path, CAST(date_trunc('month', t.created_at) AS DATE) AS month,
+    first = _customer_paths(con)
+    month = "CAST(date_trunc('month', t.created_at) AS DATE)"
+    # Grouped by the text columns themselves: numbering them first (a join of every ticket on eight columns) costs
+    # more than it saves (measured at 1 M: 4.2 against 3.6 CPU s for a year of tickets, plus 2.8 s to number them).
+    grouped = f"""
+        SELECT {month} AS month, {', '.join(f't.{c}' for c in ATTRS)},
+               {_tiers_from_month_sql(month, first)} AS tiers, {', '.join(f't.{c}' for c in TICKET_DIMENSIONS)},
                CAST(date_trunc('month', t.sla_met_after) AS DATE) AS sla_met_month,
                CAST(date_trunc('month', t.sla_breached_after) AS DATE) AS sla_breached_month,
                {', '.join(f'CAST(sum({sql.format(t="t")}) AS BIGINT) AS {name}' for name, sql in TICKET_PARTS.items())}
-        FROM ticket_facts t JOIN ticket_kinds k ON {kind_matches} LEFT JOIN tier_paths tp USING (customer_key)
-        GROUP BY ALL ORDER BY month""")
-    resums = ", ".join(f"CAST(sum(t.{name}) AS BIGINT) AS {name}" for name in TICKET_PARTS)
-    _write(con, "ticket_as_of", f"""
-        SELECT g.as_of, g.month, {', '.join(f'k.{c}' for c in ATTRS)}, g.tier,
-               {', '.join(f'k.{c}' for c in TICKET_DIMENSIONS)}, g.sla_met_month, g.sla_breached_month,
-               {', '.join(f'g.{name}' for name in TICKET_PARTS)}
-        FROM (SELECT d.as_of, t.month, t.kind, {_tier_at('t.path', 'd.position')} AS tier, t.sla_met_month,
-                     t.sla_breached_month, {resums}
-              FROM ticket_rows t JOIN slice_months d ON d.month = t.month GROUP BY ALL) g
-        JOIN ticket_kinds k USING (kind) ORDER BY g.as_of, g.month""", months)
-    con.execute("DROP TABLE ticket_rows")
-    con.execute("DROP TABLE ticket_kinds")
+        FROM ticket_facts t LEFT JOIN customer_paths p USING (customer_key)
+        WHERE t.created_at >= $first::DATE AND t.created_at < $stop::DATE
+        GROUP BY ALL"""
+    _write_months(con, "ticket_months", "ticket_facts", "created_at", _coded(grouped, f"""
+        g.month, {', '.join(f'g.{c}' for c in ATTRS)}, c.tier_codes, {', '.join(f'g.{c}' for c in TICKET_DIMENSIONS)},
+        g.sla_met_month, g.sla_breached_month, {', '.join(f'g.{name}' for name in TICKET_PARTS)}"""), months)
 
 
 def build_visit_coverage(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
@@ -273,10 +332,11 @@ def build_customer_month_ends(con: duckdb.DuckDBPyConnection, months: Iterable[d
                         WHERE m.customer_key = s.customer_key""", {"as_of": day})
 
 
-STEPS = (("billing_parts", build_billing_parts), ("ticket_as_of", build_ticket_parts),
-         ("visit_coverage", build_visit_coverage), ("customer_counts", build_customer_counts),
-         ("revenue_retention_months", build_revenue_retention_months),
-         ("ticket_backlog", build_ticket_backlog), ("customer_month_ends", build_customer_month_ends))
+# customer_month_ends first: the one-copy roll-ups read the customers' tier paths from it.
+STEPS = (("customer_month_ends", build_customer_month_ends), ("billing_months", build_billing_months),
+         ("ticket_months", build_ticket_months), ("visit_coverage", build_visit_coverage),
+         ("customer_counts", build_customer_counts), ("revenue_retention_months", build_revenue_retention_months),
+         ("ticket_backlog", build_ticket_backlog))
 
 
 def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> dict[str, float]:
@@ -292,7 +352,6 @@ def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = Non
             step(con, months)
             seconds[name] = time.perf_counter() - started
     finally:  # a build that failed leaves no temporary table a later build on this connection would take as its own
-        for table in ("tier_paths", "tier_path_index", "slice_days", "slice_months", "billing_by_path", "ticket_rows",
-                      "ticket_kinds"):
+        for table in ("customer_paths", "slice_days"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return seconds

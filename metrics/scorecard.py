@@ -243,9 +243,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
 
 def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[str]:
     """SELECTs of the region of each bill, ticket, survey and visit of the filters' customers in the window. Without a
-    tier filter, bills come from billing_parts (each month's own slice): the same months, a small fraction of the
+    tier filter, bills come from billing_months (bills summed per month): the same months, a small fraction of the
     rows."""
-    bills = ("(SELECT month AS period, * EXCLUDE (month) FROM billing_parts WHERE as_of = last_day(month))"
+    bills = ("(SELECT month AS period, * EXCLUDE (month) FROM billing_months)"
              if settings.rollups and f.tiers is None and rollups_answer(f, ()) else "billing_facts")
     facts = [(bills, "b", month_between(p, "b.period", f)), ("ticket_facts", "t", between(p, "t.created_at", f)),
              ("survey_facts", "v", between(p, "v.surveyed_on", f)),

@@ -387,7 +387,7 @@ def test_a_manager_choice_or_limit_is_never_answered_from_a_roll_up(hand, year20
     """The roll-ups are not kept per account manager (metrics.model): the planner sends every Filters that selects
     accounts by manager, chosen or as the signed-in user's row limit, to the facts."""
     from metrics.customer import _retention_by_month
-    from metrics.facts import _rollup_slices, month_end_windows, ticket_rollup, window_revenue_sql
+    from metrics.facts import month_end_windows, rollup_tier_sql, ticket_rollup, window_revenue_sql
     from metrics.query import Params
     from metrics.settings import DEFAULT_SETTINGS as S
 
@@ -397,11 +397,11 @@ def test_a_manager_choice_or_limit_is_never_answered_from_a_roll_up(hand, year20
     january = year2024.window(dt.date(2024, 1, 1), dt.date(2024, 1, 31))
     # Without a manager each planner answers these windows from a roll-up, so the assertions below could fail.
     p = Params(hand)
-    assert _rollup_slices(p, year, (), S, "b.month") is not None and ticket_rollup(p, year, (), S) is not None
+    assert rollup_tier_sql(p, year, (), S, "b.month") is not None and ticket_rollup(p, year, (), S) is not None
     assert window_revenue_sql(p, year, S) is not None
     assert month_end_windows(p, _retention_by_month(False), [january], S, january, ()) is not None
     for update in ({"account_managers": ("M1",)}, {"allowed_account_managers": ("M1",)}):
         f, month = year.model_copy(update=update), january.model_copy(update=update)
-        assert _rollup_slices(p, f, (), S, "b.month") is None and ticket_rollup(p, f, (), S) is None
+        assert rollup_tier_sql(p, f, (), S, "b.month") is None and ticket_rollup(p, f, (), S) is None
         assert window_revenue_sql(p, f, S) is None
         assert month_end_windows(p, _retention_by_month(False), [month], S, month, ()) is None

@@ -183,7 +183,7 @@ def test_every_metric_computes_for_every_dimension_it_offers(demo):
 
 
 def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
-    """The tables built at load (metrics.rollups: billing_parts, ticket_as_of, visit_coverage, customer_counts,
+    """The tables built at load (metrics.rollups: billing_months, ticket_months, visit_coverage, customer_counts,
     ticket_backlog (backlog and backlog ageing); the tier snapshots with their running revenue totals,
     early_warning_inputs and the SLA outcome times in ticket_facts; read when rollups are on) against the row-level path (off), for every window shape: 1, 2, 3 months, year to date,
     12, 24 and 36 months, windows starting and ending mid-month, a window inside one month; with filters on tier,
@@ -218,7 +218,7 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
     # The ticket roll-up answers some of these windows (so the comparison below covers it), the facts the others.
     answering = {(ticket_rollup(Params(demo), f, by, DEFAULT_SETTINGS) or (None,))[0]
                  for f in windows for by in ((), ("quarter",))}
-    assert answering == {"ticket_as_of", None}
+    assert answering == {"ticket_months", None}
     compared = set()
     for f in windows:
         for metric in CATALOGUE.values():
@@ -344,7 +344,7 @@ def test_a_failed_rollup_build_leaves_no_temporary_table_behind(demo_db, tmp_pat
     def broken(con, months=None):
         raise duckdb.Error("disk full")
 
-    steps = tuple((name, broken if name == "ticket_as_of" else step) for name, step in rollups.STEPS)
+    steps = tuple((name, broken if name == "ticket_months" else step) for name, step in rollups.STEPS)
     monkeypatch.setattr(rollups, "STEPS", steps)
     with pytest.raises(duckdb.Error, match="disk full"):
         rollups.build(con)
@@ -353,24 +353,30 @@ def test_a_failed_rollup_build_leaves_no_temporary_table_behind(demo_db, tmp_pat
     con.close()
 
 
-def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path):
-    """rollups.build(con, months=...) re-inserts the month-end slices from the earliest given month on: after
-    corrupting those slices (each of their rows twice; customer_month_ends' September columns wrong and October's
-    gone, as before the append that brings October) and leaving the earlier ones, every roll-up equals a full build,
-    row for row and column for column."""
+def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path, monkeypatch):
+    """rollups.build(con, months=...) re-inserts the month-end slices from the earliest given month on, and the
+    one-copy roll-ups' months whose tier letters reach it (from ROLLUP_HORIZON_MONTHS - 1 months before it; here 3
+    letters, so the demo's earlier months are kept): after corrupting those (each of their rows twice;
+    customer_month_ends' September columns wrong and October's gone, as before the append that brings October) and
+    marking a row of a kept month, every roll-up equals a full build, row for row and column for column, except the
+    marked row, which was kept as it was."""
     import shutil
 
     import duckdb
 
     from metrics import rollups
 
+    monkeypatch.setattr(rollups, "ROLLUP_HORIZON_MONTHS", 3)
     copy = tmp_path / "w.duckdb"
     shutil.copy(demo_db, copy)
     con = duckdb.connect(str(copy))
+    rollups.build(con)
     tables = [name for name, _ in rollups.STEPS]
     full = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").df() for t in tables}
-    # ticket_backlog is kept per ticket, not per month end: an append of 2026-09 rebuilds its tickets created from then
-    touched = {"ticket_backlog": "created_at >= DATE '2026-09-01'"}
+    # ticket_backlog is kept per ticket, not per month end: an append of 2026-09 rebuilds its tickets created from
+    # then; the one-copy roll-ups rebuild the months from 2026-07 on (their 3 letters reach 2026-09's end).
+    touched = {"ticket_backlog": "created_at >= DATE '2026-09-01'", "billing_months": "month >= DATE '2026-07-01'",
+               "ticket_months": "month >= DATE '2026-07-01'"}
     for t in tables:  # the slices an append of 2026-09 touches read wrong; the earlier ones stay
         if t == "customer_month_ends":
             con.execute("UPDATE customer_month_ends SET billed_to_2026_09 = -1, tier_2026_09 = 'none'")
@@ -378,10 +384,19 @@ def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path):
             con.execute("ALTER TABLE customer_month_ends DROP COLUMN billed_to_2026_10")
         else:
             con.execute(f"INSERT INTO {t} SELECT * FROM {t} WHERE {touched.get(t, 'as_of >= DATE ' + repr('2026-09-30'))}")
+    # June 2026 is before the rebuilt months: a row there marked (a million bills more) must survive the partial build.
+    june = "month = DATE '2026-06-01' AND rowid = (SELECT min(rowid) FROM billing_months WHERE month = DATE '2026-06-01')"
+    key = ", ".join(("month", *rollups.ATTRS, "tier_codes"))
+    marked = con.execute(f"SELECT {key}, bills FROM billing_months WHERE {june}").fetchall()[0]
+    con.execute(f"UPDATE billing_months SET bills = bills + 1000000 WHERE {june}")
     assert list(full["customer_month_ends"].columns[-4:]) == ["billed_to_2026_09", "tier_2026_09",
                                                               "billed_to_2026_10", "tier_2026_10"]
     assert con.execute("SELECT count(*) FROM ticket_backlog").fetchall()[0][0] > len(full["ticket_backlog"])
     rollups.build(con, months=[dt.date(2026, 10, 1), dt.date(2026, 9, 1)])
+    same = " AND ".join(f"{c} IS NOT DISTINCT FROM ${c}" for c in key.split(", "))
+    values = dict(zip(key.split(", "), marked[:-1]))
+    assert con.execute(f"SELECT bills FROM billing_months WHERE {same}", values).fetchall() == [(marked[-1] + 1000000,)]
+    con.execute(f"UPDATE billing_months SET bills = bills - 1000000 WHERE {same}", values)
     for t in tables:
         again = con.execute(f"SELECT * FROM {t} ORDER BY ALL").df()
         assert len(again) == len(full[t]) > 0, t
