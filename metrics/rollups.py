@@ -145,7 +145,7 @@ def _write_months(con: duckdb.DuckDBPyConnection, table: str, facts: str, month:
     lowest, highest = (None, None) if found[0] is None else (found[0].replace(day=1), found[1].replace(day=1))
     whole = months is None or not _exists(con, table)
     since = lowest
-    if not whole:
+    if months is not None and not whole:
         first = min(months).replace(day=1)
         since = first
         for _ in range(ROLLUP_HORIZON_MONTHS - 1):
