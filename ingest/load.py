@@ -29,8 +29,15 @@ from ingest.lock import one_load_at_a_time
 from ingest.mapping import SourceMapping
 from ingest.model import ModelChange, build_derived_model
 from ingest.os_errors import explained
-from ingest.readers import (HEADER_SEARCH_ROWS, SUPPORTED_SUFFIXES, FileHeader, HeaderFinder, StagedFile,
-                            read_header, stage_file)
+from ingest.readers import (
+    HEADER_SEARCH_ROWS,
+    SUPPORTED_SUFFIXES,
+    FileHeader,
+    HeaderFinder,
+    StagedFile,
+    read_header,
+    stage_file,
+)
 from ingest.scratch import ScratchFolder, clean_leftovers
 from ingest.sources import record_source_columns
 from ingest.validate import SQL_TYPES, ColumnOptions, parse_select, raw_row_sql
