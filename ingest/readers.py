@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -274,7 +275,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
     source = path
     if encoding != "utf-8":
         # DuckDB reads UTF-8 only without extensions, so other encodings (and a BOM) are decoded here, once.
-        source = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
+        fd, name = tempfile.mkstemp(suffix=".csv", dir=workdir)
+        os.close(fd)  # left open, it kept the copy's room taken after the copy was removed, until the load's end
+        source = Path(name)
         with open(source, "w", encoding="utf-8", newline="") as out:
             try:
                 _transcode(path, encoding, out)

@@ -3,6 +3,7 @@ while its own table loads: small real CSV and Excel files written here."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import importlib
@@ -182,6 +183,12 @@ def test_a_decoded_copy_is_removed_once_its_file_is_staged(tmp_path):
         staged = stage_file(con, path, "stage_0", workdir)
         assert staged.encoding == "gb18030" and staged.rows == 2
         assert os.listdir(workdir) == []  # the UTF-8 copy DuckDB read is gone
+        # and no file descriptor holds it (its room would stay taken until the process ends)
+        held = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # the descriptor listing the folder itself, closed by now
+                held.append(os.readlink(f"/proc/self/fd/{fd}"))
+        assert [link for link in held if str(workdir) in link] == []
         # the staged text is all there: both rows, their Chinese names decoded
         assert con.execute("SELECT c1 FROM stage_0 ORDER BY _line").fetchall() == [("甲钢铁有限公司",), ("乙数据中心",)]
         temporary = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
