@@ -171,7 +171,9 @@ def loading_lines(measured: dict | None) -> list[str]:
                   f"{full['load_average'][1]}; warehouse {run['warehouse_mib']:,.0f} MiB.",
                   f"- Floor, the files DuckDB reads itself ({', '.join(floor_)}): {floor_rows:,} rows in "
                   f"{floor_seconds:.1f} s = **{floor_rows / floor_seconds:,.0f} rows/s** (load average "
-                  f"{run['floor_load_average'][0]} → {run['floor_load_average'][1]}).", "",
+                  f"{run['floor_load_average'][0]} → {run['floor_load_average'][1]})." if floor_ else
+                  f"- Floor: not measured in this run ({run.get('floor_note', 'no figures')}).",
+                  *([f"- {run['note']}"] if run.get("note") else []), "",
                   "| phase | importer (s) | rows | importer rows/s | floor (s) | floor rows/s | importer / floor |",
                   "|---|---|---|---|---|---|---|"]
         for table, row in full["tables"].items():
@@ -200,8 +202,10 @@ def loading_lines(measured: dict | None) -> list[str]:
                           + "."]
         lines.append("")
     if len(measured["runs"]) > 1:
-        lines += ["### Growth", "", "| customers | rows | full load (s) | rows/s | peak memory (MiB) | warehouse (MiB) "
-                  "| increment (s) | load average |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["### Growth", "", "Each size as last measured (the runs' times above: the code and the machine's "
+                  "load differ between them).", "",
+                  "| customers | rows | full load (s) | rows/s | peak memory (MiB) | warehouse (MiB) "
+                  "| increment (s) | load average | measured |", "|---|---|---|---|---|---|---|---|---|"]
         for run in measured["runs"]:
             full = run["full"]
             inc = run.get("increment")
@@ -209,7 +213,7 @@ def loading_lines(measured: dict | None) -> list[str]:
                          f"{full['rows'] / full['seconds']:,.0f} | {full['peak_mib']:,.0f} | "
                          f"{run['warehouse_mib']:,.0f} | "
                          + (f"{inc['seconds']:.1f}" if inc else "–")
-                         + f" | {full['load_average'][0]}–{full['load_average'][1]} |")
+                         + f" | {full['load_average'][0]}–{full['load_average'][1]} | {run['at']} |")
         lines.append("")
     return lines
 
