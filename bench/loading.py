@@ -119,8 +119,18 @@ def measure(exports: Path, work: Path, customers: int, increment: bool = True) -
               "floor": floor_files, "floor_load_average": floor_run["load_average"], "full": full,
               "warehouse_mib": db.stat().st_size / 2**20}
     if increment:
+        # the split's copies are loaded: free their room (8 GB at 3 M customers) before the append, which needs it
+        _remove_split(base)
         result["increment"] = importer([inc], db, "append")
+        _remove_split(inc)
     return result
+
+
+def _remove_split(folder: Path) -> None:
+    """A folder split_increment wrote: its copies and its links to the exports (never what they link to)."""
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
 
 
 def record(path: Path, result: dict) -> dict:
@@ -161,7 +171,9 @@ def loading_lines(measured: dict | None) -> list[str]:
                   f"{full['load_average'][1]}; warehouse {run['warehouse_mib']:,.0f} MiB.",
                   f"- Floor, the files DuckDB reads itself ({', '.join(floor_)}): {floor_rows:,} rows in "
                   f"{floor_seconds:.1f} s = **{floor_rows / floor_seconds:,.0f} rows/s** (load average "
-                  f"{run['floor_load_average'][0]} → {run['floor_load_average'][1]}).", "",
+                  f"{run['floor_load_average'][0]} → {run['floor_load_average'][1]})." if floor_ else
+                  f"- Floor: not measured in this run ({run.get('floor_note', 'no figures')}).",
+                  *([f"- {run['note']}"] if run.get("note") else []), "",
                   "| phase | importer (s) | rows | importer rows/s | floor (s) | floor rows/s | importer / floor |",
                   "|---|---|---|---|---|---|---|"]
         for table, row in full["tables"].items():
@@ -190,8 +202,10 @@ def loading_lines(measured: dict | None) -> list[str]:
                           + "."]
         lines.append("")
     if len(measured["runs"]) > 1:
-        lines += ["### Growth", "", "| customers | rows | full load (s) | rows/s | peak memory (MiB) | warehouse (MiB) "
-                  "| increment (s) | load average |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["### Growth", "", "Each size as last measured (the runs' times above: the code and the machine's "
+                  "load differ between them).", "",
+                  "| customers | rows | full load (s) | rows/s | peak memory (MiB) | warehouse (MiB) "
+                  "| increment (s) | load average | measured |", "|---|---|---|---|---|---|---|---|---|"]
         for run in measured["runs"]:
             full = run["full"]
             inc = run.get("increment")
@@ -199,7 +213,7 @@ def loading_lines(measured: dict | None) -> list[str]:
                          f"{full['rows'] / full['seconds']:,.0f} | {full['peak_mib']:,.0f} | "
                          f"{run['warehouse_mib']:,.0f} | "
                          + (f"{inc['seconds']:.1f}" if inc else "–")
-                         + f" | {full['load_average'][0]}–{full['load_average'][1]} |")
+                         + f" | {full['load_average'][0]}–{full['load_average'][1]} | {run['at']} |")
         lines.append("")
     return lines
 

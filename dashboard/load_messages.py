@@ -75,8 +75,9 @@ NOTES: list[tuple[str, str]] = [
 ERRORS: list[tuple[str, str]] = [
     (r"(?P<file>.+?): cannot load as table '(?P<table>\w+)': missing required column\(s\) (?P<columns>.+)\. "
      r"Headers found(?: \(header on line (?P<line>\d+)[^)]*\))?: (?P<headers>.*)\. Rename the headers or map them in "
-     r"a mapping file \(--mapping\)\.",
-     "{file}：无法作为数据表“{table}”导入，缺少必填列 {columns}。文件中的表头：{headers}。请修改表头，或在字段映射文件中映射。"),
+     r"a mapping file \(--mapping\)\. The mapping looked for: (?P<looked>.*)\.",
+     "{file}：无法作为数据表“{table}”导入，缺少必填列 {columns}。文件中的表头：{headers}。请修改表头，或在字段映射文件中映射。"
+     "查找过的表头：{looked}。"),
     (r"(?P<file>.+?): no sheet has a header row with (?P<what>.*); sheets read: (?P<sheets>.*)\. Name the sheet .*",
      "{file}：没有任何工作表含有该数据表的表头行；已读取的工作表：{sheets}。请在字段映射文件中指定工作表（sheet = \"...\"）或修改表头"),
     (r"(?P<file>.+?): cannot tell which table this file holds\. Name the file after the table \((?P<tables>.+)\) "

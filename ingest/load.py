@@ -29,7 +29,15 @@ from ingest.lock import one_load_at_a_time
 from ingest.mapping import SourceMapping
 from ingest.model import ModelChange, build_derived_model
 from ingest.os_errors import explained
-from ingest.readers import HEADER_SEARCH_ROWS, SUPPORTED_SUFFIXES, HeaderFinder, StagedFile, stage_file
+from ingest.readers import (
+    HEADER_SEARCH_ROWS,
+    SUPPORTED_SUFFIXES,
+    FileHeader,
+    HeaderFinder,
+    StagedFile,
+    read_header,
+    stage_file,
+)
 from ingest.scratch import ScratchFolder, clean_leftovers
 from ingest.sources import record_source_columns
 from ingest.validate import SQL_TYPES, ColumnOptions, parse_select, raw_row_sql
@@ -269,7 +277,9 @@ class HeaderMap:
     scaled: list[str]  # what the report says about each scaling
 
 
-def _map_headers(staged: StagedFile, contract: Contract, mapping: SourceMapping) -> HeaderMap:
+def _map_headers(staged: StagedFile | FileHeader, contract: Contract, mapping: SourceMapping) -> HeaderMap:
+    """Which of the file's columns is which of the table's (the header alone decides: a file's header, read before any
+    file is staged, maps as its staged table will); a required column no header names is an error."""
     table_map = mapping.for_table(contract.name)
     ranks = header_ranks(contract, table_map.columns)
     chosen: dict[str, tuple[int, int, str, str | None]] = {}  # canonical -> (rank, index, header, unit)
@@ -316,9 +326,16 @@ def _map_headers(staged: StagedFile, contract: Contract, mapping: SourceMapping)
             f"{staged.path.name}: cannot load as table '{contract.name}': missing required column(s) "
             f"{', '.join(missing)}. Headers found{where if shown else ''}: "
             f"{', '.join(h.strip() or '(blank)' for h in staged.headers)}. "
-            "Rename the headers or map them in a mapping file (--mapping)."
+            "Rename the headers or map them in a mapping file (--mapping). The mapping looked for: "
+            + "; ".join(f"{c} as {', '.join(_looked_for(c, ranks))}" for c in missing) + "."
         )
     return HeaderMap(sources, labels, ignored, notes, scale, scaled)
+
+
+def _looked_for(column: str, ranks: dict[str, tuple[str, int]]) -> list[str]:
+    """The headers taken for a column, a mapping file's first, then its name and aliases (normalised: case, spaces
+    and punctuation do not matter)."""
+    return [h for h, _ in sorted(((h, r) for h, (c, r) in ranks.items() if c == column), key=lambda hr: hr[1])]
 
 
 def _create_table_sql(contract: Contract) -> str:
@@ -490,6 +507,8 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
     resources = load_resources()
     with explained(db_path.parent):
         check_files(files, limits or UploadLimits.from_env())
+        # every file's header before anything is staged, copied or written: a file missing a column refuses the load
+        tables_of = _tables_of(files, mode, mapping)
         db_path.parent.mkdir(parents=True, exist_ok=True)
         waited = time.perf_counter()
         with one_load_at_a_time(db_path, wait_seconds, lambda message: say(LoadProgress(
@@ -511,8 +530,8 @@ def load(paths: list[Path], db_path: Path, mode: Mode = "replace", mapping: Sour
                     _configure(con, resources, workdir)
                     if in_place:
                         con.execute("BEGIN TRANSACTION")
-                    report = _build(OneTransaction(con) if in_place else con, files, db_path, mode, mapping,
-                                    workdir, track)
+                    report = _build(OneTransaction(con) if in_place else con, files, tables_of, db_path, mode,
+                                    mapping, workdir, track)
                     report.swap = "in place, one transaction" if in_place else (
                         "copy of the warehouse, renamed over it" if mode == "append" else "new file, renamed over it")
                     track("committing", 0.99)
@@ -632,8 +651,10 @@ def _export_order(files: list[Path]) -> list[Path]:
     return [p for _, _, p in sorted(zip(times, [p.name for p in files], files))]
 
 
-def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMapping, workdir: Path,
-           track: _Tracker) -> LoadReport:
+def _build(con, files: list[Path], tables_of: dict[int, str], db_path: Path, mode: Mode, mapping: SourceMapping,
+           workdir: Path, track: _Tracker) -> LoadReport:
+    """The load into `con`; `tables_of` is each file's table (`_tables_of`: every file's header was checked). Each
+    file is staged only at its table's turn and dropped once that table is loaded."""
     con.execute(META_DDL)
     before = _model_inputs(con) if mode == "append" else None
     if mode == "replace" and db_path.exists():
@@ -654,41 +675,21 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
     def done() -> float:  # half of a file's share once read, the other half once its table is checked and loaded
         return share * (read_bytes + checked_bytes) / (2 * total_bytes)
 
-    named = [mapping.table_for_file(path) or _table_by_name(path) for path in files]
     staged_files: dict[int, StagedFile] = {}
     file_reports: dict[int, FileReport] = {}
 
-    def read(n: int, table: str | None) -> str:
+    def read(n: int, table: str) -> None:
         nonlocal read_bytes
         path = files[n]
         track("reading", done(), name=path.name, step=n + 1, steps=len(files))
         phase_started = time.perf_counter()
-        describe = f"the columns of table '{table}'" if table else "the columns of any table"
         staged = stage_file(con, path, f"stage_{n}", workdir, mapping.sheet_for(table),
-                            _header_finder(table, mapping), describe)
-        table = table or _table_by_headers(staged.headers, mapping)
-        if table is None:
-            raise LoadError(
-                f"{path.name}: cannot tell which table this file holds. Name the file after the table "
-                f"({', '.join(CONTRACTS)}) or list it under [tables.<name>] files in a mapping file. "
-                f"Headers found: {', '.join(staged.headers)}"
-            )
+                            _header_finder(table, mapping), f"the columns of table '{table}'")
         staged_files[n] = staged
         report.phase_seconds[f"read {path.name}"] = time.perf_counter() - phase_started
         read_bytes += sizes[n]
         track("reading", done(), name=path.name, step=n + 1, steps=len(files),
               rows=staged.rows + len(staged.structural_rejects), rejected=len(staged.structural_rejects))
-        return table
-
-    # a file its name does not place is read first, to tell its table from its headers
-    tables_of = {n: named[n] or read(n, None) for n in range(len(files))}
-    if mode == "replace":
-        missing = [t for t in TABLE_ORDER if CONTRACTS[t].required and t not in tables_of.values()]
-        if missing:
-            raise LoadError(
-                f"a full (replace) load needs the required table(s) {', '.join(missing)}; "
-                f"files given: {', '.join(p.name for p in files)}"
-            )
 
     file_names = [p.name for p in files]
     outcomes: dict[int, tuple[TableOutcome, int]] = {}
@@ -699,8 +700,7 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
         numbers = [n for n in range(len(files)) if tables_of[n] == table]
         by_file: list[tuple[int, StagedFile, HeaderMap]] = []
         for n in numbers:
-            if n not in staged_files:
-                read(n, table)
+            read(n, table)
             staged = staged_files[n]
             headers = _map_headers(staged, contract, mapping)
             # a column the mapping gives a constant value is one the source has (SPEC 5.7)
@@ -774,6 +774,56 @@ def _build(con, files: list[Path], db_path: Path, mode: Mode, mapping: SourceMap
          "read": totals["read"], "loaded": totals["loaded"], "rejected": totals["rejected"]},
     )
     return report
+
+
+def _closest(contract: Contract, mapping: SourceMapping):
+    """For a workbook with no sheet whose header names the table's required columns: the row of a sheet that names
+    most of them, the columns it lacks and the headers the mapping looked for (ingest.readers.Closest)."""
+    ranks = header_ranks(contract, mapping.columns_for(contract.name))
+
+    def closest(sheet: str, rows: list[tuple[int, list[str]]]) -> tuple[int, str] | None:
+        scored = [([c for c in contract.required_columns if c not in _found_columns(row, contract, mapping)], line)
+                  for line, row in rows]
+        if not scored:
+            return None
+        missing, line = min(scored, key=lambda s: len(s[0]))
+        looked = "; ".join(f"{c} as {', '.join(_looked_for(c, ranks))}" for c in missing)
+        return len(missing), (f"Closest: row {line} of sheet '{sheet}', missing required column(s) "
+                              f"{', '.join(missing)}; the mapping looked for: {looked}.")
+
+    return closest
+
+
+def _tables_of(files: list[Path], mode: Mode, mapping: SourceMapping) -> dict[int, str]:
+    """Each file's table, from its name (or mapping) or else its header, after checking from the header alone (its
+    first rows, read here) that it has every required column of that table, and that a replace load has every
+    required table. Raises LoadError naming the first file that cannot load: then nothing was staged or written."""
+    tables: dict[int, str] = {}
+    named = [mapping.table_for_file(path) or _table_by_name(path) for path in files]
+    for n, path in enumerate(files):
+        table = named[n]
+        describe = f"the columns of table '{table}'" if table else "the columns of any table"
+        with duckdb.connect() as con:  # only a Parquet file's schema is read with it
+            header = read_header(con, path, mapping.sheet_for(table), _header_finder(table, mapping), describe,
+                                 _closest(CONTRACTS[table], mapping) if table else None)
+        table = table or _table_by_headers(header.headers, mapping)
+        if table is None:
+            raise LoadError(
+                f"{path.name}: cannot tell which table this file holds. Name the file after the table "
+                f"({', '.join(CONTRACTS)}) or list it under [tables.<name>] files in a mapping file. "
+                f"Headers found: {', '.join(header.headers)}"
+            )
+        # a header told by its columns is the first row naming a table's: the row staging finds for that table
+        _map_headers(header, CONTRACTS[table], mapping)
+        tables[n] = table
+    if mode == "replace":
+        missing = [t for t in TABLE_ORDER if CONTRACTS[t].required and t not in tables.values()]
+        if missing:
+            raise LoadError(
+                f"a full (replace) load needs the required table(s) {', '.join(missing)}; "
+                f"files given: {', '.join(p.name for p in files)}"
+            )
+    return tables
 
 
 def _model_inputs(con: duckdb.DuckDBPyConnection) -> tuple[frozenset, int | None]:

@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -41,6 +42,9 @@ TOTALS_FIRST_CELL = r"^\s*(合\s*计|总\s*计|小\s*计|total|grand\s+total|sub
 # A header finder gets the first rows of a file (lists of cell text) and returns the index of the header row,
 # or None when no row names the table's columns.
 HeaderFinder = Callable[[list[list[str]]], "int | None"]
+# Given a sheet's name and its first non-empty rows (cell text, with their row numbers), how close it comes to a header
+# row: (columns missing, what to tell a person), or None. Used to explain a workbook where no sheet has the header.
+Closest = Callable[[str, list[tuple[int, list[str]]]], "tuple[int, str] | None"]
 
 
 @dataclass
@@ -60,6 +64,86 @@ class StagedFile:
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
     # (line, raw text, reason) for lines that could not be split into columns
     structural_rejects: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+@dataclass
+class FileHeader:
+    """A file's header as its staging will take it, read from its first rows only (the header row, a sheet's first
+    rows, a Parquet file's schema): enough to tell and check its table before any file is staged."""
+
+    path: Path
+    headers: list[str]
+    header_line: int = 1
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    header_found: bool = True
+
+
+HEAD_BYTES = 1 << 20  # a CSV's first bytes read for its header: far more than HEADER_SEARCH_ROWS rows
+
+
+def read_header(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None = None,
+                find_header: HeaderFinder | None = None, describe: str = "the table's columns",
+                closest: Closest | None = None) -> FileHeader:
+    """The header `stage_file` would take, from the file's first rows: a CSV's first MiB decoded as its encoding
+    (told by the BOM, else UTF-8 if those bytes decode, else GB18030), the same sheet and header row of a workbook,
+    a Parquet file's column names. Raises the errors staging would for a file that has no header."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise LoadError(f"{path}: file not found")
+    if suffix in CSV_SUFFIXES:
+        return _csv_header(path, find_header)
+    if suffix in EXCEL_SUFFIXES:
+        names, name, rows, header_index, header_found = _excel_header(path, sheet, find_header, describe, True, closest)
+        return FileHeader(path, [_cell_text(h) or "" for h in rows[header_index]], header_index + 1, name, names,
+                          header_found)
+    if suffix in PARQUET_SUFFIXES:
+        return FileHeader(path, _parquet_columns(con, path), header_line=0)
+    raise LoadError(f"{path.name}: unknown file type '{suffix}'; export as CSV, Excel (.xlsx) or Parquet")
+
+
+def _head_text(path: Path) -> tuple[str, bool]:
+    """The text of a CSV's first HEAD_BYTES (a character cut at the end left out) and whether that is all of it."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+        whole = not fh.read(1)
+    if head.startswith(codecs.BOM_UTF8):
+        encodings = ["utf-8-sig"]
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ["utf-16"]
+    else:
+        encodings = ["utf-8", "gb18030"]
+    for encoding in encodings:
+        try:
+            return codecs.getincrementaldecoder(encoding)().decode(head, final=whole), whole
+        except UnicodeDecodeError as exc:
+            if encoding == encodings[-1]:
+                raise not_text(path, exc) from None
+    raise AssertionError("unreachable")
+
+
+def _csv_header(path: Path, find_header: HeaderFinder | None) -> FileHeader:
+    text, whole = _head_text(path)
+    if not text.strip():
+        raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
+    # the delimiter from the same 64 KiB of UTF-8 text stage_csv sniffs it from
+    sample = text.encode("utf-8")[: 1 << 16].decode("utf-8", errors="ignore")
+    delimiter = _sniff_delimiter(sample.splitlines()[: 4 * HEADER_SEARCH_ROWS])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, first_lines, line = [], [], 0
+    for row in reader:
+        rows.append(row)
+        first_lines.append(line + 1)
+        line = reader.line_num
+        if len(rows) == 4 * HEADER_SEARCH_ROWS:
+            break
+    else:
+        if not whole and rows:  # the head ended inside its last record
+            rows.pop()
+    header_index, header_found = _pick_header(rows, find_header)
+    if header_index < 0:
+        raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
+    return FileHeader(path, rows[header_index], first_lines[header_index], header_found=header_found)
 
 
 def detect_encoding(path: Path) -> str:
@@ -191,7 +275,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
     source = path
     if encoding != "utf-8":
         # DuckDB reads UTF-8 only without extensions, so other encodings (and a BOM) are decoded here, once.
-        source = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
+        fd, name = tempfile.mkstemp(suffix=".csv", dir=workdir)
+        os.close(fd)  # left open, it kept the copy's room taken after the copy was removed, until the load's end
+        source = Path(name)
         with open(source, "w", encoding="utf-8", newline="") as out:
             try:
                 _transcode(path, encoding, out)
@@ -238,6 +324,11 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
     errors = con.execute(
         f"SELECT line_byte_position, csv_line, error_type, error_message FROM {rejects_table} ORDER BY line"
     ).fetchall()
+    # the staged table holds every cell now: the decoded copy and DuckDB's rejects tables are not needed again
+    con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
+    con.execute(f"DROP TABLE IF EXISTS {rejects_scan}")
+    if source != path:
+        source.unlink(missing_ok=True)
     # which record each structural error belongs to (DuckDB counts the byte where the line starts)
     rejected: dict[int, tuple[str, str, str]] = {}
     for position, raw, kind, message in errors:
@@ -311,8 +402,11 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
-def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: str | None,
-                find_header: HeaderFinder | None = None, describe: str = "the table's columns") -> StagedFile:
+def _excel_header(path: Path, sheet: str | None, find_header: HeaderFinder | None, describe: str,
+                  head_only: bool = False, closest: Closest | None = None) -> tuple[list[str], str, list, int, bool]:
+    """The workbook's sheets, the sheet read (the named one, else the first with a header row the finder knows), its
+    rows (only the first ones the header is looked for in, `head_only`), the header row's index and whether the
+    finder recognised it."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -322,9 +416,10 @@ def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: s
     names = list(workbook.sheet_names)
     if sheet is not None and sheet not in names:
         raise LoadError(f"{path.name}: no sheet named '{sheet}'; sheets found: {', '.join(names)}")
-    chosen = None
+    chosen, near = None, []
     for name in [sheet] if sheet is not None else names:
-        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        rows = workbook.get_sheet_by_name(name).to_python(
+            skip_empty_area=False, **({"nrows": 4 * HEADER_SEARCH_ROWS} if head_only else {}))
         texts = [[_cell_text(v) or "" for v in row] for row in rows[: 4 * HEADER_SEARCH_ROWS]]
         if find_header is None or sheet is not None:
             chosen = (name, rows, *_pick_header(texts, find_header))
@@ -334,15 +429,24 @@ def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: s
         if found is not None:
             chosen = (name, rows, candidates[found], True)
             break
+        if closest is not None and (how := closest(name, [(i + 1, texts[i]) for i in candidates])):
+            near.append(how)
     if chosen is None:
         raise LoadError(
             f"{path.name}: no sheet has a header row with {describe}; sheets read: {', '.join(names)}. "
             "Name the sheet in a mapping file (sheet = \"...\") or rename the headers"
+            + (f". {min(near, key=lambda how: how[0])[1]}" if near else "")
         )
     name, rows, header_index, header_found = chosen
     if header_index < 0:
         raise LoadError(f"{path.name}: sheet '{name}' is empty; expected a header row and data "
                         f"(sheets found: {', '.join(names)})")
+    return names, name, rows, header_index, header_found
+
+
+def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: str | None,
+                find_header: HeaderFinder | None = None, describe: str = "the table's columns") -> StagedFile:
+    names, name, rows, header_index, header_found = _excel_header(path, sheet, find_header, describe)
     headers = [_cell_text(h) or "" for h in rows[header_index]]
     width = len(headers)
     body, empty = [], 0
@@ -364,11 +468,15 @@ def stage_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: s
     return staged
 
 
-def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> StagedFile:
+def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     try:
-        headers = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
+        return [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
     except duckdb.Error as exc:
         raise LoadError(f"{path.name}: not a readable Parquet file ({exc})") from None
+
+
+def stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> StagedFile:
+    headers = _parquet_columns(con, path)
     cols = ", ".join(f"CAST(#{i + 1} AS VARCHAR) AS c{i}" for i in range(len(headers)))
     con.execute(
         f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () AS _line, {cols} FROM read_parquet($p)",
