@@ -182,3 +182,29 @@ def store_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite'}"
     return _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+
+
+def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    """A test export file: `text` in `encoding` at folder/name (the folder made)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture
+def staged_files(monkeypatch) -> list[str]:
+    """The files a load stages (ingest.readers.stage_file as ingest.load calls it), in order: a refusal before the
+    work leaves it empty."""
+    import importlib
+
+    load_module = importlib.import_module("ingest.load")  # `ingest.load` the attribute is the function
+    calls: list[str] = []
+    stage = load_module.stage_file
+
+    def recording(con, path, *args, **kwargs):
+        calls.append(path.name)
+        return stage(con, path, *args, **kwargs)
+
+    monkeypatch.setattr(load_module, "stage_file", recording)
+    return calls

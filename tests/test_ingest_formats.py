@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from ingest import LoadError, load, load_mapping
+from tests.conftest import write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,13 +25,6 @@ CUSTOMERS = (
 )
 BILLING = "customer_id,period,consumption_kwh,amount_billed,amount_paid\nC1,2024-01,1000,650,650\n"
 TICKETS = "ticket_id,customer_id,ticket_type,created_at\nT1,C1,repair,2024-01-05 08:00\n"
-
-
-def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(text.encode(encoding))
-    return path
 
 
 def exports(folder: Path, **files: str) -> Path:

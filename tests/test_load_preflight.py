@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from ingest import LoadError, load
+from tests.conftest import write
 
 load_module = importlib.import_module("ingest.load")  # `ingest.load` the name is the function
 
@@ -32,13 +33,6 @@ TICKETS = (
 TICKETS_NO_TYPE = "ticket_id,customer_id,created_at\nT1,C1,2024-01-05 08:00\n"
 
 
-def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
 def good_warehouse(tmp_path: Path) -> Path:
     folder = tmp_path / "good"
     for name, text in (("customers.csv", CUSTOMERS), ("billing.csv", BILLING), ("tickets.csv", TICKETS)):
@@ -54,25 +48,13 @@ def fingerprint(db: Path) -> tuple[str, int, list[str]]:
             sorted(p.name for p in db.parent.iterdir() if p.name.startswith(".")))
 
 
-@pytest.fixture
-def staged_calls(monkeypatch):
-    """Every file the load stages (ingest.readers.stage_file as ingest.load calls it), in order."""
-    calls: list[str] = []
-    real = load_module.stage_file
-
-    def spy(con, path, *args, **kwargs):
-        calls.append(path.name)
-        return real(con, path, *args, **kwargs)
-
-    monkeypatch.setattr(load_module, "stage_file", spy)
-    return calls
 
 
 @pytest.mark.parametrize("mode", ["replace", "append"])
 def test_a_csv_of_the_third_table_without_a_required_column_refuses_the_load_before_any_file_is_staged(
-        tmp_path, staged_calls, mode):
+        tmp_path, staged_files, mode):
     db = good_warehouse(tmp_path)
-    staged_calls.clear()
+    staged_files.clear()
     before = fingerprint(db)
     folder = tmp_path / "new"
     write(folder, "customers.csv", CUSTOMERS)
@@ -80,7 +62,7 @@ def test_a_csv_of_the_third_table_without_a_required_column_refuses_the_load_bef
     write(folder, "tickets.csv", TICKETS_NO_TYPE)
     with pytest.raises(LoadError) as error:
         load([folder], db, mode=mode)
-    assert staged_calls == []  # not even customers.csv, the first table's file, was staged
+    assert staged_files == []  # not even customers.csv, the first table's file, was staged
     message = str(error.value)
     assert message.startswith("tickets.csv: cannot load as table 'tickets': missing required column(s) "
                               "ticket_type. Headers found (header on line 1; none of the first 20 rows names them all, "
@@ -94,11 +76,11 @@ def test_a_csv_of_the_third_table_without_a_required_column_refuses_the_load_bef
 
 
 def test_an_excel_file_of_the_third_table_without_a_required_column_refuses_the_load_up_front(tmp_path,
-                                                                                             staged_calls):
+                                                                                             staged_files):
     import openpyxl
 
     db = good_warehouse(tmp_path)
-    staged_calls.clear()
+    staged_files.clear()
     before = fingerprint(db)
     folder = tmp_path / "new"
     write(folder, "customers.csv", CUSTOMERS)
@@ -111,7 +93,7 @@ def test_an_excel_file_of_the_third_table_without_a_required_column_refuses_the_
     book.save(folder / "tickets.xlsx")
     with pytest.raises(LoadError) as error:
         load([folder], db)
-    assert staged_calls == []
+    assert staged_files == []
     message = str(error.value)
     # no row of any sheet names all of tickets' required columns; row 2 names three of the four
     assert message == ("tickets.xlsx: no sheet has a header row with the columns of table 'tickets'; sheets read: 工单. "
@@ -121,7 +103,7 @@ def test_an_excel_file_of_the_third_table_without_a_required_column_refuses_the_
     assert fingerprint(db) == before
 
 
-def test_a_file_told_by_its_header_is_checked_up_front_too(tmp_path, staged_calls):
+def test_a_file_told_by_its_header_is_checked_up_front_too(tmp_path, staged_files):
     folder = tmp_path / "new"
     write(folder, "customers.csv", CUSTOMERS)
     write(folder, "billing.csv", BILLING)
@@ -131,12 +113,12 @@ def test_a_file_told_by_its_header_is_checked_up_front_too(tmp_path, staged_call
     with pytest.raises(LoadError, match=r"导出.csv: cannot tell which table this file holds\. .* Headers found: "
                                         r"customer_id, consumption_kwh, amount_paid$"):
         load([folder], tmp_path / "w.duckdb")
-    assert staged_calls == []
+    assert staged_files == []
     assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_a_file_whose_name_says_no_table_is_staged_at_its_tables_turn_and_freed_after_it(tmp_path, monkeypatch,
-                                                                                          staged_calls):
+                                                                                          staged_files):
     """Files are numbered in name order: 0 billing.csv, 1 customers.csv, 2 导出2.csv (tickets, told by its header,
     GB18030 so it is decoded into a scratch copy). Before each table loads, the staged tables held and the decoded
     copies in the load's scratch folder are noted: only that table's own file may be there, and no copy."""
@@ -165,7 +147,7 @@ def test_a_file_whose_name_says_no_table_is_staged_at_its_tables_turn_and_freed_
     monkeypatch.setattr(load_module, "_load_table", load_table)
     db = tmp_path / "w.duckdb"
     report = load([folder], db)
-    assert staged_calls == ["customers.csv", "billing.csv", "导出2.csv"]  # each at its table's turn
+    assert staged_files == ["customers.csv", "billing.csv", "导出2.csv"]  # each at its table's turn
     assert held == {"customers": (["stage_1"], []), "billing": (["stage_0"], []), "tickets": (["stage_2"], [])}
     assert report.tables()["tickets"]["loaded"] == 2
     with duckdb.connect(str(db), read_only=True) as con:

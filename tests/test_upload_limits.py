@@ -29,17 +29,9 @@ SMALL = UploadLimits(max_columns=20, max_rows=10)
 
 
 @pytest.fixture
-def staged(monkeypatch) -> list[str]:
+def staged(staged_files) -> list[str]:
     """The files the readers were asked to parse: a refusal before the work leaves it empty."""
-    calls: list[str] = []
-    stage = LOAD_MODULE.stage_file
-
-    def recording(con, path, *args, **kwargs):
-        calls.append(path.name)
-        return stage(con, path, *args, **kwargs)
-
-    monkeypatch.setattr(LOAD_MODULE, "stage_file", recording)
-    return calls
+    return staged_files
 
 
 def exports(folder: Path) -> Path:
