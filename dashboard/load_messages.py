@@ -78,6 +78,11 @@ ERRORS: list[tuple[str, str]] = [
      r"a mapping file \(--mapping\)\. The mapping looked for: (?P<looked>.*)\.",
      "{file}：无法作为数据表“{table}”导入，缺少必填列 {columns}。文件中的表头：{headers}。请修改表头，或在字段映射文件中映射。"
      "查找过的表头：{looked}。"),
+    (r"(?P<file>.+?): no sheet has a header row with (?P<what>.*); sheets read: (?P<sheets>.*)\. Name the sheet "
+     r"in a mapping file \(sheet = \"\.\.\.\"\) or rename the headers\. Closest: row (?P<row>\d+) of sheet '(?P<sheet>.*)', "
+     r"missing required column\(s\) (?P<columns>.+); the mapping looked for: (?P<looked>.*)\.",
+     "{file}：没有任何工作表含有该数据表的表头行；已读取的工作表：{sheets}。请在字段映射文件中指定工作表（sheet = \"...\"）或修改表头。"
+     "最接近的是工作表“{sheet}”第 {row} 行，缺少必填列 {columns}；查找过的表头：{looked}。"),
     (r"(?P<file>.+?): no sheet has a header row with (?P<what>.*); sheets read: (?P<sheets>.*)\. Name the sheet .*",
      "{file}：没有任何工作表含有该数据表的表头行；已读取的工作表：{sheets}。请在字段映射文件中指定工作表（sheet = \"...\"）或修改表头"),
     (r"(?P<file>.+?): cannot tell which table this file holds\. Name the file after the table \((?P<tables>.+)\) "
@@ -147,8 +152,16 @@ def note_zh(note: str) -> str:
     return re.sub(r"header '(.*?)'", r"表头“\1”", chinese).replace("the mapping file", "字段映射文件")
 
 
+def _looked_for_zh(looked: str) -> str:
+    """The importer's "column as header, header; column as …" list of the headers a mapping looked for, in Chinese:
+    "column（表头：header、header）；…"."""
+    return "；".join(re.sub(r"^(\w+) as (.*)$", lambda m: f"{m[1]}（表头：{'、'.join(m[2].split(', '))}）", part)
+                    for part in looked.split("; "))
+
+
 def error_zh(message: str) -> str:
-    return _translate(message, ERRORS)
+    chinese = _translate(message, ERRORS)
+    return re.sub(r"查找过的表头：(.*)。$", lambda m: f"查找过的表头：{_looked_for_zh(m[1])}。", chinese)
 
 
 # --- A load's progress while it runs (branch `load`, issue 17) ---

@@ -115,3 +115,46 @@ def test_importer_messages_read_in_chinese(tmp_path):
     with pytest.raises(LoadError) as error:
         load([folder], tmp_path / "w.duckdb")
     assert error_zh(str(error.value)).startswith("tickets.csv：无法作为数据表“tickets”导入，缺少必填列 ticket_type, created_at")
+
+
+def test_a_workbook_without_the_header_reads_in_chinese_with_the_closest_row_and_the_headers_looked_for(tmp_path):
+    """The importer's "no sheet has a header" error keeps its "Closest: …" detail in Chinese, and the list of headers
+    the mapping looked for reads "column（表头：a、b）", with no English "as" left in it."""
+    import openpyxl
+
+    from dashboard.load_messages import error_zh
+    from ingest import LoadError, load
+    from tests.conftest import write
+
+    folder = tmp_path / "in"
+    write(folder, "customers.csv", "customer_id,region,service_center,industry,area,voltage_kv,opened_on\n"
+                                   "C1,杭州,城东供电所,钢铁,urban,110,2020-01-01\n")
+    book = openpyxl.Workbook()
+    book.active.title = "工单"
+    book.active.append(["国网XX供电公司 服务工单"])
+    book.active.append(["工单编号", "客户编号", "工单类型"])  # row 2: everything but created_at (受理时间, …)
+    book.active.append(["T1", "C1", "repair"])
+    book.save(folder / "tickets.xlsx")
+    with pytest.raises(LoadError) as error:
+        load([folder], tmp_path / "w.duckdb")
+    assert error_zh(str(error.value)) == (
+        "tickets.xlsx：没有任何工作表含有该数据表的表头行；已读取的工作表：工单。请在字段映射文件中指定工作表（sheet = \"...\"）"
+        "或修改表头。最接近的是工作表“工单”第 2 行，缺少必填列 created_at；"
+        "查找过的表头：created_at（表头：created_at、受理时间、创建时间、报修时间、opened_at、created）。")
+
+
+def test_the_headers_looked_for_read_in_chinese_for_every_missing_column(tmp_path):
+    from dashboard.load_messages import error_zh
+    from ingest import LoadError, load
+    from tests.conftest import write
+
+    folder = tmp_path / "in"
+    write(folder, "customers.csv", "customer_id,region,service_center,industry,area,voltage_kv,opened_on\n"
+                                   "C1,杭州,城东供电所,钢铁,urban,110,2020-01-01\n")
+    write(folder, "tickets.csv", "工单编号,客户编号,受理渠道\nT1,C1,95598\n")
+    with pytest.raises(LoadError) as error:
+        load([folder], tmp_path / "w.duckdb")
+    chinese = error_zh(str(error.value))
+    assert chinese.endswith("查找过的表头：ticket_type（表头：ticket_type、业务类型、工单类型、诉求类型、type）；"
+                            "created_at（表头：created_at、受理时间、创建时间、报修时间、opened_at、created）。")
+    assert " as " not in chinese
