@@ -1,0 +1,61 @@
+"""Which regions have data in a window (the league table scores only those) and whether a window has any
+(metrics.scorecard.regions_with_data, has_data): counted by hand on the hand warehouse, and the tables built at load
+(billing_months, ticket_months) against the facts on the demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from metrics import Filters, MetricSettings
+from metrics.scorecard import has_data, regions_with_data
+
+ROW_LEVEL = MetricSettings(rollups=False)
+
+
+def window(start: str, end: str, **filters) -> Filters:
+    return Filters(start=dt.date.fromisoformat(start), end=dt.date.fromisoformat(end), **filters)
+
+
+# Hand warehouse (tests/conftest.py): region A holds C1 and C2, region B holds C3, C4 and C5.
+@pytest.mark.parametrize(("f", "expected"), [
+    # March 2024: C3's bill (B); T1, T2 (C1, C2: A); S2 and V2 (C2: A)
+    (window("2024-03-01", "2024-03-31"), {"A", "B"}),
+    # May 2024: no bill; T4 (C1: A) and V1 (C1: A); nothing of B's customers
+    (window("2024-05-01", "2024-05-31"), {"A"}),
+    # July 2024: only the survey S3 (C3: B)
+    (window("2024-07-01", "2024-07-31"), {"B"}),
+    # December 2024: no bill, no survey, no visit; T5 (C1: A) on the 31st and T6 (C5, never billed: B)
+    (window("2024-12-01", "2024-12-31"), {"A", "B"}),
+    # mid-month to mid-month: T7 (2024-09-27) and T8 (2024-10-08), both C3's (B)
+    (window("2024-09-15", "2024-10-20"), {"B"}),
+    # November 2024: nothing at all
+    (window("2024-11-01", "2024-11-30"), set()),
+    # 2024 with region B chosen: B only, though A has data
+    (window("2024-01-01", "2024-12-31", regions=("B",)), {"B"}),
+    # May 2024 in urban areas: T4 and V1 are C1's (urban, A)
+    (window("2024-05-01", "2024-05-31", areas=("rural", "remote")), set()),
+])
+@pytest.mark.parametrize("settings", [MetricSettings(), ROW_LEVEL], ids=["tables built at load", "row level"])
+def test_regions_with_data_by_hand(hand, f, expected, settings):
+    assert regions_with_data(hand, f, settings) == expected
+    assert has_data(hand, f, settings) is bool(expected)
+
+
+def test_regions_with_data_from_the_tables_built_at_load_equal_the_facts(demo):
+    regions = [r for (r,) in demo.execute("SELECT DISTINCT region FROM customer_facts ORDER BY 1").fetchall()]
+    windows = [window("2026-01-01", "2026-09-30"), window("2026-01-01", "2026-09-30", tiers=("VIP",)),
+               window("2025-11-01", "2026-10-31", tiers=("VIP", "key"), voltages=(10.0,)),
+               window("2026-06-01", "2026-06-30", tiers=("VIP",), regions=tuple(regions[:2])),
+               window("2025-12-10", "2026-05-20", tiers=("key",)),
+               window("2024-11-01", "2026-10-31", tiers=("VIP",), areas=("remote",)),
+               window("2026-03-01", "2026-03-31", tiers=("VIP",), areas=("remote",), industries=("钢铁",))]
+    answers = []
+    for f in windows:
+        answer = regions_with_data(demo, f)
+        assert answer == regions_with_data(demo, f, ROW_LEVEL), f
+        assert has_data(demo, f) is has_data(demo, f, ROW_LEVEL) is bool(answer), f
+        answers.append(answer)
+    # the windows above are not all alike: some have every region, some fewer
+    assert answers[0] == set(regions) and any(0 < len(a) < len(regions) for a in answers), answers
