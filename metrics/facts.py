@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from metrics.filters import Filters
-from metrics.model import ROLLUP_HORIZON_MONTHS, rollups_answer
+from metrics.model import ROLLUP_CUSTOMER_ATTRIBUTES, ROLLUP_HORIZON_MONTHS, rollups_answer
 from metrics.query import (
     CUSTOMER_ATTRIBUTES,
     CUSTOMER_DIMENSIONS,
@@ -37,6 +37,7 @@ from metrics.query import (
     snapshot_month_ends,
     ticket_conditions,
     tier_condition,
+    tier_join,
     whole_months,
 )
 from metrics.rollups import TIER_CODES, month_end_column, tier_code_sql, tier_name_sql
@@ -189,6 +190,10 @@ class TicketRollup:
     measures: str
     where: str = "true"
     having: str = ""
+    # Whether the measures hold over a window that starts or ends mid-month when its whole months are read from
+    # ticket_months and only its partial first and last months ticket by ticket (ticket_edges): false for measures
+    # that compare a month column of the roll-up with the window's end (sla_met_month < the day after it).
+    edges: bool = True
 
 
 def total(column: str) -> str:
@@ -231,6 +236,9 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
         return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month",
                               month_between(p, "t.month", f), TICKET_COLUMNS, f"{types} AND {rollup.where}",
                               rollup_tier=tier, having=rollup.having)
+    edged = ticket_edges(p, f, by, settings) if rollup is not None and rollup.edges else None
+    if edged is not None and rollup is not None:
+        return _edges_aggregate(con, f, by, settings, p, rollup, types, *edged)
     fact = "ticket_facts"
     if rollup is not None:
         measures, where, having = rollup.measures, rollup.where, rollup.having
@@ -241,6 +249,56 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
     return fact_aggregate(con, f, by, settings, p, measures, fact, "t", "t.created_at",
                           between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having,
                           tier_in_fact="t.month_tier" if month_tiers_answer(p, f, by, settings) else None)
+
+
+def inner_months(f: Filters) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of the whole calendar months inside a window that starts or ends mid-month; None for a
+    window of whole months, or one with no whole month inside."""
+    if whole_months(f) is not None:
+        return None
+    first = f.start if f.start.day == 1 else month_end(f.start) + dt.timedelta(days=1)
+    last = f.end if month_end(f.end) == f.end else f.end.replace(day=1) - dt.timedelta(days=1)
+    return (first, last) if first < last else None
+
+
+def ticket_edges(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[dt.date, dt.date, RollupTier] | None:
+    """For a window starting or ending mid-month: its whole months (inner_months) and how ticket_months' rows give the
+    tiers the query needs (rollup_tier_sql: the window's end, or each period's, for every row), when the roll-up
+    answers those months; the days before and after them are read ticket by ticket."""
+    inner = inner_months(f)
+    if inner is None:
+        return None
+    tier = rollup_tier_sql(p, f, by, settings, "t.month")
+    return None if tier is None else (*inner, tier)
+
+
+def _edges_aggregate(con, f: Filters, by, settings: MetricSettings, p: Params, rollup: TicketRollup, types: str,
+                     first: dt.date, last: dt.date, tier: RollupTier) -> pd.DataFrame:
+    """A ticket metric's measures over one set of rows: ticket_months' rows for the whole months first..last and each
+    ticket's parts (TICKET_PARTS) for the days of the window before and after them. The measures are sums of the
+    parts, so they add up exactly over the two; tiers are the same date's on both (the window's end, or each period's
+    end: breakdown_tier_date)."""
+    dims = (*ROLLUP_CUSTOMER_ATTRIBUTES, *TICKET_DIMENSIONS)
+    edge_tier = breakdown_tier_date(p, f, tuple(by), "t.created_at")
+    join, tier_column, tiers = tier_join(p, f, settings, "t", "tier" in by, edge_tier)
+    conditions = f"{customer_conditions(p, f, 't')} AND {types} AND {rollup.where}"
+    before, after = (f.start, first - dt.timedelta(days=1)), (last + dt.timedelta(days=1), f.end)
+    days = [(start, end) for start, end in (before, after) if start <= end]
+    edges = [f"""SELECT CAST(t.created_at AS DATE) AS at, {tier_column} AS tier_name,
+                        {', '.join(f't.{d}' for d in dims)}, {ticket_parts_select('t')}
+                 FROM ticket_facts t {join}
+                 WHERE {between(p, 't.created_at', f.window(start, end))} AND {tiers} AND {conditions}"""
+             for start, end in days]
+    months = f"""SELECT t.month AS at, {tier.tier} AS tier_name, {', '.join(f't.{d}' for d in dims)},
+                        {', '.join(f't.{name}' for name in TICKET_PARTS)}
+                 FROM ticket_months t
+                 WHERE {month_between(p, 't.month', f.window(first, last))} AND {tier.condition} AND {conditions}"""
+    g = Grouping(tuple(by), "t.at", {**{d: f"t.{d}" for d in dims}, "tier": "t.tier_name"})
+    sql = f"""
+        SELECT {g.select}{rollup.measures}
+        FROM ({' UNION ALL '.join([months, *edges])}) t
+        {g.group} {f'HAVING {rollup.having}' if rollup.having and by else ''} {g.order}"""
+    return run(con, sql, p)
 
 
 def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):

@@ -205,7 +205,8 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
             f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of}), 0) AS BIGINT) AS numerator, "
             f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of} "
             f"OR t.sla_breached_month < {as_of}), 0) AS BIGINT) AS denominator",
-            having="sum(t.tickets) FILTER (WHERE t.sla_met_month IS NOT NULL OR t.sla_breached_month IS NOT NULL) > 0")
+            having="sum(t.tickets) FILTER (WHERE t.sla_met_month IS NOT NULL OR t.sla_breached_month IS NOT NULL) > 0",
+            edges=False)  # a month known is not a day known: a mid-month end cuts a month of outcomes
         return ratio(ticket_aggregate(con, f, by, settings, p=p, rollup=rollup))
     # Other targets (or no tables built at load): deadlines and outcome times worked out from the timestamps.
     g = Grouping(tuple(by), "t.created_at", TICKET_COLUMNS)
