@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 from urllib.parse import quote
 
@@ -92,6 +93,24 @@ def flat(frame: pd.DataFrame) -> pd.DataFrame:
                            for c in lists}) if lists else frame
 
 
+# How much text fits beside a KPI tile's change badge, in ems: a CJK character is one, anything else about half (seen
+# in screenshots of four-in-a-row tiles: "+2.9 pp vs 2024-12–2025-11" fits, "+0.7 个百分点 较2024-12–2025-11" is cut).
+TILE_CHANGE_EMS = 14.0
+
+
+def text_ems(text: str) -> float:
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in text)
+
+
+def change_description(delta: str, compared_with: str | None) -> str:
+    """What a tile's change is against: the previous period's dates when they fit beside the change, else "vs
+    previous period" (the page header names its dates)."""
+    dated = _("vs {period}").format(period=compared_with) if compared_with else None
+    if dated is not None and text_ems(delta) + text_ems(dated) <= TILE_CHANGE_EMS:
+        return dated
+    return _("vs previous period")
+
+
 def kpi_tile(metric_id: str, value: float, target: float | None = None, status: str | None = None,
              previous_change: float | None = None, spark: list[float] | None = None, narrow: bool = False,
              compared_with: str | None = None) -> None:
@@ -105,8 +124,7 @@ def kpi_tile(metric_id: str, value: float, target: float | None = None, status: 
                   delta_color="off" if unchanged else "normal" if metric.direction == "higher" else "inverse",
                   delta_arrow="off" if unchanged else "auto",
                   help=_(metric.definition), chart_data=spark or None, chart_type="area",
-                  delta_description=(_("vs {period}").format(period=compared_with) if compared_with
-                                     else _("vs previous period")) if delta and not narrow else None)
+                  delta_description=change_description(delta, compared_with) if delta and not narrow else None)
         if status is not None:
             colour = STATUS_COLORS[status]
             st.markdown(

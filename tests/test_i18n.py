@@ -158,3 +158,22 @@ def test_the_headers_looked_for_read_in_chinese_for_every_missing_column(tmp_pat
     assert chinese.endswith("查找过的表头：ticket_type（表头：ticket_type、业务类型、工单类型、诉求类型、type）；"
                             "created_at（表头：created_at、受理时间、创建时间、报修时间、opened_at、created）。")
     assert " as " not in chinese
+
+
+@pytest.mark.parametrize(("lang", "delta", "expected"), [
+    ("en", "+2.9 pp", "vs 2024-12–2025-11"),  # 3.5 + 9 ems: fits
+    ("en", "-105", "vs 2024-12–2025-11"),
+    ("zh", "-2", "较2024-12–2025-11"),  # 1 + 8.5 ems
+    ("zh", "-1.6 小时", "较2024-12–2025-11"),  # 4.5 + 8.5 ems: fits
+    ("zh", "+0.7 个百分点", "较上期"),  # 6.5 + 8.5 ems: would be cut ("较2024-12–20…"), so the short form
+])
+def test_a_tiles_change_names_the_previous_period_only_where_it_fits(lang, delta, expected):
+    from dashboard.ui import change_description
+
+    before = i18n.language()
+    i18n.use(lang)
+    try:
+        assert change_description(delta, "2024-12–2025-11") == expected
+        assert change_description(delta, None) == ("vs previous period" if lang == "en" else "较上期")
+    finally:
+        i18n.use(before)
