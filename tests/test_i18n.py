@@ -177,3 +177,31 @@ def test_a_tiles_change_names_the_previous_period_only_where_it_fits(lang, delta
         assert change_description(delta, None) == ("vs previous period" if lang == "en" else "较上期")
     finally:
         i18n.use(before)
+
+
+@pytest.mark.parametrize(("language", "link", "expected"), [
+    ("en", ["key"], ["key"]),  # the code
+    ("en", ["重要客户", "VIP客户"], ["key", "VIP"]),  # a link copied from the Chinese page
+    ("zh", ["Key", "standard"], ["key", "standard"]),  # an English label and a code, opened in Chinese
+    ("zh", ["bogus", "VIP"], ["VIP"]),  # no such tier: dropped
+])
+def test_a_link_selects_the_same_tiers_in_either_language(language, link, expected):
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["lang"] = language
+    at.query_params["tier"] = link
+    at.switch_page("pages/tiers.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="tier").value == expected
+
+
+def test_a_link_selects_ticket_types_and_channels_by_code(demo_db):
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["lang"] = "zh"
+    at.query_params["rt_type"] = ["repair"]
+    at.query_params["rt_channel"] = ["Hotline (95598)"]
+    at.switch_page("pages/response_times.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="rt_type").value == ["repair"]
+    assert at.multiselect(key="rt_channel").value == ["hotline"]
