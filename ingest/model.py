@@ -34,7 +34,7 @@ def build_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange | No
     for name, step in (("source_columns", ensure_source_columns), ("fact_coverage", build_fact_coverage),
                        ("calendar", build_calendar), ("customer_facts", build_customer_facts),
                        ("ticket_facts", build_ticket_facts),
-                       ("billing_facts", build_billing_facts), ("visit_facts", build_visit_facts),
+                       ("billing_facts", build_billing_facts),
                        ("tier_snapshots", build_tier_snapshots), ("churn_tiers", build_churn_tiers),
                        ("ticket_month_tiers", add_ticket_month_tiers),
                        ("survey_facts", build_survey_facts_with_month_tiers),
@@ -102,18 +102,6 @@ def build_billing_facts(con: duckdb.DuckDBPyConnection, since: dt.date | None = 
     con.execute(f"""INSERT INTO billing_facts SELECT x.*, {CUSTOMER_ATTRIBUTES}
                     FROM billing x JOIN customer_facts c USING (customer_id) WHERE x.period >= $since
                     ORDER BY x.period""", {"since": since})
-
-
-def build_visit_facts(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
-    """Visits with their customer's key and attributes, in visit-day order (a window's visits are then a range of row
-    groups, and joins with the other facts are on the integer key); from `since` on after an append of visits."""
-    if since is None:
-        con.execute(_with_customer_attributes("visits", "visit_facts", "visited_on"))
-        return
-    con.execute("DELETE FROM visit_facts WHERE visited_on >= $since", {"since": since})
-    con.execute(f"""INSERT INTO visit_facts SELECT x.*, {CUSTOMER_ATTRIBUTES}
-                    FROM visits x JOIN customer_facts c USING (customer_id) WHERE x.visited_on >= $since
-                    ORDER BY x.visited_on""", {"since": since})
 
 
 def build_survey_facts(con: duckdb.DuckDBPyConnection) -> None:
@@ -306,8 +294,6 @@ def update_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange) ->
         run("churn_tiers", build_churn_tiers, since)
         run("ticket_facts", _update_ticket_facts, since)
         run("survey_facts", build_survey_facts_with_month_tiers)  # new surveys, or new tiers for the surveys there are
-        if change.months.get("visits"):  # the customers did not change: only the visits from their first month on
-            run("visit_facts", build_visit_facts, min(change.months["visits"]))
         run("cumulative_billing", add_cumulative_billing, since)
         # The roll-ups' slices from that month end on, through the declaration's own build (metrics.rollups).
         seconds.update(rollups.build(con, months=[since]))

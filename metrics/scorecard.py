@@ -259,7 +259,8 @@ def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[st
     facts = [("billing_facts", "b", month_between(p, "b.period", f))] if bills is None else []
     facts += [("ticket_facts", "t", between(p, "t.created_at", f))] if tickets is None else []
     facts += [("survey_facts", "v", between(p, "v.surveyed_on", f)),
-              ("visit_facts", "w", between(p, "w.visited_on", f))]
+              ("(SELECT c.*, v.visited_on FROM visits v JOIN customer_facts c USING (customer_id))", "c",
+               between(p, "c.visited_on", f))]
     for table, alias, window in facts:
         join, conditions = fact_filters(p, f, settings, alias)
         parts.append(f"SELECT {alias}.region FROM {table} {alias} {join} WHERE {window} AND {conditions}")
@@ -270,7 +271,7 @@ def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
                       settings: MetricSettings = DEFAULT_SETTINGS) -> set[str]:
     """The regions in which the filters' customers have at least one bill, ticket, survey or visit in the window. The
     facts are asked in turn, and no further once every region the filters' customers can be in has one (bills
-    usually do)."""
+    usually do: the visits, joined with the customers, cost ten times the rest)."""
     p = Params(con)
     chosen = f.effective_regions
     within = f"list_contains({p(list(chosen))}, region)" if chosen is not None else "true"
