@@ -100,6 +100,11 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
     with tiers, each month's complaints are its customers' as of that month's end, as the complaints metric by month."""
     p = Params(con)
     history = f.shifted_years(-1).model_copy(update={"end": f.end})
+    # Not before the first ticket's month: no month before it has a complaint, and the tiers of those months (no tier
+    # snapshot, computed over every customer) cost most of the query with a tier filter.
+    covered = loaded_inputs(con).coverage.get("tickets")
+    if covered is not None and history.start < covered[0].replace(day=1) <= history.end:
+        history = history.model_copy(update={"start": covered[0].replace(day=1)})
     join, customers = fact_filters(p, history, settings, "t", grouping=Grouping(("month",), "t.created_at"))
     sql = f"""
         WITH months AS (SELECT CAST(m AS DATE) AS month
