@@ -135,30 +135,34 @@ def repeat_complainants(con, f: Filters, settings: MetricSettings = DEFAULT_SETT
     """Customers with two or more complaints created in the window, most complaints first (substantiated: null when
     no source has the flag); tiers (and the tier filter) as of the window's end.
 
-    Complaints are counted per customer and category first and each customer's categories listed from those groups,
-    sorted as a list (the order of string_agg(DISTINCT category ORDER BY category), nulls left out as it leaves them):
-    the distinct, ordered string_agg over every complaint of the window cost most of the query over 36 months. The
-    tier, one per customer, is joined to the repeated customers only."""
+    Complaints are counted per customer and category first, the customers with enough kept, and only their categories
+    listed, sorted (as string_agg(DISTINCT category ORDER BY category) lists them, nulls left out): the distinct,
+    ordered string_agg over every complaint of the window cost most of the query over 36 months. A tier filter is
+    applied to the complaints (fewer to count); the tier shown is joined to the repeated customers only."""
     p = Params(con)
+    early_join, _tier, early_tiers = tier_join(p, f, settings, "t", needed=False)
     join, _tier, tiers = tier_join(p, f, settings, "r", needed=True)
     sql = f"""
         WITH per_category AS (
             SELECT t.customer_key, t.category, count(*) AS complaints,
                    count(*) FILTER (WHERE t.substantiated) AS substantiated, max(t.created_at) AS last_complaint_at
-            FROM ticket_facts t
+            FROM ticket_facts t {early_join}
             WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', f)}
-              AND {ticket_conditions(p, f, types=False)} AND {customer_conditions(p, f, 't')}
+              AND {ticket_conditions(p, f, types=False)} AND {customer_conditions(p, f, 't')} AND {early_tiers}
             GROUP BY t.customer_key, t.category),
         repeated AS (
             SELECT customer_key, CAST(sum(complaints) AS BIGINT) AS complaints,
                    CASE WHEN {p("tickets.substantiated" in loaded_inputs(con).present)}
                         THEN CAST(sum(substantiated) AS BIGINT) END AS substantiated,
-                   max(last_complaint_at) AS last_complaint_at,
-                   array_to_string(list_sort(list(category) FILTER (WHERE category IS NOT NULL)), ', ') AS categories
+                   max(last_complaint_at) AS last_complaint_at
             FROM per_category GROUP BY customer_key HAVING sum(complaints) >= {p(minimum)}),
+        listed AS (
+            SELECT customer_key,
+                   array_to_string(list_sort(list(category) FILTER (WHERE category IS NOT NULL)), ', ') AS categories
+            FROM per_category SEMI JOIN repeated USING (customer_key) GROUP BY customer_key),
         tiered AS (SELECT r.*, tr.tier FROM repeated r {join} WHERE {tiers})
         SELECT c.customer_id, c.customer_name, c.region, c.service_center, r.tier, r.complaints, r.substantiated,
-               r.last_complaint_at, r.categories
-        FROM tiered r JOIN customer_facts c USING (customer_key)
+               r.last_complaint_at, l.categories
+        FROM tiered r JOIN listed l USING (customer_key) JOIN customer_facts c USING (customer_key)
         ORDER BY r.complaints DESC, r.last_complaint_at DESC, c.customer_id"""
     return run(con, sql, p)
