@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from metrics.catalogue import CATALOGUE, compute, without_inputs
@@ -79,11 +78,8 @@ def pareto_curve(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -
     """Customers with revenue in the window, largest first, with cumulative customer and revenue shares (no rows when
     the window has no bills)."""
     p = Params(con)
-    # Sorted here, on the numbers (revenue descending, ties by customer_key: numbered in customer_id order): DuckDB
-    # sorting a million rows with their ids took most of the view's time.
-    frame = run(con, f"SELECT customer_id, customer_key, revenue FROM ({customer_revenue_sql(p, f, settings)})", p)
-    order = np.lexsort((frame["customer_key"].to_numpy(), -frame["revenue"].to_numpy()))
-    frame = frame[["customer_id", "revenue"]].take(order).reset_index(drop=True)
+    frame = run(con, f"SELECT customer_id, revenue FROM ({customer_revenue_sql(p, f, settings)}) "
+                     "ORDER BY revenue DESC, customer_key", p)
     if no_data(con, "revenue", f):
         frame = frame.iloc[0:0]
     frame.insert(0, "rank", range(1, len(frame) + 1))
