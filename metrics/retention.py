@@ -24,6 +24,7 @@ from metrics.query import (
     tier_condition,
     tier_join,
 )
+from metrics.rollups import month_end_column
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SETTINGS, MetricSettings
 
 SURVEY_DIMENSIONS = ("overall", "timeliness", "reliability", "communication", "convenience")
@@ -40,8 +41,7 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
     cursor = con.cursor()
     cursor.register("quarter_ends", ends)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier=False,
-                                  date=breakdown_tier_date(p, f, ("quarter",), "c.opened_on"))}),
+        WITH scope AS ({_cohort_scope_sql(p, f, settings, [end for _, _, end in quarters])}),
         cohort AS (SELECT s.customer_id, s.closed_on, q.quarter_no AS cohort_no, q.quarter AS cohort
                    FROM scope s JOIN quarter_ends q
                      ON CAST(date_trunc('quarter', s.opened_on) AS DATE) = q.quarter
@@ -56,6 +56,24 @@ def cohort_retention(con, f: Filters, settings: MetricSettings = DEFAULT_SETTING
     frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.date
     frame["retention"] = frame["still_active"] / frame["cohort_customers"]
     return frame
+
+
+def _cohort_scope_sql(p: Params, f: Filters, settings: MetricSettings, quarter_ends: list[dt.date]) -> str:
+    """The customers the filters select for the cohorts, each with its tier at the end of the quarter it opened in
+    (clipped to the window's end). With a tier filter and every such quarter end's snapshot stored, the tiers are
+    read from the customer's one row of month-end tiers (customer_month_ends, the snapshots' tiers) for the customers
+    opened in the window, instead of joining every month end's snapshot in the window with every customer."""
+    months = {month_end(day) for day in quarter_ends}
+    if (f.tiers is None or not settings.rollups or settings.tiers != DEFAULT_BOUNDARIES
+            or snapshot_month_ends(p.con, sorted(months)) != months):
+        return scope_sql(p, f, settings, with_tier=False, date=breakdown_tier_date(p, f, ("quarter",), "c.opened_on"))
+    # opened_on is in the window: the first quarter end on or after it is its quarter's
+    tier = "CASE " + " ".join(f"WHEN c.opened_on <= {p(day)}::DATE THEN m.{month_end_column('tier', month_end(day))}"
+                              for day in sorted(quarter_ends)) + " END"
+    return f"""
+        SELECT c.customer_id, c.customer_key, c.opened_on, c.closed_on, {tier} AS tier
+        FROM customer_facts c JOIN customer_month_ends m USING (customer_key)
+        WHERE {between(p, 'c.opened_on', f)} AND {customer_conditions(p, f, 'c')} AND {tier_condition(p, f, tier)}"""
 
 
 def churn_reasons(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
