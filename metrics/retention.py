@@ -216,12 +216,21 @@ def early_warning_day_sql(p: Params, f: Filters) -> str:
     later = _ticket_inputs_sql(p, None, f"{day}::DATE", f"{end}::DATE", f"{day}::DATE")
     back_90 = _ticket_inputs_sql(p, None, f"{day}::DATE - 90", f"{end}::DATE - 90", f"{day}::DATE - 90")
     back_year = _ticket_inputs_sql(p, None, f"{day}::DATE - 365", f"{end}::DATE - 365", None)
-    complaints = "s.complaints_90d - coalesce(l.complaints, 0) + coalesce(b90.complaints, 0)"
-    total = "s.callback_sum - coalesce(l.callback_sum, 0) + coalesce(y.callback_sum, 0)"
-    scores = "s.callback_count - coalesce(l.callback_count, 0) + coalesce(y.callback_count, 0)"
+    # the three ranges' changes summed per customer first, so the accounts join them once
+    changes = f"""
+        SELECT customer_key, sum(complaints) AS complaints, sum(callback_sum) AS callback_sum,
+               sum(callback_count) AS callback_count
+        FROM (SELECT customer_key, -complaints AS complaints, -callback_sum AS callback_sum,
+                     -callback_count AS callback_count FROM ({later})
+              UNION ALL SELECT customer_key, complaints, 0, 0 FROM ({back_90})
+              UNION ALL SELECT customer_key, 0, callback_sum, callback_count FROM ({back_year}))
+        GROUP BY customer_key"""
+    complaints = "s.complaints_90d + coalesce(l.complaints, 0)"
+    total = "s.callback_sum + coalesce(l.callback_sum, 0)"
+    scores = "s.callback_count + coalesce(l.callback_count, 0)"
     return f"""
         WITH stored AS MATERIALIZED ({accounts}),
-        later AS ({later}), back_90 AS ({back_90}), back_year AS ({back_year}),
+        changes AS ({changes}),
         revisited AS (SELECT customer_key, customer_id FROM stored WHERE last_visit > {day}::DATE),
         day_visits AS ({_visit_input_sql(day, 'revisited', f"date_trunc('month', {day}::DATE) - INTERVAL 1 DAY")}),
         day_scores AS ({_survey_input_sql(day, 'stored')}),
@@ -232,8 +241,7 @@ def early_warning_day_sql(p: Params, f: Filters) -> str:
                CASE WHEN s.last_visit > {day}::DATE THEN coalesce(v.last_visit, s.visit_before_month)
                     ELSE s.last_visit END AS last_visit,
                e.capacity_events
-        FROM stored s LEFT JOIN later l USING (customer_key) LEFT JOIN back_90 b90 USING (customer_key)
-        LEFT JOIN back_year y USING (customer_key) LEFT JOIN day_visits v USING (customer_key)
+        FROM stored s LEFT JOIN changes l USING (customer_key) LEFT JOIN day_visits v USING (customer_key)
         LEFT JOIN day_scores sc USING (customer_key) LEFT JOIN day_events e USING (customer_key)"""
 
 
