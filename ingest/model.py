@@ -204,12 +204,17 @@ def add_cumulative_billing(con: duckdb.DuckDBPyConnection, since: dt.date | None
 
 
 def build_early_warning_inputs(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
-    """What the early-warning rules look at, for the VIP and key accounts (default boundaries) active on every month
-    end with a tier snapshot, by the metric layer's own query: the list on a month end is then one read."""
+    """What the early-warning rules look at, as of every month end with a tier snapshot, for the VIP and key accounts
+    (default boundaries) then that were active on some day of its month (`open_at_end`: still active on the month
+    end), by the metric layer's own query: the list on a month end is then one read, and on any other day its month
+    end's rows and the days between (metrics.retention.early_warning_day_sql, which also reads the callback scores'
+    sum and count and the last visit before the month)."""
     if since is None:
         con.execute("""CREATE OR REPLACE TABLE early_warning_inputs (as_of DATE, customer_key INTEGER, tier VARCHAR,
                        revenue_12m DOUBLE, consumption_change DOUBLE, complaints_90d BIGINT, unpaid DOUBLE,
-                       last_survey_overall INTEGER, callback_avg DOUBLE, last_visit DATE, capacity_events VARCHAR)""")
+                       last_survey_overall INTEGER, callback_avg DOUBLE, last_visit DATE, capacity_events VARCHAR,
+                       callback_sum BIGINT, callback_count BIGINT, visit_before_month DATE,
+                       open_at_end BOOLEAN)""")
     else:
         con.execute("DELETE FROM early_warning_inputs WHERE as_of >= $since", {"since": since})
     dates = Params()
@@ -219,10 +224,11 @@ def build_early_warning_inputs(con: duckdb.DuckDBPyConnection, since: dt.date | 
         sql = f"""
             INSERT INTO early_warning_inputs BY NAME
             WITH accounts AS (
-                SELECT s.customer_key, s.customer_id, s.tier
+                SELECT s.customer_key, s.customer_id, s.tier, {active_in(p, as_of, as_of, 'c')} AS open_at_end
                 FROM tier_snapshots s JOIN customer_facts c USING (customer_key)
-                WHERE s.as_of = {p(as_of)}::DATE AND s.tier IN ('VIP', 'key') AND {active_in(p, as_of, as_of, 'c')})
-            SELECT {p(as_of)}::DATE AS as_of, a.tier, i.*
+                WHERE s.as_of = {p(as_of)}::DATE AND s.tier IN ('VIP', 'key')
+                  AND {active_in(p, as_of.replace(day=1), as_of, 'c')})
+            SELECT {p(as_of)}::DATE AS as_of, a.tier, a.open_at_end, i.*
             FROM accounts a JOIN ({early_warning_inputs_sql(con, p, as_of)}) i USING (customer_key)
             ORDER BY i.customer_key"""
         con.execute(sql, p.used_in(sql))

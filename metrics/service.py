@@ -8,7 +8,16 @@ import pandas as pd
 from metrics.facts import BACKLOG, backlog_source
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
-from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
+from metrics.query import (
+    Grouping,
+    Params,
+    between,
+    customer_conditions,
+    fact_filters,
+    run,
+    ticket_conditions,
+    tier_join,
+)
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 DURATIONS = {"response_hours": "response_hours", "resolution_hours": "resolution_hours",
@@ -91,6 +100,11 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
     with tiers, each month's complaints are its customers' as of that month's end, as the complaints metric by month."""
     p = Params(con)
     history = f.shifted_years(-1).model_copy(update={"end": f.end})
+    # Not before the first ticket's month: no month before it has a complaint, and the tiers of those months (no tier
+    # snapshot, computed over every customer) cost most of the query with a tier filter.
+    covered = loaded_inputs(con).coverage.get("tickets")
+    if covered is not None and history.start < covered[0].replace(day=1) <= history.end:
+        history = history.model_copy(update={"start": covered[0].replace(day=1)})
     join, customers = fact_filters(p, history, settings, "t", grouping=Grouping(("month",), "t.created_at"))
     sql = f"""
         WITH months AS (SELECT CAST(m AS DATE) AS month
@@ -119,22 +133,36 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
 
 def repeat_complainants(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS, minimum: int = 2) -> pd.DataFrame:
     """Customers with two or more complaints created in the window, most complaints first (substantiated: null when
-    no source has the flag)."""
+    no source has the flag); tiers (and the tier filter) as of the window's end.
+
+    Complaints are counted per customer and category first, the customers with enough kept, and only their categories
+    listed, sorted (as string_agg(DISTINCT category ORDER BY category) lists them, nulls left out): the distinct,
+    ordered string_agg over every complaint of the window cost most of the query over 36 months. A tier filter is
+    applied to the complaints (fewer to count); the tier shown is joined to the repeated customers only."""
     p = Params(con)
-    join, customers = fact_filters(p, f, settings, "t", needs_tier=True)
+    early_join, _tier, early_tiers = tier_join(p, f, settings, "t", needed=False)
+    join, _tier, tiers = tier_join(p, f, settings, "r", needed=True)
     sql = f"""
-        WITH repeated AS (
-            SELECT t.customer_key, any_value(tr.tier) AS tier, count(*) AS complaints,
-                   CASE WHEN {p("tickets.substantiated" in loaded_inputs(con).present)}
-                        THEN count(*) FILTER (WHERE t.substantiated) END AS substantiated,
-                   max(t.created_at) AS last_complaint_at,
-                   string_agg(DISTINCT t.category, ', ' ORDER BY t.category) AS categories
-            FROM ticket_facts t {join}
+        WITH per_category AS (
+            SELECT t.customer_key, t.category, count(*) AS complaints,
+                   count(*) FILTER (WHERE t.substantiated) AS substantiated, max(t.created_at) AS last_complaint_at
+            FROM ticket_facts t {early_join}
             WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', f)}
-              AND {ticket_conditions(p, f, types=False)} AND {customers}
-            GROUP BY t.customer_key HAVING count(*) >= {p(minimum)})
+              AND {ticket_conditions(p, f, types=False)} AND {customer_conditions(p, f, 't')} AND {early_tiers}
+            GROUP BY t.customer_key, t.category),
+        repeated AS (
+            SELECT customer_key, CAST(sum(complaints) AS BIGINT) AS complaints,
+                   CASE WHEN {p("tickets.substantiated" in loaded_inputs(con).present)}
+                        THEN CAST(sum(substantiated) AS BIGINT) END AS substantiated,
+                   max(last_complaint_at) AS last_complaint_at
+            FROM per_category GROUP BY customer_key HAVING sum(complaints) >= {p(minimum)}),
+        listed AS (
+            SELECT customer_key,
+                   array_to_string(list_sort(list(category) FILTER (WHERE category IS NOT NULL)), ', ') AS categories
+            FROM per_category SEMI JOIN repeated USING (customer_key) GROUP BY customer_key),
+        tiered AS (SELECT r.*, tr.tier FROM repeated r {join} WHERE {tiers})
         SELECT c.customer_id, c.customer_name, c.region, c.service_center, r.tier, r.complaints, r.substantiated,
-               r.last_complaint_at, r.categories
-        FROM repeated r JOIN customer_facts c USING (customer_key)
+               r.last_complaint_at, l.categories
+        FROM tiered r JOIN listed l USING (customer_key) JOIN customer_facts c USING (customer_key)
         ORDER BY r.complaints DESC, r.last_complaint_at DESC, c.customer_id"""
     return run(con, sql, p)
