@@ -303,11 +303,11 @@ LINE_MARKS = 1 << 16  # line marks held before they are written to the staging's
 
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
               find_header: HeaderFinder | None = None) -> StagedFile:
-    """Stage a CSV: DuckDB reads the records into `table` (text columns c0..cN after `_rn`, the record's number,
-    and `_line`, its physical line); the file is then scanned piece by piece for its records' lines, blank records
-    and the records DuckDB could not split, so what is held does not grow with the file. Each staged row's line is
-    `_rn` plus an offset that changes only where a record before it spans lines, is blank or is rejected: only
-    those changes ("line marks") are kept, and only the rows after one are updated."""
+    """Stage a CSV: DuckDB reads the records into `table` (text columns c0..cN after `_line`, the record's physical
+    line); the file is then scanned piece by piece for its records' lines, blank records and the records DuckDB
+    could not split, so what is held does not grow with the file. A staged row's line is its number plus an offset
+    that changes only where a record before it spans lines, is blank or is rejected: only those changes ("line
+    marks") are kept, and only the rows after one whose offset is not the usual file's are updated."""
     encoding = detect_encoding(path)
     source = path
     if encoding != "utf-8":
@@ -354,7 +354,7 @@ def _stage_utf8(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table:
     rejects_table, rejects_scan = f"{table}_errors", f"{table}_scans"
     con.execute(
         f"""CREATE TEMP TABLE {table} AS
-            SELECT row_number() OVER () AS _rn, row_number() OVER () + {int(base)} AS _line,
+            SELECT row_number() OVER () + {int(base)} AS _line,
                    {_columns_sql(len(headers))}
             FROM read_csv($path, header = true, skip = $skip, all_varchar = true, delim = $delim, quote = '"',
                           escape = '"', columns = $columns, store_rejects = true,
@@ -445,10 +445,11 @@ def _stage_utf8(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table:
     if not usual:
         write_marks()
         con.execute(
-            f"""UPDATE {table} SET _line = {table}._rn + m.delta
+            # a row's number is its line less the base it was made with
+            f"""UPDATE {table} SET _line = {table}._line - $base + m.delta
                 FROM (SELECT rn, lead(rn, 1, 9223372036854775807) OVER (ORDER BY rn) AS rn_to, delta
                       FROM {marks}) m
-                WHERE {table}._rn >= m.rn AND {table}._rn < m.rn_to AND m.delta <> $base""",
+                WHERE {table}._line - $base >= m.rn AND {table}._line - $base < m.rn_to AND m.delta <> $base""",
             {"base": int(base)})
     con.execute(f"DROP TABLE {marks}")
     staged = StagedFile(path, table, headers, encoding, header_line=header_line, structural_rejects=structural,

@@ -46,7 +46,7 @@ def stage(tmp_path: Path, text: str, encoding: str = "utf-8", name: str = "custo
     path.write_bytes(text.encode(encoding))
     con = duckdb.connect()
     staged = readers.stage_file(con, path, "stage_1", tmp_path, find_header=finder)
-    rows = con.execute("SELECT _line, c0, c1 FROM stage_1 ORDER BY _rn").fetchall()
+    rows = con.execute("SELECT _line, c0, c1 FROM stage_1 ORDER BY _line").fetchall()
     left = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.close()
     return staged, rows, left
@@ -93,7 +93,7 @@ def test_line_marks_written_in_several_batches(tmp_path, monkeypatch):
     path.write_text("customer_id,name,amount\n" + body + "C41,one,41\n", encoding="utf-8")
     con = duckdb.connect()
     staged = readers.stage_file(con, path, "stage_1", tmp_path, find_header=finder)
-    lines = [r[0] for r in con.execute("SELECT _line FROM stage_1 ORDER BY _rn").fetchall()]
+    lines = [r[0] for r in con.execute("SELECT _line FROM stage_1 ORDER BY _line").fetchall()]
     # record i (1-based) starts on line 2 + 2 (i - 1); the last one after 40 two-line records, on line 82
     assert lines == [2 + 2 * (i - 1) for i in range(1, 41)] + [82]
     assert staged.rows == 41 and not staged.structural_rejects
