@@ -64,6 +64,9 @@ class StagedFile:
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
     # (line, raw text, reason) for lines that could not be split into columns
     structural_rejects: list[tuple[int, str, str]] = field(default_factory=list)
+    # a CSV's: a temporary table of the lines of the only records that can be totals rows (their bytes hold 计 or
+    # total in any case), found as the file was scanned; None: every row is tested
+    totals_lines: str | None = None
 
 
 @dataclass
@@ -199,13 +202,30 @@ class _Piece:
     """The records of a CSV whose ends lie in one SCAN_CHUNK of its bytes (the last piece: also the one with no
     line break after it), in file order: the first one's number among all records (0 is the file's first), each
     one's byte offset, physical line, byte end, and first byte (a blank record's is a space, tab, CR or its line
-    break)."""
+    break), and whether it may be a totals row: its bytes hold 计 or total (in any case), or it may hold them across
+    the piece's bytes before (the piece's first record, and the last record of the file)."""
 
     first: int
     starts: np.ndarray
     lines: np.ndarray
     stops: np.ndarray
     first_bytes: np.ndarray
+    totals: np.ndarray
+
+
+TOTALS_WORDS = ("计".encode(), b"total")  # in a totals row's cells (TOTALS_PATTERN, TOTALS_FIRST_CELL)
+
+
+def _word_starts(chunk: np.ndarray) -> np.ndarray:
+    """Where 计 (its UTF-8 bytes) or total in any ASCII case starts in a chunk, wholly inside it."""
+    found = []
+    low = chunk | 0x20  # an ASCII letter's lower case (other bytes change too, but never into a letter of 'total')
+    for word, bytes_ in ((TOTALS_WORDS[0], chunk), (TOTALS_WORDS[1], low)):
+        at = np.flatnonzero(bytes_[: len(bytes_) - len(word) + 1] == word[0])
+        for k in range(1, len(word)):
+            at = at[bytes_[at + k] == word[k]]
+        found.append(at)
+    return np.concatenate(found)
 
 
 def _record_pieces(path: Path) -> Generator[_Piece]:
@@ -234,7 +254,12 @@ def _record_pieces(path: Path) -> Generator[_Piece]:
                 lines[0], lines[1:] = line, ending[:-1] + newlines_before + 2
                 first_bytes = np.empty(len(local), dtype=np.uint8)
                 first_bytes[0], first_bytes[1:] = first_byte, chunk[local[:-1] + 1]
-                yield _Piece(number, starts, lines, stops, first_bytes)
+                totals = np.zeros(len(local), dtype=bool)
+                # a word is in the first record ending at or after it; one after the last belongs to a later piece
+                held = np.searchsorted(local, _word_starts(chunk))
+                totals[held[held < len(local)]] = True
+                totals[0] = True  # it may have started in a chunk before, the word across the two
+                yield _Piece(number, starts, lines, stops, first_bytes, totals)
                 number += len(local)
                 start, line = int(stops[-1]) + 1, int(ending[-1] + newlines_before + 2)
                 first_byte = int(chunk[local[-1] + 1]) if local[-1] + 1 < n else None
@@ -243,7 +268,8 @@ def _record_pieces(path: Path) -> Generator[_Piece]:
             offset += n
     if start < size:  # the last record, with no line break after it
         yield _Piece(number, np.array([start], dtype=np.int64), np.array([line], dtype=np.int64),
-                     np.array([size], dtype=np.int64), np.array([first_byte or 10], dtype=np.uint8))
+                     np.array([size], dtype=np.int64), np.array([first_byte or 10], dtype=np.uint8),
+                     np.ones(1, dtype=bool))
 
 
 def _cells_empty(cells: list[str]) -> bool:
@@ -290,7 +316,7 @@ def _body_pieces(path: Path, first: int) -> Iterator[tuple[_Piece, bool]]:
             continue
         if skip > 0:
             piece = _Piece(first, piece.starts[skip:], piece.lines[skip:], piece.stops[skip:],
-                           piece.first_bytes[skip:])
+                           piece.first_bytes[skip:], piece.totals[skip:])
         if held is not None:
             yield held, False
         held = piece
@@ -383,6 +409,18 @@ def _stage_utf8(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table:
             con.unregister("_line_marks")
             held.clear()
 
+    # the lines of the records that may be totals rows, for _take_out_non_records to test alone
+    totals_table = f"{table}_totals"
+    con.execute(f"CREATE TEMP TABLE {totals_table} (line BIGINT)")
+    maybe: list[np.ndarray] = []
+
+    def write_maybe() -> None:
+        if maybe:
+            con.register("_totals_lines", pd.DataFrame({"line": np.concatenate(maybe)}))
+            con.execute(f"INSERT INTO {totals_table} SELECT line FROM _totals_lines")
+            con.unregister("_totals_lines")
+            maybe.clear()
+
     structural: list[tuple[int, str, str]] = []
     kept = empty = taken = written = 0  # records staged, blank records, errors placed, marks written
     last_delta: int | None = None
@@ -420,6 +458,10 @@ def _stage_utf8(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table:
             empty += int(blank.sum())
             keep = ~(blank | rejected)
             lines = piece.lines[keep]
+            if (candidates := lines[piece.totals[keep]]).size:
+                maybe.append(candidates)
+                if sum(len(m) for m in maybe) >= LINE_MARKS:
+                    write_maybe()
             rns = np.arange(kept + 1, kept + 1 + len(lines), dtype=np.int64)
             deltas = lines - rns
             if not len(deltas):
@@ -436,6 +478,7 @@ def _stage_utf8(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table:
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     if total != kept:
         con.execute(f"DROP TABLE {marks}")
+        con.execute(f"DROP TABLE {totals_table}")
         raise LoadError(
             f"{path.name}: could not tell which line each record is on ({total} records read, {kept} expected); "
             "check for unbalanced quotes and save the file again"
@@ -452,8 +495,9 @@ def _stage_utf8(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table:
                 WHERE {table}._line - $base >= m.rn AND {table}._line - $base < m.rn_to AND m.delta <> $base""",
             {"base": int(base)})
     con.execute(f"DROP TABLE {marks}")
+    write_maybe()
     staged = StagedFile(path, table, headers, encoding, header_line=header_line, structural_rejects=structural,
-                        header_found=header_found)
+                        header_found=header_found, totals_lines=totals_table)
     staged.empty_rows = empty
     return staged
 
@@ -590,6 +634,7 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     """Fully empty rows are not records; a totals row (合计 / 总计 / 小计) is skipped and reported with its line."""
     table, width = staged.staging_table, len(staged.headers)
     if width == 0:
+        _drop_totals_lines(con, staged)
         return
     cells = [f"c{i}" for i in range(width)]
     # cell by cell, no row's text joined, each in a WHERE of its own: there DuckDB tests a cell only on the rows the
@@ -598,8 +643,15 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     # a cheap test first (计 or total somewhere), the patterns only on the rows that pass it
     maybe = "(" + " OR ".join([*(f"contains({c}, '计')" for c in cells), "contains(lower(c0), 'total')"]) + ")"
     staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
+    if staged.totals_lines is not None:
+        # a CSV's scan found the only records that can be totals rows: the test runs on those lines alone
+        if not con.execute(f"SELECT count(*) FROM {staged.totals_lines}").fetchall()[0][0]:
+            _drop_totals_lines(con, staged)
+            return
+        maybe = f"(_line IN (SELECT line FROM {staged.totals_lines}) AND {maybe})"
     candidates = con.execute(f"SELECT count(*) FROM {table} WHERE {maybe}").fetchall()[0][0]
     if not candidates:
+        _drop_totals_lines(con, staged)
         return
     exact = " OR ".join(["regexp_matches(lower(c0), $first)",
                          *(f"regexp_matches({c}, $pattern)" for c in cells[1:])])
@@ -614,6 +666,13 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
         staged.skipped.append((int(line), f"totals row ('{word.strip()}'), not a record", raw_row))
     if rows:
         con.execute(f"DELETE FROM {table} WHERE {totals}", patterns)
+    _drop_totals_lines(con, staged)
+
+
+def _drop_totals_lines(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    if staged.totals_lines is not None:
+        con.execute(f"DROP TABLE IF EXISTS {staged.totals_lines}")
+        staged.totals_lines = None
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,

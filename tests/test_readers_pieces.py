@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from ingest import readers
@@ -119,3 +120,56 @@ def test_pieces_cover_every_record_once(tmp_path, monkeypatch):
         assert [(int(s), int(ln), int(e), int(f)) for p in pieces
                 for s, ln, e, f in zip(p.starts, p.lines, p.stops, p.first_bytes, strict=True)] == whole
         assert [p.first for p in pieces] == [sum(len(q.starts) for q in pieces[:i]) for i in range(len(pieces))]
+
+
+TOTALS_FILE = "\n".join([
+    "customer_id,name,amount",  # 1
+    "C1,合计划,10",  # 2 计 in a cell that is not a totals word: a record
+    "Grand Total,,70",  # 3 totals in the first cell (English, any case): skipped
+    "C2,Totally,20",  # 4 total in a word: a record
+    "C3,Beta,30",  # 5
+    "C4,小 计,40",  # 6 小计 (a space between) in any cell: skipped
+    "TOTAL:,,100",  # 7 skipped
+    "C5,total,50",  # 8 English total in a cell other than the first: a record
+])
+
+
+def test_totals_rows_found_whatever_the_piece_cuts(tmp_path, monkeypatch):
+    """The scan marks the records whose bytes hold 计 or total; only those are tested as totals rows. A piece boundary
+    may cut a word anywhere: at every piece size from 1 byte to past the file's end the same rows are skipped."""
+    path = tmp_path / "c.csv"
+    path.write_text(TOTALS_FILE, encoding="utf-8")
+    for piece in range(1, len(TOTALS_FILE.encode()) + 2):
+        monkeypatch.setattr(readers, "SCAN_CHUNK", piece)
+        con = duckdb.connect()
+        staged = readers.stage_file(con, path, "stage_1", tmp_path, find_header=finder)
+        assert [line for line, _, _ in staged.skipped] == [3, 6, 7], piece
+        assert [r[0] for r in con.execute("SELECT _line FROM stage_1 ORDER BY _line").fetchall()] == [2, 4, 5, 8]
+        assert {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()} == {"stage_1"}
+        con.close()
+
+
+def test_words_of_totals_rows_found_in_the_bytes():
+    chunk = np.frombuffer("xTOTALy计 toTal tota\n计".encode(), dtype=np.uint8)
+    # by hand: TOTAL at byte 1, 计 at 7 (3 bytes), toTal at 11, the last 计 at 22; 'tota' is not total
+    assert sorted(readers._word_starts(chunk).tolist()) == [1, 7, 11, 22]
+
+
+def test_only_marked_records_are_tested_as_totals(tmp_path, monkeypatch):
+    """With one piece for the file, the lines kept for the totals test are the first record's and those holding a
+    word: 2 (first), 3, 4, 6, 7, 8, not 5."""
+    path = tmp_path / "c.csv"
+    path.write_text(TOTALS_FILE, encoding="utf-8")
+    seen: list[list[int]] = []
+    take_out = readers._take_out_non_records
+
+    def noting(con, staged):
+        if staged.totals_lines:
+            seen.append(sorted(r[0] for r in con.execute(f"SELECT line FROM {staged.totals_lines}").fetchall()))
+        return take_out(con, staged)
+
+    monkeypatch.setattr(readers, "_take_out_non_records", noting)
+    con = duckdb.connect()
+    staged = readers.stage_file(con, path, "stage_1", tmp_path, find_header=finder)
+    assert seen == [[2, 3, 4, 6, 7, 8]]
+    assert [line for line, _, _ in staged.skipped] == [3, 6, 7]
