@@ -18,7 +18,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +64,9 @@ class StagedFile:
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
     # (line, raw text, reason) for lines that could not be split into columns
     structural_rejects: list[tuple[int, str, str]] = field(default_factory=list)
+    # a CSV's: a temporary table of the lines of the only records that can be totals rows (their bytes hold 计 or
+    # total in any case), found as the file was scanned; None: every row is tested
+    totals_lines: str | None = None
 
 
 @dataclass
@@ -191,61 +194,82 @@ def _sniff_delimiter(lines: list[str]) -> str:
         return max(counts, key=lambda d: counts[d])
 
 
-SCAN_CHUNK = 1 << 26  # bytes of a CSV scanned at a time for its records: the scan's memory does not grow with the file
+SCAN_CHUNK = 1 << 24  # bytes of a CSV scanned at a time for its records: a piece's records, never the whole file's
 
 
-def _scan_records(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`_record_starts` of a file read chunk by chunk (the quotes' parity carried over), without mapping the whole
-    file into memory, and the first byte of each record (a blank record's is a space, tab, CR or its line break)."""
+@dataclass
+class _Piece:
+    """The records of a CSV whose ends lie in one SCAN_CHUNK of its bytes (the last piece: also the one with no
+    line break after it), in file order: the first one's number among all records (0 is the file's first), each
+    one's byte offset, physical line, byte end, and first byte (a blank record's is a space, tab, CR or its line
+    break), and whether it may be a totals row: its bytes hold 计 or total (in any case), or it may hold them across
+    the piece's bytes before (the piece's first record, and the last record of the file)."""
+
+    first: int
+    starts: np.ndarray
+    lines: np.ndarray
+    stops: np.ndarray
+    first_bytes: np.ndarray
+    totals: np.ndarray
+
+
+TOTALS_WORDS = ("计".encode(), b"total")  # in a totals row's cells (TOTALS_PATTERN, TOTALS_FIRST_CELL)
+
+
+def _word_starts(chunk: np.ndarray) -> np.ndarray:
+    """Where 计 (its UTF-8 bytes) or total in any ASCII case starts in a chunk, wholly inside it."""
+    found = []
+    low = chunk | 0x20  # an ASCII letter's lower case (other bytes change too, but never into a letter of 'total')
+    for word, bytes_ in ((TOTALS_WORDS[0], chunk), (TOTALS_WORDS[1], low)):
+        at = np.flatnonzero(bytes_[: len(bytes_) - len(word) + 1] == word[0])
+        for k in range(1, len(word)):
+            at = at[bytes_[at + k] == word[k]]
+        found.append(at)
+    return np.concatenate(found)
+
+
+def _record_pieces(path: Path) -> Generator[_Piece]:
+    """A CSV's records piece by piece (a line break inside quotes does not end one; the quotes' parity is carried
+    from piece to piece): only one piece's arrays are held at a time, however long the file."""
     size = path.stat().st_size
-    ends, end_lines = [], []
-    firsts: list[np.ndarray] = []
-    parity = newlines_before = offset = 0
-    pending_first = False  # the last chunk ended on a record's line break: the next record's first byte is next
+    parity = newlines_before = offset = number = 0
+    start, line = 0, 1  # where the next record starts, and its line
+    first_byte: int | None = None  # the next record's first byte, when it is already read
     buf = np.empty(min(SCAN_CHUNK, max(size, 1)), dtype=np.uint8)
     with open(path, "rb", buffering=0) as fh:
-        head = fh.read(1)
-        first_byte = head[0] if head else 10
-        fh.seek(0)
         while n := fh.readinto(buf.data):
             chunk = buf[:n]
-            if pending_first:
-                firsts[-1][-1] = chunk[0]
+            if first_byte is None:
+                first_byte = int(chunk[0])
             newlines = np.flatnonzero(chunk == 10)
             quotes = np.flatnonzero(chunk == 34)
+            # a newline ends a record when an even number of quotes stands before it
             ending = np.flatnonzero((np.searchsorted(quotes, newlines) + parity) % 2 == 0)
-            local = newlines[ending]
-            ends.append(local + offset)
-            end_lines.append(ending + newlines_before + 2)
-            nxt = local + 1
-            first = np.full(len(local), 10, dtype=np.uint8)
-            inside = nxt < n
-            first[inside] = chunk[nxt[inside]]
-            pending_first = bool(len(local)) and not inside[-1]
-            firsts.append(first)
+            if len(ending):
+                local = newlines[ending]
+                stops = local + offset
+                starts = np.empty(len(local), dtype=np.int64)
+                starts[0], starts[1:] = start, stops[:-1] + 1
+                lines = np.empty(len(local), dtype=np.int64)
+                lines[0], lines[1:] = line, ending[:-1] + newlines_before + 2
+                first_bytes = np.empty(len(local), dtype=np.uint8)
+                first_bytes[0], first_bytes[1:] = first_byte, chunk[local[:-1] + 1]
+                totals = np.zeros(len(local), dtype=bool)
+                # a word is in the first record ending at or after it; one after the last belongs to a later piece
+                held = np.searchsorted(local, _word_starts(chunk))
+                totals[held[held < len(local)]] = True
+                totals[0] = True  # it may have started in a chunk before, the word across the two
+                yield _Piece(number, starts, lines, stops, first_bytes, totals)
+                number += len(local)
+                start, line = int(stops[-1]) + 1, int(ending[-1] + newlines_before + 2)
+                first_byte = int(chunk[local[-1] + 1]) if local[-1] + 1 < n else None
             parity = (parity + len(quotes)) % 2
             newlines_before += len(newlines)
             offset += n
-    ends_all = np.concatenate(ends) if ends else np.empty(0, dtype=np.int64)
-    starts = np.concatenate(([0], ends_all + 1))
-    lines = np.concatenate(([1], np.concatenate(end_lines) if end_lines else np.empty(0, dtype=np.int64)))
-    stops = np.concatenate((ends_all, [size]))
-    first_bytes = np.concatenate(([first_byte], *firsts)).astype(np.uint8)
-    keep = starts < size
-    return starts[keep], lines[keep], stops[keep], first_bytes[keep]
-
-
-def _record_starts(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Byte offset, physical line and byte end of every CSV record (a line break inside quotes does not end one)."""
-    newlines = np.flatnonzero(data == 10)
-    quotes = np.flatnonzero(data == 34)
-    # a newline ends a record when an even number of quotes stands before it
-    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
-    starts = np.concatenate(([0], ends + 1))
-    lines = np.concatenate(([1], np.searchsorted(newlines, ends) + 2))
-    stops = np.concatenate((ends, [len(data)]))
-    keep = starts < len(data)
-    return starts[keep], lines[keep], stops[keep]
+    if start < size:  # the last record, with no line break after it
+        yield _Piece(number, np.array([start], dtype=np.int64), np.array([line], dtype=np.int64),
+                     np.array([size], dtype=np.int64), np.array([first_byte or 10], dtype=np.uint8),
+                     np.ones(1, dtype=bool))
 
 
 def _cells_empty(cells: list[str]) -> bool:
@@ -269,8 +293,47 @@ def _columns_sql(count: int) -> str:
     return ", ".join(f"#{i + 1} AS c{i}" for i in range(count))
 
 
+def _head_records(path: Path, count: int) -> list[tuple[int, int]]:
+    """(physical line, byte end) of a CSV's first `count` records, from its first pieces only."""
+    head: list[tuple[int, int]] = []
+    pieces = _record_pieces(path)
+    for piece in pieces:
+        take = count - len(head)
+        head += zip(piece.lines[:take].tolist(), piece.stops[:take].tolist(), strict=True)
+        if len(head) >= count:
+            break
+    pieces.close()
+    return head
+
+
+def _body_pieces(path: Path, first: int) -> Iterator[tuple[_Piece, bool]]:
+    """The pieces of records from record `first` on (the records above it left out), each with whether it is the
+    last."""
+    held = None
+    for piece in _record_pieces(path):
+        skip = first - piece.first
+        if skip >= len(piece.starts):
+            continue
+        if skip > 0:
+            piece = _Piece(first, piece.starts[skip:], piece.lines[skip:], piece.stops[skip:],
+                           piece.first_bytes[skip:], piece.totals[skip:])
+        if held is not None:
+            yield held, False
+        held = piece
+    if held is not None:
+        yield held, True
+
+
+LINE_MARKS = 1 << 16  # line marks held before they are written to the staging's own table of them
+
+
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
               find_header: HeaderFinder | None = None) -> StagedFile:
+    """Stage a CSV: DuckDB reads the records into `table` (text columns c0..cN after `_line`, the record's physical
+    line); the file is then scanned piece by piece for its records' lines, blank records and the records DuckDB
+    could not split, so what is held does not grow with the file. A staged row's line is its number plus an offset
+    that changes only where a record before it spans lines, is blank or is rejected: only those changes ("line
+    marks") are kept, and only the rows after one whose offset is not the usual file's are updated."""
     encoding = detect_encoding(path)
     source = path
     if encoding != "utf-8":
@@ -283,36 +346,41 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
                 _transcode(path, encoding, out)
             except UnicodeDecodeError as exc:
                 raise not_text(path, exc) from None
+    try:
+        return _stage_utf8(con, path, source, table, encoding, find_header)
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
+
+
+def _stage_utf8(con: duckdb.DuckDBPyConnection, path: Path, source: Path, table: str, encoding: str,
+                find_header: HeaderFinder | None) -> StagedFile:
     with open(source, "rb") as fh:
         has_text = bool(fh.read(1 << 16).strip())
     if not has_text:
         raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
-    starts, lines, stops, first_bytes = _scan_records(source)
+    # one record more than the header is looked for in: the line of the record after the header
+    head = _head_records(source, 4 * HEADER_SEARCH_ROWS + 1)
     with open(source, "rb") as fh:
-        head_count = min(len(starts), 4 * HEADER_SEARCH_ROWS)
-        head_end = int(stops[head_count - 1]) if head_count else 0
+        head_count = min(len(head), 4 * HEADER_SEARCH_ROWS)
+        head_end = head[head_count - 1][1] if head_count else 0
         head_text = fh.read(head_end).decode("utf-8", errors="replace")
         fh.seek(0)
         sample = fh.read(1 << 16).decode("utf-8", errors="ignore")
-        delimiter = _sniff_delimiter(sample.splitlines()[: 4 * HEADER_SEARCH_ROWS])
-        head_rows = list(csv.reader(io.StringIO(head_text), delimiter=delimiter))
-        # csv.reader drops nothing, but a blank line is an empty list: keep indices aligned with records
-        header_index, header_found = _pick_header(head_rows, find_header)
-        if header_index < 0:
-            raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
-        headers = head_rows[header_index]
-        header_line = int(lines[header_index])
-        after = slice(header_index + 1, None)
-        body_starts, body_lines, body_stops = starts[after], lines[after], stops[after]
-        blank = _blank_records(fh, body_starts, body_stops, first_bytes[after])
-    records = body_lines[~blank]
-    # one line per record, none blank: the usual file, where each row's line follows from its number
-    first_line = int(records[0]) - 1 if len(records) and records[-1] - records[0] == len(records) - 1 else None
+    delimiter = _sniff_delimiter(sample.splitlines()[: 4 * HEADER_SEARCH_ROWS])
+    head_rows = list(csv.reader(io.StringIO(head_text), delimiter=delimiter))
+    # csv.reader drops nothing, but a blank line is an empty list: keep indices aligned with records
+    header_index, header_found = _pick_header(head_rows, find_header)
+    if header_index < 0:
+        raise LoadError(f"{path.name}: the file is empty; expected a header row and data")
+    headers = head_rows[header_index]
+    header_line = head[header_index][0]
+    # the usual file: record n below the header is on the header's next line plus n - 1
+    base = head[header_index + 1][0] - 1 if header_index + 1 < len(head) else header_line
     rejects_table, rejects_scan = f"{table}_errors", f"{table}_scans"
     con.execute(
         f"""CREATE TEMP TABLE {table} AS
-            SELECT row_number() OVER () AS _rn,
-                   {"CAST(NULL AS BIGINT)" if first_line is None else f"row_number() OVER () + {first_line}"} AS _line,
+            SELECT row_number() OVER () + {int(base)} AS _line,
                    {_columns_sql(len(headers))}
             FROM read_csv($path, header = true, skip = $skip, all_varchar = true, delim = $delim, quote = '"',
                           escape = '"', columns = $columns, store_rejects = true,
@@ -322,53 +390,130 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
          "columns": {f"c{i}": "VARCHAR" for i in range(len(headers))}},
     )
     errors = con.execute(
-        f"SELECT line_byte_position, csv_line, error_type, error_message FROM {rejects_table} ORDER BY line"
+        f"SELECT line_byte_position, csv_line, error_type, error_message FROM {rejects_table} "
+        "ORDER BY line_byte_position, line"
     ).fetchall()
-    # the staged table holds every cell now: the decoded copy and DuckDB's rejects tables are not needed again
     con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
     con.execute(f"DROP TABLE IF EXISTS {rejects_scan}")
-    if source != path:
-        source.unlink(missing_ok=True)
-    # which record each structural error belongs to (DuckDB counts the byte where the line starts)
-    rejected: dict[int, tuple[str, str, str]] = {}
-    for position, raw, kind, message in errors:
-        record = int(np.searchsorted(body_starts, int(position), side="right")) - 1
-        record = max(record, 0)
-        if record < len(body_starts) and record not in rejected:
-            rejected[record] = (raw.strip("\r\n"), kind, message)
-    structural = [(int(body_lines[r]), raw, _structural_reason(kind, msg, len(headers)))
-                  for r, (raw, kind, msg) in sorted(rejected.items()) if not blank[r]]
-    keep = ~blank
-    keep[list(rejected)] = False
-    good = np.flatnonzero(keep)
+    positions = np.array([int(e[0]) for e in errors], dtype=np.int64)
+    marks = f"{table}_lines"
+    con.execute(f"CREATE TEMP TABLE {marks} (rn BIGINT, delta BIGINT)")
+    held: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def write_marks() -> None:
+        if held:
+            frame = pd.DataFrame({"rn": np.concatenate([r for r, _ in held]),
+                                  "delta": np.concatenate([d for _, d in held])})
+            con.register("_line_marks", frame)
+            con.execute(f"INSERT INTO {marks} SELECT rn, delta FROM _line_marks")
+            con.unregister("_line_marks")
+            held.clear()
+
+    # the lines of the records that may be totals rows, for _take_out_non_records to test alone
+    totals_table = f"{table}_totals"
+    con.execute(f"CREATE TEMP TABLE {totals_table} (line BIGINT)")
+    maybe: list[np.ndarray] = []
+
+    def write_maybe() -> None:
+        if maybe:
+            con.register("_totals_lines", pd.DataFrame({"line": np.concatenate(maybe)}))
+            con.execute(f"INSERT INTO {totals_table} SELECT line FROM _totals_lines")
+            con.unregister("_totals_lines")
+            maybe.clear()
+
+    structural: list[tuple[int, str, str]] = []
+    kept = empty = taken = written = 0  # records staged, blank records, errors placed, marks written
+    last_delta: int | None = None
+    carried = np.empty(0, dtype=np.int64)  # errors that belong to the first record of a later piece
+    with open(source, "rb") as fh:
+        for piece, last in _body_pieces(source, header_index + 1):
+            blank, hollow = _blank_records(fh, piece.starts, piece.stops, piece.first_bytes)
+            rejected = np.zeros(len(blank), dtype=bool)
+            # DuckDB's errors on this piece's records (it counts the byte where the line starts); one before the first
+            # record counts for the first, one after the last for the last
+            upto = len(positions) if last else int(np.searchsorted(positions, piece.stops[-1], side="right"))
+            numbers = np.concatenate((carried, np.arange(taken, upto, dtype=np.int64)))
+            records = np.concatenate((np.zeros(len(carried), dtype=np.int64),
+                                      np.searchsorted(piece.starts, positions[taken:upto], side="right") - 1))
+            taken = upto
+            # one DuckDB places on an empty line (in a CRLF file, the blank line before the record) is the next
+            # record's: DuckDB passes empty lines over without a word
+            solid = np.flatnonzero(~hollow)
+            at = np.searchsorted(solid, np.maximum(records, 0))
+            later = at >= len(solid)
+            if last:  # none after the last record: its own
+                records = np.full(len(records), len(blank) - 1, dtype=np.int64)
+                records[~later] = solid[at[~later]]
+                carried = np.empty(0, dtype=np.int64)
+            else:
+                carried, numbers, records = numbers[later], numbers[~later], solid[at[~later]]
+            if len(numbers):
+                first_records, firsts = np.unique(records, return_index=True)
+                rejected[first_records] = True
+                for record, e in zip(first_records.tolist(), numbers[firsts].tolist(), strict=True):
+                    if not blank[record]:
+                        _, raw, kind, message = errors[e]
+                        structural.append((int(piece.lines[record]), raw.strip("\r\n"),
+                                           _structural_reason(kind, message, len(headers))))
+            empty += int(blank.sum())
+            keep = ~(blank | rejected)
+            lines = piece.lines[keep]
+            if (candidates := lines[piece.totals[keep]]).size:
+                maybe.append(candidates)
+                if sum(len(m) for m in maybe) >= LINE_MARKS:
+                    write_maybe()
+            rns = np.arange(kept + 1, kept + 1 + len(lines), dtype=np.int64)
+            deltas = lines - rns
+            if not len(deltas):
+                continue
+            # where the offset changes (the first record's always starts one)
+            change = np.flatnonzero(np.diff(deltas, prepend=deltas[0] - 1 if last_delta is None else last_delta))
+            if len(change):
+                held.append((rns[change], deltas[change]))
+                written += len(change)
+                if sum(len(r) for r, _ in held) >= LINE_MARKS:
+                    write_marks()
+            last_delta = int(deltas[-1])
+            kept += len(lines)
     total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    if total != len(good):
+    if total != kept:
+        con.execute(f"DROP TABLE {marks}")
+        con.execute(f"DROP TABLE {totals_table}")
         raise LoadError(
-            f"{path.name}: could not tell which line each record is on ({total} records read, {len(good)} expected); "
+            f"{path.name}: could not tell which line each record is on ({total} records read, {kept} expected); "
             "check for unbalanced quotes and save the file again"
         )
-    if first_line is None or rejected:
-        line_map = pd.DataFrame({"rn": np.arange(1, total + 1, dtype=np.int64),
-                                 "line": body_lines[good].astype(np.int64)})
-        con.register("_line_map", line_map)
-        con.execute(f"UPDATE {table} SET _line = _line_map.line FROM _line_map WHERE _rn = _line_map.rn")
-        con.unregister("_line_map")
+    # the usual file has one mark, the base the table was made with: then no row's line changes
+    usual = written == 0 or (written == 1 and len(held) == 1 and int(held[0][1][0]) == base)
+    if not usual:
+        write_marks()
+        con.execute(
+            # a row's number is its line less the base it was made with
+            f"""UPDATE {table} SET _line = {table}._line - $base + m.delta
+                FROM (SELECT rn, lead(rn, 1, 9223372036854775807) OVER (ORDER BY rn) AS rn_to, delta
+                      FROM {marks}) m
+                WHERE {table}._line - $base >= m.rn AND {table}._line - $base < m.rn_to AND m.delta <> $base""",
+            {"base": int(base)})
+    con.execute(f"DROP TABLE {marks}")
+    write_maybe()
     staged = StagedFile(path, table, headers, encoding, header_line=header_line, structural_rejects=structural,
-                        header_found=header_found)
-    staged.empty_rows = int(blank.sum())
+                        header_found=header_found, totals_lines=totals_table)
+    staged.empty_rows = empty
     return staged
 
 
-def _blank_records(fh, starts: np.ndarray, stops: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Records holding nothing but spaces, tabs and CR: only those starting with one (or empty) need a look."""
+def _blank_records(fh, starts: np.ndarray, stops: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Records holding nothing but spaces, tabs and CR (blank), and those holding nothing but CR (hollow: empty lines):
+    only those starting with one (or empty) need a look."""
     blank = np.zeros(len(starts), dtype=bool)
-    if len(starts) == 0:
-        return blank
+    hollow = np.zeros(len(starts), dtype=bool)
     maybe = np.flatnonzero((stops <= starts) | np.isin(first, (9, 10, 13, 32)))
     for i in maybe:
         fh.seek(int(starts[i]))
-        blank[i] = not fh.read(max(int(stops[i] - starts[i]), 0)).strip()
-    return blank
+        text = fh.read(max(int(stops[i] - starts[i]), 0))
+        blank[i] = not text.strip()
+        hollow[i] = not text.strip(b"\r\n")
+    return blank, hollow
 
 
 def _structural_reason(kind: str, message: str, expected: int) -> str:
@@ -489,6 +634,7 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     """Fully empty rows are not records; a totals row (合计 / 总计 / 小计) is skipped and reported with its line."""
     table, width = staged.staging_table, len(staged.headers)
     if width == 0:
+        _drop_totals_lines(con, staged)
         return
     cells = [f"c{i}" for i in range(width)]
     # cell by cell, no row's text joined, each in a WHERE of its own: there DuckDB tests a cell only on the rows the
@@ -497,8 +643,15 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
     # a cheap test first (计 or total somewhere), the patterns only on the rows that pass it
     maybe = "(" + " OR ".join([*(f"contains({c}, '计')" for c in cells), "contains(lower(c0), 'total')"]) + ")"
     staged.empty_rows += con.execute(f"DELETE FROM {table} WHERE {empty}").fetchall()[0][0]
+    if staged.totals_lines is not None:
+        # a CSV's scan found the only records that can be totals rows: the test runs on those lines alone
+        if not con.execute(f"SELECT count(*) FROM {staged.totals_lines}").fetchall()[0][0]:
+            _drop_totals_lines(con, staged)
+            return
+        maybe = f"(_line IN (SELECT line FROM {staged.totals_lines}) AND {maybe})"
     candidates = con.execute(f"SELECT count(*) FROM {table} WHERE {maybe}").fetchall()[0][0]
     if not candidates:
+        _drop_totals_lines(con, staged)
         return
     exact = " OR ".join(["regexp_matches(lower(c0), $first)",
                          *(f"regexp_matches({c}, $pattern)" for c in cells[1:])])
@@ -513,6 +666,13 @@ def _take_out_non_records(con: duckdb.DuckDBPyConnection, staged: StagedFile) ->
         staged.skipped.append((int(line), f"totals row ('{word.strip()}'), not a record", raw_row))
     if rows:
         con.execute(f"DELETE FROM {table} WHERE {totals}", patterns)
+    _drop_totals_lines(con, staged)
+
+
+def _drop_totals_lines(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    if staged.totals_lines is not None:
+        con.execute(f"DROP TABLE IF EXISTS {staged.totals_lines}")
+        staged.totals_lines = None
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
