@@ -33,10 +33,10 @@ def build_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange | No
     seconds: dict[str, float] = {}
     for name, step in (("source_columns", ensure_source_columns), ("fact_coverage", build_fact_coverage),
                        ("calendar", build_calendar), ("customer_facts", build_customer_facts),
-                       ("ticket_facts", build_ticket_facts),
                        ("billing_facts", build_billing_facts),
                        ("tier_snapshots", build_tier_snapshots), ("churn_tiers", build_churn_tiers),
-                       ("ticket_month_tiers", add_ticket_month_tiers),
+                       # after the snapshots: written once, with each ticket's month tier
+                       ("ticket_facts", build_ticket_facts),
                        ("survey_facts", build_survey_facts_with_month_tiers),
                        ("cumulative_billing", add_cumulative_billing),
                        ("early_warning_inputs", build_early_warning_inputs)):
@@ -64,11 +64,23 @@ def build_customer_facts(con: duckdb.DuckDBPyConnection) -> None:
         FROM customers ORDER BY customer_key""")
 
 
-def build_ticket_facts(con: duckdb.DuckDBPyConnection) -> None:
-    """Tickets with their customer's attributes, durations, SLA deadlines and when the SLA outcome becomes known
-    (steps whose timestamp no source has are not governed)."""
+def build_ticket_facts(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
+    """Tickets with their customer's attributes, durations, SLA deadlines, when the SLA outcome becomes known (steps
+    whose timestamp no source has are not governed) and `month_tier`, the customer's tier as of the end of the month
+    the ticket was created in (the tier a breakdown by month uses, metrics.query.breakdown_tier_date: exact medians by
+    month with tiers need no join with a month of snapshots, metrics.facts.month_tiers_answer). Written once, after
+    the tier snapshots. With `since` (an append), the tickets created from then on are deleted and inserted again:
+    every touched ticket was created from then on (old and new values), and the month tier of those tickets reads
+    snapshots that were built again."""
+    if since is not None:
+        con.execute("DELETE FROM ticket_facts WHERE created_at >= $since", {"since": since})
     p = Params()
-    sql = f"CREATE OR REPLACE TABLE ticket_facts AS {_ticket_facts_select(con, p)} ORDER BY t.created_at"
+    select = f"""SELECT t.*, s.tier AS month_tier
+                 FROM ({_ticket_facts_select(con, p, _since(p, "t.created_at", since))}) t
+                 LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key
+                      AND s.as_of = {period_end_sql('month', 't.created_at')}
+                 ORDER BY t.created_at"""
+    sql = f"CREATE OR REPLACE TABLE ticket_facts AS {select}" if since is None else f"INSERT INTO ticket_facts {select}"
     con.execute(sql, p.used_in(sql))
 
 
@@ -95,8 +107,13 @@ def _with_customer_attributes(table: str, facts: str, order_by: str) -> str:
 
 
 def build_billing_facts(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
+    """Bills with their customer's attributes, in period order (readers take a run of months by the period's zone
+    maps). The bills are put in period order before the join (the join keeps the order of the rows it is given), so
+    the sort moves five columns instead of thirteen: the same rows, written a fifth faster at 1 M customers."""
     if since is None:
-        con.execute(_with_customer_attributes("billing", "billing_facts", "period"))
+        con.execute(f"""CREATE OR REPLACE TABLE billing_facts AS
+                        SELECT x.*, {CUSTOMER_ATTRIBUTES}
+                        FROM (SELECT * FROM billing ORDER BY period) x JOIN customer_facts c USING (customer_id)""")
         return
     con.execute("DELETE FROM billing_facts WHERE period >= $since", {"since": since})
     con.execute(f"""INSERT INTO billing_facts SELECT x.*, {CUSTOMER_ATTRIBUTES}
@@ -182,11 +199,6 @@ def _add_month_tiers(con: duckdb.DuckDBPyConnection, table: str, time_column: st
         ORDER BY t.{time_column}""")
 
 
-def add_ticket_month_tiers(con: duckdb.DuckDBPyConnection) -> None:  # whole builds; increments: _update_ticket_facts
-    """ticket_facts' `month_tier` (exact medians by month with tiers need no join)."""
-    _add_month_tiers(con, "ticket_facts", "created_at")
-
-
 def build_survey_facts_with_month_tiers(con: duckdb.DuckDBPyConnection) -> None:
     """survey_facts with its `month_tier`, after the tier snapshots (CSAT and NPS by month with a tier filter: the
     scorecard's sparklines). Surveys are few (half a million at 1 M customers): an append builds them whole again
@@ -258,19 +270,6 @@ def _since(p: Params, column: str, since: dt.date | None) -> str:
     return "true" if since is None else f"{column} >= {p(since)}::DATE"
 
 
-def _update_ticket_facts(con: duckdb.DuckDBPyConnection, since: dt.date) -> None:
-    """ticket_facts from `since` on: every touched ticket was created from then on (old and new values), and the month
-    tier of the tickets created from then on reads snapshots that were built again."""
-    con.execute("DELETE FROM ticket_facts WHERE created_at >= $since", {"since": since})
-    p = Params()
-    sql = f"""INSERT INTO ticket_facts SELECT t.*, s.tier AS month_tier
-              FROM ({_ticket_facts_select(con, p, _since(p, "t.created_at", since))}) t
-              LEFT JOIN tier_snapshots s ON s.customer_key = t.customer_key
-                   AND s.as_of = {period_end_sql('month', 't.created_at')}
-              ORDER BY t.created_at"""
-    con.execute(sql, p.used_in(sql))
-
-
 def update_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange) -> dict[str, float]:
     """The query model after an append that did not change the customers: every month-grained table from the earliest
     touched month (`change.since`) on, deleted and inserted again; the small whole tables (source columns, coverage,
@@ -298,7 +297,7 @@ def update_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange) ->
         run("billing_facts", build_billing_facts, since)
         run("tier_snapshots", build_tier_snapshots, since)
         run("churn_tiers", build_churn_tiers, since)
-        run("ticket_facts", _update_ticket_facts, since)
+        run("ticket_facts", build_ticket_facts, since)
         run("survey_facts", build_survey_facts_with_month_tiers)  # new surveys, or new tiers for the surveys there are
         run("cumulative_billing", add_cumulative_billing, since)
         # The roll-ups' slices from that month end on, through the declaration's own build (metrics.rollups).
