@@ -44,27 +44,23 @@ def default_period(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
     return max(first, start), last
 
 
-def _coded_choices_from_url(key: str, mapping: dict[str, str]) -> None:
+def _coded_choices_from_url(key: str, options: tuple[str, ...], mapping: dict[str, str]) -> None:
     """A bound widget of coded choices (tier, area, ticket type, channel) reads its labels in this language from the
     URL; a link may name a choice by its code (?tier=key) or by its label in either language (one copied by someone
-    reading the other): each such value becomes this language's label, so the link selects the same whoever opens
-    it. Other values are left for the widget to drop. The widget takes its value from the link as the page first
-    opened, so the choices are given to it through its state (and the link shows them in this language); a link
-    that also holds a label of this language keeps only those (Streamlit seeds the widget from them)."""
+    reading the other). When it does, the widget is given those choices through its state (it takes its value from
+    the link as the page first opened, where they are no labels of its) and the link shows them in this language.
+    Values that are no choice are left for the widget to drop. Streamlit seeds the widget from the link's labels of
+    this language first: a link mixing them with codes or the other language's labels keeps only those."""
     values = st.query_params.get_all(key)
     if not values:
         return
     from dashboard.zh import ZH
 
-    codes = {form: code for code, english in mapping.items() for form in (code, english, ZH.get(english, english))}
+    codes = {form: code for code in options for form in (code, mapping[code], ZH.get(mapping[code], mapping[code]))}
     shown = [label(mapping, codes[value]) if value in codes else value for value in values]
     if shown != values:
         st.session_state[key] = list(dict.fromkeys(codes[value] for value in values if value in codes))
-        st.query_params[key] = [value for value in dict.fromkeys(shown) if value in set(map(str, _labels(mapping)))]
-
-
-def _labels(mapping: dict[str, str]) -> list[str]:
-    return [label(mapping, code) for code in mapping]
+        st.query_params[key] = list(dict.fromkeys(label(mapping, codes[value]) for value in values if value in codes))
 
 
 def _dropped_from_url(key: str, allowed: list[str]) -> list[str]:
@@ -131,8 +127,8 @@ def sidebar_filters(identity: Identity) -> Filters | None:
                                               else _("All your regions")))
         centers = st.multiselect(_("Service centre"), center_options, key="center", bind="query-params",
                                  placeholder=_("All service centres"))
-        for key, mapping in (("tier", TIER), ("area", AREA)):
-            _coded_choices_from_url(key, mapping)
+        _coded_choices_from_url("tier", TIERS, TIER)
+        _coded_choices_from_url("area", AREAS, AREA)
         tiers = st.multiselect(_("Tier"), list(TIERS), key="tier", bind="query-params",
                                format_func=lambda t: label(TIER, t), placeholder=_("All tiers"),
                                help=_("Company-wide tiers as of the period's end (in a breakdown, each week's, "
@@ -182,8 +178,9 @@ def current(page: str) -> Filters | None:
 def ticket_filters(f: Filters, key: str, types: bool = True) -> Filters:
     """Page-level ticket type (where it applies) and channel filters, also kept in the URL."""
     left, right = st.columns(2)
-    _coded_choices_from_url(f"{key}_type", TICKET_TYPE)
-    _coded_choices_from_url(f"{key}_channel", CHANNEL)
+    if types:
+        _coded_choices_from_url(f"{key}_type", TICKET_TYPES, TICKET_TYPE)
+    _coded_choices_from_url(f"{key}_channel", CHANNELS, CHANNEL)
     chosen = left.multiselect(_("Ticket type"), list(TICKET_TYPES), key=f"{key}_type", bind="query-params",
                               format_func=lambda t: label(TICKET_TYPE, t),
                               placeholder=_("All ticket types")) if types else []

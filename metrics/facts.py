@@ -37,7 +37,6 @@ from metrics.query import (
     snapshot_month_ends,
     ticket_conditions,
     tier_condition,
-    tier_join,
     whole_months,
 )
 from metrics.rollups import TIER_CODES, month_end_column, tier_code_sql, tier_name_sql
@@ -238,7 +237,7 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
                               rollup_tier=tier, having=rollup.having)
     edged = ticket_edges(p, f, by, settings) if rollup is not None and rollup.edges else None
     if edged is not None and rollup is not None:
-        return _edges_aggregate(con, f, by, settings, p, rollup, types, *edged)
+        return _edges_aggregate(con, f, by, p, rollup, types, *edged)
     fact = "ticket_facts"
     if rollup is not None:
         measures, where, having = rollup.measures, rollup.where, rollup.having
@@ -261,41 +260,35 @@ def inner_months(f: Filters) -> tuple[dt.date, dt.date] | None:
     return (first, last) if first < last else None
 
 
-def ticket_edges(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[dt.date, dt.date, RollupTier] | None:
+def ticket_edges(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[dt.date, dt.date] | None:
     """For a window starting or ending mid-month, with no tier filter or breakdown: its whole months (inner_months),
     when the roll-up answers them (rollup_tier_sql); the days before and after them are read ticket by ticket. With
     tiers the edge days' tier join costs what the whole window's does (at 1 M, 2026-04-10..11-20, one tier: 0.25
     against 0.18 CPU s for three metrics; by month 0.49 against 0.18 where ticket_facts' month_tier answers), so
     those queries keep the path over ticket_facts."""
     inner = inner_months(f)
-    if inner is None or uses_tiers(f, by):
+    if inner is None or uses_tiers(f, by) or rollup_tier_sql(p, f, by, settings, "t.month") is None:
         return None
-    tier = rollup_tier_sql(p, f, by, settings, "t.month")
-    return None if tier is None else (*inner, tier)
+    return inner
 
 
-def _edges_aggregate(con, f: Filters, by, settings: MetricSettings, p: Params, rollup: TicketRollup, types: str,
-                     first: dt.date, last: dt.date, tier: RollupTier) -> pd.DataFrame:
+def _edges_aggregate(con, f: Filters, by, p: Params, rollup: TicketRollup, types: str, first: dt.date,
+                     last: dt.date) -> pd.DataFrame:
     """A ticket metric's measures over one set of rows: ticket_months' rows for the whole months first..last and each
     ticket's parts (TICKET_PARTS) for the days of the window before and after them. The measures are sums of the
-    parts, so they add up exactly over the two; tiers are the same date's on both (the window's end, or each period's
-    end: breakdown_tier_date)."""
+    parts, so they add up exactly over the two. No tiers: ticket_edges leaves those queries to ticket_facts."""
+    assert not uses_tiers(f, by)
     dims = (*ROLLUP_CUSTOMER_ATTRIBUTES, *TICKET_DIMENSIONS)
-    edge_tier = breakdown_tier_date(p, f, tuple(by), "t.created_at")
-    join, tier_column, tiers = tier_join(p, f, settings, "t", "tier" in by, edge_tier)
     conditions = f"{customer_conditions(p, f, 't')} AND {types} AND {rollup.where}"
     before, after = (f.start, first - dt.timedelta(days=1)), (last + dt.timedelta(days=1), f.end)
     days = [(start, end) for start, end in (before, after) if start <= end]
-    edges = [f"""SELECT CAST(t.created_at AS DATE) AS at, {tier_column} AS tier_name,
-                        {', '.join(f't.{d}' for d in dims)}, {ticket_parts_select('t')}
-                 FROM ticket_facts t {join}
-                 WHERE {between(p, 't.created_at', f.window(start, end))} AND {tiers} AND {conditions}"""
+    columns = ", ".join(f"t.{d}" for d in dims)
+    edges = [f"""SELECT CAST(t.created_at AS DATE) AS at, {columns}, {ticket_parts_select('t')}
+                 FROM ticket_facts t WHERE {between(p, 't.created_at', f.window(start, end))} AND {conditions}"""
              for start, end in days]
-    months = f"""SELECT t.month AS at, {tier.tier} AS tier_name, {', '.join(f't.{d}' for d in dims)},
-                        {', '.join(f't.{name}' for name in TICKET_PARTS)}
-                 FROM ticket_months t
-                 WHERE {month_between(p, 't.month', f.window(first, last))} AND {tier.condition} AND {conditions}"""
-    g = Grouping(tuple(by), "t.at", {**{d: f"t.{d}" for d in dims}, "tier": "t.tier_name"})
+    months = f"""SELECT t.month AS at, {columns}, {', '.join(f't.{name}' for name in TICKET_PARTS)}
+                 FROM ticket_months t WHERE {month_between(p, 't.month', f.window(first, last))} AND {conditions}"""
+    g = Grouping(tuple(by), "t.at", {d: f"t.{d}" for d in dims})
     sql = f"""
         SELECT {g.select}{rollup.measures}
         FROM ({' UNION ALL '.join([months, *edges])}) t

@@ -246,16 +246,12 @@ def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[st
     come from billing_months and tickets over whole months from ticket_months (each summed per month, with the
     tiers of the month ends after it: metrics.facts.rollup_tier_sql) where they answer: the same months, a small
     fraction of the rows."""
-    parts = []
     bills = rollup_tier_sql(p, f, (), settings, "b.month")
-    if bills is not None:
-        parts.append(f"SELECT b.region FROM billing_months b WHERE {month_between(p, 'b.month', f)} "
-                     f"AND {customer_conditions(p, f, 'b')} AND {bills.condition}")
     tickets = ticket_rollup(p, f, (), settings)
-    if tickets is not None:
-        table, tier = tickets
-        parts.append(f"SELECT t.region FROM {table} t WHERE {month_between(p, 't.month', f)} "
-                     f"AND {customer_conditions(p, f, 't')} AND {tier.condition}")
+    summed = ([("billing_months", "b", bills)] if bills is not None else []) + (
+        [(tickets[0], "t", tickets[1])] if tickets is not None else [])
+    parts = [f"SELECT {alias}.region FROM {table} {alias} WHERE {month_between(p, f'{alias}.month', f)} "
+             f"AND {customer_conditions(p, f, alias)} AND {tier.condition}" for table, alias, tier in summed]
     facts = [("billing_facts", "b", month_between(p, "b.period", f))] if bills is None else []
     facts += [("ticket_facts", "t", between(p, "t.created_at", f))] if tickets is None else []
     facts += [("survey_facts", "v", between(p, "v.surveyed_on", f)),
