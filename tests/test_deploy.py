@@ -183,7 +183,9 @@ def test_websocket_goes_through_the_proxy_and_foreign_origins_are_refused(proxy)
     origin = proxy["https"]
     with connect(proxy["wss"], subprotocols=["streamlit"], origin=origin, ssl=proxy["context"], open_timeout=90) as ws:
         assert ws.subprotocol == "streamlit"
-    with pytest.raises(InvalidStatus):
+    # refused: a 403 status, or (seen once in CI, under load) the connection closed before any status line;
+    # either way no websocket opens, and the same proxy has just opened one for the app's own origin
+    with pytest.raises((InvalidStatus, InvalidMessage)):
         connect(proxy["wss"], subprotocols=["streamlit"], origin="https://evil.example.com", ssl=proxy["context"],
                 open_timeout=90)
 
