@@ -4,6 +4,7 @@ and an action written from the scorecard are there after a reload of the page. S
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -45,6 +46,16 @@ def store_server(demo_db, tmp_path_factory):
     proc.wait(timeout=20)
 
 
+def _page_says(page, expected: str, what: str) -> None:
+    """The write's answer, whichever it is: the saved message, or the refusal (with its reason) in the assertion."""
+    answer = page.locator("[data-testid=stAlert]").filter(has_text=re.compile(f"{re.escape(expected)}|Not saved"))
+    answer.first.wait_for(timeout=60_000)
+    wait_until_done(page)
+    page.screenshot(path=str(ARTIFACTS / f"store_{what}_answer.png"), full_page=False)
+    said = answer.first.inner_text()
+    assert expected in said, said
+
+
 def test_write_a_comment_and_an_action_and_see_them_after_a_reload(store_server, browser):  # noqa: F811
     url, url_of_store = store_server
     page = browser.new_page(viewport={"width": 1500, "height": 3600}, locale="en-GB")
@@ -56,15 +67,16 @@ def test_write_a_comment_and_an_action_and_see_them_after_a_reload(store_server,
     box.wait_for(timeout=30_000)
     box.fill(COMMENT)
     page.screenshot(path=str(ARTIFACTS / "store_comment_box.png"), full_page=False)
+    box.press("Tab")  # committed to the form before the click, as a person leaving the box does
     page.get_by_role("button", name="Save comment").click()
-    page.get_by_text("Comment saved").wait_for(timeout=60_000)
-    wait_until_done(page)
+    _page_says(page, "Comment saved", "comment")
 
     page.get_by_text("New action for Company-wide").click()
-    page.get_by_label("Action", exact=True).fill(ACTION)
+    title = page.get_by_label("Action", exact=True)
+    title.fill(ACTION)
+    title.press("Tab")
     page.get_by_role("button", name="Add action").click()
-    page.get_by_text("Action added.").wait_for(timeout=60_000)
-    wait_until_done(page)
+    _page_says(page, "Action added.", "action")
 
     page.reload()
     wait_until_done(page)
