@@ -221,13 +221,14 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     before = previous_period(f)
     kpis = config.kpis()
     inputs = loaded_inputs(con)
-    jobs = [lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings, inputs=inputs)["value"].iloc[0]
-            for _, kpi in kpis for window in (f, before)]
-    results: list[Any] = in_parallel(
-        con, [*jobs, lambda c: has_data(c, f, settings), lambda c: has_data(c, before, settings)])
-    *values, now_has_data, before_had_data = results
-    values[0::2] = [v if now_has_data else float("nan") for v in values[0::2]]
-    values[1::2] = [v if before_had_data else float("nan") for v in values[1::2]]
+    # a window without data has no KPI values, so they are not computed (e.g. a previous period before the data)
+    now_has_data, before_had_data = in_parallel(con, [partial(has_data, f=w, settings=settings) for w in (f, before)])
+    windows = [w for w, with_data in ((f, now_has_data), (before, before_had_data)) if with_data]
+    computed = iter(in_parallel(con, [
+        lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings, inputs=inputs)["value"].iloc[0]
+        for _, kpi in kpis for window in windows]))
+    values = [next(computed) if with_data else float("nan")
+              for _ in kpis for with_data in (now_has_data, before_had_data)]
     rows = []
     region, year = target_region(f), f.end.year
     for (perspective, kpi), value, previous in zip(kpis, values[0::2], values[1::2]):
