@@ -61,13 +61,17 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
     return frame
 
 
-def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> str:
+def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str], billed: bool = True) -> str:
     """customer_id -> tier as of `as_of` (a SQL date expression), company-wide (SPEC 5.1): the given tier, else the
     rank by revenue over the trailing 12 months; also the trailing revenue, the share of revenue ranked before the
     customer, the revenue of as_of's own month, the amount paid and kWh over the trailing 12 months, and the kWh and
     the amount left unpaid over the trailing 3 months (for the early-warning list). Also used at load time to build
-    `tier_snapshots`."""
+    `tier_snapshots`. `billed` false says the trailing 12 months hold no bill (bills_in_trailing_year): every revenue
+    is then 0 and every share null, as the ranking would give, without ranking a million zeros."""
     vip_below, key_below = boundaries
+    share_before = ("""coalesce(sum(revenue) OVER (ORDER BY revenue DESC, customer_key
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                   / nullif(sum(revenue) OVER (), 0)""" if billed else "CAST(NULL AS DOUBLE)")
     return f"""
         SELECT customer_id, customer_key,
                coalesce(given_tier, CASE
@@ -80,9 +84,7 @@ def computed_tiers_sql(p: Params, as_of: str, boundaries: tuple[str, str]) -> st
             SELECT customer_id, customer_key, given_tier, revenue, month_revenue, trailing_paid, trailing_kwh, kwh_3m,
                    unpaid_3m,
                    -- customer_key is numbered in customer_id order: the same tie order, sorted faster than text
-                   coalesce(sum(revenue) OVER (ORDER BY revenue DESC, customer_key
-                                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-                   / nullif(sum(revenue) OVER (), 0) AS share_before
+                   {share_before} AS share_before
             FROM (
                 -- bills summed per customer before the join with every customer: twice as fast as joining first
                 SELECT c.customer_id, c.customer_key, c.tier AS given_tier, coalesce(b.revenue, 0) AS revenue,
@@ -107,6 +109,20 @@ def month_end(day: dt.date) -> dt.date:
     return (pd.Timestamp(day) + pd.offsets.MonthEnd(0)).date()
 
 
+def bills_in_trailing_year(con: duckdb.DuckDBPyConnection | None, as_of: dt.date) -> bool:
+    """Whether some bill's period lies in the twelve months computed_tiers_sql sums up to `as_of` (after as_of less a
+    year, up to as_of), by the days the bills cover (fact_coverage); true when that is not known."""
+    if con is None:
+        return True
+    with con.cursor() as cursor:
+        span = cursor.execute("SELECT first_day, last_day FROM fact_coverage WHERE table_name = 'billing'").fetchall()
+    if not span:
+        return False
+    first, last = span[0]
+    year_before = (pd.Timestamp(as_of) - pd.DateOffset(years=1)).date()
+    return first <= as_of and last.replace(day=1) > year_before
+
+
 def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
     """customer_id -> tier as of a date. Under the default boundaries the snapshot of the date's month end, built at
     load time with the same definition, answers: bill periods are months, so the trailing twelve months of bills, and
@@ -114,7 +130,8 @@ def tiers_sql(p: Params, as_of: dt.date, settings: MetricSettings) -> str:
     if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups and has_snapshot(p.con, month_end(as_of)):
         return (f"SELECT customer_id, customer_key, tier, trailing_revenue, share_before FROM tier_snapshots "
                 f"WHERE as_of = {p(month_end(as_of))}::DATE")
-    return computed_tiers_sql(p, f"{p(as_of)}::DATE", (p(settings.tiers.vip_below), p(settings.tiers.key_below)))
+    return computed_tiers_sql(p, f"{p(as_of)}::DATE", (p(settings.tiers.vip_below), p(settings.tiers.key_below)),
+                              bills_in_trailing_year(p.con, as_of))
 
 
 @dataclass(frozen=True)
@@ -159,7 +176,7 @@ def tiers_on_sql(p: Params, dates: tuple[dt.date, ...], settings: MetricSettings
              f"WHERE as_of BETWEEN {p(min(stored))}::DATE AND {p(max(stored))}::DATE"] if stored else []
     bounds = (p(settings.tiers.vip_below), p(settings.tiers.key_below))
     parts += [f"SELECT {p(day)}::DATE AS as_of, customer_key, tier "
-              f"FROM ({computed_tiers_sql(p, f'{p(day)}::DATE', bounds)})"
+              f"FROM ({computed_tiers_sql(p, f'{p(day)}::DATE', bounds, bills_in_trailing_year(p.con, day))})"
               for day in months if day not in stored]
     return " UNION ALL ".join(parts)
 

@@ -34,6 +34,7 @@ import pytest
 
 from ingest import load
 from metrics import Filters, MetricSettings, compute, connect
+from metrics.query import Params, bills_in_trailing_year, computed_tiers_sql, run
 from metrics.retention import churn_reasons, cohort_retention
 from metrics.tiers import tier_assignment
 
@@ -97,6 +98,27 @@ def test_the_tiers_of_the_table_above(moving):
     for as_of, tiers in expected.items():
         found = tier_assignment(moving, as_of).set_index("customer_id")["tier"]
         assert {c: found[c] for c in tiers} == tiers, as_of
+
+
+def test_a_date_whose_trailing_year_holds_no_bill_gives_every_customer_standard_without_ranking(moving):
+    # Bills run from period 2023-01 to 2025-12. As of 2022-12-31 the trailing months 2022-01..2022-12 hold none, nor
+    # as of 2026-12-01 (after 2025-12-01, up to 2026-12-01); as of 2023-01-31 and 2026-11-30 one month does.
+    p = Params(moving)
+    for as_of, billed in ((dt.date(2022, 12, 31), False), (dt.date(2023, 1, 1), True), (dt.date(2023, 1, 31), True),
+                          (dt.date(2026, 11, 30), True), (dt.date(2026, 12, 1), False), (dt.date(2027, 6, 30), False)):
+        in_sql = moving.execute("SELECT count(*) > 0 FROM billing_facts WHERE period > $d::DATE - INTERVAL 1 YEAR "
+                                "AND period <= $d::DATE", {"d": as_of}).fetchone()[0]
+        assert bills_in_trailing_year(moving, as_of) is billed is in_sql, as_of
+    # without bills the ranking is skipped: the same rows as ranking (every revenue 0, every share null) give
+    bounds = (p(0.5), p(0.8))
+    for as_of in (dt.date(2022, 12, 31), dt.date(2027, 6, 30)):
+        ranked, unranked = (run(moving, f"SELECT * FROM ({computed_tiers_sql(p, p(as_of) + '::DATE', bounds, billed)}) "
+                                        "ORDER BY customer_id", p) for billed in (True, False))
+        assert ranked.equals(unranked), as_of
+        assert set(unranked["tier"]) == {"standard"} and unranked["share_before"].isna().all()
+        assert (unranked["trailing_revenue"] == 0).all() and len(unranked) == 7
+        found = tier_assignment(moving, as_of, MetricSettings(rollups=False)).set_index("customer_id")
+        assert found["tier"].to_dict() == dict.fromkeys("BFKNRSV", "standard")
 
 
 @pytest.mark.parametrize("path", PATHS)
