@@ -212,7 +212,7 @@ def _metric_set(metric_ids: tuple[str, ...], filters_json: str, by: tuple[str, .
 
 def metric_set(metric_ids: tuple[str, ...], f: metrics.Filters, by: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
     """Several metrics for the same filters and breakdown, by metric id (metrics.compute_many: the duration
-    quantiles among them from one query)."""
+    quantiles among them from one query, the ticket metrics over the ticket parts from one read of ticket_months)."""
     with reading() as generation:
         return _metric_set(tuple(metric_ids), f.model_dump_json(), tuple(by), generation.key, generation.con)
 

@@ -10,9 +10,10 @@ import duckdb
 import pandas as pd
 
 from metrics import customer, financial, growth, process
+from metrics.facts import TicketRollup, ticket_parts_together
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
-from metrics.query import CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, periods
+from metrics.query import CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Params, periods
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
@@ -44,13 +45,17 @@ class Metric:
     year_earlier: bool
     # A duration quantile (process.Quantile): compute_many computes several of them for one window in one query.
     quantile: process.Quantile | None = None
+    # A ticket metric over the ticket parts: (Params, Filters, settings) -> its TicketRollup (None where it is computed
+    # otherwise); compute_many computes several of them from one read of ticket_months (ticket_parts_together).
+    ticket_rollup: Callable[[Params, Filters, MetricSettings], TicketRollup | None] | None = None
 
 
 def _m(id, perspective, label_en, label_zh, unit, direction, fmt, function, dimensions, is_ratio=False, *,
        needs: tuple[str, ...], over: str | None, year_earlier: bool = False) -> Metric:
     definition = " ".join(function.__doc__.split())
     return Metric(id, perspective, label_en, label_zh, unit, direction, fmt, definition, function, dimensions, is_ratio,
-                  needs, over, year_earlier, getattr(function, "quantile", None))
+                  needs, over, year_earlier, getattr(function, "quantile", None),
+                  getattr(function, "ticket_rollup", None))
 
 
 CATALOGUE: dict[str, Metric] = {m.id: m for m in (
@@ -169,7 +174,9 @@ def compute_many(con: duckdb.DuckDBPyConnection, metric_ids: tuple[str, ...] | l
                  inputs: LoadedInputs | None = None) -> dict[str, pd.DataFrame]:
     """Several metrics for the same filters and `by`, by metric id, each frame equal to `compute`'s for it. The
     duration quantiles among them (Metric.quantile) come from one query (process.duration_quantiles: one scan, one
-    quantile_cont per duration for all its fractions); the others are computed one by one."""
+    quantile_cont per duration for all its fractions), the ticket metrics over the ticket parts (Metric.ticket_rollup)
+    from one read of ticket_months where it answers (facts.ticket_parts_together); the others are computed one by
+    one."""
     by = tuple(by)
     chosen = [_checked(metric_id, by) for metric_id in dict.fromkeys(metric_ids)]
     inputs = inputs or loaded_inputs(con)
@@ -178,6 +185,11 @@ def compute_many(con: duckdb.DuckDBPyConnection, metric_ids: tuple[str, ...] | l
     if len(quantiles) > 1:
         wanted = [m.quantile for m in quantiles if m.quantile is not None]
         frames.update(zip((m.id for m in quantiles), process.duration_quantiles(con, filters, by, settings, wanted)))
+    p = Params(con)
+    over_parts = {m.id: rollup for m in chosen if m.ticket_rollup is not None
+                  and (rollup := m.ticket_rollup(p, filters, settings)) is not None}
+    if len(over_parts) > 1:
+        frames.update(ticket_parts_together(con, filters, by, settings, p, over_parts) or {})
     return {m.id: _finished(m, frames[m.id] if m.id in frames else m.function(con, filters, by, settings), filters,
                             by, inputs) for m in chosen}
 

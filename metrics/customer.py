@@ -14,7 +14,7 @@ from metrics.facts import (
     per_period,
     ratio,
     survey_aggregate,
-    ticket_aggregate,
+    ticket_parts_metric,
     total,
     window_revenue_sql,
 )
@@ -52,10 +52,8 @@ def active_customers(con, f, by, settings) -> pd.DataFrame:
                               active_in(p, f.start, f.end), p)
 
 
-def complaints(con, f, by, settings) -> pd.DataFrame:
-    """Tickets with ticket_type complaint, by created_at."""
-    return ticket_aggregate(con, f, by, settings, apply_ticket_types=False,
-                            rollup=TicketRollup(f"{total('tickets')} AS value", "t.ticket_type = 'complaint'"))
+complaints = ticket_parts_metric("Tickets with ticket_type complaint, by created_at.", TicketRollup(
+    f"{total('tickets')} AS value", "t.ticket_type = 'complaint'", ticket_types=False))
 
 
 @per_period(groups_by_time=True)
@@ -82,12 +80,9 @@ def nps(con, f, by, settings) -> pd.DataFrame:
                                   "AS numerator, count(v.nps) AS denominator"), 100)
 
 
-def callback_satisfaction(con, f, by, settings) -> pd.DataFrame:
-    """Mean of tickets.satisfaction (callback score, 1-5)."""
-    return ticket_aggregate(con, f, by, settings,
-                            rollup=TicketRollup("sum(t.satisfaction_sum) / nullif(sum(t.satisfaction_scores), 0) "
-                                                "AS value, sum(t.satisfaction_sum) AS numerator, "
-                                                f"{total('satisfaction_scores')} AS denominator"))
+callback_satisfaction = ticket_parts_metric("Mean of tickets.satisfaction (callback score, 1-5).", TicketRollup(
+    "sum(t.satisfaction_sum) / nullif(sum(t.satisfaction_scores), 0) AS value, sum(t.satisfaction_sum) AS numerator, "
+    f"{total('satisfaction_scores')} AS denominator"))
 
 
 def logo_base_day(f: Filters) -> dt.date:
@@ -251,9 +246,7 @@ def gross_revenue_retention(con, f, by, settings) -> pd.DataFrame:
     return _revenue_retention(con, f, by, settings, capped=True)
 
 
-def substantiated_share(con, f, by, settings) -> pd.DataFrame:
-    """Substantiated complaints / complaints with the substantiated flag."""
-    return ratio(ticket_aggregate(con, f, by, settings, apply_ticket_types=False,
-                                  rollup=TicketRollup(f"{total('substantiated')} AS numerator, "
-                                                      f"{total('with_substantiated_flag')} AS denominator",
-                                                      "t.ticket_type = 'complaint'")))
+substantiated_share = ticket_parts_metric(
+    "Substantiated complaints / complaints with the substantiated flag.",
+    TicketRollup(f"{total('substantiated')} AS numerator, {total('with_substantiated_flag')} AS denominator",
+                 "t.ticket_type = 'complaint'", ticket_types=False, is_ratio=True))

@@ -8,6 +8,7 @@ surveys by surveyed_on, visits by visited_on, churn by closed_on.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from metrics.query import (
     periods,
     rollup_conditions,
     run,
+    run_on,
     scope_sql,
     snapshot_month_ends,
     ticket_conditions,
@@ -193,6 +195,78 @@ class TicketRollup:
     # ticket_months and only its partial first and last months ticket by ticket (ticket_edges): false for measures
     # that compare a month column of the roll-up with the window's end (sla_met_month < the day after it).
     edges: bool = True
+    # Whether the ticket-type filter applies (not to complaint figures: a complaint is one whatever types are chosen).
+    ticket_types: bool = True
+    # Whether the metric is the measures' numerator / denominator (ratio); else the measures give its value.
+    is_ratio: bool = False
+
+
+def ticket_parts_figure(con, f: Filters, by, settings: MetricSettings, rollup: TicketRollup,
+                        p: Params | None = None) -> pd.DataFrame:
+    """A ticket metric declared as a TicketRollup: its measures over the window's tickets (ticket_aggregate), and the
+    ratio of them when it is one."""
+    frame = ticket_aggregate(con, f, by, settings, apply_ticket_types=rollup.ticket_types, p=p, rollup=rollup)
+    return ratio(frame) if rollup.is_ratio else frame
+
+
+def ticket_parts_metric(definition: str, rollup: TicketRollup) -> Callable[..., pd.DataFrame]:
+    """The metric function of a ticket metric declared by its TicketRollup alone. `ticket_rollup` on it (as on any
+    metric function over ticket parts: (Params, Filters, settings) -> its TicketRollup, or None where it is computed
+    otherwise) lets compute_many compute several from one scan (ticket_parts_together)."""
+
+    def metric(con, f, by, settings) -> pd.DataFrame:
+        return ticket_parts_figure(con, f, by, settings, rollup)
+
+    metric.__doc__ = definition
+    metric.ticket_rollup = lambda p, f, settings: rollup  # type: ignore[attr-defined]  # read by compute_many
+    return metric
+
+
+def ticket_parts_together(con: duckdb.DuckDBPyConnection, f: Filters, by, settings: MetricSettings, p: Params,
+                          rollups: dict[str, TicketRollup]) -> dict[str, pd.DataFrame] | None:
+    """Several ticket metrics' frames (metric id -> what ticket_parts_figure gives), the rows of ticket_months read
+    once: the window's rows, filtered and grouped as every metric's own query would, summed per group, per the
+    metrics' row conditions (ticket types, `where`) and the SLA outcome months, into a temporary table; each metric's
+    measures then run over that table as over ticket_months. The measures are sums of the parts, so the sums of the
+    sums are theirs exactly. None when ticket_months does not answer the query (ticket_rollup) or a measure is not a
+    sum of rows (count)."""
+    found = ticket_rollup(p, f, by, settings)
+    if found is None or any("count(" in rollup.measures.lower() or "count(" in rollup.having.lower()
+                            for rollup in rollups.values()):
+        return None
+    table, tier = found
+    by = tuple(by)
+    conditions = {metric: f"{ticket_conditions(p, f, 't', rollup.ticket_types)} AND {rollup.where}"
+                  for metric, rollup in rollups.items()}
+    flags = {condition: f"keep_{i}" for i, condition in enumerate(dict.fromkeys(conditions.values()))}
+    g = Grouping(by, "t.month", {**TICKET_COLUMNS, "tier": tier.tier}, {"tier": tier.code})
+    kept = ("sla_met_month", "sla_breached_month")
+    name = f"ticket_parts_{uuid.uuid4().hex}"
+    summed = f"""
+        CREATE TEMP TABLE {name} AS
+        SELECT {g.select}{''.join(f'({condition}) AS {flag}, ' for condition, flag in flags.items())}
+               {', '.join(f't.{column}' for column in kept)},
+               {', '.join(f'sum(t.{part}) AS {part}' for part in TICKET_PARTS)}
+        FROM {table} t
+        WHERE {month_between(p, 't.month', f)} AND {customer_conditions(p, f, 't')} AND {tier.condition}
+          AND ({' OR '.join(f'({condition})' for condition in flags)})
+        GROUP BY {', '.join([*(g.grouped.get(d, g.expr(d)) for d in by), *flags, *(f't.{c}' for c in kept)])}"""
+    out: dict[str, pd.DataFrame] = {}
+    with con.cursor() as cursor:  # its own connection: the temporary table is seen by this cursor alone
+        cursor.execute(summed, p.used_in(summed))
+        try:
+            for metric, rollup in rollups.items():
+                columns = "".join(f"t.{d} AS {d}, " for d in by)
+                sql = f"""
+                    SELECT {columns}{rollup.measures} FROM {name} t WHERE t.{flags[conditions[metric]]}
+                    {f"GROUP BY {', '.join(f't.{d}' for d in by)}" if by else ''}
+                    {f'HAVING {rollup.having}' if rollup.having and by else ''}
+                    {f"ORDER BY {', '.join(by)}" if by else ''}"""
+                frame = run_on(cursor, sql, p)
+                out[metric] = ratio(frame) if rollup.is_ratio else frame
+        finally:
+            cursor.execute(f"DROP TABLE {name}")
+    return out
 
 
 def total(column: str) -> str:

@@ -17,6 +17,8 @@ from metrics.facts import (
     per_period,
     ratio,
     ticket_aggregate,
+    ticket_parts_figure,
+    ticket_parts_metric,
     total,
 )
 from metrics.filters import Filters
@@ -24,10 +26,7 @@ from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
 from metrics.settings import DEFAULT_SETTINGS, DEFAULT_SLA, MetricSettings, SlaTargets
 
-
-def tickets(con, f, by, settings) -> pd.DataFrame:
-    """Tickets created in the window."""
-    return ticket_aggregate(con, f, by, settings, rollup=TicketRollup(f"{total('tickets')} AS value"))
+tickets = ticket_parts_metric("Tickets created in the window.", TicketRollup(f"{total('tickets')} AS value"))
 
 
 @per_period
@@ -95,27 +94,19 @@ p90_resolution_hours = _quantile("resolution_hours", 0.9)
 p90_resolution_hours.__doc__ = "90th percentile (continuous) of resolved_at - created_at, in hours."
 
 
-def repair_arrival_minutes(con, f, by, settings) -> pd.DataFrame:
-    """Mean of arrived_at - created_at over repair tickets, in minutes."""
-    return ticket_aggregate(con, f, by, settings,
-                            rollup=TicketRollup("sum(t.arrival_seconds) / 60.0 / nullif(sum(t.arrivals), 0) AS value",
-                                                "t.ticket_type = 'repair'"))
+repair_arrival_minutes = ticket_parts_metric(
+    "Mean of arrived_at - created_at over repair tickets, in minutes.",
+    TicketRollup("sum(t.arrival_seconds) / 60.0 / nullif(sum(t.arrivals), 0) AS value", "t.ticket_type = 'repair'"))
 
+first_contact_resolution = ticket_parts_metric(
+    "Resolved tickets with the first-contact flag true / resolved tickets with the flag.",
+    TicketRollup(f"{total('resolved_first_contact')} AS numerator, {total('resolved_with_fcr_flag')} AS denominator",
+                 is_ratio=True))
 
-def first_contact_resolution(con, f, by, settings) -> pd.DataFrame:
-    """Resolved tickets with the first-contact flag true / resolved tickets with the flag."""
-    return ratio(ticket_aggregate(
-        con, f, by, settings,
-        rollup=TicketRollup(f"{total('resolved_first_contact')} AS numerator, "
-                            f"{total('resolved_with_fcr_flag')} AS denominator")))
-
-
-def reopen_rate(con, f, by, settings) -> pd.DataFrame:
-    """Resolved tickets with the reopened flag true / resolved tickets with the flag."""
-    return ratio(ticket_aggregate(
-        con, f, by, settings,
-        rollup=TicketRollup(f"{total('resolved_reopened')} AS numerator, "
-                            f"{total('resolved_with_reopened_flag')} AS denominator")))
+reopen_rate = ticket_parts_metric(
+    "Resolved tickets with the reopened flag true / resolved tickets with the flag.",
+    TicketRollup(f"{total('resolved_reopened')} AS numerator, {total('resolved_with_reopened_flag')} AS denominator",
+                 is_ratio=True))
 
 
 # Each SLA step: the timestamp that completes it, its deadline column and the ticket types with a target for it.
@@ -186,10 +177,30 @@ def sla_settled_sql(alias: str = "t") -> str:
             f"CASE WHEN least({late_deadlines}) IS NULL THEN greatest({done_steps}) END AS sla_met_after")
 
 
+def sla_rollup(p: Params, f: Filters, settings: MetricSettings) -> TicketRollup | None:
+    """SLA compliance over the ticket parts, where the outcome times stored at load answer (the default targets):
+    per ticket in ticket_facts, and as the month they became known in the ticket roll-ups. Over whole months the
+    cut-off is a month's first day, so "known before the cut-off" is "known in an earlier month"."""
+    if not (settings.rollups and settings.sla == DEFAULT_SLA):
+        return None
+    as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    return TicketRollup(
+        f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of}), 0) AS BIGINT) AS numerator, "
+        f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of} "
+        f"OR t.sla_breached_month < {as_of}), 0) AS BIGINT) AS denominator",
+        having="sum(t.tickets) FILTER (WHERE t.sla_met_month IS NOT NULL OR t.sla_breached_month IS NOT NULL) > 0",
+        edges=False,  # a month known is not a day known: a mid-month end cuts a month of outcomes
+        is_ratio=True)
+
+
 def sla_compliance(con, f, by, settings) -> pd.DataFrame:
     """Tickets created in the window that met their target / those whose outcome is known at the end of `end`
     (met, or breached: a step done late, or not done with its deadline passed)."""
     p = Params(con)
+    rollup = sla_rollup(p, f, settings)
+    if rollup is not None:
+        return ticket_parts_figure(con, f, by, settings, rollup, p)
+    # Other targets (or no tables built at load): deadlines and outcome times worked out from the timestamps.
     as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
     # Tickets whose type has no target count in neither part; groups of only such tickets are left out. That test
     # sits in HAVING, not WHERE: a filter between the scan and a tier join stops DuckDB pushing the join's keys
@@ -197,18 +208,6 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
     measures = (f"count(*) FILTER (WHERE t.sla_met_after < {as_of}) AS numerator, "
                 f"count(*) FILTER (WHERE t.sla_met_after < {as_of} OR t.sla_breached_after < {as_of}) AS denominator")
     targeted = "count(*) FILTER (WHERE t.sla_met_after IS NOT NULL OR t.sla_breached_after IS NOT NULL) > 0"
-    if settings.rollups and settings.sla == DEFAULT_SLA:
-        # Outcome times stored at load: per ticket in ticket_facts, and as the month they became known in
-        # the ticket roll-ups. Over whole months the cut-off is a month's first day, so "known before the cut-off" is
-        # "known in an earlier month".
-        rollup = TicketRollup(
-            f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of}), 0) AS BIGINT) AS numerator, "
-            f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of} "
-            f"OR t.sla_breached_month < {as_of}), 0) AS BIGINT) AS denominator",
-            having="sum(t.tickets) FILTER (WHERE t.sla_met_month IS NOT NULL OR t.sla_breached_month IS NOT NULL) > 0",
-            edges=False)  # a month known is not a day known: a mid-month end cuts a month of outcomes
-        return ratio(ticket_aggregate(con, f, by, settings, p=p, rollup=rollup))
-    # Other targets (or no tables built at load): deadlines and outcome times worked out from the timestamps.
     g = Grouping(tuple(by), "t.created_at", TICKET_COLUMNS)
     join, customers = fact_filters(p, f, settings, "t", "tier" in by, g)
     stored = "arrival_deadline, response_deadline, resolution_deadline, sla_breached_after, sla_met_after"
@@ -222,3 +221,6 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
         WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND {customers}
         {g.group} {f'HAVING {targeted}' if by else ''} {g.order}"""
     return ratio(run(con, sql, p))
+
+
+sla_compliance.ticket_rollup = sla_rollup  # type: ignore[attr-defined]  # read by compute_many

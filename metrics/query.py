@@ -54,7 +54,12 @@ def frame_of(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
     with con.cursor() as cursor:
-        frame = frame_of(cursor.sql(sql, params=p.used_in(sql)))
+        return run_on(cursor, sql, p)
+
+
+def run_on(cursor: duckdb.DuckDBPyConnection, sql: str, p: Params) -> pd.DataFrame:
+    """`run` on this connection itself (which sees its own temporary tables), not on a cursor of it."""
+    frame = frame_of(cursor.sql(sql, params=p.used_in(sql)))
     for grain in TIME_GRAINS:
         if grain in frame.columns:
             frame[grain] = pd.to_datetime(frame[grain]).dt.date

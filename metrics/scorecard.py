@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute
+from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute, compute_many
 from metrics.facts import rollup_tier_sql, ticket_rollup
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
@@ -212,6 +212,31 @@ def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.Duck
             cursor.close()
 
 
+Frames = dict[str, pd.DataFrame]
+
+
+def metric_jobs(metric_ids: list[str], f: Filters, by: tuple[str, ...], settings: MetricSettings,
+                inputs: LoadedInputs) -> list[Callable[[duckdb.DuckDBPyConnection], Frames]]:
+    """Jobs for in_parallel computing the metrics for `f` and `by`, each giving {metric id: frame}: the ticket metrics
+    over the ticket parts together in one (compute_many reads ticket_months once for them all), every other alone."""
+    together = [m for m in metric_ids if CATALOGUE[m].ticket_rollup is not None]
+    jobs: list[Callable[[duckdb.DuckDBPyConnection], Frames]] = [
+        partial(_alone, metric_id=m, f=f, by=by, settings=settings, inputs=inputs)
+        for m in metric_ids if m not in together]
+    if together:
+        jobs.insert(0, partial(compute_many, metric_ids=together, filters=f, by=by, settings=settings, inputs=inputs))
+    return jobs
+
+
+def _alone(con: duckdb.DuckDBPyConnection, metric_id: str, f: Filters, by: tuple[str, ...],
+           settings: MetricSettings, inputs: LoadedInputs) -> Frames:
+    return {metric_id: compute(con, metric_id, f, by, settings, inputs)}
+
+
+def merged(results: list[Frames]) -> Frames:
+    return {metric: frame for frames in results for metric, frame in frames.items()}
+
+
 def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
              settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """One row per KPI: value, target, status, score, previous period's value, the change, and `missing`: the inputs
@@ -223,12 +248,14 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     inputs = loaded_inputs(con)
     # a window without data has no KPI values, so they are not computed (e.g. a previous period before the data)
     now_has_data, before_had_data = in_parallel(con, [partial(has_data, f=w, settings=settings) for w in (f, before)])
-    windows = [w for w, with_data in ((f, now_has_data), (before, before_had_data)) if with_data]
-    computed = iter(in_parallel(con, [
-        lambda c, m=kpi.metric, w=window: compute(c, m, w, settings=settings, inputs=inputs)["value"].iloc[0]
-        for _, kpi in kpis for window in windows]))
-    values = [next(computed) if with_data else float("nan")
-              for _ in kpis for with_data in (now_has_data, before_had_data)]
+    windows = {"now": f, "before": before}
+    metric_ids = [kpi.metric for _, kpi in kpis]
+    jobs = {w: metric_jobs(metric_ids, windows[w], (), settings, inputs) if with_data else []
+            for w, with_data in (("now", now_has_data), ("before", before_had_data))}
+    results = in_parallel(con, [*jobs["now"], *jobs["before"]])
+    now, earlier = merged(results[:len(jobs["now"])]), merged(results[len(jobs["now"]):])
+    values = [frames[m]["value"].iloc[0] if m in frames else float("nan")
+              for m in metric_ids for frames in (now, earlier)]
     rows = []
     region, year = target_region(f), f.end.year
     for (perspective, kpi), value, previous in zip(kpis, values[0::2], values[1::2]):
@@ -308,13 +335,13 @@ against its own targets for the year the window ends (`Kpi.applying`). Regions t
     scored = []
     kpis = config.kpis()
     inputs = loaded_inputs(con)
-    results: list[Any] = in_parallel(con, [
-        *(lambda c, m=kpi.metric: compute(c, m, f, by=("region",), settings=settings, inputs=inputs)
-          for _, kpi in kpis),
-        lambda c: regions_with_data(c, f, settings)])
-    *frames, with_data = results
+    jobs = metric_jobs([kpi.metric for _, kpi in kpis], f, ("region",), settings, inputs)
+    results: list[Any] = in_parallel(con, [*jobs, lambda c: regions_with_data(c, f, settings)])
+    *computed, with_data = results
+    by_region = merged(computed)
     year = f.end.year
-    for (perspective, kpi), frame in zip(kpis, frames):
+    for perspective, kpi in kpis:
+        frame = by_region[kpi.metric]
         scores = [score(value, kpi.applying(region, year)) if region in with_data else float("nan")
                   for region, value in zip(frame["region"], frame["value"])]
         scored.append(pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
@@ -340,18 +367,15 @@ def competition_ranks(composite: pd.Series) -> pd.array:
     return pd.array([None if r != r else int(r) for r in ranks], dtype="Int64")
 
 
-def sparkline(con: duckdb.DuckDBPyConnection, metric_id: str, f: Filters,
-              settings: MetricSettings = DEFAULT_SETTINGS, inputs: LoadedInputs | None = None) -> pd.DataFrame:
-    """The KPI by month over the last twelve months up to `end` (or the window, if shorter)."""
-    start = max(f.start, (pd.Timestamp(f.end) - pd.DateOffset(months=11)).replace(day=1).date())
-    return compute(con, metric_id, f.window(start, f.end), by=("month",), settings=settings, inputs=inputs)
+def sparkline_window(f: Filters) -> Filters:
+    """A KPI's sparkline: by month over the last twelve months up to `end` (or the window, if shorter)."""
+    return f.window(max(f.start, (pd.Timestamp(f.end) - pd.DateOffset(months=11)).replace(day=1).date()), f.end)
 
 
 def sparklines(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                settings: MetricSettings = DEFAULT_SETTINGS) -> dict[str, pd.DataFrame]:
     """Every KPI's sparkline, by metric id."""
     metric_ids = [kpi.metric for _, kpi in config.kpis()]
-    inputs = loaded_inputs(con)
-    frames = in_parallel(con, [partial(sparkline, metric_id=m, f=f, settings=settings, inputs=inputs)
-                               for m in metric_ids])
-    return dict(zip(metric_ids, frames))
+    frames = merged(in_parallel(con, metric_jobs(metric_ids, sparkline_window(f), ("month",), settings,
+                                                 loaded_inputs(con))))
+    return {m: frames[m] for m in metric_ids}

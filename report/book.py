@@ -123,12 +123,14 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
     def monthly(metric_id: str, window: Filters):
         return lambda c: compute(c, metric_id, window, by=("month",), inputs=inputs)
 
-    # The duration quantiles among the KPIs' trends and the series (the median response time is both) in one query
-    # (compute_many); every other trend on its own job.
-    quantiles = tuple(dict.fromkeys(m for m in (*metric_ids, *SERIES) if CATALOGUE[m].quantile is not None))
-    alone = [m for m in dict.fromkeys((*metric_ids, *SERIES)) if m not in quantiles]
+    # The duration quantiles among the KPIs' trends and the series (the median response time is both) in one query,
+    # the ticket metrics over the ticket parts in one read of ticket_months (compute_many); every other trend on its
+    # own job.
+    together = tuple(dict.fromkeys(m for m in (*metric_ids, *SERIES)
+                                   if CATALOGUE[m].quantile is not None or CATALOGUE[m].ticket_rollup is not None))
+    alone = [m for m in dict.fromkeys((*metric_ids, *SERIES)) if m not in together]
     jobs = [monthly(m, trend_window) for m in alone]
-    jobs.append(lambda c: compute_many(c, quantiles, trend_window, by=("month",), inputs=inputs))
+    jobs.append(lambda c: compute_many(c, together, trend_window, by=("month",), inputs=inputs))
     jobs.append(monthly("revenue", trend_window.shifted_years(-1)))
     jobs += [lambda c, m=m, w=w: compute(c, m, w, inputs=inputs)["value"].iloc[0]
              for m in VOLUMES for w in (f, previous, year_ago, ytd)]
