@@ -103,6 +103,9 @@ ERRORS: list[tuple[str, str]] = [
      "{where}：磁盘空间不足；数据仓库保持原样。请在该处腾出空间（导入会在旧数据仓库旁建立新的，需容纳两份）后重试。"),
     (r"(?P<where>.+?): (?:permission denied|operation not permitted); the warehouse is as it was\. .*",
      "{where}：没有权限；数据仓库保持原样。请让运行导入的用户有权读取导出文件并写入数据仓库所在的文件夹，然后重试。"),
+    (r"(?P<where>.+?): the load ran out of the memory it may use \((?P<limit>[^)]*)\); the warehouse is as it was\. .*",
+     "{where}：导入用尽了允许使用的内存（{limit}）；数据仓库保持原样。请用 SCORECARD_LOAD_MEMORY_LIMIT 调高上限（如 4GiB，"
+     "不超过本机空闲内存），并确认其溢写文件夹（SCORECARD_LOAD_TEMP_DIRECTORY，默认在数据仓库旁）有足够空间，然后重试。"),
     (r"(?P<where>.+?): read-only file system; the warehouse is as it was\. .*",
      "{where}：文件系统为只读；数据仓库保持原样。请将该磁盘重新挂载为可写，或把数据仓库放在可写的磁盘上，然后重试。"),
     (r"(?P<file>.+?): this Excel file unzips to (?P<n>[\d,]+) MiB, more than the (?P<max>[\d,]+) MiB an Excel file may "

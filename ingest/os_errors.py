@@ -1,6 +1,7 @@
-"""Disk full, permission denied, read-only disk: the operating-system errors a load can meet, as a LoadError that
-says what happened and what to do, instead of a traceback. Python raises them as OSError; DuckDB as an IO error
-(or, when it meets one while writing a checkpoint, a fatal error) that carries the system's message."""
+"""Disk full, permission denied, read-only disk: the operating-system errors a load can meet, and DuckDB running out
+of the memory limit set for the load, as a LoadError that says what happened and what to do, instead of a traceback.
+Python raises the first as OSError; DuckDB as an IO error (or, when it meets one while writing a checkpoint, a fatal
+error) that carries the system's message."""
 
 from __future__ import annotations
 
@@ -23,8 +24,19 @@ ADVICE = {errno.ENOSPC: FULL, errno.EDQUOT: FULL, errno.EACCES: DENIED, errno.EP
           errno.EROFS: READ_ONLY}
 
 
+OUT_OF_MEMORY = ("Let it use more with SCORECARD_LOAD_MEMORY_LIMIT (e.g. 4GiB, within what the machine has free), "
+                 "make sure its spill folder (SCORECARD_LOAD_TEMP_DIRECTORY, by default beside the warehouse) has "
+                 "room, and try again")
+
+
 def explain(exc: BaseException, folder: Path) -> LoadError | None:
-    """The LoadError for an OS error met while loading into `folder`, or None when it is not one."""
+    """The LoadError for an OS error, or DuckDB running out of the memory a load may use, met while loading into
+    `folder`, or None when it is neither."""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        from ingest.limits import load_resources
+
+        return LoadError(f"{folder}: the load ran out of the memory it may use ({load_resources().memory_limit}); "
+                         f"the warehouse is as it was. {OUT_OF_MEMORY}. (DuckDB: {str(exc).splitlines()[0]})")
     if isinstance(exc, OSError):
         code = exc.errno
     elif isinstance(exc, duckdb.Error):

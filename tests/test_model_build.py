@@ -64,8 +64,9 @@ def test_customer_month_ends_without_snapshots_holds_the_customers(con):
 
 
 def test_ticket_facts_carry_the_tier_of_their_creation_months_end(demo):
-    """ticket_facts, written once after the snapshots, holds every ticket once, and each one's month_tier is its
-    customer's snapshot tier at the end of the month it was created in."""
+    """ticket_facts, written once after the snapshots a month of tickets at a time, holds every ticket once, in
+    created_at order (a date range prunes by its zone maps), and each one's month_tier is its customer's snapshot
+    tier at the end of the month it was created in."""
     tickets, facts, tiered = demo.execute("""
         SELECT (SELECT count(*) FROM tickets), count(*), count(t.month_tier) FROM ticket_facts t""").fetchall()[0]
     assert facts == tickets and tiered > 0
@@ -76,3 +77,6 @@ def test_ticket_facts_carry_the_tier_of_their_creation_months_end(demo):
     assert wrong == 0
     assert demo.execute("SELECT count(*) FROM (SELECT ticket_id FROM ticket_facts GROUP BY ALL HAVING count(*) > 1)"
                         ).fetchall()[0][0] == 0
+    backwards = demo.execute("""SELECT count(*) FROM (SELECT created_at < lag(created_at) OVER (ORDER BY rowid) AS back
+                                FROM ticket_facts) WHERE back""").fetchall()[0][0]
+    assert backwards == 0

@@ -13,6 +13,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 import xlsxwriter
@@ -286,6 +287,23 @@ def test_the_data_page_says_what_to_do_when_the_disk_is_full(page_warehouse, mon
     assert digest(page_warehouse) == before
 
 
+def test_a_load_out_of_its_memory_limit_is_refused_saying_what_to_set_and_changes_nothing(tmp_path, monkeypatch):
+    # 1 MiB is too little for DuckDB to read the first file: the replace load over a good warehouse stops there.
+    folder = exports(tmp_path / "x")
+    db = tmp_path / "w.duckdb"
+    load([folder], db)
+    before = digest(db)
+    monkeypatch.setenv("SCORECARD_LOAD_MEMORY_LIMIT", "1MiB")
+    with pytest.raises(LoadError) as refused:
+        load([folder], db)
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path}: the load ran out of the memory it may use (1MiB); the warehouse is as it "
+                              "was. Let it use more with SCORECARD_LOAD_MEMORY_LIMIT")
+    assert "Out of Memory Error" in message  # DuckDB's own words, after the advice
+    assert digest(db) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".loading")] == []
+
+
 def test_every_refusal_reads_in_chinese_on_the_data_page(tmp_path):
     from dashboard.load_messages import error_zh
     from ingest import limits
@@ -316,12 +334,13 @@ def test_every_refusal_reads_in_chinese_on_the_data_page(tmp_path):
         refusal(limits.mapping_text, tmp_path / "odd.toml", tiny),
         *(str(explain(OSError(code, os.strerror(code), "x"), tmp_path))
           for code in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS)),
+        str(explain(duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block"), tmp_path)),
     ]
     with one_load_at_a_time(held, 0, print):
         messages.append(refusal(lambda: one_load_at_a_time(held, 0, print).__enter__()))
     untranslated = [m for m in messages if error_zh(m) == m]
     assert untranslated == []
-    assert len(set(messages)) == len(messages) == 14
+    assert len(set(messages)) == len(messages) == 15
 
 
 def test_a_wide_header_below_title_rows_is_counted(tmp_path, staged):
