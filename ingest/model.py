@@ -16,7 +16,7 @@ from metrics import MODEL_VERSION, model, rollups
 from metrics.customer import active_in, churn_tier_day_sql, churn_tiers_sql
 from metrics.inputs import fact_coverage_sql, loaded_inputs
 from metrics.process import measured_sla_steps, sla_deadlines_sql, sla_settled_sql
-from metrics.query import Params, computed_tiers_sql, period_end_sql
+from metrics.query import Params, computed_tiers_sql, month_end, period_end_sql
 from metrics.retention import early_warning_inputs_sql
 from metrics.service import duration_buckets_sql
 from metrics.settings import DEFAULT_BOUNDARIES, DEFAULT_SLA
@@ -81,18 +81,16 @@ def build_ticket_facts(con: duckdb.DuckDBPyConnection, since: dt.date | None = N
     else:
         empty = f"SELECT *, CAST(NULL AS VARCHAR) AS month_tier FROM ({_ticket_facts_select(con, p, 'false')})"
         con.execute(f"CREATE OR REPLACE TABLE ticket_facts AS {empty}", p.used_in(empty))
+    # created_at is required (ingest.contracts): every ticket has a month
     of_months = (f"SELECT DISTINCT CAST(date_trunc('month', created_at) AS DATE) FROM tickets "
-                 f"WHERE {_since(p, 'created_at', since)} ORDER BY 1 NULLS LAST")
-    months = [row[0] for row in con.execute(of_months, p.used_in(of_months)).fetchall()]
-    for month in months:
+                 f"WHERE {_since(p, 'created_at', since)} ORDER BY 1")
+    for (month,) in con.execute(of_months, p.used_in(of_months)).fetchall():
         m = Params()
-        within = ("t.created_at IS NULL" if month is None else
-                  f"t.created_at >= {m(month)}::DATE AND t.created_at < {m(month)}::DATE + INTERVAL 1 MONTH")
-        month_end = "NULL" if month is None else f"{m(month)}::DATE + INTERVAL 1 MONTH - INTERVAL 1 DAY"
+        within = f"t.created_at >= {m(month)}::DATE AND t.created_at < {m(month)}::DATE + INTERVAL 1 MONTH"
         sql = f"""INSERT INTO ticket_facts
                   SELECT t.*, s.tier AS month_tier
                   FROM ({_ticket_facts_select(con, m, within)}) t
-                  LEFT JOIN (SELECT customer_key, tier FROM tier_snapshots WHERE as_of = {month_end}) s
+                  LEFT JOIN (SELECT customer_key, tier FROM tier_snapshots WHERE as_of = {m(month_end(month))}::DATE) s
                        ON s.customer_key = t.customer_key
                   ORDER BY t.created_at"""
         con.execute(sql, m.used_in(sql))

@@ -248,12 +248,11 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     inputs = loaded_inputs(con)
     # a window without data has no KPI values, so they are not computed (e.g. a previous period before the data)
     now_has_data, before_had_data = in_parallel(con, [partial(has_data, f=w, settings=settings) for w in (f, before)])
-    windows = {"now": f, "before": before}
     metric_ids = [kpi.metric for _, kpi in kpis]
-    jobs = {w: metric_jobs(metric_ids, windows[w], (), settings, inputs) if with_data else []
-            for w, with_data in (("now", now_has_data), ("before", before_had_data))}
-    results = in_parallel(con, [*jobs["now"], *jobs["before"]])
-    now, earlier = merged(results[:len(jobs["now"])]), merged(results[len(jobs["now"]):])
+    now_jobs = metric_jobs(metric_ids, f, (), settings, inputs) if now_has_data else []
+    before_jobs = metric_jobs(metric_ids, before, (), settings, inputs) if before_had_data else []
+    results = in_parallel(con, [*now_jobs, *before_jobs])
+    now, earlier = merged(results[:len(now_jobs)]), merged(results[len(now_jobs):])
     values = [frames[m]["value"].iloc[0] if m in frames else float("nan")
               for m in metric_ids for frames in (now, earlier)]
     rows = []

@@ -22,8 +22,14 @@ def reads(monkeypatch):
     """How many times ticket_parts_together answered."""
     calls = []
     together = metrics.facts.ticket_parts_together
-    monkeypatch.setattr(metrics.catalogue, "ticket_parts_together",
-                        lambda *a, **k: (result := together(*a, **k)) is not None and calls.append(1) or result)
+
+    def counted(*args, **kwargs):
+        result = together(*args, **kwargs)
+        if result is not None:
+            calls.append(1)
+        return result
+
+    monkeypatch.setattr(metrics.catalogue, "ticket_parts_together", counted)
     return calls
 
 
