@@ -191,6 +191,8 @@ class TicketRollup:
     measures: str
     where: str = "true"
     having: str = ""
+    # The measures compare sla_met_month and sla_breached_month with nothing but the window's cut-off (sla_cutoff) and
+    # test them for null: ticket_parts_together keeps them only as before the cut-off, on or after it, or null.
     # Whether the measures hold over a window that starts or ends mid-month when its whole months are read from
     # ticket_months and only its partial first and last months ticket by ticket (ticket_edges): false for measures
     # that compare a month column of the roll-up with the window's end (sla_met_month < the day after it).
@@ -222,35 +224,69 @@ def ticket_parts_metric(definition: str, rollup: TicketRollup) -> Callable[..., 
     return metric
 
 
+def sla_cutoff(p: Params, f: Filters) -> str:
+    """The moment a window's SLA outcomes are counted at: the midnight after its last day."""
+    return f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+
+
+def ticket_parts_rows(p: Params, f: Filters) -> str:
+    """The window's tickets, each with its parts (TICKET_PARTS) and its SLA outcome times under the names the
+    roll-up's months have (sla_met_month, sla_breached_month): what measures over ticket parts read ticket by ticket.
+    The flag `substantiated` is left out: its part of the same name (0/1) takes its place."""
+    return (f"(SELECT t.* EXCLUDE (substantiated), t.sla_met_after AS sla_met_month, "
+            f"t.sla_breached_after AS sla_breached_month, "
+            f"{ticket_parts_select('t')} FROM ticket_facts t WHERE {between(p, 't.created_at', f)})")
+
+
+def _ticket_parts_source(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[str, Grouping]:
+    """FROM ... WHERE ... of the rows a ticket metric's measures read for `f` (the customer filters and tiers applied,
+    not the ticket conditions), and how to group them by `by`: ticket_months where it answers (ticket_rollup), else
+    each ticket's parts (ticket_parts_rows), tiers from ticket_facts' month_tier or joined, as ticket_aggregate
+    reads them."""
+    found = ticket_rollup(p, f, by, settings)
+    if found is not None:
+        table, tier = found
+        g = Grouping(by, "t.month", {**TICKET_COLUMNS, "tier": tier.tier}, {"tier": tier.code})
+        return (f"FROM {table} t WHERE {month_between(p, 't.month', f)} AND {customer_conditions(p, f, 't')} "
+                f"AND {tier.condition}", g)
+    if month_tiers_answer(p, f, by, settings):
+        g = Grouping(by, "t.created_at", {**TICKET_COLUMNS, "tier": "t.month_tier"})
+        join, conditions = "", f"{customer_conditions(p, f, 't')} AND {tier_condition(p, f, 't.month_tier')}"
+    else:
+        g = Grouping(by, "t.created_at", TICKET_COLUMNS)
+        join, conditions = fact_filters(p, f, settings, "t", "tier" in by, g)
+    return f"FROM {ticket_parts_rows(p, f)} t {join} WHERE {conditions}", g
+
+
 def ticket_parts_together(con: duckdb.DuckDBPyConnection, f: Filters, by, settings: MetricSettings, p: Params,
                           rollups: dict[str, TicketRollup]) -> dict[str, pd.DataFrame] | None:
-    """Several ticket metrics' frames (metric id -> what ticket_parts_figure gives), the rows of ticket_months read
-    once: the window's rows, filtered and grouped as every metric's own query would, summed per group, per the
-    metrics' row conditions (ticket types, `where`) and the SLA outcome months, into a temporary table; each metric's
-    measures then run over that table as over ticket_months. The measures are sums of the parts, so the sums of the
-    sums are theirs exactly. None when ticket_months does not answer the query (ticket_rollup) or a measure is not a
-    sum of rows (count)."""
-    found = ticket_rollup(p, f, by, settings)
-    if found is None or any("count(" in rollup.measures.lower() or "count(" in rollup.having.lower()
-                            for rollup in rollups.values()):
+    """Several ticket metrics' frames (metric id -> what ticket_parts_figure gives), their rows read once: the
+    window's rows of ticket_months, or over a window ticket_months does not answer (one starting or ending mid-month)
+    its tickets' parts, filtered and grouped as every metric's own query would, summed per group, per the metrics'
+    row conditions (ticket types, `where`) and per SLA outcome (before the cut-off, on or after it, none) into a
+    temporary table; each metric's measures then run over that table. The measures are sums of the parts, so the
+    sums of the sums are theirs exactly. None when the tables built at load are not used (the row-level reference
+    path computes each metric alone) or a measure is not a sum of rows (count)."""
+    if not settings.rollups or any("count(" in rollup.measures.lower() or "count(" in rollup.having.lower()
+                                   for rollup in rollups.values()):
         return None
-    table, tier = found
     by = tuple(by)
+    source, g = _ticket_parts_source(p, f, by, settings)
     conditions = {metric: f"{ticket_conditions(p, f, 't', rollup.ticket_types)} AND {rollup.where}"
                   for metric, rollup in rollups.items()}
     flags = {condition: f"keep_{i}" for i, condition in enumerate(dict.fromkeys(conditions.values()))}
-    g = Grouping(by, "t.month", {**TICKET_COLUMNS, "tier": tier.tier}, {"tier": tier.code})
-    kept = ("sla_met_month", "sla_breached_month")
+    cutoff = sla_cutoff(p, f)
+    outcomes = {column: f"CASE WHEN t.{column} IS NULL THEN NULL WHEN t.{column} < {cutoff} "
+                        f"THEN {cutoff} - INTERVAL 1 DAY ELSE {cutoff} END"
+                for column in ("sla_met_month", "sla_breached_month")}
     name = f"ticket_parts_{uuid.uuid4().hex}"
     summed = f"""
         CREATE TEMP TABLE {name} AS
         SELECT {g.select}{''.join(f'({condition}) AS {flag}, ' for condition, flag in flags.items())}
-               {', '.join(f't.{column}' for column in kept)},
+               {', '.join(f'{outcome} AS {column}' for column, outcome in outcomes.items())},
                {', '.join(f'sum(t.{part}) AS {part}' for part in TICKET_PARTS)}
-        FROM {table} t
-        WHERE {month_between(p, 't.month', f)} AND {customer_conditions(p, f, 't')} AND {tier.condition}
-          AND ({' OR '.join(f'({condition})' for condition in flags)})
-        GROUP BY {', '.join([*(g.grouped.get(d, g.expr(d)) for d in by), *flags, *(f't.{c}' for c in kept)])}"""
+        {source} AND ({' OR '.join(f'({condition})' for condition in flags)})
+        GROUP BY {', '.join([*(g.grouped.get(d, g.expr(d)) for d in by), *flags, *outcomes.values()])}"""
     out: dict[str, pd.DataFrame] = {}
     with con.cursor() as cursor:  # its own connection: the temporary table is seen by this cursor alone
         cursor.execute(summed, p.used_in(summed))
@@ -315,10 +351,7 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
     fact = "ticket_facts"
     if rollup is not None:
         measures, where, having = rollup.measures, rollup.where, rollup.having
-        # the flag itself is left out: its part of the same name (0/1) takes its place
-        fact = (f"(SELECT t.* EXCLUDE (substantiated), t.sla_met_after AS sla_met_month, "
-                f"t.sla_breached_after AS sla_breached_month, "
-                f"{ticket_parts_select('t')} FROM ticket_facts t WHERE {between(p, 't.created_at', f)})")
+        fact = ticket_parts_rows(p, f)
     return fact_aggregate(con, f, by, settings, p, measures, fact, "t", "t.created_at",
                           between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having,
                           tier_in_fact="t.month_tier" if month_tiers_answer(p, f, by, settings) else None)

@@ -16,6 +16,7 @@ from metrics.facts import (
     fact_aggregate,
     per_period,
     ratio,
+    sla_cutoff,
     ticket_aggregate,
     ticket_parts_figure,
     ticket_parts_metric,
@@ -183,7 +184,7 @@ def sla_rollup(p: Params, f: Filters, settings: MetricSettings) -> TicketRollup 
     cut-off is a month's first day, so "known before the cut-off" is "known in an earlier month"."""
     if not (settings.rollups and settings.sla == DEFAULT_SLA):
         return None
-    as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    as_of = sla_cutoff(p, f)
     return TicketRollup(
         f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of}), 0) AS BIGINT) AS numerator, "
         f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of} "
@@ -201,7 +202,7 @@ def sla_compliance(con, f, by, settings) -> pd.DataFrame:
     if rollup is not None:
         return ticket_parts_figure(con, f, by, settings, rollup, p)
     # Other targets (or no tables built at load): deadlines and outcome times worked out from the timestamps.
-    as_of = f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
+    as_of = sla_cutoff(p, f)
     # Tickets whose type has no target count in neither part; groups of only such tickets are left out. That test
     # sits in HAVING, not WHERE: a filter between the scan and a tier join stops DuckDB pushing the join's keys
     # into the scan (with a tier filter, 0.2 s a call instead of 0.03 s).

@@ -1,6 +1,7 @@
-"""Several ticket metrics from one read of ticket_months (metrics.facts.ticket_parts_together, through compute_many):
+"""Several ticket metrics from one read of their rows (metrics.facts.ticket_parts_together, through compute_many):
 each frame equal to the metric's own query, on the hand warehouse counted by hand (tests/conftest.py) and on the demo
-over windows, breakdowns and filters, tiers included."""
+over windows of whole months and windows starting or ending mid-month (read ticket by ticket), breakdowns and filters,
+tiers included."""
 
 from __future__ import annotations
 
@@ -72,14 +73,20 @@ def test_by_ticket_type_by_hand_groups_without_a_target_left_out(hand, reads):
 
 
 @pytest.mark.parametrize("by", [(), ("region",), ("month",), ("tier",), ("quarter", "ticket_type"), ("channel",)])
-@pytest.mark.parametrize("variant", ["year", "quarter_one_tier", "months_every_filter"])
+@pytest.mark.parametrize("variant", ["year", "quarter_one_tier", "months_every_filter", "mid_month",
+                                     "mid_month_one_tier", "mid_month_every_filter"])
 def test_equal_to_each_metric_alone_on_the_demo(demo, reads, by, variant):
     first = dt.date(2025, 1, 1)
+    every_filter = {"tiers": ("VIP", "key"), "areas": ("urban", "rural"),
+                    "ticket_types": ("repair", "complaint", "billing"), "channels": ("hotline", "online")}
     f = {"year": Filters(start=first, end=dt.date(2025, 12, 31)),
          "quarter_one_tier": Filters(start=dt.date(2025, 4, 1), end=dt.date(2025, 6, 30), tiers=("key",)),
-         "months_every_filter": Filters(start=dt.date(2025, 2, 1), end=dt.date(2025, 9, 30), tiers=("VIP", "key"),
-                                        areas=("urban", "rural"), ticket_types=("repair", "complaint", "billing"),
-                                        channels=("hotline", "online"))}[variant]
+         "months_every_filter": Filters(start=dt.date(2025, 2, 1), end=dt.date(2025, 9, 30), **every_filter),
+         # mid-month windows: the tickets' own parts, not ticket_months (which does not hold the edge days)
+         "mid_month": Filters(start=dt.date(2025, 2, 10), end=dt.date(2025, 9, 20)),
+         "mid_month_one_tier": Filters(start=dt.date(2025, 3, 15), end=dt.date(2025, 6, 14), tiers=("key",)),
+         "mid_month_every_filter": Filters(start=dt.date(2025, 1, 1), end=dt.date(2025, 8, 20),
+                                           **every_filter)}[variant]
     frames = compute_many(demo, OVER_PARTS, f, by=by)
     assert reads == [1]
     assert not frames["tickets"].empty
@@ -90,9 +97,30 @@ def test_equal_to_each_metric_alone_on_the_demo(demo, reads, by, variant):
         pd.testing.assert_frame_equal(frames[m], row_level, check_dtype=False, rtol=1e-9)
 
 
-def test_a_mid_month_window_is_left_to_each_metric(demo, reads):
-    f = Filters(start=dt.date(2025, 2, 10), end=dt.date(2025, 9, 20))
-    frames = compute_many(demo, OVER_PARTS, f, by=("region",))
-    assert reads == []  # ticket_months alone does not hold the edge days
+@pytest.mark.parametrize("end, met, known", [
+    # Tickets created 2024-09-15 to the window's end: T7 (connection, created 9-27, due the end of 10-10, resolved
+    # 10-10 17:00: met) and T8 (connection, created 10-08, due the end of 10-14, resolved 10-15 10:00).
+    (dt.date(2024, 10, 14), 1, 1),  # counted at 10-15 00:00: T8's deadline passes at that moment, not before: pending
+    (dt.date(2024, 10, 15), 1, 2),  # counted at 10-16 00:00: T8 breached (10-15 00:00), its resolution not yet seen
+])
+def test_a_mid_month_window_by_hand_sla_counted_at_its_own_end(hand, reads, end, met, known):
+    f = Filters(start=dt.date(2024, 9, 15), end=end)
+    frames = compute_many(hand, OVER_PARTS, f)
+    assert reads == [1]
+    sla = frames["sla_compliance"]
+    assert (sla["numerator"].iloc[0], sla["denominator"].iloc[0]) == (met, known)
+    assert frames["tickets"]["value"].iloc[0] == 2  # T7, T8
+    assert frames["reopen_rate"]["value"].iloc[0] == 0  # both resolved, neither reopened
+    assert frames["first_contact_resolution"]["value"].isna().all()  # neither has the flag: no data, not 0
+    assert frames["complaints"]["value"].iloc[0] == 0  # no complaint in the window
     for m in OVER_PARTS:
-        pd.testing.assert_frame_equal(frames[m], compute(demo, m, f, by=("region",)), check_exact=True)
+        pd.testing.assert_frame_equal(frames[m], compute(hand, m, f), check_exact=True)
+
+
+def test_the_row_level_reference_path_computes_each_alone(demo, reads):
+    f = Filters(start=dt.date(2025, 2, 10), end=dt.date(2025, 9, 20))
+    frames = compute_many(demo, OVER_PARTS, f, by=("region",), settings=ROW_LEVEL)
+    assert reads == []
+    for m in OVER_PARTS:
+        pd.testing.assert_frame_equal(frames[m], compute(demo, m, f, by=("region",), settings=ROW_LEVEL),
+                                      check_exact=True)
