@@ -45,6 +45,25 @@ for n, name in enumerate(sys.argv[2:]):
     out[path.name] = {"rows": rows, "seconds": time.perf_counter() - started}
 print(json.dumps(out))
 """
+# The query model's floor: its tables as the load left them, copied into a new file by DuckDB itself (each table
+# written and checkpointed), no computation: what writing the model's output costs at the least.
+MODEL_FLOOR_SCRIPT = """
+import json, sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("SET memory_limit = '2GiB'")
+con.execute(f"SET temp_directory = '{sys.argv[1]}.spill'")
+con.execute("ATTACH '" + sys.argv[2].replace("'", "''") + "' AS w (READ_ONLY)")
+tables = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'").fetchall()}
+out = {}
+for name in sys.argv[3:]:
+    if name not in tables:
+        continue
+    started = time.perf_counter()
+    rows = con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM w."{name}"').fetchall()[0][0]
+    con.execute("CHECKPOINT")
+    out[name] = {"rows": rows, "seconds": time.perf_counter() - started}
+print(json.dumps(out))
+"""
 
 
 def load_average() -> float:
@@ -88,6 +107,19 @@ def floor_per_file(files: list[Path], work: Path) -> tuple[dict, dict]:
     return json.loads(out.strip().splitlines()[-1]), {"load_average": [round(before, 1), round(load_average(), 1)]}
 
 
+def model_floor(warehouse: Path, steps: list[str], work: Path) -> dict:
+    """{table: rows, seconds} of each query-model step's table (a step that names no table is left out) copied from
+    the loaded warehouse into a new file: the model's floor (MODEL_FLOOR_SCRIPT)."""
+    db = work / "model_floor.duckdb"
+    db.unlink(missing_ok=True)
+    before = load_average()
+    out = subprocess.run([sys.executable, "-c", MODEL_FLOOR_SCRIPT, str(db), str(warehouse), *steps], cwd=ROOT,
+                         check=True, capture_output=True, text=True).stdout
+    db.unlink(missing_ok=True)
+    return {"tables": json.loads(out.strip().splitlines()[-1]),
+            "load_average": [round(before, 1), round(load_average(), 1)]}
+
+
 def importer(paths: list[Path], db: Path, mode: str) -> dict:
     report = db.with_suffix(f".{mode}.json")
     run = peak_mib_of([sys.executable, "-m", "ingest", "load", *map(str, paths), "--db", str(db), "--mode", mode,
@@ -117,7 +149,8 @@ def measure(exports: Path, work: Path, customers: int, increment: bool = True) -
     full = importer([base], db, "replace")
     result = {"customers": customers, "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "floor": floor_files, "floor_load_average": floor_run["load_average"], "full": full,
-              "warehouse_mib": db.stat().st_size / 2**20}
+              "warehouse_mib": db.stat().st_size / 2**20,
+              "model_floor": model_floor(db, list(_phases(full["phases"])[2]), work)}
     if increment:
         # the split's copies are loaded: free their room (8 GB at 3 M customers) before the append, which needs it
         _remove_split(base)
@@ -187,8 +220,17 @@ def loading_lines(measured: dict | None) -> list[str]:
                              f"{fl_s:.1f} | {rows / fl_s:,.0f} | {fl_s / ours:.2f} |" if fl else "– | – | – |"))
         model_total = sum(model.values())
         slowest = sorted(model.items(), key=lambda kv: -kv[1])[:6]
-        lines.append(f"| query model ({', '.join(f'{k} {v:.0f}' for k, v in slowest)}, …) "
-                     f"| {model_total:.1f} | | | no floor | | |")
+        copied = run.get("model_floor", {}).get("tables", {})
+        if copied:
+            rows = sum(t["rows"] for t in copied.values())
+            fl_s = sum(t["seconds"] for t in copied.values())
+            lines.append(f"| query model ({', '.join(f'{k} {v:.0f}' for k, v in slowest)}, …), rows written "
+                         f"| {model_total:.1f} | {rows:,} | {rows / model_total:,.0f} | {fl_s:.1f} | "
+                         f"{rows / fl_s:,.0f} | {fl_s / model_total:.2f} |")
+            lines += model_floor_lines(model, copied)
+        else:
+            lines.append(f"| query model ({', '.join(f'{k} {v:.0f}' for k, v in slowest)}, …) "
+                         f"| {model_total:.1f} | | | no floor | | |")
         if "increment" in run:
             inc = run["increment"]
             _, inc_check, inc_model = _phases(inc["phases"])
@@ -215,6 +257,21 @@ def loading_lines(measured: dict | None) -> list[str]:
                          + (f"{inc['seconds']:.1f}" if inc else "–")
                          + f" | {full['load_average'][0]}–{full['load_average'][1]} | {run['at']} |")
         lines.append("")
+    return lines
+
+
+def model_floor_lines(model: dict[str, float], copied: dict[str, dict]) -> list[str]:
+    """The query model step by step against its floor: each step's table copied as it is (model_floor)."""
+    lines = ["", "Query model steps against their floor (the step's table copied into a new file by DuckDB, written "
+             "and checkpointed, no computation); the steps over a second:", "",
+             "| step | build (s) | rows | floor (s) | floor / build |", "|---|---|---|---|---|"]
+    for step, seconds in sorted(model.items(), key=lambda kv: -kv[1]):
+        if seconds < 1:
+            continue
+        table = copied.get(step)
+        lines.append(f"| {step} | {seconds:.1f} | " + (f"{table['rows']:,} | {table['seconds']:.1f} | "
+                                                      f"{table['seconds'] / seconds:.2f} |" if table else
+                                                      "– | – | – |"))
     return lines
 
 

@@ -32,9 +32,17 @@ def test_a_tiny_measurement_splits_loads_appends_and_removes_the_split(tmp_path)
     # the floor read the same base bills file the importer did
     assert result["floor"]["billing.csv"]["rows"] == full["tables"]["billing"]["read"]
     assert full["peak_mib"] > 0 and inc["swap"] == "in place, one transaction"
+    # the model's floor copied the tables the full load's model steps built, as many rows as the warehouse holds
+    copied = result["model_floor"]["tables"]
+    assert {"tier_snapshots", "ticket_facts", "billing_facts"} <= set(copied)
+    assert set(copied) <= {step.removeprefix("query model: ") for step in full["phases"]}
+    assert copied["billing_facts"]["rows"] == full["tables"]["billing"]["read"]  # one row per bill of the base
+    assert copied["ticket_facts"]["rows"] == full["tables"]["tickets"]["read"]
     # the split's copies and links are gone, the exports they came from untouched, the warehouse kept
     assert sorted(p.name for p in work.iterdir()) == ["warehouse.append.json", "warehouse.duckdb",
                                                      "warehouse.duckdb.lock", "warehouse.replace.json"]
     assert {p.name: p.stat().st_size for p in exports.iterdir()} == before
     lines = loading_lines({"runs": [result]})
     assert lines[0] == "## Loading" and any(line.startswith("- Monthly increment: ") for line in lines)
+    assert any(line.startswith("| query model (") and "no floor" not in line for line in lines)
+    assert "| step | build (s) | rows | floor (s) | floor / build |" in lines
