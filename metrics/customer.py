@@ -33,6 +33,7 @@ from metrics.query import (
     tier_condition,
     tier_join,
     tier_on,
+    tiers_on_sql,
 )
 from metrics.settings import DEFAULT_BOUNDARIES
 
@@ -143,12 +144,23 @@ def churn_tiers_sql(since: str | None = None) -> str:
 
 def churn_tier_join(p: Params, f: Filters, settings, alias: str = "c") -> tuple[str, str]:
     """(JOIN clause, tier column) giving the accounts closed in the window their churn tier (churn_tier_day_sql): the
-    stored churn_tiers when every month of the window has its day's snapshot (default boundaries), else the
-    snapshots or tiers computed for those days."""
+    stored churn_tiers (default boundaries) for the accounts whose day has a snapshot, and for those whose day has
+    none (a window starting in the first month of bills: the month end before them) that day's tiers computed; with
+    other boundaries the snapshots or tiers computed for those days."""
     date = churn_tier_date(p, f, alias)
-    if (settings.rollups and settings.tiers == DEFAULT_BOUNDARIES
-            and snapshot_month_ends(p.con, list(date.dates)) == set(date.dates)):
-        return f"JOIN churn_tiers tr ON tr.customer_key = {alias}.customer_key", "tr.tier"
+    if settings.rollups and settings.tiers == DEFAULT_BOUNDARIES:
+        stored = snapshot_month_ends(p.con, list(date.dates))
+        join = f"JOIN churn_tiers tr ON tr.customer_key = {alias}.customer_key"
+        if stored == set(date.dates):
+            return join, "tr.tier"
+        if stored:
+            # churn_tiers holds every closed account whose day has a snapshot, so each account is in one part
+            missing = tuple(day for day in date.dates if day not in stored)
+            computed = (f"SELECT k.customer_key, d.tier FROM customer_facts k "
+                        f"JOIN ({tiers_on_sql(p, missing, settings)}) d ON d.customer_key = k.customer_key "
+                        f"AND d.as_of = last_day({churn_tier_day_sql('k.closed_on')})")
+            return (f"JOIN (SELECT customer_key, tier FROM churn_tiers UNION ALL {computed}) tr "
+                    f"ON tr.customer_key = {alias}.customer_key", "tr.tier")
     join, tier, _condition = tier_join(p, f.model_copy(update={"tiers": None}), settings, alias, True, date)
     return join, tier
 

@@ -250,3 +250,41 @@ def test_demo_key_accounts_lost_are_those_that_were_key_before_they_left(demo):
     assert before_leaving > at_end, (before_leaving, at_end)
     for settings in PATHS.values():
         assert only(demo, "churned_customers", f, settings)["value"] == before_leaving
+
+
+@pytest.fixture(scope="module")
+def first_month_churn(tmp_path_factory):
+    """Bills from January 2023 on. X (given tier key) and Z close in that first month: their churn day, 2022-12-31,
+    has no snapshot and no bill in its trailing year, so its tiers are computed (every revenue 0: X key, as given,
+    Z standard). Y closes in March: its day, 2023-02-28, has a snapshot, in which Y (1000 of 1010 billed) is VIP."""
+    folder = tmp_path_factory.mktemp("first_month_churn")
+    (folder / "customers.csv").write_text(
+        "customer_id,region,service_center,opened_on,closed_on,tier\n"
+        "A,A,A1,2020-01-01,,\nX,A,A1,2020-01-01,2023-01-20,key\nY,A,A1,2020-01-01,2023-03-05,\n"
+        "Z,B,B1,2020-01-01,2023-01-25,\n", encoding="utf-8")
+    (folder / "billing.csv").write_text("customer_id,period,amount_billed\nA,2023-01,10\nY,2023-01,1000\n"
+                                        "A,2023-02,10\nA,2023-03,10\nA,2023-04,10\n", encoding="utf-8")
+    (folder / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at\n", encoding="utf-8")
+    report = load([folder], folder / "w.duckdb")
+    assert all(f.rejected == 0 for f in report.files), report.to_json()
+    con = connect(folder / "w.duckdb")
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_churn_from_the_first_month_of_bills_takes_the_computed_tiers_of_a_day_without_a_snapshot(
+        first_month_churn, path):
+    settings = PATHS[path]
+    window = Filters(start=dt.date(2023, 1, 1), end=dt.date(2023, 4, 30))
+    assert values(first_month_churn, "churned_customers", window, ("tier",), settings) == {
+        "key": 1, "standard": 1, "VIP": 1}  # X, Z, Y
+    key_accounts = window.model_copy(update={"tiers": ("VIP", "key")})
+    assert only(first_month_churn, "churned_customers", key_accounts, settings)["value"] == 2  # X, Y
+    assert values(first_month_churn, "churned_customers", key_accounts, ("month",), settings) == {
+        dt.date(2023, 1, 1): 1, dt.date(2023, 3, 1): 1}
+    assert values(first_month_churn, "churned_customers", key_accounts, ("region",), settings) == {"A": 2}
+    standard = window.model_copy(update={"tiers": ("standard",)})
+    assert values(first_month_churn, "churned_customers", standard, ("region",), settings) == {"B": 1}  # Z
+    reasons = churn_reasons(first_month_churn, window, settings)
+    assert reasons["customers"].sum() == 3 and reasons["key_accounts"].sum() == 2
