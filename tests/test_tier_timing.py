@@ -34,7 +34,7 @@ import pytest
 
 from ingest import load
 from metrics import Filters, MetricSettings, compute, connect
-from metrics.query import Params, bills_in_trailing_year, computed_tiers_sql, run
+from metrics.query import Params, bills_in_trailing_year, computed_tiers_sql, run, tiers_on_sql
 from metrics.retention import churn_reasons, cohort_retention
 from metrics.tiers import tier_assignment
 
@@ -98,6 +98,25 @@ def test_the_tiers_of_the_table_above(moving):
     for as_of, tiers in expected.items():
         found = tier_assignment(moving, as_of).set_index("customer_id")["tier"]
         assert {c: found[c] for c in tiers} == tiers, as_of
+
+
+@pytest.mark.parametrize("dates", [
+    (dt.date(2024, 3, 31), dt.date(2024, 9, 30), dt.date(2024, 12, 31)),  # quarter ends: only those slices
+    (dt.date(2024, 4, 30), dt.date(2024, 5, 31), dt.date(2024, 6, 30)),  # months in a row: a range of them
+])
+def test_the_tiers_of_several_days_are_those_days_slices_and_no_others(moving, dates):
+    p = Params(moving)
+    sql = tiers_on_sql(p, dates, MetricSettings())
+    rows = run(moving, f"SELECT t.as_of, c.customer_id, t.tier FROM ({sql}) t JOIN customer_facts c USING "
+                       "(customer_key)", p)
+    rows["as_of"] = rows["as_of"].dt.date
+    assert set(rows["as_of"]) == set(dates)
+    for day in dates:
+        alone = tier_assignment(moving, day).set_index("customer_id")["tier"].to_dict()
+        assert rows[rows["as_of"] == day].set_index("customer_id")["tier"].to_dict() == alone, day
+    # as in the table above: R standard, key and key again at the three quarter ends
+    if dates[0] == dt.date(2024, 3, 31):
+        assert list(rows[rows["customer_id"] == "R"].sort_values("as_of")["tier"]) == ["standard", "key", "key"]
 
 
 def test_a_date_whose_trailing_year_holds_no_bill_gives_every_customer_standard_without_ranking(moving):
