@@ -186,13 +186,13 @@ def backlog_source(settings: MetricSettings) -> str:
 class TicketRollup:
     """A ticket metric as measures over ticket parts (alias t; TICKET_PARTS, the ticket's attributes, and
     sla_met_month / sla_breached_month, when the SLA outcome became known: a month in ticket_months, the exact time
-    per ticket), `where` a condition on a ticket's attributes, `having` one on the groups' parts."""
+    per ticket), `where` a condition on a ticket's attributes, `having` one on the groups' parts. The measures compare
+    sla_met_month and sla_breached_month with nothing but the window's cut-off (sla_cutoff), or test them for null:
+    ticket_parts_together keeps them only as before the cut-off, on or after it, or null."""
 
     measures: str
     where: str = "true"
     having: str = ""
-    # The measures compare sla_met_month and sla_breached_month with nothing but the window's cut-off (sla_cutoff) and
-    # test them for null: ticket_parts_together keeps them only as before the cut-off, on or after it, or null.
     # Whether the measures hold over a window that starts or ends mid-month when its whole months are read from
     # ticket_months and only its partial first and last months ticket by ticket (ticket_edges): false for measures
     # that compare a month column of the roll-up with the window's end (sla_met_month < the day after it).
