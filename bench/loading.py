@@ -53,7 +53,8 @@ con = duckdb.connect(sys.argv[1])
 con.execute("SET memory_limit = '2GiB'")
 con.execute(f"SET temp_directory = '{sys.argv[1]}.spill'")
 con.execute("ATTACH '" + sys.argv[2].replace("'", "''") + "' AS w (READ_ONLY)")
-tables = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'").fetchall()}
+found = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'").fetchall()
+tables = {name for (name,) in found}
 out = {}
 for name in sys.argv[3:]:
     if name not in tables:
