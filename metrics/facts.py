@@ -65,21 +65,29 @@ def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact
     row's tier for the tier date, or ticket_facts' month_tier), chosen for that, or `rollup_tier` (a one-copy
     roll-up's, rollup_tier_sql: grouped and filtered by its code). `having` (a condition on the aggregates) applies
     only when there are groups."""
-    if rollup_tier is not None:
-        tier_in_fact = rollup_tier.tier
-    g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns,
-                 {"tier": rollup_tier.code} if rollup_tier is not None else {})
-    if tier_in_fact:
-        tiers = rollup_tier.condition if rollup_tier is not None else tier_condition(p, f, tier_in_fact)
-        join, conditions = "", f"{customer_conditions(p, f, alias)} AND {tiers}"
-    else:
-        join, conditions = fact_filters(p, f, settings, alias, "tier" in by, g)
+    g, join, conditions = fact_scope(p, f, by, settings, alias, time_column, columns, tier_in_fact, rollup_tier)
     sql = f"""
         SELECT {g.select}{measures}
         FROM {fact} {alias} {join}
         WHERE {window} AND {conditions} AND {where}
         {g.group} {f'HAVING {having}' if having and by else ''} {g.order}"""
     return run(con, sql, p)
+
+
+def fact_scope(p: Params, f: Filters, by, settings: MetricSettings, alias: str, time_column: str | None,
+               columns: dict[str, str], tier_in_fact: str | None = None,
+               rollup_tier: RollupTier | None = None) -> tuple[Grouping, str, str]:
+    """How fact_aggregate reads a fact's rows for `f` and `by`: the grouping, the JOIN clause (the tier join, when
+    the rows do not carry the tiers the query needs) and the customer filters and tier filter."""
+    if rollup_tier is not None:
+        tier_in_fact = rollup_tier.tier
+    g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns,
+                 {"tier": rollup_tier.code} if rollup_tier is not None else {})
+    if tier_in_fact:
+        tiers = rollup_tier.condition if rollup_tier is not None else tier_condition(p, f, tier_in_fact)
+        return g, "", f"{customer_conditions(p, f, alias)} AND {tiers}"
+    join, conditions = fact_filters(p, f, settings, alias, "tier" in by, g)
+    return g, join, conditions
 
 
 def grain_of(by) -> str | None:
@@ -240,21 +248,15 @@ def ticket_parts_rows(p: Params, f: Filters) -> str:
 
 def _ticket_parts_source(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[str, Grouping]:
     """FROM ... WHERE ... of the rows a ticket metric's measures read for `f` (the customer filters and tiers applied,
-    not the ticket conditions), and how to group them by `by`: ticket_months where it answers (ticket_rollup), else
-    each ticket's parts (ticket_parts_rows), tiers from ticket_facts' month_tier or joined, as ticket_aggregate
-    reads them."""
+    not the ticket conditions), and how to group them by `by`, as ticket_aggregate reads them (fact_scope):
+    ticket_months where it answers (ticket_rollup), else each ticket's parts (ticket_parts_rows)."""
     found = ticket_rollup(p, f, by, settings)
     if found is not None:
         table, tier = found
-        g = Grouping(by, "t.month", {**TICKET_COLUMNS, "tier": tier.tier}, {"tier": tier.code})
-        return (f"FROM {table} t WHERE {month_between(p, 't.month', f)} AND {customer_conditions(p, f, 't')} "
-                f"AND {tier.condition}", g)
-    if month_tiers_answer(p, f, by, settings):
-        g = Grouping(by, "t.created_at", {**TICKET_COLUMNS, "tier": "t.month_tier"})
-        join, conditions = "", f"{customer_conditions(p, f, 't')} AND {tier_condition(p, f, 't.month_tier')}"
-    else:
-        g = Grouping(by, "t.created_at", TICKET_COLUMNS)
-        join, conditions = fact_filters(p, f, settings, "t", "tier" in by, g)
+        g, join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=tier)
+        return f"FROM {table} t WHERE {month_between(p, 't.month', f)} AND {conditions}", g
+    g, join, conditions = fact_scope(p, f, by, settings, "t", "t.created_at", TICKET_COLUMNS,
+                                     "t.month_tier" if month_tiers_answer(p, f, by, settings) else None)
     return f"FROM {ticket_parts_rows(p, f)} t {join} WHERE {conditions}", g
 
 
