@@ -50,7 +50,8 @@ def _coded_choices_from_url(key: str, options: tuple[str, ...], mapping: dict[st
     reading the other). When it does, the widget is given those choices through its state (it takes its value from
     the link as the page first opened, where they are no labels of its) and the link shows them in this language.
     Values that are no choice are left for the widget to drop. Streamlit seeds the widget from the link's labels of
-    this language first: a link mixing them with codes or the other language's labels keeps only those."""
+    this language first and then ignores its state: a link mixing them with codes or the other language's labels
+    (?tier=VIP&tier=key) would keep only those, so the page runs again on the rewritten link, all labels."""
     values = st.query_params.get_all(key)
     if not values:
         return
@@ -61,6 +62,8 @@ def _coded_choices_from_url(key: str, options: tuple[str, ...], mapping: dict[st
     if shown != values:
         st.session_state[key] = list(dict.fromkeys(codes[value] for value in values if value in codes))
         st.query_params[key] = list(dict.fromkeys(label(mapping, codes[value]) for value in values if value in codes))
+        if any(value == label(mapping, codes[value]) for value in values if value in codes):
+            st.rerun()
 
 
 def _dropped_from_url(key: str, allowed: list[str]) -> list[str]:

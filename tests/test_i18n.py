@@ -184,6 +184,8 @@ def test_a_tiles_change_names_the_previous_period_only_where_it_fits(lang, delta
     ("en", ["重要客户", "VIP客户"], ["key", "VIP"]),  # a link copied from the Chinese page
     ("zh", ["Key", "standard"], ["key", "standard"]),  # an English label and a code, opened in Chinese
     ("zh", ["bogus", "VIP"], ["VIP"]),  # no such tier: dropped
+    ("en", ["VIP", "key"], ["VIP", "key"]),  # a label of the page's language beside a code: both kept
+    ("en", ["key", "Standard", "重要客户"], ["key", "standard"]),  # the same tier twice, once as a label
 ])
 def test_a_link_selects_the_same_tiers_in_either_language(language, link, expected):
     at = AppTest.from_file(str(APP), default_timeout=120)
