@@ -62,7 +62,7 @@ def _coded_choices_from_url(key: str, options: tuple[str, ...], mapping: dict[st
     if shown != values:
         st.session_state[key] = list(dict.fromkeys(codes[value] for value in values if value in codes))
         st.query_params[key] = list(dict.fromkeys(label(mapping, codes[value]) for value in values if value in codes))
-        if any(value == label(mapping, codes[value]) for value in values if value in codes):
+        if any(value in codes and value == form for value, form in zip(values, shown)):
             st.rerun()
 
 

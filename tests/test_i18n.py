@@ -207,3 +207,13 @@ def test_a_link_selects_ticket_types_and_channels_by_code(demo_db):
     assert not at.exception, [e.value for e in at.exception]
     assert at.multiselect(key="rt_type").value == ["repair"]
     assert at.multiselect(key="rt_channel").value == ["hotline"]
+
+
+def test_a_link_mixing_a_label_and_a_code_keeps_both_channels(demo_db):
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["lang"] = "en"
+    at.query_params["rt_channel"] = ["Online", "hotline"]  # an English label, then a code
+    at.switch_page("pages/response_times.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.multiselect(key="rt_channel").value == ["online", "hotline"]
