@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from metrics.filters import Filters
-from metrics.model import ROLLUP_CUSTOMER_ATTRIBUTES, ROLLUP_HORIZON_MONTHS, rollups_answer
+from metrics.model import ROLLUP_HORIZON_MONTHS, rollups_answer
 from metrics.query import (
     CUSTOMER_ATTRIBUTES,
     CUSTOMER_DIMENSIONS,
@@ -201,10 +201,6 @@ class TicketRollup:
     measures: str
     where: str = "true"
     having: str = ""
-    # Whether the measures hold over a window that starts or ends mid-month when its whole months are read from
-    # ticket_months and only its partial first and last months ticket by ticket (ticket_edges): false for measures
-    # that compare a month column of the roll-up with the window's end (sla_met_month < the day after it).
-    edges: bool = True
     # Whether the ticket-type filter applies (not to complaint figures: a complaint is one whatever types are chosen).
     ticket_types: bool = True
     # Whether the metric is the measures' numerator / denominator (ratio); else the measures give its value.
@@ -213,8 +209,14 @@ class TicketRollup:
 
 def ticket_parts_figure(con, f: Filters, by, settings: MetricSettings, rollup: TicketRollup,
                         p: Params | None = None) -> pd.DataFrame:
-    """A ticket metric declared as a TicketRollup: its measures over the window's tickets (ticket_aggregate), and the
-    ratio of them when it is one."""
+    """A ticket metric declared as a TicketRollup: its measures over the window's tickets, and the ratio of them when
+    it is one. Over whole months ticket_months answers (ticket_aggregate); over any other window its whole months come
+    from ticket_months and the rest ticket by ticket (ticket_parts_together, as for several metrics at once)."""
+    p = p or Params(con)
+    if ticket_rollup(p, f, by, settings) is None:
+        together = ticket_parts_together(con, f, by, settings, p, {"figure": rollup})
+        if together is not None:
+            return together["figure"]
     frame = ticket_aggregate(con, f, by, settings, apply_ticket_types=rollup.ticket_types, p=p, rollup=rollup)
     return ratio(frame) if rollup.is_ratio else frame
 
@@ -237,43 +239,74 @@ def sla_cutoff(p: Params, f: Filters) -> str:
     return f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
 
 
-def ticket_parts_rows(p: Params, f: Filters) -> str:
-    """The window's tickets, each with its parts (TICKET_PARTS) and its SLA outcome times under the names the
-    roll-up's months have (sla_met_month, sla_breached_month): what measures over ticket parts read ticket by ticket.
-    The flag `substantiated` is left out: its part of the same name (0/1) takes its place."""
+def ticket_parts_rows(p: Params, f: Filters, where: str = "true") -> str:
+    """The window's tickets (those also meeting `where`, over ticket_facts' columns), each with its parts
+    (TICKET_PARTS) and its SLA outcome times under the names the roll-up's months have (sla_met_month,
+    sla_breached_month): what measures over ticket parts read ticket by ticket. The flag `substantiated` is left out:
+    its part of the same name (0/1) takes its place."""
     return (f"(SELECT t.* EXCLUDE (substantiated), t.sla_met_after AS sla_met_month, "
             f"t.sla_breached_after AS sla_breached_month, "
-            f"{ticket_parts_select('t')} FROM ticket_facts t WHERE {between(p, 't.created_at', f)})")
+            f"{ticket_parts_select('t')} FROM ticket_facts t WHERE {between(p, 't.created_at', f)} AND ({where}))")
 
 
-def _ticket_parts_source(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[str, Grouping]:
+def _ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) -> list[tuple[str, Grouping]]:
     """FROM ... WHERE ... of the rows a ticket metric's measures read for `f` (the customer filters and tiers applied,
-    not the ticket conditions), and how to group them by `by`, as ticket_aggregate reads them (fact_scope):
-    ticket_months where it answers (ticket_rollup), else each ticket's parts (ticket_parts_rows)."""
+    not the ticket conditions), and how to group them by `by`, as ticket_aggregate reads them (fact_scope), in one or
+    more sets of rows whose sums add up to the window's: ticket_months where it answers (ticket_rollup); for a window
+    starting or ending mid-month, its whole months from ticket_months where it answers them (rollup_tier_sql, the
+    tiers as of the window's end or each month's) and the rest ticket by ticket; else each ticket's parts
+    (ticket_parts_rows).
+
+    The roll-up keeps the month an SLA outcome became known, and the measures compare it with the window's cut-off
+    (sla_cutoff) only. A month before the cut-off's month is before it, a later one after it; only outcomes known in
+    the cut-off's own month, when the cut-off falls inside one (a window ending mid-month), cannot be told from the
+    month: those tickets of the whole months are read ticket by ticket too, and left out of the months' rows."""
     found = ticket_rollup(p, f, by, settings)
     if found is not None:
         table, tier = found
-        g, join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=tier)
-        return f"FROM {table} t WHERE {month_between(p, 't.month', f)} AND {conditions}", g
+        g, _join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=tier)
+        return [(f"FROM {table} t WHERE {month_between(p, 't.month', f)} AND {conditions}", g)]
+    sources = []
+    also_rows = "false"
+    inner = inner_months(f)
+    tier = rollup_tier_sql(p, f, by, settings, "t.month") if inner is not None else None
+    if inner is not None and tier is not None:
+        first, last = inner
+        g, _join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=tier)
+        in_inner = f"t.created_at >= {p(first)}::DATE AND t.created_at < {p(last)}::DATE + INTERVAL 1 DAY"
+        known_in, known_in_rows = "false", "false"
+        cut = f.end + dt.timedelta(days=1)
+        if cut.day != 1:  # the cut-off falls inside a month: that month's outcomes are read ticket by ticket
+            month, after = cut.replace(day=1), month_end(cut) + dt.timedelta(days=1)
+            known_in = " OR ".join(f"coalesce(t.{c} = {p(month)}::DATE, false)"
+                                   for c in ("sla_met_month", "sla_breached_month"))
+            known_in_rows = " OR ".join(f"(t.{c} >= {p(month)}::DATE AND t.{c} < {p(after)}::DATE)"
+                                        for c in ("sla_met_after", "sla_breached_after"))
+        sources.append((f"FROM ticket_months t WHERE {month_between(p, 't.month', f.window(first, last))} "
+                        f"AND {conditions} AND NOT ({known_in})", g))
+        also_rows = f"NOT ({in_inner}) OR {known_in_rows}"
     g, join, conditions = fact_scope(p, f, by, settings, "t", "t.created_at", TICKET_COLUMNS,
                                      "t.month_tier" if month_tiers_answer(p, f, by, settings) else None)
-    return f"FROM {ticket_parts_rows(p, f)} t {join} WHERE {conditions}", g
+    rows = ticket_parts_rows(p, f, also_rows if sources else "true")
+    sources.append((f"FROM {rows} t {join} WHERE {conditions}", g))
+    return sources
 
 
 def ticket_parts_together(con: duckdb.DuckDBPyConnection, f: Filters, by, settings: MetricSettings, p: Params,
                           rollups: dict[str, TicketRollup]) -> dict[str, pd.DataFrame] | None:
-    """Several ticket metrics' frames (metric id -> what ticket_parts_figure gives), their rows read once: the
-    window's rows of ticket_months, or over a window ticket_months does not answer (one starting or ending mid-month)
-    its tickets' parts, filtered and grouped as every metric's own query would, summed per group, per the metrics'
-    row conditions (ticket types, `where`) and per SLA outcome (before the cut-off, on or after it, none) into a
-    temporary table; each metric's measures then run over that table. The measures are sums of the parts, so the
-    sums of the sums are theirs exactly. None when the tables built at load are not used (the row-level reference
-    path computes each metric alone) or a measure is not a sum of rows (count)."""
+    """Several ticket metrics' frames (metric id -> what ticket_parts_figure gives), their rows read once (the sets
+    of rows _ticket_parts_sources gives: the window's rows of ticket_months, or over a window starting or ending
+    mid-month its whole months' rows and the rest of its tickets' parts), filtered and grouped as every metric's own
+    query would, summed per group, per the metrics' row conditions (ticket types, `where`) and per SLA outcome
+    (before the cut-off, on or after it, none) into a temporary table; each metric's measures then run over that
+    table. The measures are sums of the parts, so the sums of the sums are theirs exactly. None when the tables
+    built at load are not used (the row-level reference path computes each metric alone) or a measure is not a sum
+    of rows (count)."""
     if not settings.rollups or any("count(" in rollup.measures.lower() or "count(" in rollup.having.lower()
                                    for rollup in rollups.values()):
         return None
     by = tuple(by)
-    source, g = _ticket_parts_source(p, f, by, settings)
+    sources = _ticket_parts_sources(p, f, by, settings)
     conditions = {metric: f"{ticket_conditions(p, f, 't', rollup.ticket_types)} AND {rollup.where}"
                   for metric, rollup in rollups.items()}
     flags = {condition: f"keep_{i}" for i, condition in enumerate(dict.fromkeys(conditions.values()))}
@@ -282,13 +315,15 @@ def ticket_parts_together(con: duckdb.DuckDBPyConnection, f: Filters, by, settin
                         f"THEN {cutoff} - INTERVAL 1 DAY ELSE {cutoff} END"
                 for column in ("sla_met_month", "sla_breached_month")}
     name = f"ticket_parts_{uuid.uuid4().hex}"
-    summed = f"""
-        CREATE TEMP TABLE {name} AS
+    # Each set of rows summed per group alone, the sets one after another: a group may have a row from each, and the
+    # measures over the table sum them again.
+    summed = f"CREATE TEMP TABLE {name} AS " + " UNION ALL ".join(f"""
         SELECT {g.select}{''.join(f'({condition}) AS {flag}, ' for condition, flag in flags.items())}
                {', '.join(f'{outcome} AS {column}' for column, outcome in outcomes.items())},
                {', '.join(f'sum(t.{part}) AS {part}' for part in TICKET_PARTS)}
         {source} AND ({' OR '.join(f'({condition})' for condition in flags)})
         GROUP BY {', '.join([*(g.grouped.get(d, g.expr(d)) for d in by), *flags, *outcomes.values()])}"""
+        for source, g in sources)
     out: dict[str, pd.DataFrame] = {}
     with con.cursor() as cursor:  # its own connection: the temporary table is seen by this cursor alone
         cursor.execute(summed, p.used_in(summed))
@@ -347,9 +382,6 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
         return fact_aggregate(con, f, by, settings, p, rollup.measures, table, "t", "t.month",
                               month_between(p, "t.month", f), TICKET_COLUMNS, f"{types} AND {rollup.where}",
                               rollup_tier=tier, having=rollup.having)
-    edged = ticket_edges(p, f, by, settings) if rollup is not None and rollup.edges else None
-    if edged is not None and rollup is not None:
-        return _edges_aggregate(con, f, by, p, rollup, types, *edged)
     fact = "ticket_facts"
     if rollup is not None:
         measures, where, having = rollup.measures, rollup.where, rollup.having
@@ -367,42 +399,6 @@ def inner_months(f: Filters) -> tuple[dt.date, dt.date] | None:
     first = f.start if f.start.day == 1 else month_end(f.start) + dt.timedelta(days=1)
     last = f.end if month_end(f.end) == f.end else f.end.replace(day=1) - dt.timedelta(days=1)
     return (first, last) if first < last else None
-
-
-def ticket_edges(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[dt.date, dt.date] | None:
-    """For a window starting or ending mid-month, with no tier filter or breakdown: its whole months (inner_months),
-    when the roll-up answers them (rollup_tier_sql); the days before and after them are read ticket by ticket. With
-    tiers the edge days' tier join costs what the whole window's does (at 1 M, 2026-04-10..11-20, one tier: 0.25
-    against 0.18 CPU s for three metrics; by month 0.49 against 0.18 where ticket_facts' month_tier answers), so
-    those queries keep the path over ticket_facts."""
-    inner = inner_months(f)
-    if inner is None or uses_tiers(f, by) or rollup_tier_sql(p, f, by, settings, "t.month") is None:
-        return None
-    return inner
-
-
-def _edges_aggregate(con, f: Filters, by, p: Params, rollup: TicketRollup, types: str, first: dt.date,
-                     last: dt.date) -> pd.DataFrame:
-    """A ticket metric's measures over one set of rows: ticket_months' rows for the whole months first..last and each
-    ticket's parts (TICKET_PARTS) for the days of the window before and after them. The measures are sums of the
-    parts, so they add up exactly over the two. No tiers: ticket_edges leaves those queries to ticket_facts."""
-    assert not uses_tiers(f, by)
-    dims = (*ROLLUP_CUSTOMER_ATTRIBUTES, *TICKET_DIMENSIONS)
-    conditions = f"{customer_conditions(p, f, 't')} AND {types} AND {rollup.where}"
-    before, after = (f.start, first - dt.timedelta(days=1)), (last + dt.timedelta(days=1), f.end)
-    days = [(start, end) for start, end in (before, after) if start <= end]
-    columns = ", ".join(f"t.{d}" for d in dims)
-    edges = [f"""SELECT CAST(t.created_at AS DATE) AS at, {columns}, {ticket_parts_select('t')}
-                 FROM ticket_facts t WHERE {between(p, 't.created_at', f.window(start, end))} AND {conditions}"""
-             for start, end in days]
-    months = f"""SELECT t.month AS at, {columns}, {', '.join(f't.{name}' for name in TICKET_PARTS)}
-                 FROM ticket_months t WHERE {month_between(p, 't.month', f.window(first, last))} AND {conditions}"""
-    g = Grouping(tuple(by), "t.at", {d: f"t.{d}" for d in dims})
-    sql = f"""
-        SELECT {g.select}{rollup.measures}
-        FROM ({' UNION ALL '.join([months, *edges])}) t
-        {g.group} {f'HAVING {rollup.having}' if rollup.having and by else ''} {g.order}"""
-    return run(con, sql, p)
 
 
 def survey_aggregate(con, f, by, settings, measures: str, where: str = "true"):

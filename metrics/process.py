@@ -190,7 +190,6 @@ def sla_rollup(p: Params, f: Filters, settings: MetricSettings) -> TicketRollup 
         f"CAST(coalesce(sum(t.tickets) FILTER (WHERE t.sla_met_month < {as_of} "
         f"OR t.sla_breached_month < {as_of}), 0) AS BIGINT) AS denominator",
         having="sum(t.tickets) FILTER (WHERE t.sla_met_month IS NOT NULL OR t.sla_breached_month IS NOT NULL) > 0",
-        edges=False,  # a month known is not a day known: a mid-month end cuts a month of outcomes
         is_ratio=True)
 
 

@@ -1,18 +1,25 @@
 """Ticket metrics over windows that start or end mid-month: the whole months inside from ticket_months, the days
-before and after them ticket by ticket (metrics.facts.ticket_edges), counted by hand on the hand warehouse
-(tests/conftest.py) and checked against the row-level path."""
+before and after them ticket by ticket, and the tickets whose SLA outcome became known in the month the window's
+cut-off falls in (metrics.facts._ticket_parts_sources), counted by hand on the hand warehouse (tests/conftest.py)
+and checked against the row-level path."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
-import metrics.facts
 from metrics import Filters, MetricSettings, compute
-from metrics.facts import inner_months
+from metrics.facts import _ticket_parts_sources, inner_months
+from metrics.query import Params
 
 ROW_LEVEL = MetricSettings(rollups=False)
+
+
+def sets_of_rows(con, f: Filters, by=()) -> list[str]:
+    """The tables the window's ticket rows are read from, one per set of rows summed."""
+    return [source.split()[1] for source, _g in _ticket_parts_sources(Params(con), f, by, MetricSettings())]
 
 
 def window(start: str, end: str) -> Filters:
@@ -46,13 +53,10 @@ def test_inner_months(start, end, inner):
     ("2024-02-20", "2024-04-10", "repair_arrival_minutes", 70.0),  # (40 + 100) / 2
     ("2024-02-20", "2024-04-10", "reopen_rate", 1 / 3),  # T3 of T1, T2, T3
 ])
-def test_a_mid_month_window_by_hand(hand, monkeypatch, start, end, metric, value):
-    calls = []
-    edges = metrics.facts._edges_aggregate
-    monkeypatch.setattr(metrics.facts, "_edges_aggregate", lambda *a, **k: calls.append(1) or edges(*a, **k))
+def test_a_mid_month_window_by_hand(hand, start, end, metric, value):
     f = window(start, end)
+    assert sets_of_rows(hand, f) == ["ticket_months", "(SELECT"]  # the whole months, then the rest ticket by ticket
     assert compute(hand, metric, f)["value"].iloc[0] == pytest.approx(value, rel=1e-12)
-    assert calls == [1]  # read from ticket_months and the edge days
     assert compute(hand, metric, f, settings=ROW_LEVEL)["value"].iloc[0] == pytest.approx(value, rel=1e-12)
 
 
@@ -65,11 +69,20 @@ def test_a_mid_month_window_by_month_by_hand(hand):
                                 settings=ROW_LEVEL))
 
 
-def test_sla_compliance_over_a_mid_month_window_is_not_read_from_months(hand, monkeypatch):
-    """SLA outcomes are kept in ticket_months by the month they became known: a window ending mid-month would count
-    the outcomes known later that month, so sla_compliance takes the row-level path there."""
-    calls = []
-    monkeypatch.setattr(metrics.facts, "_edges_aggregate", lambda *a, **k: calls.append(1))
-    f = window("2024-02-20", "2024-04-10")
-    assert compute(hand, "sla_compliance", f).equals(compute(hand, "sla_compliance", f, settings=ROW_LEVEL))
-    assert calls == []
+# T7 (connection, created 2024-09-27, due the end of 10-10, resolved 10-10 17:00: met then) and T8 (connection,
+# created 10-08, due the end of 10-14). Over 2024-08-15 to `end` September is a whole month, read from ticket_months,
+# where T7's outcome is kept as "known in October"; the cut-off (the midnight after `end`) falls inside October, so
+# T7 is read ticket by ticket: ticket_months alone would count it met on every day of October.
+@pytest.mark.parametrize(("end", "met", "known"), [
+    (dt.date(2024, 10, 9), 0, 0),  # counted at 10-10 00:00: T7 not yet resolved nor late, T8 pending: no data
+    (dt.date(2024, 10, 10), 1, 1),  # counted at 10-11 00:00: T7 met; T8 pending
+    # ending on a month's last day, the cut-off is a month's first day: every month tells. T8 breached at 10-15 00:00
+    (dt.date(2024, 10, 31), 1, 2),
+])
+def test_sla_outcomes_known_in_the_cut_off_month_are_read_ticket_by_ticket(hand, end, met, known):
+    f = window("2024-08-15", end.isoformat())
+    frame = compute(hand, "sla_compliance", f)
+    assert sets_of_rows(hand, f) == ["ticket_months", "(SELECT"]
+    assert (frame["numerator"].iloc[0], frame["denominator"].iloc[0]) == (met, known)
+    assert compute(hand, "tickets", f)["value"].iloc[0] == 2  # T7, T8
+    pd.testing.assert_frame_equal(frame, compute(hand, "sla_compliance", f, settings=ROW_LEVEL), check_dtype=False)
