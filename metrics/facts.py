@@ -269,10 +269,10 @@ def _ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) -
     sources = []
     also_rows = "false"
     inner = inner_months(f)
-    tier = rollup_tier_sql(p, f, by, settings, "t.month") if inner is not None else None
-    if inner is not None and tier is not None:
+    inner_tier = rollup_tier_sql(p, f, by, settings, "t.month") if inner is not None else None
+    if inner is not None and inner_tier is not None:
         first, last = inner
-        g, _join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=tier)
+        g, _join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=inner_tier)
         in_inner = f"t.created_at >= {p(first)}::DATE AND t.created_at < {p(last)}::DATE + INTERVAL 1 DAY"
         known_in, known_in_rows = "false", "false"
         cut = f.end + dt.timedelta(days=1)
