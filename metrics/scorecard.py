@@ -268,26 +268,35 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     return pd.DataFrame(rows)
 
 
-def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[str]:
-    """SELECTs of the region of each bill, ticket, survey and visit of the filters' customers in the window. Bills
-    come from billing_months and tickets over whole months from ticket_months (each summed per month, with the
-    tiers of the month ends after it: metrics.facts.rollup_tier_sql) where they answer: the same months, a small
-    fraction of the rows."""
+def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[tuple[str, str]]:
+    """(fact table, SELECT of the region of each of its rows) for the filters' customers' bills, tickets, surveys and
+    visits in the window. Bills come from billing_months and tickets over whole months from ticket_months (each
+    summed per month, with the tiers of the month ends after it: metrics.facts.rollup_tier_sql) where they answer:
+    the same months, a small fraction of the rows."""
     bills = rollup_tier_sql(p, f, (), settings, "b.month")
     tickets = ticket_rollup(p, f, (), settings)
-    summed = ([("billing_months", "b", bills)] if bills is not None else []) + (
-        [(tickets[0], "t", tickets[1])] if tickets is not None else [])
-    parts = [f"SELECT {alias}.region FROM {table} {alias} WHERE {month_between(p, f'{alias}.month', f)} "
-             f"AND {customer_conditions(p, f, alias)} AND {tier.condition}" for table, alias, tier in summed]
-    facts = [("billing_facts", "b", month_between(p, "b.period", f))] if bills is None else []
-    facts += [("ticket_facts", "t", between(p, "t.created_at", f))] if tickets is None else []
-    facts += [("survey_facts", "v", between(p, "v.surveyed_on", f)),
-              ("(SELECT c.*, v.visited_on FROM visits v JOIN customer_facts c USING (customer_id))", "c",
+    summed = ([("billing", "billing_months", "b", bills)] if bills is not None else []) + (
+        [("tickets", tickets[0], "t", tickets[1])] if tickets is not None else [])
+    parts = [(fact, f"SELECT {alias}.region FROM {table} {alias} WHERE {month_between(p, f'{alias}.month', f)} "
+                    f"AND {customer_conditions(p, f, alias)} AND {tier.condition}")
+             for fact, table, alias, tier in summed]
+    facts = [("billing", "billing_facts", "b", month_between(p, "b.period", f))] if bills is None else []
+    facts += [("tickets", "ticket_facts", "t", between(p, "t.created_at", f))] if tickets is None else []
+    facts += [("surveys", "survey_facts", "v", between(p, "v.surveyed_on", f)),
+              ("visits", "(SELECT c.*, v.visited_on FROM visits v JOIN customer_facts c USING (customer_id))", "c",
                between(p, "c.visited_on", f))]
-    for table, alias, window in facts:
+    for fact, table, alias, window in facts:
         join, conditions = fact_filters(p, f, settings, alias)
-        parts.append(f"SELECT {alias}.region FROM {table} {alias} {join} WHERE {window} AND {conditions}")
+        parts.append((fact, f"SELECT {alias}.region FROM {table} {alias} {join} WHERE {window} AND {conditions}"))
     return parts
+
+
+def _facts_overlapping(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSettings,
+                       p: Params) -> list[str]:
+    """_facts_in_window's SELECTs of the facts whose rows cover days of the window (fact_coverage): the others have
+    no row in it, so they are not asked (a window before the data begins asks nothing, and computes no tiers)."""
+    inputs = loaded_inputs(con)
+    return [part for fact, part in _facts_in_window(p, f, settings) if inputs.covers(fact, f.start, f.end)]
 
 
 def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
@@ -300,7 +309,7 @@ def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
     within = f"list_contains({p(list(chosen))}, region)" if chosen is not None else "true"
     possible = set(run(con, f"SELECT DISTINCT region FROM customer_facts WHERE {within}", p)["region"])
     found: set[str] = set()
-    for part in _facts_in_window(p, f, settings):
+    for part in _facts_overlapping(con, f, settings, p):
         if found >= possible:
             break
         found |= set(run(con, f"SELECT DISTINCT region FROM ({part})", p)["region"])
@@ -308,9 +317,13 @@ def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
 
 
 def has_data(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> bool:
-    """Whether the filters' customers have any bill, ticket, survey or visit in the window (stops at the first)."""
+    """Whether the filters' customers have any bill, ticket, survey or visit in the window (stops at the first fact
+    that has). Counted, not asked for one row: DuckDB 2.0.0 can wait forever on a LIMIT over a join whose result is
+    empty (seen at 1 M customers: tickets before the data, joined with tiers, every filter), and an empty result is
+    what a user's filters often give."""
     p = Params(con)
-    return any(not run(con, f"{part} LIMIT 1", p).empty for part in _facts_in_window(p, f, settings))
+    return any(run(con, f"SELECT count(*) AS found FROM ({part})", p)["found"].iloc[0] > 0
+               for part in _facts_overlapping(con, f, settings, p))
 
 
 def weighted_score(kpis: pd.DataFrame) -> float:

@@ -8,7 +8,9 @@ import datetime as dt
 
 import pytest
 
+import metrics.scorecard
 from metrics import Filters, MetricSettings
+from metrics.query import run
 from metrics.scorecard import has_data, regions_with_data
 
 ROW_LEVEL = MetricSettings(rollups=False)
@@ -41,6 +43,24 @@ def window(start: str, end: str, **filters) -> Filters:
 def test_regions_with_data_by_hand(hand, f, expected, settings):
     assert regions_with_data(hand, f, settings) == expected
     assert has_data(hand, f, settings) is bool(expected)
+
+
+@pytest.mark.parametrize("settings", [MetricSettings(), ROW_LEVEL], ids=["tables built at load", "row level"])
+def test_a_window_outside_the_days_the_facts_cover_asks_no_fact(hand, monkeypatch, settings):
+    """The hand facts run from June 2023 (S4) to December 2024 (T5): a window in 2020 has no data, known from the days
+    each fact covers (fact_coverage) without a query over any fact or roll-up (nor tiers computed for a day with no
+    snapshot). At 1 M customers such a query, tickets joined with tiers under every filter, with LIMIT 1, never
+    returned under DuckDB 2.0.0: has_data counts rows instead, and asks only facts that cover days of the window."""
+    asked = []
+    monkeypatch.setattr(metrics.scorecard, "run", lambda con, sql, p: asked.append(sql) or run(con, sql, p))
+    f = window("2020-01-01", "2020-12-31", tiers=("VIP",), regions=("A",))
+    assert has_data(hand, f, settings) is False
+    assert regions_with_data(hand, f, settings) == set()
+    assert asked and not [sql for sql in asked for fact in ("billing", "ticket", "survey", "visits") if fact in sql]
+    # a window the tickets alone cover (December 2024) asks them, and finds T5 and T6
+    asked.clear()
+    assert has_data(hand, window("2024-12-01", "2024-12-31"), settings) is True
+    assert any("ticket" in sql for sql in asked)
 
 
 def test_regions_with_data_from_the_tables_built_at_load_equal_the_facts(demo):
