@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import pandas as pd
 
+from metrics.customer import complaints
 from metrics.facts import BACKLOG, backlog_source
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
 from metrics.query import (
-    Grouping,
     Params,
     between,
     customer_conditions,
     fact_filters,
+    periods,
     run,
     ticket_conditions,
     tier_join,
@@ -96,28 +97,23 @@ def backlog_ageing(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS)
 def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """Complaints per month with the baseline of the previous 12 months and whether the month stands out (OUTLIER_RULE).
 
-    The history starts with the warehouse's first ticket month, so months before the data are not counted as zero;
-    with tiers, each month's complaints are its customers' as of that month's end, as the complaints metric by month."""
+    Each month's complaints are the complaints metric by month over the window and the year before it
+    (metrics.customer.complaints: ticket_months for whole months, each month's tiers as of that month's end), a
+    month without a complaint 0. The history starts with the warehouse's first ticket month, so months before the
+    data are not counted as zero."""
     p = Params(con)
     history = f.shifted_years(-1).model_copy(update={"end": f.end})
     # Not before the first ticket's month: no month before it has a complaint, and the tiers of those months (no tier
-    # snapshot, computed over every customer) cost most of the query with a tier filter.
+    # snapshot, computed over every customer) would cost most of the figure with a tier filter.
     covered = loaded_inputs(con).coverage.get("tickets")
     if covered is not None and history.start < covered[0].replace(day=1) <= history.end:
         history = history.model_copy(update={"start": covered[0].replace(day=1)})
-    join, customers = fact_filters(p, history, settings, "t", grouping=Grouping(("month",), "t.created_at"))
+    first = max(history.start.replace(day=1), *([covered[0].replace(day=1)] if covered is not None else []))
+    months = [label for label, _start, _end in periods(first, f.end, "month")] if first <= f.end else []
+    counted = complaints(con, history, ("month",), settings).set_index("month")["value"] if months else {}
     sql = f"""
-        WITH months AS (SELECT CAST(m AS DATE) AS month
-                   FROM generate_series(greatest(date_trunc('month', {p(history.start)}::DATE),
-                                                 (SELECT date_trunc('month', min(created_at)) FROM ticket_facts)),
-                                        {p(f.end)}::DATE, INTERVAL 1 MONTH) g(m)),
-        counts AS (
-            SELECT CAST(date_trunc('month', t.created_at) AS DATE) AS month, count(*) AS complaints
-            FROM ticket_facts t {join}
-            WHERE t.ticket_type = 'complaint' AND {between(p, 't.created_at', history)}
-              AND {ticket_conditions(p, f, types=False)} AND {customers}
-            GROUP BY ALL),
-        series AS (SELECT month, coalesce(complaints, 0) AS complaints FROM months LEFT JOIN counts USING (month)),
+        WITH series AS (SELECT unnest({p(months)}::DATE[]) AS month,
+                               unnest({p([int(counted.get(month, 0)) for month in months])}::BIGINT[]) AS complaints),
         baseline AS (
             SELECT month, complaints,
                    avg(complaints) OVER w AS baseline_mean, stddev_samp(complaints) OVER w AS baseline_std,
