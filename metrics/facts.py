@@ -249,7 +249,7 @@ def ticket_parts_rows(p: Params, f: Filters, where: str = "true") -> str:
             f"{ticket_parts_select('t')} FROM ticket_facts t WHERE {between(p, 't.created_at', f)} AND ({where}))")
 
 
-def _ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) -> list[tuple[str, Grouping]]:
+def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) -> list[tuple[str, Grouping]]:
     """FROM ... WHERE ... of the rows a ticket metric's measures read for `f` (the customer filters and tiers applied,
     not the ticket conditions), and how to group them by `by`, as ticket_aggregate reads them (fact_scope), in one or
     more sets of rows whose sums add up to the window's: ticket_months where it answers (ticket_rollup); for a window
@@ -295,7 +295,7 @@ def _ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) -
 def ticket_parts_together(con: duckdb.DuckDBPyConnection, f: Filters, by, settings: MetricSettings, p: Params,
                           rollups: dict[str, TicketRollup]) -> dict[str, pd.DataFrame] | None:
     """Several ticket metrics' frames (metric id -> what ticket_parts_figure gives), their rows read once (the sets
-    of rows _ticket_parts_sources gives: the window's rows of ticket_months, or over a window starting or ending
+    of rows ticket_parts_sources gives: the window's rows of ticket_months, or over a window starting or ending
     mid-month its whole months' rows and the rest of its tickets' parts), filtered and grouped as every metric's own
     query would, summed per group, per the metrics' row conditions (ticket types, `where`) and per SLA outcome
     (before the cut-off, on or after it, none) into a temporary table; each metric's measures then run over that
@@ -306,7 +306,7 @@ def ticket_parts_together(con: duckdb.DuckDBPyConnection, f: Filters, by, settin
                                    for rollup in rollups.values()):
         return None
     by = tuple(by)
-    sources = _ticket_parts_sources(p, f, by, settings)
+    sources = ticket_parts_sources(p, f, by, settings)
     conditions = {metric: f"{ticket_conditions(p, f, 't', rollup.ticket_types)} AND {rollup.where}"
                   for metric, rollup in rollups.items()}
     flags = {condition: f"keep_{i}" for i, condition in enumerate(dict.fromkeys(conditions.values()))}

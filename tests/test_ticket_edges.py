@@ -1,6 +1,6 @@
 """Ticket metrics over windows that start or end mid-month: the whole months inside from ticket_months, the days
 before and after them ticket by ticket, and the tickets whose SLA outcome became known in the month the window's
-cut-off falls in (metrics.facts._ticket_parts_sources), counted by hand on the hand warehouse (tests/conftest.py)
+cut-off falls in (metrics.facts.ticket_parts_sources), counted by hand on the hand warehouse (tests/conftest.py)
 and checked against the row-level path."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from metrics import Filters, MetricSettings, compute
-from metrics.facts import _ticket_parts_sources, inner_months
+from metrics.facts import inner_months, ticket_parts_sources
 from metrics.query import Params
 
 ROW_LEVEL = MetricSettings(rollups=False)
@@ -19,7 +19,7 @@ ROW_LEVEL = MetricSettings(rollups=False)
 
 def sets_of_rows(con, f: Filters, by=()) -> list[str]:
     """The tables the window's ticket rows are read from, one per set of rows summed."""
-    return [source.split()[1] for source, _g in _ticket_parts_sources(Params(con), f, by, MetricSettings())]
+    return [source.split()[1] for source, _g in ticket_parts_sources(Params(con), f, by, MetricSettings())]
 
 
 def window(start: str, end: str) -> Filters:
