@@ -213,7 +213,7 @@ def ticket_parts_figure(con, f: Filters, by, settings: MetricSettings, rollup: T
     it is one. Over whole months ticket_months answers (ticket_aggregate); over any other window its whole months come
     from ticket_months and the rest ticket by ticket (ticket_parts_together, as for several metrics at once)."""
     p = p or Params(con)
-    if ticket_rollup(p, f, by, settings) is None:
+    if whole_months(f) is None:
         together = ticket_parts_together(con, f, by, settings, p, {"figure": rollup})
         if together is not None:
             return together["figure"]
@@ -267,7 +267,7 @@ def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) ->
         g, _join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=tier)
         return [(f"FROM {table} t WHERE {month_between(p, 't.month', f)} AND {conditions}", g)]
     sources = []
-    also_rows = "false"
+    rows_where = "true"  # with the whole months read from ticket_months: the other tickets
     inner = inner_months(f)
     inner_tier = rollup_tier_sql(p, f, by, settings, "t.month") if inner is not None else None
     if inner is not None and inner_tier is not None:
@@ -284,11 +284,10 @@ def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) ->
                                         for c in ("sla_met_after", "sla_breached_after"))
         sources.append((f"FROM ticket_months t WHERE {month_between(p, 't.month', f.window(first, last))} "
                         f"AND {conditions} AND NOT ({known_in})", g))
-        also_rows = f"NOT ({in_inner}) OR {known_in_rows}"
+        rows_where = f"NOT ({in_inner}) OR {known_in_rows}"
     g, join, conditions = fact_scope(p, f, by, settings, "t", "t.created_at", TICKET_COLUMNS,
                                      "t.month_tier" if month_tiers_answer(p, f, by, settings) else None)
-    rows = ticket_parts_rows(p, f, also_rows if sources else "true")
-    sources.append((f"FROM {rows} t {join} WHERE {conditions}", g))
+    sources.append((f"FROM {ticket_parts_rows(p, f, rows_where)} t {join} WHERE {conditions}", g))
     return sources
 
 
