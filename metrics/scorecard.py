@@ -247,7 +247,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     kpis = config.kpis()
     inputs = loaded_inputs(con)
     # a window without data has no KPI values, so they are not computed (e.g. a previous period before the data)
-    now_has_data, before_had_data = in_parallel(con, [partial(has_data, f=w, settings=settings) for w in (f, before)])
+    now_has_data, before_had_data = in_parallel(con, [partial(has_data, f=w, settings=settings, inputs=inputs)
+                                                       for w in (f, before)])
     metric_ids = [kpi.metric for _, kpi in kpis]
     now_jobs = metric_jobs(metric_ids, f, (), settings, inputs) if now_has_data else []
     before_jobs = metric_jobs(metric_ids, before, (), settings, inputs) if before_had_data else []
@@ -291,16 +292,14 @@ def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[tu
     return parts
 
 
-def _facts_overlapping(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSettings,
-                       p: Params) -> list[str]:
+def _facts_overlapping(f: Filters, settings: MetricSettings, p: Params, inputs: LoadedInputs) -> list[str]:
     """_facts_in_window's SELECTs of the facts whose rows cover days of the window (fact_coverage): the others have
     no row in it, so they are not asked (a window before the data begins asks nothing, and computes no tiers)."""
-    inputs = loaded_inputs(con)
     return [part for fact, part in _facts_in_window(p, f, settings) if inputs.covers(fact, f.start, f.end)]
 
 
-def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
-                      settings: MetricSettings = DEFAULT_SETTINGS) -> set[str]:
+def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS,
+                      inputs: LoadedInputs | None = None) -> set[str]:
     """The regions in which the filters' customers have at least one bill, ticket, survey or visit in the window. The
     facts are asked in turn, and no further once every region the filters' customers can be in has one (bills
     usually do: the visits, joined with the customers, cost ten times the rest)."""
@@ -309,21 +308,22 @@ def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters,
     within = f"list_contains({p(list(chosen))}, region)" if chosen is not None else "true"
     possible = set(run(con, f"SELECT DISTINCT region FROM customer_facts WHERE {within}", p)["region"])
     found: set[str] = set()
-    for part in _facts_overlapping(con, f, settings, p):
+    for part in _facts_overlapping(f, settings, p, inputs or loaded_inputs(con)):
         if found >= possible:
             break
         found |= set(run(con, f"SELECT DISTINCT region FROM ({part})", p)["region"])
     return found
 
 
-def has_data(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) -> bool:
+def has_data(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS,
+             inputs: LoadedInputs | None = None) -> bool:
     """Whether the filters' customers have any bill, ticket, survey or visit in the window (stops at the first fact
     that has). Counted, not asked for one row: DuckDB 2.0.0 can wait forever on a LIMIT over a join whose result is
     empty (seen at 1 M customers: tickets before the data, joined with tiers, every filter), and an empty result is
     what a user's filters often give."""
     p = Params(con)
     return any(run(con, f"SELECT count(*) AS found FROM ({part})", p)["found"].iloc[0] > 0
-               for part in _facts_overlapping(con, f, settings, p))
+               for part in _facts_overlapping(f, settings, p, inputs or loaded_inputs(con)))
 
 
 def weighted_score(kpis: pd.DataFrame) -> float:
@@ -348,7 +348,7 @@ against its own targets for the year the window ends (`Kpi.applying`). Regions t
     kpis = config.kpis()
     inputs = loaded_inputs(con)
     jobs = metric_jobs([kpi.metric for _, kpi in kpis], f, ("region",), settings, inputs)
-    results: list[Any] = in_parallel(con, [*jobs, lambda c: regions_with_data(c, f, settings)])
+    results: list[Any] = in_parallel(con, [*jobs, lambda c: regions_with_data(c, f, settings, inputs)])
     *computed, with_data = results
     by_region = merged(computed)
     year = f.end.year

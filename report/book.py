@@ -108,7 +108,8 @@ def gather(con: duckdb.DuckDBPyConnection, month: dt.date, base: Filters, config
     # the other months' values only (no status or score), null where the window has no data, as `evaluate` has them
     earlier: list[Any] = in_parallel(con, [*(lambda c, m=m, w=w: compute(c, m, w, inputs=inputs)["value"].iloc[0]
                                   for w in (previous, year_ago) for m in metric_ids),
-                                lambda c: scorecard.has_data(c, previous), lambda c: scorecard.has_data(c, year_ago)])
+                                lambda c: scorecard.has_data(c, previous, inputs=inputs),
+                                lambda c: scorecard.has_data(c, year_ago, inputs=inputs)])
     before, last_year = earlier[:len(metric_ids)], earlier[len(metric_ids):2 * len(metric_ids)]
     before = [v if earlier[-2] else float("nan") for v in before]
     last_year = [v if earlier[-1] else float("nan") for v in last_year]
