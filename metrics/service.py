@@ -100,17 +100,16 @@ def complaint_outliers(con, f: Filters, settings: MetricSettings = DEFAULT_SETTI
     Each month's complaints are the complaints metric by month over the window and the year before it
     (metrics.customer.complaints: ticket_months for whole months, each month's tiers as of that month's end), a
     month without a complaint 0. The history starts with the warehouse's first ticket month, so months before the
-    data are not counted as zero."""
+    data are not counted as zero (and with no ticket loaded there are no months)."""
     p = Params(con)
-    history = f.shifted_years(-1).model_copy(update={"end": f.end})
-    # Not before the first ticket's month: no month before it has a complaint, and the tiers of those months (no tier
-    # snapshot, computed over every customer) would cost most of the figure with a tier filter.
+    # Not before the first ticket's month (none at all with no ticket loaded): no month before it has a complaint,
+    # and the tiers of those months (no tier snapshot, computed over every customer) would cost most of the figure.
     covered = loaded_inputs(con).coverage.get("tickets")
-    if covered is not None and history.start < covered[0].replace(day=1) <= history.end:
-        history = history.model_copy(update={"start": covered[0].replace(day=1)})
-    first = max(history.start.replace(day=1), *([covered[0].replace(day=1)] if covered is not None else []))
-    months = [label for label, _start, _end in periods(first, f.end, "month")] if first <= f.end else []
-    counted = complaints(con, history, ("month",), settings).set_index("month")["value"] if months else {}
+    first = max(f.shifted_years(-1).start, covered[0].replace(day=1)) if covered is not None else None
+    months = ([label for label, _start, _end in periods(first, f.end, "month")]
+              if first is not None and first <= f.end else [])
+    counted = (complaints(con, f.window(first, f.end), ("month",), settings).set_index("month")["value"]
+               if first is not None and months else pd.Series())
     sql = f"""
         WITH series AS (SELECT unnest({p(months)}::DATE[]) AS month,
                                unnest({p([int(counted.get(month, 0)) for month in months])}::BIGINT[]) AS complaints),

@@ -224,3 +224,21 @@ def test_la_311_ticket_metrics_read_together_equal_each_alone_and_the_hand_count
             assert frames["complaints"]["value"].iloc[0] == 2 and frames["tickets"]["value"].iloc[0] == 0
             for m in ("repair_arrival_minutes", "first_contact_resolution", "reopen_rate", "callback_satisfaction"):
                 assert frames[m]["value"].isna().all(), m
+
+
+def test_complaint_months_are_counted_only_where_tickets_were_loaded(la, houston):
+    """The complaints-by-month chart (complaint_outliers) on exports this project did not write. Houston loaded an
+    empty tickets file: no month is counted (the page's chart then says "no data"), not six months of 0. LA's one day of
+    requests (2017-12-31) in a year-to-date window: December alone, its complaints those of the published rows."""
+    from metrics.service import complaint_outliers
+
+    _, houston_db, _meters = houston
+    with metrics.connect(houston_db) as con:
+        assert complaint_outliers(con, metrics.Filters(start=dt.date(2012, 1, 1), end=dt.date(2012, 6, 30))).empty
+
+    _, la_db = la
+    published = sum(r["RequestType"] in COMPLAINT_TYPES for r in published_rows(LA_TICKETS))
+    with metrics.connect(la_db) as con:
+        frame = complaint_outliers(con, metrics.Filters(start=dt.date(2017, 1, 1), end=dt.date(2017, 12, 31)))
+    assert frame["month"].tolist() == [dt.date(2017, 12, 1)]
+    assert frame["complaints"].tolist() == [published] and published > 0
