@@ -111,6 +111,17 @@ def change_description(delta: str, compared_with: str | None) -> str:
     return _("vs previous period")
 
 
+def row_comparison(changes: list[tuple[str, float | None]], compared_with: str | None) -> str | None:
+    """The previous period's dates for a row of tiles (metric id, change) if they fit beside every tile's change,
+    else None, so that every tile of the row says "vs previous period": one row, one wording."""
+    deltas = [change(value, CATALOGUE[metric_id].format) for metric_id, value in changes]
+    if compared_with is None or any(
+            d and change_description(d, compared_with) != _("vs {period}").format(period=compared_with)
+            for d in deltas):
+        return None
+    return compared_with
+
+
 def kpi_tile(metric_id: str, value: float, target: float | None = None, status: str | None = None,
              previous_change: float | None = None, spark: list[float] | None = None, narrow: bool = False,
              compared_with: str | None = None) -> None:

@@ -9,7 +9,7 @@ from dashboard.filters import current
 from dashboard.format import NO_VALUE, day, period
 from dashboard.i18n import _, language
 from dashboard.labels import column
-from dashboard.ui import downloads, kpi_tile, metric_label, page_header, table
+from dashboard.ui import downloads, kpi_tile, metric_label, page_header, row_comparison, table
 from metrics import PERSPECTIVES
 from metrics.query import whole_months
 from metrics.scorecard import previous_period
@@ -61,11 +61,12 @@ for key in PERSPECTIVES:
     st.subheader(perspective_label(key))
     rows = kpis[kpis["perspective"] == key]
     tile_cols = st.columns(max(4, len(rows)))
+    compared_with = row_comparison(list(zip(rows["metric"], rows["change"])), period(before.start, before.end))
     for i, row in enumerate(rows.itertuples(index=False)):
         with tile_cols[i]:
             kpi_tile(row.metric, row.value, row.target, row.status, row.change,
                      sparkline_values(trends[row.metric]), narrow=len(rows) > 4,
-                     compared_with=period(before.start, before.end))
+                     compared_with=compared_with)
             store_ui.tile_footer(row.metric, f, notes)
 
 store_ui.actions_section(f, kpis)

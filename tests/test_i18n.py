@@ -179,6 +179,23 @@ def test_a_tiles_change_names_the_previous_period_only_where_it_fits(lang, delta
         i18n.use(before)
 
 
+def test_a_row_of_tiles_names_the_previous_period_in_one_wording():
+    """In Chinese a share's change (+0.7 个百分点, 6.5 ems) leaves no room for the dates (8.5 ems, 14 fit), a count's
+    (-2, 1 em) does: a row holding both says 较上期 on every tile, not the dates on some and 较上期 on others."""
+    from dashboard.ui import row_comparison
+
+    before = i18n.language()
+    i18n.use("zh")
+    try:
+        dates = "2024-12–2025-11"
+        assert row_comparison([("complaints", -2.0)], dates) == dates
+        assert row_comparison([("complaints", -2.0), ("sla_compliance", 0.007)], dates) is None
+        assert row_comparison([("complaints", -2.0), ("sla_compliance", None)], dates) == dates  # no change shown
+        assert row_comparison([("complaints", -2.0)], None) is None
+    finally:
+        i18n.use(before)
+
+
 @pytest.mark.parametrize(("language", "link", "expected"), [
     ("en", ["key"], ["key"]),  # the code
     ("en", ["重要客户", "VIP客户"], ["key", "VIP"]),  # a link copied from the Chinese page
