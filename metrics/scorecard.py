@@ -284,8 +284,7 @@ def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[tu
     facts = [("billing", "billing_facts", "b", month_between(p, "b.period", f))] if bills is None else []
     facts += [("tickets", "ticket_facts", "t", between(p, "t.created_at", f))] if tickets is None else []
     facts += [("surveys", "survey_facts", "v", between(p, "v.surveyed_on", f)),
-              ("visits", "(SELECT c.*, v.visited_on FROM visits v JOIN customer_facts c USING (customer_id))", "c",
-               between(p, "c.visited_on", f))]
+              ("visits", "visit_facts", "v", between(p, "v.visited_on", f))]
     for fact, table, alias, window in facts:
         join, conditions = fact_filters(p, f, settings, alias)
         parts.append((fact, f"SELECT {alias}.region FROM {table} {alias} {join} WHERE {window} AND {conditions}"))
@@ -302,7 +301,7 @@ def regions_with_data(con: duckdb.DuckDBPyConnection, f: Filters, settings: Metr
                       inputs: LoadedInputs | None = None) -> set[str]:
     """The regions in which the filters' customers have at least one bill, ticket, survey or visit in the window. The
     facts are asked in turn, and no further once every region the filters' customers can be in has one (bills
-    usually do: the visits, joined with the customers, cost ten times the rest)."""
+    usually do)."""
     p = Params(con)
     chosen = f.effective_regions
     within = f"list_contains({p(list(chosen))}, region)" if chosen is not None else "true"
