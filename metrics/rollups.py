@@ -325,18 +325,19 @@ def _create_customer_month_ends(con: duckdb.DuckDBPyConnection) -> None:
              f"does not hold every customer once, in customer_key order') END" if out_of_line else "NULL")
     con.execute(f"""CREATE OR REPLACE TABLE customer_month_ends AS
                     SELECT * EXCLUDE (out_of_line) FROM (
-                        SELECT c.customer_key, c.customer_id, {', '.join(f'c.{a}' for a in CUSTOMER_ATTRIBUTES)}
-                               {''.join(f', {c}' for c in columns)}, {check} AS out_of_line
+                        SELECT c.customer_key, c.customer_id, {', '.join(f'c.{a}' for a in CUSTOMER_ATTRIBUTES)},
+                               c.opened_on, c.closed_on{''.join(f', {c}' for c in columns)}, {check} AS out_of_line
                         FROM (SELECT * FROM customer_facts ORDER BY customer_key) c {' '.join(slices)})
                     WHERE out_of_line IS NULL""")
 
 
 def build_customer_month_ends(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
-    """customer_month_ends: one row per customer with its attributes and, for every month end with a tier snapshot,
-    the snapshot's running total of the customer's bills up to it (`billed_to_YYYY_MM`, tier_snapshots'
-    cumulative_billed) and its tier then (`tier_YYYY_MM`, default boundaries): tier_snapshots turned so that a
-    window's revenue per customer (metrics.facts.window_revenue_sql) and the tier it needs are columns of one row,
-    read without joining two or three million-row slices of the snapshots. With `months` (an append, the customers
+    """customer_month_ends: one row per customer with its attributes, opening and closing days and, for every month
+    end with a tier snapshot, the snapshot's running total of the customer's bills up to it (`billed_to_YYYY_MM`,
+    tier_snapshots' cumulative_billed) and its tier then (`tier_YYYY_MM`, default boundaries): tier_snapshots turned
+    so that a window's revenue per customer (metrics.facts.window_revenue_sql), the customers in scope with their
+    tier (metrics.query.scope_sql) and the tier it needs are columns of one row, read without joining two or three
+    million-row slices of the snapshots. With `months` (an append, the customers
     unchanged) only the month ends from the earliest of them on are written again, new ones added as columns.
     Every customer has a row in every snapshot (ingest.model.build_tier_snapshots), so each month's columns are
     written for every customer."""
