@@ -106,6 +106,8 @@ def _ticket_facts_select(con: duckdb.DuckDBPyConnection, p: Params, where: str =
                    CAST(t.created_at AS DATE) AS created_date,
                    date_diff('second', t.created_at, t.first_response_at) / 3600.0 AS response_hours,
                    date_diff('second', t.created_at, t.resolved_at) / 3600.0 AS resolution_hours,
+                   date_diff('second', t.created_at, t.first_response_at) AS response_seconds,
+                   date_diff('second', t.created_at, t.resolved_at) AS resolution_seconds,
                    date_diff('second', t.created_at, t.arrived_at) / 60.0 AS arrival_minutes
             FROM tickets t JOIN customer_facts c USING (customer_id) WHERE {where}) t) t"""
 

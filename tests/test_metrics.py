@@ -156,17 +156,21 @@ def test_response_and_resolution_percentiles(hand, year2024):
 
 
 def test_median_and_p90_by_group_exactly_as_quantile_cont_and_never_stale(hand, hand_db, year2024, tmp_path):
-    """Each quantile equals DuckDB's quantile_cont over the group's tickets exactly; a group without any value is null,
-    not 0; and a change to the rows on the same connection shows in the next call (nothing is kept between calls)."""
+    """Each quantile equals DuckDB's quantile_cont over the group's tickets' whole seconds / 3600 exactly (over the
+    hours' doubles A's p90 would be 1.7000000000000002: the seconds give the hand value itself); a group without any
+    value is null, not 0; and a change to the rows on the same connection shows in the next call (nothing is kept
+    between calls)."""
     # response hours by region: A (C1, C2) T1 .25, T2 .5, T4 2 -> median .5, p90 at position 0.9 x 2 = 1.8:
     # .5 + .8 x (2 - .5) = 1.7; B (C3) T3 25 alone -> 25 and 25
     median = compute(hand, "median_response_hours", year2024, by=("region",))
     p90 = compute(hand, "p90_response_hours", year2024, by=("region",))
     assert median["value"].tolist() == pytest.approx([0.5, 25])
     assert p90["value"].tolist() == pytest.approx([1.7, 25])
-    alone = hand.execute("""SELECT region, quantile_cont(response_hours, 0.5), quantile_cont(response_hours, 0.9)
+    alone = hand.execute("""SELECT region, quantile_cont(response_seconds, 0.5) / 3600.0,
+                                   quantile_cont(response_seconds, 0.9) / 3600.0
                             FROM ticket_facts WHERE year(created_at) = 2024 GROUP BY region ORDER BY region""").fetchall()
     assert [tuple(r) for r in zip(median["region"], median["value"], p90["value"])] == alone  # exactly equal
+    assert p90["value"].iloc[0] == 1.7
     # a group without any value: 2024's praise ticket T9 has no first response -> null, not 0
     assert math.isnan(value(hand, "median_response_hours", year2024.model_copy(update={"ticket_types": ("praise",)})))
     # B's only ticket T3 answered in 27 h instead of 25 h: B's median and p90 are 27 at once, on the same connection
@@ -174,7 +178,8 @@ def test_median_and_p90_by_group_exactly_as_quantile_cont_and_never_stale(hand, 
     shutil.copy(hand_db, copy)
     with duckdb.connect(str(copy)) as con:
         assert compute(con, "p90_response_hours", year2024, by=("region",))["value"].tolist() == pytest.approx([1.7, 25])
-        con.execute("UPDATE ticket_facts SET response_hours = 27 WHERE region = 'B' AND response_hours = 25")
+        con.execute("UPDATE ticket_facts SET response_hours = 27, response_seconds = 27 * 3600 "
+                    "WHERE region = 'B' AND response_hours = 25")
         for metric in ("median_response_hours", "p90_response_hours"):
             assert compute(con, metric, year2024, by=("region",))["value"].tolist()[1] == pytest.approx(27), metric
 
