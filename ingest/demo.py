@@ -438,9 +438,10 @@ TICKET_LATER = ("first_response_at", "arrived_at", "resolved_at")
 
 def split_increment(exports: Path, base: Path, increment: Path) -> tuple[list[Path], list[Path]]:
     """Split demo exports into what was exported a month ago (`base`) and the last month's increment (`increment`):
-    the last month's bills; the tickets created in it, and those created earlier that were still open or unanswered
-    at its start, now in their final state. In `base` those tickets are as exported then: timestamps from the last
-    month on empty, and a ticket not yet resolved has no first-contact flag, no satisfaction score and is not reopened.
+    the last month's bills and visits; the tickets created in it, and those created earlier that were still open or
+    unanswered at its start, now in their final state. In `base` those tickets are as exported then: timestamps from
+    the last month on empty, and a ticket not yet resolved has no first-contact flag, no satisfaction score and is not
+    reopened.
     The other files are linked into `base` unchanged. Loading `base`, then appending `increment`, must give the same
     warehouse as loading both at once (tests/test_increment.py). Returns the files of each."""
     exports, base, increment = Path(exports), Path(base), Path(increment)
@@ -454,7 +455,7 @@ def split_increment(exports: Path, base: Path, increment: Path) -> tuple[list[Pa
     base_files: list[Path] = []
     increment_files: list[Path] = []
     for path in sorted(exports.iterdir()):
-        if path.name in ("billing.csv", "tickets.csv"):
+        if path.name in ("billing.csv", "tickets.csv", "visits.csv"):
             continue
         target = base / path.name
         target.unlink(missing_ok=True)
@@ -470,6 +471,9 @@ def split_increment(exports: Path, base: Path, increment: Path) -> tuple[list[Pa
     # periods are written YYYY-MM, times YYYY-MM-DD HH:MM:SS: both compare as text
     copy(f"SELECT * FROM {read} WHERE period < $month", "billing.csv", base / "billing.csv", base_files)
     copy(f"SELECT * FROM {read} WHERE period >= $month", "billing.csv", increment / f"billing_{month}.csv",
+         increment_files)
+    copy(f"SELECT * FROM {read} WHERE visited_on < $cut", "visits.csv", base / "visits.csv", base_files)
+    copy(f"SELECT * FROM {read} WHERE visited_on >= $cut", "visits.csv", increment / f"visits_{month}.csv",
          increment_files)
     later = " OR ".join(f"{c} >= $cut" for c in TICKET_LATER)
     unresolved = "(resolved_at IS NULL OR resolved_at >= $cut)"

@@ -368,7 +368,8 @@ STEPS = (("customer_month_ends", build_customer_month_ends), ("billing_months", 
 
 def build(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> dict[str, float]:
     """Build every roll-up (months None), or re-insert the slices from the earliest of `months` on; the seconds each
-    took. Needs customer_facts, billing_facts, ticket_facts, tier_snapshots and tier_snapshot_dates current."""
+    took. Needs customer_facts, billing_facts, ticket_facts, visit_facts, tier_snapshots and tier_snapshot_dates
+    current."""
     import time
 
     months = None if months is None else list(months)

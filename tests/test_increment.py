@@ -78,6 +78,14 @@ def test_the_split_is_a_month_of_bills_and_tickets_some_updating_last_months(exp
             {"i": str(increment / "tickets_2025-06.csv"), "b": str(base / "tickets.csv")}).fetchall()[0]
     # tickets created before June, open or unanswered on 1 June, exported again in their final state
     assert updated[0] > 0 and updated[1] > 0
+    with duckdb.connect() as con:
+        visit_months = con.execute("SELECT DISTINCT left(visited_on, 7), count(*) OVER () FROM read_csv($p, all_varchar "
+                                   "= true)", {"p": str(increment / "visits_2025-06.csv")}).fetchall()
+        before = con.execute("SELECT max(visited_on) FROM read_csv($p, all_varchar = true)",
+                             {"p": str(base / "visits.csv")}).fetchall()[0][0]
+    # June's visits come in the increment (new rows of a fact whose model table is rebuilt from June on)
+    assert [month for month, _ in visit_months] == ["2025-06"] and visit_months[0][1] > 0
+    assert before < "2025-06-01"
 
 
 def test_an_append_is_done_in_place_and_builds_the_model_from_the_earliest_touched_month(exports,
