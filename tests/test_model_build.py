@@ -15,11 +15,12 @@ from metrics import rollups
 def con():
     con = duckdb.connect()
     con.execute("""CREATE TABLE customer_facts (customer_key INTEGER, customer_id VARCHAR, region VARCHAR,
-                   service_center VARCHAR, industry VARCHAR, area VARCHAR, voltage_kv DOUBLE, account_manager VARCHAR)""")
+                   service_center VARCHAR, industry VARCHAR, area VARCHAR, voltage_kv DOUBLE, account_manager VARCHAR,
+                   opened_on DATE, closed_on DATE)""")
     con.execute("""INSERT INTO customer_facts VALUES
-                   (1, 'C1', '杭州', 'A', 'steel', 'urban', 10.0, 'm1'),
-                   (2, 'C2', '台州', 'B', 'paper', 'rural', 0.4, NULL),
-                   (3, 'C3', '杭州', 'A', 'steel', 'remote', 110.0, 'm2')""")
+                   (1, 'C1', '杭州', 'A', 'steel', 'urban', 10.0, 'm1', DATE '2020-01-01', NULL),
+                   (2, 'C2', '台州', 'B', 'paper', 'rural', 0.4, NULL, DATE '2021-05-10', DATE '2024-02-15'),
+                   (3, 'C3', '杭州', 'A', 'steel', 'remote', 110.0, 'm2', DATE '2023-12-31', NULL)""")
     # the snapshots' rows in no particular order: the build must pair them by customer_key, not by where they lie
     con.execute("CREATE TABLE tier_snapshots (as_of DATE, customer_key INTEGER, tier VARCHAR, cumulative_billed DOUBLE)")
     con.execute("""INSERT INTO tier_snapshots VALUES
@@ -35,10 +36,15 @@ def test_customer_month_ends_holds_each_customers_running_totals_and_tiers_as_co
     got = con.execute("SELECT * FROM customer_month_ends").fetchall()
     columns = [row[0] for row in con.execute("DESCRIBE customer_month_ends").fetchall()]
     assert columns == ["customer_key", "customer_id", "region", "service_center", "industry", "area", "voltage_kv",
-                       "account_manager", "billed_to_2024_01", "tier_2024_01", "billed_to_2024_02", "tier_2024_02"]
-    assert got == [(1, "C1", "杭州", "A", "steel", "urban", 10.0, "m1", 100.0, "VIP", 250.0, "VIP"),
-                   (2, "C2", "台州", "B", "paper", "rural", 0.4, None, 40.0, "key", 90.0, "VIP"),
-                   (3, "C3", "杭州", "A", "steel", "remote", 110.0, "m2", 0.0, "standard", 5.0, "standard")]
+                       "account_manager", "opened_on", "closed_on",
+                       "billed_to_2024_01", "tier_2024_01", "billed_to_2024_02", "tier_2024_02"]
+    d = dt.date
+    assert got == [(1, "C1", "杭州", "A", "steel", "urban", 10.0, "m1", d(2020, 1, 1), None,
+                    100.0, "VIP", 250.0, "VIP"),
+                   (2, "C2", "台州", "B", "paper", "rural", 0.4, None, d(2021, 5, 10), d(2024, 2, 15),
+                    40.0, "key", 90.0, "VIP"),
+                   (3, "C3", "杭州", "A", "steel", "remote", 110.0, "m2", d(2023, 12, 31), None,
+                    0.0, "standard", 5.0, "standard")]
 
 
 def test_customer_month_ends_whole_equals_adding_month_end_after_month_end(con):
