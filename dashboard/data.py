@@ -255,7 +255,8 @@ def _sparklines(filters_json: str, file_key: tuple, _con) -> dict[str, pd.DataFr
 
 
 def sparklines(f: metrics.Filters) -> dict[str, pd.DataFrame]:
-    """Every scorecard KPI's last twelve months, by metric id."""
+    """Every scorecard KPI's last twelve whole months of the window (metrics.scorecard.sparkline_window), by metric
+    id."""
     with reading() as generation:
         return _sparklines(f.model_dump_json(), generation.key, generation.con)
 

@@ -629,4 +629,5 @@ ZH: dict[str, str] = {
     '{start} to {end}, compared with as many whole months just before ({before_start} to {before_end}).':
         '{start}至{end}，与之前相同月数的完整月份（{before_start}至{before_end}）对比。',
     'vs {period}': '较{period}',
+    'Sparklines by whole month, {start} to {end}.': '趋势线按完整月份：{start}至{end}。',
 }

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute, compute_many
-from metrics.facts import rollup_tier_sql, ticket_rollup
+from metrics.facts import inner_months, rollup_tier_sql, ticket_rollup
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.query import Params, between, customer_conditions, fact_filters, month_between, run, whole_months
@@ -379,8 +379,15 @@ def competition_ranks(composite: pd.Series) -> pd.array:
 
 
 def sparkline_window(f: Filters) -> Filters:
-    """A KPI's sparkline: by month over the last twelve months up to `end` (or the window, if shorter)."""
-    return f.window(max(f.start, (pd.Timestamp(f.end) - pd.DateOffset(months=11)).replace(day=1).date()), f.end)
+    """A KPI's sparkline: by month over the last twelve whole months of the window (or all of them, if fewer). A
+    window starting or ending mid-month leaves out its part-months, so that every point is a whole month's figure:
+    complaints per 10k, visit coverage or training hours over ten days would read low beside whole months. A window
+    with no whole month inside is its own single point."""
+    inner = inner_months(f) if whole_months(f) is None else (f.start, f.end)
+    if inner is None:
+        return f
+    first, last = inner
+    return f.window(max(first, (pd.Timestamp(last) - pd.DateOffset(months=11)).replace(day=1).date()), last)
 
 
 def sparklines(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,

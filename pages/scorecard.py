@@ -6,13 +6,13 @@ import streamlit as st
 from dashboard import briefing, data, store_ui
 from dashboard.charts import sparkline_values
 from dashboard.filters import current
-from dashboard.format import NO_VALUE, day, period
+from dashboard.format import NO_VALUE, day, month, period
 from dashboard.i18n import _, language
 from dashboard.labels import column
 from dashboard.ui import downloads, kpi_tile, metric_label, page_header, row_comparison, table
 from metrics import PERSPECTIVES
 from metrics.query import whole_months
-from metrics.scorecard import previous_period
+from metrics.scorecard import previous_period, sparkline_window
 
 f = current("scorecard")
 if f is None:
@@ -22,9 +22,13 @@ compared = (_("{start} to {end}, compared with as many whole months just before 
             if whole_months(f) is not None else
             _("{start} to {end}, compared with the previous period of the same length "
               "({before_start} to {before_end})."))
-page_header(_("Key account service scorecard"),
-            compared.format(start=day(f.start), end=day(f.end), before_start=day(before.start),
-                            before_end=day(before.end)))
+compared = compared.format(start=day(f.start), end=day(f.end), before_start=day(before.start),
+                           before_end=day(before.end))
+spark = sparkline_window(f)
+if whole_months(f) is None and spark != f:
+    compared += " " + _("Sparklines by whole month, {start} to {end}.").format(start=month(spark.start),
+                                                                             end=month(spark.end))
+page_header(_("Key account service scorecard"), compared)
 briefing.download_button(f)
 kpis, perspective_scores = data.scorecard_results(f)
 scores = perspective_scores.set_index("perspective")["score"]

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from metrics import Filters
-from metrics.scorecard import previous_period
+from metrics.scorecard import previous_period, sparkline_window
 
 D = dt.date
 
@@ -69,3 +69,24 @@ def test_the_previous_period_keeps_every_filter():
     f = Filters(start=D(2026, 1, 1), end=D(2026, 6, 30), regions=("A",), tiers=("VIP",), voltages=(10.0,))
     before = previous_period(f)
     assert before.model_copy(update={"start": f.start, "end": f.end}) == f
+
+
+@pytest.mark.parametrize("start, end, spark_start, spark_end", [
+    # a year of whole months, December 2025 to November 2026 -> all twelve
+    (D(2025, 12, 1), D(2026, 11, 30), D(2025, 12, 1), D(2026, 11, 30)),
+    # 24 whole months -> the last twelve, December 2025 to November 2026
+    (D(2024, 12, 1), D(2026, 11, 30), D(2025, 12, 1), D(2026, 11, 30)),
+    # April 10 to November 20, 2026 -> its whole months, May to October (April's 21 days and November's 20 left out)
+    (D(2026, 4, 10), D(2026, 11, 20), D(2026, 5, 1), D(2026, 10, 31)),
+    # year to date on November 20, January 1 to November 20, 2026 -> January to October
+    (D(2026, 1, 1), D(2026, 11, 20), D(2026, 1, 1), D(2026, 10, 31)),
+    # 2024-11-15 to 2026-11-20 -> the last twelve whole months inside: November 2025 to October 2026
+    (D(2024, 11, 15), D(2026, 11, 20), D(2025, 11, 1), D(2026, 10, 31)),
+    # October 15 to November 30 -> November alone
+    (D(2026, 10, 15), D(2026, 11, 30), D(2026, 11, 1), D(2026, 11, 30)),
+    # no whole month inside, November 1 to 20 -> the window itself, one point
+    (D(2026, 11, 1), D(2026, 11, 20), D(2026, 11, 1), D(2026, 11, 20)),
+])
+def test_a_sparkline_runs_over_the_windows_whole_months(start, end, spark_start, spark_end):
+    spark = sparkline_window(Filters(start=start, end=end, tiers=("key",)))
+    assert (spark.start, spark.end, spark.tiers) == (spark_start, spark_end, ("key",))
