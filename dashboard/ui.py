@@ -102,12 +102,16 @@ def text_ems(text: str) -> float:
     return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in text)
 
 
+def dates_fit(delta: str, compared_with: str) -> bool:
+    """Whether "vs <the previous period's dates>" fits beside a tile's change."""
+    return text_ems(delta) + text_ems(_("vs {period}").format(period=compared_with)) <= TILE_CHANGE_EMS
+
+
 def change_description(delta: str, compared_with: str | None) -> str:
     """What a tile's change is against: the previous period's dates when they fit beside the change, else "vs
     previous period" (the page header names its dates)."""
-    dated = _("vs {period}").format(period=compared_with) if compared_with else None
-    if dated is not None and text_ems(delta) + text_ems(dated) <= TILE_CHANGE_EMS:
-        return dated
+    if compared_with is not None and dates_fit(delta, compared_with):
+        return _("vs {period}").format(period=compared_with)
     return _("vs previous period")
 
 
@@ -115,9 +119,7 @@ def row_comparison(changes: list[tuple[str, float | None]], compared_with: str |
     """The previous period's dates for a row of tiles (metric id, change) if they fit beside every tile's change,
     else None, so that every tile of the row says "vs previous period": one row, one wording."""
     deltas = [change(value, CATALOGUE[metric_id].format) for metric_id, value in changes]
-    if compared_with is None or any(
-            d and change_description(d, compared_with) != _("vs {period}").format(period=compared_with)
-            for d in deltas):
+    if compared_with is None or not all(dates_fit(d, compared_with) for d in deltas if d):
         return None
     return compared_with
 

@@ -50,10 +50,10 @@ class Quantile:
         if self.column not in ("response_hours", "resolution_hours") or not 0 <= float(self.q) <= 1:
             raise ValueError(f"no such duration quantile: {self.column} at {self.q}")
 
-
-def seconds(column: str) -> str:
-    """The ticket_facts column holding a duration in hours (a Quantile's column) as whole seconds."""
-    return column.removesuffix("_hours") + "_seconds"
+    @property
+    def seconds(self) -> str:
+        """The ticket_facts column holding the duration as whole seconds (response_seconds, resolution_seconds)."""
+        return self.column.removesuffix("_hours") + "_seconds"
 
 
 def duration_quantiles(con, f, by, settings, wanted: Sequence[Quantile]) -> list[pd.DataFrame]:
@@ -71,10 +71,11 @@ def duration_quantiles(con, f, by, settings, wanted: Sequence[Quantile]) -> list
         if w.q not in fractions[w.column]:
             fractions[w.column].append(w.q)
     # column names come from the Quantile declarations (a fixed set), the fractions are numbers
+    seconds: dict[str, str] = {w.column: w.seconds for w in wanted}
     names = {(column, q): f"{column}_{i}" for column, qs in fractions.items() for i, q in enumerate(qs)}
     measures = ", ".join(
-        (f"quantile_cont(t.{seconds(column)}, {float(qs[0])!r}) / 3600.0 AS {column}_0" if len(qs) == 1 else
-         ", ".join(f"quantile_cont(t.{seconds(column)}, [{', '.join(repr(float(q)) for q in qs)}])[{i + 1}] / 3600.0 "
+        (f"quantile_cont(t.{seconds[column]}, {float(qs[0])!r}) / 3600.0 AS {column}_0" if len(qs) == 1 else
+         ", ".join(f"quantile_cont(t.{seconds[column]}, [{', '.join(repr(float(q)) for q in qs)}])[{i + 1}] / 3600.0 "
                    f"AS {column}_{i}" for i in range(len(qs))))
         for column, qs in fractions.items())
     frame = ticket_aggregate(con, f, by, settings, measures)
