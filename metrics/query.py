@@ -273,9 +273,9 @@ def scope_sql(p: Params, f: Filters, settings: MetricSettings, with_tier: bool =
     """The customers the filters select, with the attributes every fact is sliced by; the tier as of `date` (by default
     the window's end). A tier of one month end with a snapshot is read from that month end's column of
     customer_month_ends (the snapshot's tier, beside the attributes: no join of a million-row slice)."""
-    day = (date or tier_on(p, f.end)).dates
-    if (with_tier or f.tiers is not None) and len(day) == 1 and snapshot_answers(p, day[0], settings):
-        tier = f"c.{month_end_column('tier', month_end(day[0]))}"
+    days = (date or tier_on(p, f.end)).dates
+    if (with_tier or f.tiers is not None) and len(days) == 1 and snapshot_answers(p, days[0], settings):
+        tier = f"c.{month_end_column('tier', month_end(days[0]))}"
         return f"""
         SELECT c.customer_id, c.customer_key, {', '.join(f'c.{a}' for a in CUSTOMER_ATTRIBUTES)}, {tier} AS tier,
                c.opened_on, c.closed_on
