@@ -20,6 +20,8 @@ import metrics
 from ingest import load
 from ingest.demo import generate, split_increment
 from metrics.catalogue import CATALOGUE
+from metrics.model import REGION_ORDERED_TABLES
+from tests.test_model_build import rows_out_of_region_order
 
 ROOT = Path(__file__).resolve().parents[1]
 END_MONTH = dt.date(2025, 6, 1)
@@ -120,6 +122,15 @@ def test_append_then_equals_one_full_reload_table_by_table(appended_and_reloaded
     assert {"customers", "billing", "tickets", "billing_facts", "ticket_facts", "tier_snapshots",
             "early_warning_inputs", *(name for name, _ in rollups.STEPS)} <= compared
     assert len(compared) >= 23
+
+
+def test_an_appended_warehouse_keeps_the_large_tables_in_region_then_time_order(appended_and_reloaded):
+    """An append inserts its months' rows at the end of the tables; they are stored in region order again after it,
+    as a whole load leaves them (the appended month is in every region, so rows left at the end would fail this)."""
+    appended, _, _ = appended_and_reloaded
+    with duckdb.connect(str(appended), read_only=True) as con:
+        for table, time_column in REGION_ORDERED_TABLES:
+            assert rows_out_of_region_order(con, table, time_column) == 0, table
 
 
 def test_append_then_equals_one_full_reload_metric_by_metric(appended_and_reloaded):
