@@ -19,6 +19,7 @@ from metrics.facts import (
     window_revenue_sql,
 )
 from metrics.filters import Filters
+from metrics.inputs import loaded_inputs
 from metrics.model import CUSTOMER_DIMENSIONS
 from metrics.query import (
     Grouping,
@@ -225,6 +226,8 @@ def _revenue_retention(con, f, by, settings, capped: bool) -> pd.DataFrame:
     # The tier filter and breakdown select the cohort; its current revenue counts whatever its tier is now.
     join, _tier, tier_condition = tier_join(p, f, settings, "b", "tier" in by, tier_on(p, revenue_base_day(f)))
     in_base, in_current = month_between(p, "b.period", base_window), month_between(p, "b.period", f)
+    if not loaded_inputs(con).covers("billing", base_window.start, base_window.end):
+        in_base = in_current = "false"  # no bill in the base window: no cohort, and no bill of the window is read
     sql = f"""
         WITH per_customer AS (
             SELECT {g.select}b.customer_id,

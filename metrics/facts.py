@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from metrics.filters import Filters
+from metrics.inputs import loaded_inputs
 from metrics.model import ROLLUP_HORIZON_MONTHS, rollups_answer
 from metrics.query import (
     CUSTOMER_ATTRIBUTES,
@@ -139,6 +140,11 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
     the window's end or each period's end: from billing_months where it answers (rollup_tier_sql; bills are counted
     by month, so every window is whole months of bills), else from the bills."""
     p = p or Params(con)
+    if not loaded_inputs(con).covers("billing", f.start, f.end):
+        # No bill in the window (one before the bills begin, such as the year before a previous period's): the sums
+        # over no rows, without working out anyone's tier for it.
+        return fact_aggregate(con, f, by, settings, p, measures, "billing_facts", "b", "b.period", "false",
+                              fact_columns("b"), tier_in_fact="CAST(NULL AS VARCHAR)")
     tier = rollup_tier_sql(p, f, by, settings, "b.month")
     if tier is not None:
         return fact_aggregate(con, f, by, settings, p, measures, "billing_months", "b", "b.month",

@@ -562,3 +562,44 @@ def test_reopen_rate_counts_only_resolved_tickets_with_a_known_flag(tmp_path, ro
         by_month = metrics.compute(con, "reopen_rate", year, by=("month",),
                                    settings=metrics.MetricSettings(rollups=rollups))
         assert by_month.dropna()["denominator"].tolist() == [3]
+
+
+def test_windows_without_bills_are_answered_without_reading_them_and_as_reading_them_would(hand, monkeypatch):
+    """The hand bills run from 2023-01 to 2024-03. Over 2022 (and a mid-month window in it) no bill lies in the window,
+    and over 2023 none in the year before: revenue, growth and collection over 2022, and revenue retention over 2023, are
+    no data.
+    Those windows are answered without reading bills or working out tiers (metrics.facts.billing_aggregate,
+    metrics.customer._revenue_retention); the frames equal what reading the bills gives (the same check with the
+    bills' days widened to every day, so nothing is left out)."""
+    import dataclasses
+
+    import metrics.customer
+    import metrics.facts
+    from metrics.inputs import loaded_inputs
+
+    windows = [metrics.Filters(start=dt.date(2022, 1, 1), end=dt.date(2022, 12, 31)),
+               metrics.Filters(start=dt.date(2022, 3, 10), end=dt.date(2022, 11, 20)),
+               metrics.Filters(start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 31), tiers=("VIP", "key"))]
+    names = ("revenue", "revenue_yoy", "collection_rate", "net_revenue_retention", "gross_revenue_retention")
+    bys = ((), ("region",), ("tier",), ("month",))
+
+    def computed() -> dict:
+        return {(name, str(f), by, rollups): metrics.compute(hand, name, f, by,
+                                                             metrics.MetricSettings(rollups=rollups))
+                for name in names for f in windows for by in bys for rollups in (True, False)}
+
+    answered = computed()
+    assert answered[("revenue", str(windows[0]), (), True)]["value"].isna().all()  # no bill in 2022: no data
+    assert answered[("revenue_yoy", str(windows[0]), (), True)]["value"].isna().all()
+    assert answered[("collection_rate", str(windows[1]), (), False)]["value"].isna().all()
+    assert answered[("net_revenue_retention", str(windows[2]), (), True)]["value"].isna().all()
+
+    def every_day_billed(con):
+        found = loaded_inputs(con)
+        return dataclasses.replace(found, coverage={**found.coverage, "billing": (dt.date(1900, 1, 1),
+                                                                                  dt.date(2100, 12, 31))})
+
+    monkeypatch.setattr(metrics.facts, "loaded_inputs", every_day_billed)
+    monkeypatch.setattr(metrics.customer, "loaded_inputs", every_day_billed)
+    for key, frame in computed().items():
+        pd.testing.assert_frame_equal(answered[key], frame, obj=str(key))
