@@ -298,13 +298,13 @@ class ModelChange:
 
 
 def store_in_region_order(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
-    """Each of metrics.model.REGION_ORDERED_TABLES written again in order of region, then its time column, after a
-    build or an append (whose rows went in at the end); the seconds each took. The rows and their values are the
+    """Each of metrics.model.REGION_ORDERED_TABLES written again in order of region, then its column, after a build
+    or an append (whose rows went in at the end); the seconds each took. The rows and their values are the
     same; only where they lie changes. The names are the declaration's own, never a user's."""
     seconds = {}
-    for table, time_column in model.REGION_ORDERED_TABLES:
+    for table, within in model.REGION_ORDERED_TABLES:
         started = time.perf_counter()
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY region, {time_column}")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY region, {within}")
         seconds[f"{table} in region order"] = time.perf_counter() - started
     return seconds
 

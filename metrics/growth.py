@@ -6,7 +6,7 @@ import pandas as pd
 
 from metrics.customer import active_in
 from metrics.facts import CUSTOMER_COLUMNS, MonthEndRollup, per_period, ratio
-from metrics.query import Grouping, Params, between, run, scope_sql
+from metrics.query import Grouping, Params, between, customer_conditions, run, scope_sql
 
 
 @per_period(rollup=MonthEndRollup("visit_coverage", "CAST(coalesce(sum(r.customers) FILTER (WHERE r.last_visit_month "
@@ -18,10 +18,13 @@ def visit_coverage(con, f, by, settings) -> pd.DataFrame:
     end."""
     p = Params(con)
     g = Grouping(tuple(by), None, CUSTOMER_COLUMNS)
+    # The visits asked for are those of customers with the scope's attributes (visit_facts carries them): the same
+    # customers found, and a region filter reads its region's visits alone (metrics.model.REGION_ORDERED_TABLES).
     sql = f"""
         WITH scope AS ({scope_sql(p, f, settings, with_tier=True)})
         SELECT {g.select}count(*) FILTER (WHERE s.customer_key IN (
-                   SELECT v.customer_key FROM visit_facts v WHERE {between(p, 'v.visited_on', f)})) AS numerator,
+                   SELECT v.customer_key FROM visit_facts v
+                   WHERE {between(p, 'v.visited_on', f)} AND {customer_conditions(p, f, 'v')})) AS numerator,
                count(*) AS denominator
         FROM scope s
         WHERE s.tier IN ('VIP', 'key') AND {active_in(p, f.end, f.end)}
