@@ -228,25 +228,25 @@ def view(name: str, f: metrics.Filters, **kwargs) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _scorecard(filters_json: str, file_key: tuple, _con) -> tuple[pd.DataFrame, pd.DataFrame]:
-    kpis = scorecard.evaluate(_con, scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
-    return kpis, scorecard.perspective_scores(kpis)
+def _scorecard(filters_json: str, file_key: tuple, _con) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The KPI rows, perspective scores and league table, from one set of computations (the league's figures by
+    region give the ratio KPIs' values too: metrics.scorecard.scorecard_and_league)."""
+    kpis, league = scorecard.scorecard_and_league(_con, scorecard.load_config(),
+                                                  metrics.Filters.model_validate_json(filters_json))
+    return kpis, scorecard.perspective_scores(kpis), league
 
 
 def scorecard_results(f: metrics.Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """KPI rows (value, target, status, score, previous, change) and the perspective and composite scores."""
     with reading() as generation:
-        return _scorecard(f.model_dump_json(), generation.key, generation.con)
-
-
-@st.cache_data(show_spinner=False)
-def _league(filters_json: str, file_key: tuple, _con) -> pd.DataFrame:
-    return scorecard.league_table(_con, scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+        kpis, perspectives, _league = _scorecard(f.model_dump_json(), generation.key, generation.con)
+        return kpis, perspectives
 
 
 def league_table(f: metrics.Filters) -> pd.DataFrame:
+    """Regions ranked by composite score (computed with the KPIs, scorecard_results)."""
     with reading() as generation:
-        return _league(f.model_dump_json(), generation.key, generation.con)
+        return _scorecard(f.model_dump_json(), generation.key, generation.con)[2]
 
 
 @st.cache_data(show_spinner=False)

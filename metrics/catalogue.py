@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from metrics import customer, financial, growth, process
-from metrics.facts import TicketRollup, ticket_parts_together
+from metrics.facts import SHARE, Ratio, TicketRollup, ticket_parts_together
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
 from metrics.query import CUSTOMER_DIMENSIONS, TICKET_DIMENSIONS, TIME_GRAINS, Params, periods
@@ -48,14 +48,20 @@ class Metric:
     # A ticket metric over the ticket parts: (Params, Filters, settings) -> its TicketRollup (None where it is computed
     # otherwise); compute_many computes several of them from one read of ticket_months (ticket_parts_together).
     ticket_rollup: Callable[[Params, Filters, MetricSettings], TicketRollup | None] | None = None
+    # A ratio whose numerator and denominator are sums over the rows of the customers in scope, every customer in one
+    # region, and whose frame by region leaves out no region with a non-zero part: the figure of the whole scope is
+    # then the Ratio of its regions' summed parts (from_regions; the scorecard's KPIs and league share one read).
+    # Not declared: quantiles, distinct counts (training: staff), figures joining two aggregates by region (complaints
+    # per 10k: a region's complaints count only where it has active customers).
+    parts: Ratio | None = None
 
 
 def _m(id, perspective, label_en, label_zh, unit, direction, fmt, function, dimensions, is_ratio=False, *,
-       needs: tuple[str, ...], over: str | None, year_earlier: bool = False) -> Metric:
+       needs: tuple[str, ...], over: str | None, year_earlier: bool = False, parts: Ratio | None = None) -> Metric:
     definition = " ".join(function.__doc__.split())
     return Metric(id, perspective, label_en, label_zh, unit, direction, fmt, definition, function, dimensions, is_ratio,
                   needs, over, year_earlier, getattr(function, "quantile", None),
-                  getattr(function, "ticket_rollup", None))
+                  getattr(function, "ticket_rollup", None), parts)
 
 
 CATALOGUE: dict[str, Metric] = {m.id: m for m in (
@@ -64,10 +70,11 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
     _m("consumption_kwh", "financial", "Electricity sold", "售电量", "kWh", "higher", "kwh",
        financial.consumption_kwh, CUSTOMER_BY, needs=("billing.consumption_kwh",), over="billing"),
     _m("revenue_yoy", "financial", "Revenue growth (YoY)", "收入同比增长", "%", "higher", "percent",
-       financial.revenue_yoy, CUSTOMER_BY, True, needs=("billing.amount_billed",), over="billing", year_earlier=True),
+       financial.revenue_yoy, CUSTOMER_BY, True, needs=("billing.amount_billed",), over="billing", year_earlier=True,
+       parts=financial.GROWTH),
     _m("collection_rate", "financial", "Collection rate", "电费回收率", "%", "higher", "percent",
        financial.collection_rate, CUSTOMER_BY, True,
-       needs=("billing.amount_billed", "billing.amount_paid"), over="billing"),
+       needs=("billing.amount_billed", "billing.amount_paid"), over="billing", parts=SHARE),
     _m("key_account_revenue_share", "financial", "Key-account revenue share", "大客户收入占比", "%", "higher",
        "percent", financial.key_account_revenue_share, CUSTOMER_BY, True,
        needs=("billing.amount_billed",), over="billing"),
@@ -82,18 +89,18 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
     _m("substantiated_share", "customer", "Substantiated complaint share", "投诉属实率", "%", "lower", "percent",
        customer.substantiated_share, TICKET_BY, True, needs=("tickets.substantiated",), over="tickets"),
     _m("csat", "customer", "Customer satisfaction (CSAT)", "客户满意率", "%", "higher", "percent", customer.csat,
-       CUSTOMER_BY, True, needs=("surveys",), over="surveys"),
+       CUSTOMER_BY, True, needs=("surveys",), over="surveys", parts=SHARE),
     _m("nps", "customer", "Net promoter score", "净推荐值", "points", "higher", "nps", customer.nps,
-       CUSTOMER_BY, True, needs=("surveys.nps",), over="surveys"),
+       CUSTOMER_BY, True, needs=("surveys.nps",), over="surveys", parts=customer.NPS_POINTS),
     _m("callback_satisfaction", "customer", "Callback satisfaction", "回访满意度", "score 1-5", "higher", "score",
        customer.callback_satisfaction, TICKET_BY, True, needs=("tickets.satisfaction",), over="tickets"),
     _m("logo_retention", "customer", "Customer retention", "客户保有率", "%", "higher", "percent",
-       customer.logo_retention, CUSTOMER_BY, True, needs=("customers.closed_on",), over=None),
+       customer.logo_retention, CUSTOMER_BY, True, needs=("customers.closed_on",), over=None, parts=SHARE),
     _m("churned_customers", "customer", "Churned customers", "流失客户数", "customers", "lower", "count",
        customer.churned_customers, CUSTOMER_BY, needs=("customers.closed_on",), over=None),
     _m("net_revenue_retention", "customer", "Net revenue retention", "净收入留存率", "%", "higher", "percent",
        customer.net_revenue_retention, CUSTOMER_BY, True,
-       needs=("billing.amount_billed",), over="billing", year_earlier=True),
+       needs=("billing.amount_billed",), over="billing", year_earlier=True, parts=SHARE),
     _m("gross_revenue_retention", "customer", "Gross revenue retention", "总收入留存率", "%", "higher", "percent",
        customer.gross_revenue_retention, CUSTOMER_BY, True,
        needs=("billing.amount_billed",), over="billing", year_earlier=True),
@@ -112,14 +119,14 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
     _m("repair_arrival_minutes", "internal_process", "Repair arrival time", "抢修到达时长", "minutes", "lower",
        "minutes", process.repair_arrival_minutes, TICKET_BY, needs=("tickets.arrived_at",), over="tickets"),
     _m("sla_compliance", "internal_process", "SLA compliance", "服务承诺达标率", "%", "higher", "percent",
-       process.sla_compliance, TICKET_BY, True, needs=(), over="tickets"),
+       process.sla_compliance, TICKET_BY, True, needs=(), over="tickets", parts=SHARE),
     _m("first_contact_resolution", "internal_process", "First-contact resolution", "首问一次解决率", "%", "higher",
        "percent", process.first_contact_resolution, TICKET_BY, True,
-       needs=("tickets.first_contact_resolution", "tickets.resolved_at"), over="tickets"),
+       needs=("tickets.first_contact_resolution", "tickets.resolved_at"), over="tickets", parts=SHARE),
     _m("reopen_rate", "internal_process", "Reopen rate", "工单重复率", "%", "lower", "percent", process.reopen_rate,
-       TICKET_BY, True, needs=("tickets.reopened", "tickets.resolved_at"), over="tickets"),
+       TICKET_BY, True, needs=("tickets.reopened", "tickets.resolved_at"), over="tickets", parts=SHARE),
     _m("visit_coverage", "learning_growth", "Key-account visit coverage", "大客户走访覆盖率", "%", "higher",
-       "percent", growth.visit_coverage, CUSTOMER_BY, True, needs=("visits",), over="visits"),
+       "percent", growth.visit_coverage, CUSTOMER_BY, True, needs=("visits",), over="visits", parts=SHARE),
     _m("training_hours_per_staff", "learning_growth", "Training hours per staff", "人均培训学时", "hours",
        "higher", "hours", growth.training_hours_per_staff, (*PERIODS, "region"), True,
        needs=("staff_training.hours",), over="staff_training"),
@@ -167,6 +174,17 @@ def compute(con: duckdb.DuckDBPyConnection, metric_id: str, filters: Filters, by
     metric = _checked(metric_id, by)
     frame = metric.function(con, filters, by, settings)
     return _finished(metric, frame, filters, by, inputs or loaded_inputs(con))
+
+
+def from_regions(metric_id: str, by_region: pd.DataFrame, filters: Filters, inputs: LoadedInputs) -> pd.DataFrame:
+    """The metric's frame for the whole of the filters' scope (as `compute` gives it, but its numerator and denominator
+    null rather than 0 when no region has any) from its frame by region for the same filters (`compute` with
+    by=("region",)): the regions' numerators and denominators summed, through the metric's Ratio (Metric.parts)."""
+    metric = CATALOGUE[metric_id]
+    if metric.parts is None:
+        raise ValueError(f"{metric_id} is not a ratio of sums that add up over regions")
+    sums = pd.DataFrame({part: [by_region[part].sum(min_count=1)] for part in ("numerator", "denominator")})
+    return _finished(metric, metric.parts.of(sums), filters, (), inputs)
 
 
 def compute_many(con: duckdb.DuckDBPyConnection, metric_ids: tuple[str, ...] | list[str], filters: Filters,

@@ -7,7 +7,9 @@ import datetime as dt
 import pandas as pd
 
 from metrics.facts import (
+    SHARE,
     MonthEndRollup,
+    Ratio,
     TicketRollup,
     customer_aggregate,
     fact_columns,
@@ -70,16 +72,19 @@ def complaint_rate_per_10k(con, f, by, settings) -> pd.DataFrame:
 
 def csat(con, f, by, settings) -> pd.DataFrame:
     """Surveys with overall >= 4 / surveys with overall."""
-    return ratio(survey_aggregate(con, f, by, settings,
-                                  "count(*) FILTER (WHERE v.overall >= 4) AS numerator, "
-                                  "count(v.overall) AS denominator"))
+    return SHARE.of(survey_aggregate(con, f, by, settings,
+                                     "count(*) FILTER (WHERE v.overall >= 4) AS numerator, "
+                                     "count(v.overall) AS denominator"))
+
+
+NPS_POINTS = Ratio(scale=100)  # the net share of promoters, in points
 
 
 def nps(con, f, by, settings) -> pd.DataFrame:
     """(Share of surveys with nps >= 9 - share with nps <= 6) x 100."""
-    return ratio(survey_aggregate(con, f, by, settings,
-                                  "count(*) FILTER (WHERE v.nps >= 9) - count(*) FILTER (WHERE v.nps <= 6) "
-                                  "AS numerator, count(v.nps) AS denominator"), 100)
+    return NPS_POINTS.of(survey_aggregate(con, f, by, settings,
+                                          "count(*) FILTER (WHERE v.nps >= 9) - count(*) FILTER (WHERE v.nps <= 6) "
+                                          "AS numerator, count(v.nps) AS denominator"))
 
 
 callback_satisfaction = ticket_parts_metric("Mean of tickets.satisfaction (callback score, 1-5).", TicketRollup(

@@ -505,6 +505,26 @@ def ratio(frame: pd.DataFrame, scale: float = 1.0) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class Ratio:
+    """A figure that is the ratio of two sums over the rows of the customers in scope: value = numerator /
+    denominator x scale + offset, null where the denominator is 0 or missing (ratio). Its metric computes its value
+    through it; where the catalogue declares it (Metric.parts), the figure of a set of regions follows from that
+    metric's figures by region, their numerators and denominators summed (metrics.catalogue.from_regions)."""
+
+    scale: float = 1.0
+    offset: float = 0.0
+
+    def of(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = ratio(frame, self.scale)
+        if self.offset:
+            frame["value"] = frame["value"] + self.offset
+        return frame
+
+
+SHARE = Ratio()  # a share or rate: numerator / denominator
+
+
 def per_period(compute: Callable[..., pd.DataFrame] | None = None, *, rollup: MonthEndRollup | None = None,
                groups_by_time: bool = False):
     """For window metrics (stocks, retention, year-on-year): a time grain in `by` evaluates the metric on each

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from metrics.facts import billing_aggregate, fact_columns, per_period, ratio, window_revenue_sql
+from metrics.facts import SHARE, Ratio, billing_aggregate, fact_columns, per_period, ratio, window_revenue_sql
 from metrics.query import TIME_GRAINS, Grouping, Params, fact_filters, month_between, periods, run
 
 
@@ -22,7 +22,11 @@ def collection_rate(con, f, by, settings) -> pd.DataFrame:
     """Amount paid / amount billed (电费回收率)."""
     frame = billing_aggregate(con, f, by, settings,
                               "sum(b.amount_paid) AS numerator, sum(b.amount_billed) AS denominator")
-    return ratio(frame)
+    return SHARE.of(frame)
+
+
+# Revenue growth: revenue / the year-earlier revenue - 1.
+GROWTH = Ratio(offset=-1.0)
 
 
 @per_period(groups_by_time=True)
@@ -38,8 +42,7 @@ def revenue_yoy(con, f, by, settings) -> pd.DataFrame:
         labels = [label for label, _start, _end in periods(f.start, f.end, grains[0])]
         frame = frame.set_index(grains[0]).reindex(labels).rename_axis(grains[0]).reset_index()
         frame = frame.fillna({"denominator": 0.0})
-    frame = ratio(frame.fillna({"numerator": 0.0}))
-    frame["value"] = frame["value"] - 1
+    frame = GROWTH.of(frame.fillna({"numerator": 0.0}))
     return frame.sort_values(list(by)).reset_index(drop=True) if by else frame
 
 

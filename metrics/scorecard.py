@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute, compute_many
+from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute, compute_many, from_regions
 from metrics.facts import inner_months, rollup_tier_sql, ticket_rollup
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
@@ -243,28 +244,72 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     the KPI needs that no loaded source has (SPEC 5.7). The target is the one that applies (`Kpi.applying`) in the
     window's one region (else the company's) in the year the window ends. A window in which the filters' customers
     have no bill, ticket, survey or visit has no data: every KPI of it is null."""
-    before = previous_period(f)
-    kpis = config.kpis()
+    figures = _figures(con, config, f, settings, with_league=False)
+    return _kpi_rows(config, f, figures)
+
+
+def scorecard_and_league(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
+                         settings: MetricSettings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """evaluate's KPI rows and league_table's ranking from one set of computations: every KPI by region once (the
+    league's), and from those the window's value of each KPI that is a ratio of sums over customers (Metric.parts,
+    catalogue.from_regions); the other KPIs and the previous period's computed as evaluate computes them."""
+    figures = _figures(con, config, f, settings, with_league=True)
+    assert figures.with_data is not None
+    return _kpi_rows(config, f, figures), _league_rows(config, f, figures.by_region, figures.with_data)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """The KPIs' frames a scorecard is made of: for the window (`now`) and the previous period (`earlier`), each
+    metric's frame for the whole scope, absent when its window has no data; by region (all KPIs with the league,
+    else those read from it); with the league, the regions with data in the window."""
+
+    inputs: LoadedInputs
+    now: Frames
+    earlier: Frames
+    by_region: Frames
+    with_data: set[str] | None
+
+
+def _figures(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters, settings: MetricSettings,
+             with_league: bool) -> _Figures:
+    """All the computations in one batch of jobs on a few threads (in_parallel), after the two windows' has_data: a
+    window without data is not computed (e.g. a previous period before the data)."""
     inputs = loaded_inputs(con)
-    # a window without data has no KPI values, so they are not computed (e.g. a previous period before the data)
+    before = previous_period(f)
     now_has_data, before_had_data = in_parallel(con, [partial(has_data, f=w, settings=settings, inputs=inputs)
                                                        for w in (f, before)])
-    metric_ids = [kpi.metric for _, kpi in kpis]
-    now_jobs = metric_jobs(metric_ids, f, (), settings, inputs) if now_has_data else []
-    before_jobs = metric_jobs(metric_ids, before, (), settings, inputs) if before_had_data else []
-    results = in_parallel(con, [*now_jobs, *before_jobs])
-    now, earlier = merged(results[:len(now_jobs)]), merged(results[len(now_jobs):])
-    values = [frames[m]["value"].iloc[0] if m in frames else float("nan")
-              for m in metric_ids for frames in (now, earlier)]
+    metric_ids = [kpi.metric for _, kpi in config.kpis()]
+    from_parts = [m for m in metric_ids if CATALOGUE[m].parts is not None]
+    regional = metric_ids if with_league else (from_parts if now_has_data else [])
+    batches: list[list[Callable[[duckdb.DuckDBPyConnection], Any]]] = [
+        metric_jobs([m for m in metric_ids if m not in from_parts], f, (), settings, inputs) if now_has_data else [],
+        metric_jobs(metric_ids, before, (), settings, inputs) if before_had_data else [],
+        metric_jobs(regional, f, ("region",), settings, inputs) if regional else [],
+        [lambda c: regions_with_data(c, f, settings, inputs)] if with_league else []]
+    results = in_parallel(con, [job for batch in batches for job in batch])
+    parts: list[list[Any]] = []
+    for batch in batches:
+        parts.append(results[:len(batch)])
+        results = results[len(batch):]
+    now, earlier, by_region = merged(parts[0]), merged(parts[1]), merged(parts[2])
+    if now_has_data:
+        now.update({m: from_regions(m, by_region[m], f, inputs) for m in from_parts})
+    return _Figures(inputs, now, earlier, by_region, parts[3][0] if with_league else None)
+
+
+def _kpi_rows(config: ScorecardConfig, f: Filters, figures: _Figures) -> pd.DataFrame:
     rows = []
     region, year = target_region(f), f.end.year
-    for (perspective, kpi), value, previous in zip(kpis, values[0::2], values[1::2]):
+    for perspective, kpi in config.kpis():
+        value, previous = (frames[kpi.metric]["value"].iloc[0] if kpi.metric in frames else float("nan")
+                           for frames in (figures.now, figures.earlier))
         kpi = kpi.applying(region, year)
         rows.append({
             "perspective": perspective, "metric": kpi.metric, "value": value, "target": kpi.target,
             "direction": kpi.better, "weight": kpi.weight, "status": status(value, kpi), "score": score(value, kpi),
             "previous": previous, "change": value - previous,
-            "missing": inputs.absent(CATALOGUE[kpi.metric].needs),
+            "missing": figures.inputs.absent(CATALOGUE[kpi.metric].needs),
         })
     return pd.DataFrame(rows)
 
@@ -343,15 +388,17 @@ def league_table(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Fil
     in the window, or with no KPI with data, has no scores and no rank, and is listed last. Each region is scored
 against its own targets for the year the window ends (`Kpi.applying`). Regions tied on composite
     share a rank (1, 1, 3)."""
-    scored = []
-    kpis = config.kpis()
     inputs = loaded_inputs(con)
-    jobs = metric_jobs([kpi.metric for _, kpi in kpis], f, ("region",), settings, inputs)
+    jobs = metric_jobs([kpi.metric for _, kpi in config.kpis()], f, ("region",), settings, inputs)
     results: list[Any] = in_parallel(con, [*jobs, lambda c: regions_with_data(c, f, settings, inputs)])
     *computed, with_data = results
-    by_region = merged(computed)
+    return _league_rows(config, f, merged(computed), with_data)
+
+
+def _league_rows(config: ScorecardConfig, f: Filters, by_region: Frames, with_data: set[str]) -> pd.DataFrame:
+    scored = []
     year = f.end.year
-    for perspective, kpi in kpis:
+    for perspective, kpi in config.kpis():
         frame = by_region[kpi.metric]
         scores = [score(value, kpi.applying(region, year)) if region in with_data else float("nan")
                   for region, value in zip(frame["region"], frame["value"])]

@@ -1,0 +1,89 @@
+"""A ratio KPI's company figure from its figures by region (metrics.catalogue.from_regions, Metric.parts): the
+regions' numerators and denominators summed, through the metric's own Ratio, equal the figure computed for the whole
+scope, for the windows and filters users pick, on both paths. The scorecard reads its KPIs so, from the league
+table's by-region figures, so this is what keeps the two readings one number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+
+import metrics
+from metrics.catalogue import CATALOGUE, from_regions
+from metrics.facts import ratio
+from metrics.inputs import loaded_inputs
+
+D = dt.date
+DECLARED = [m for m, metric in CATALOGUE.items() if metric.parts is not None]
+
+
+def test_the_ratios_of_sums_are_declared_and_the_others_are_not():
+    # the scorecard's ratio KPIs whose parts add up over regions; a quantile, a distinct count of staff and a rate
+    # joining two aggregates by region (complaints only where a region has active customers) do not
+    assert {"revenue_yoy", "collection_rate", "csat", "nps", "logo_retention", "net_revenue_retention",
+            "sla_compliance", "first_contact_resolution", "reopen_rate", "visit_coverage"} <= set(DECLARED)
+    assert not {"median_response_hours", "training_hours_per_staff", "complaint_rate_per_10k",
+                "repair_arrival_minutes"} & set(DECLARED)
+
+
+def test_nps_and_growth_are_their_ratio_scaled_and_offset():
+    # NPS: (3 promoters - 1 detractor) / 5 surveys x 100 = 40 points; growth: 150 / 120 - 1 = 0.25
+    frame = pd.DataFrame({"numerator": [2, 150], "denominator": [5, 120]})
+    assert CATALOGUE["nps"].parts.of(frame.iloc[:1].copy())["value"].tolist() == [40.0]
+    assert CATALOGUE["revenue_yoy"].parts.of(frame.iloc[1:].copy())["value"].tolist() == [0.25]
+    assert ratio(pd.DataFrame({"numerator": [1], "denominator": [0]}))["value"].isna().all()  # never 0
+
+
+def windows() -> list[metrics.Filters]:
+    year = metrics.Filters(start=D(2025, 11, 1), end=D(2026, 10, 31))
+    return [year,
+            metrics.Filters(start=D(2026, 1, 1), end=D(2026, 10, 31)),  # year to date
+            metrics.Filters(start=D(2026, 7, 1), end=D(2026, 9, 30)),  # a quarter
+            metrics.Filters(start=D(2026, 3, 10), end=D(2026, 9, 20)),  # mid-month to mid-month
+            metrics.Filters(start=D(2024, 11, 1), end=D(2026, 10, 31)),  # two years
+            year.model_copy(update={"tiers": ("VIP", "key")}),
+            year.model_copy(update={"voltages": (10.0,)}),
+            year.model_copy(update={"areas": ("urban",), "industries": ("制造业", "化工"),
+                                    "ticket_types": ("repair", "complaint"), "channels": ("hotline",)})]
+
+
+def same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_each_declared_figure_of_the_whole_is_its_regions_parts_summed(demo, rollups):
+    settings = metrics.MetricSettings(rollups=rollups)
+    inputs = loaded_inputs(demo)
+    regions = sorted(metrics.compute(demo, "revenue", windows()[0], by=("region",))["region"])
+    assert len(regions) > 2
+    limited = windows()[0].model_copy(update={"allowed_regions": tuple(regions[:2])})  # a regional lead's row limit
+    checked = 0
+    for f in [*windows(), limited]:
+        for metric_id in DECLARED:
+            whole = metrics.compute(demo, metric_id, f, settings=settings)["value"].iloc[0]
+            by_region = metrics.compute(demo, metric_id, f, by=("region",), settings=settings)
+            if f is limited:
+                assert set(by_region["region"]) <= set(regions[:2])
+            composed = from_regions(metric_id, by_region, f, inputs)["value"].iloc[0]
+            assert same(whole, composed), (metric_id, f, whole, composed)
+            checked += not math.isnan(whole)
+    assert checked > 0.8 * len(DECLARED) * (len(windows()) + 1)  # most of them are numbers, not no data both ways
+
+
+def test_a_window_before_the_data_is_no_data_from_the_regions_too(demo):
+    # 2015: no bill, ticket, survey or visit, so every figure over them is no data both ways; customer retention
+    # counts the customers on the books then (opened earlier), a number both ways
+    before = metrics.Filters(start=D(2015, 1, 1), end=D(2015, 12, 31))
+    inputs = loaded_inputs(demo)
+    for metric_id in DECLARED:
+        whole = metrics.compute(demo, metric_id, before)["value"].iloc[0]
+        by_region = metrics.compute(demo, metric_id, before, by=("region",))
+        composed = from_regions(metric_id, by_region, before, inputs)["value"].iloc[0]
+        assert same(whole, composed), metric_id
+        assert math.isnan(composed) == (CATALOGUE[metric_id].over is not None), metric_id
+    with pytest.raises(ValueError, match="add up over regions"):
+        from_regions("median_response_hours", by_region, before, inputs)
