@@ -51,8 +51,7 @@ class Metric:
     # A ratio whose numerator and denominator are sums over the rows of the customers in scope, every customer in one
     # region, and whose frame by region leaves out no region with a non-zero part: the figure of the whole scope is
     # then the Ratio of its regions' summed parts (from_regions; the scorecard's KPIs and league share one read).
-    # Not declared: quantiles, distinct counts (training: staff), figures joining two aggregates by region (complaints
-    # per 10k: a region's complaints count only where it has active customers).
+    # Not declared: quantiles, distinct counts (training: staff), means declared without their parts (repair arrival).
     parts: Ratio | None = None
 
 
@@ -85,7 +84,8 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
     _m("complaints", "customer", "Complaints", "投诉量", "tickets", "lower", "count", customer.complaints,
        TICKET_BY, needs=(), over="tickets"),
     _m("complaint_rate_per_10k", "customer", "Complaints per 10k customers", "万户投诉率", "per 10k", "lower",
-       "per_10k", customer.complaint_rate_per_10k, CUSTOMER_BY, True, needs=(), over="tickets"),
+       "per_10k", customer.complaint_rate_per_10k, CUSTOMER_BY, True, needs=(), over="tickets",
+       parts=customer.PER_10K),
     _m("substantiated_share", "customer", "Substantiated complaint share", "投诉属实率", "%", "lower", "percent",
        customer.substantiated_share, TICKET_BY, True, needs=("tickets.substantiated",), over="tickets"),
     _m("csat", "customer", "Customer satisfaction (CSAT)", "客户满意率", "%", "higher", "percent", customer.csat,

@@ -60,13 +60,18 @@ complaints = ticket_parts_metric("Tickets with ticket_type complaint, by created
     f"{total('tickets')} AS value", "t.ticket_type = 'complaint'", ticket_types=False))
 
 
+PER_10K = Ratio(scale=10_000)  # per 10,000 customers
+
+
 @per_period(groups_by_time=True)
 def complaint_rate_per_10k(con, f, by, settings) -> pd.DataFrame:
     """Complaints / active customers x 10,000."""
     num = complaints(con, f, by, settings).rename(columns={"value": "numerator"})
     den = active_customers(con, f, by, settings).rename(columns={"value": "denominator"})
-    frame = den.merge(num, on=list(by), how="left") if by else pd.concat([num, den], axis=1)
-    frame = ratio(frame.fillna({"numerator": 0}), 10_000)
+    # Every group with complaints or active customers keeps its row (one with complaints but no active customer left
+    # at the window's end has no rate): the groups' parts add up to the whole's (Metric.parts).
+    frame = den.merge(num, on=list(by), how="outer") if by else pd.concat([num, den], axis=1)
+    frame = PER_10K.of(frame.fillna({"numerator": 0}))
     return frame[[*by, "value", "numerator", "denominator"]]
 
 

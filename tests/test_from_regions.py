@@ -21,12 +21,12 @@ DECLARED = [m for m, metric in CATALOGUE.items() if metric.parts is not None]
 
 
 def test_the_ratios_of_sums_are_declared_and_the_others_are_not():
-    # the scorecard's ratio KPIs whose parts add up over regions; a quantile, a distinct count of staff and a rate
-    # joining two aggregates by region (complaints only where a region has active customers) do not
-    assert {"revenue_yoy", "collection_rate", "csat", "nps", "logo_retention", "net_revenue_retention",
-            "sla_compliance", "first_contact_resolution", "reopen_rate", "visit_coverage"} <= set(DECLARED)
-    assert not {"median_response_hours", "training_hours_per_staff", "complaint_rate_per_10k",
-                "repair_arrival_minutes"} & set(DECLARED)
+    # the scorecard's ratio KPIs whose parts add up over regions; a quantile, a distinct count of staff and a mean
+    # whose frame does not carry its parts do not
+    assert {"revenue_yoy", "collection_rate", "csat", "nps", "complaint_rate_per_10k", "logo_retention",
+            "net_revenue_retention", "sla_compliance", "first_contact_resolution", "reopen_rate",
+            "visit_coverage"} <= set(DECLARED)
+    assert not {"median_response_hours", "training_hours_per_staff", "repair_arrival_minutes"} & set(DECLARED)
 
 
 def test_nps_and_growth_are_their_ratio_scaled_and_offset():
@@ -87,3 +87,32 @@ def test_a_window_before_the_data_is_no_data_from_the_regions_too(demo):
         assert math.isnan(composed) == (CATALOGUE[metric_id].over is not None), metric_id
     with pytest.raises(ValueError, match="add up over regions"):
         from_regions("median_response_hours", by_region, before, inputs)
+
+
+def test_a_region_whose_customers_all_left_keeps_its_complaints(tmp_path):
+    """X (region A) closed in December 2024 and still complains in March 2025 (exports hold such tickets); Y (region B)
+    stays. Over 2025: 1 complaint / 1 customer active in the window x 10,000 = 10,000 per 10k. By region, A has the
+    complaint and no active customer (no rate) and B none of 1: A's row is kept, so the regions' parts, 1 / 1, give
+    the whole's 10,000 (a region's row dropped for want of active customers would give 0 / 1)."""
+    from ingest import load
+
+    (tmp_path / "customers.csv").write_text("customer_id,region,service_center,opened_on,closed_on\n"
+                                            "X,A,A1,2020-01-01,2024-12-20\nY,B,B1,2020-01-01,\n", encoding="utf-8")
+    (tmp_path / "billing.csv").write_text("customer_id,period,amount_billed\nX,2025-01,10\nY,2025-01,10\n",
+                                          encoding="utf-8")
+    (tmp_path / "tickets.csv").write_text("ticket_id,customer_id,ticket_type,created_at\n"
+                                          "T1,X,complaint,2025-03-02 09:00\n", encoding="utf-8")
+    report = load([tmp_path], tmp_path / "w.duckdb")
+    assert all(f.rejected == 0 for f in report.files), report.to_json()
+    year = metrics.Filters(start=D(2025, 1, 1), end=D(2025, 12, 31))
+    with metrics.connect(tmp_path / "w.duckdb") as con:
+        for rollups in (True, False):
+            settings = metrics.MetricSettings(rollups=rollups)
+            whole = metrics.compute(con, "complaint_rate_per_10k", year, settings=settings)
+            assert whole["value"].tolist() == [10_000.0]
+            by_region = metrics.compute(con, "complaint_rate_per_10k", year, by=("region",), settings=settings)
+            rows = by_region.set_index("region")
+            assert rows.loc["A", "numerator"] == 1 and pd.isna(rows.loc["A", "value"])
+            assert (rows.loc["B", "numerator"], rows.loc["B", "denominator"]) == (0, 1)
+            composed = from_regions("complaint_rate_per_10k", by_region, year, loaded_inputs(con))
+            assert composed["value"].tolist() == [10_000.0]
