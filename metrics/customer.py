@@ -68,8 +68,9 @@ def complaint_rate_per_10k(con, f, by, settings) -> pd.DataFrame:
     """Complaints / active customers x 10,000."""
     num = complaints(con, f, by, settings).rename(columns={"value": "numerator"})
     den = active_customers(con, f, by, settings).rename(columns={"value": "denominator"})
-    # Every group with complaints or active customers keeps its row (one with complaints but no active customer left
-    # at the window's end has no rate): the groups' parts add up to the whole's (Metric.parts).
+    # Every group with complaints or active customers keeps its row (one with complaints but no customer active in
+    # the window, such as a closed account's late complaint, has no rate): the groups' parts add up to the whole's
+    # (Metric.parts).
     frame = den.merge(num, on=list(by), how="outer") if by else pd.concat([num, den], axis=1)
     frame = PER_10K.of(frame.fillna({"numerator": 0}))
     return frame[[*by, "value", "numerator", "denominator"]]
