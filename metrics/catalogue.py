@@ -51,7 +51,7 @@ class Metric:
     # A ratio whose numerator and denominator are sums over the rows of the customers in scope, every customer in one
     # region, and whose frame by region leaves out no region with a non-zero part: the figure of the whole scope is
     # then the Ratio of its regions' summed parts (from_regions; the scorecard's KPIs and league share one read).
-    # Not declared: quantiles, distinct counts (training: staff), means declared without their parts (repair arrival).
+    # Not declared: quantiles, distinct counts (training: staff).
     parts: Ratio | None = None
 
 
@@ -117,7 +117,8 @@ CATALOGUE: dict[str, Metric] = {m.id: m for m in (
     _m("p90_resolution_hours", "internal_process", "90th percentile resolution time", "办结时长P90", "hours",
        "lower", "hours", process.p90_resolution_hours, TICKET_BY, needs=("tickets.resolved_at",), over="tickets"),
     _m("repair_arrival_minutes", "internal_process", "Repair arrival time", "抢修到达时长", "minutes", "lower",
-       "minutes", process.repair_arrival_minutes, TICKET_BY, needs=("tickets.arrived_at",), over="tickets"),
+       "minutes", process.repair_arrival_minutes, TICKET_BY, True, needs=("tickets.arrived_at",), over="tickets",
+       parts=SHARE),
     _m("sla_compliance", "internal_process", "SLA compliance", "服务承诺达标率", "%", "higher", "percent",
        process.sla_compliance, TICKET_BY, True, needs=(), over="tickets", parts=SHARE),
     _m("first_contact_resolution", "internal_process", "First-contact resolution", "首问一次解决率", "%", "higher",

@@ -106,7 +106,9 @@ p90_resolution_hours.__doc__ = "90th percentile (continuous) of resolved_at - cr
 
 repair_arrival_minutes = ticket_parts_metric(
     "Mean of arrived_at - created_at over repair tickets, in minutes.",
-    TicketRollup("sum(t.arrival_seconds) / 60.0 / nullif(sum(t.arrivals), 0) AS value", "t.ticket_type = 'repair'"))
+    TicketRollup("sum(t.arrival_seconds) / 60.0 / nullif(sum(t.arrivals), 0) AS value, "
+                 f"sum(t.arrival_seconds) / 60.0 AS numerator, {total('arrivals')} AS denominator",
+                 "t.ticket_type = 'repair'"))
 
 first_contact_resolution = ticket_parts_metric(
     "Resolved tickets with the first-contact flag true / resolved tickets with the flag.",
