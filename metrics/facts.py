@@ -508,9 +508,10 @@ def ratio(frame: pd.DataFrame, scale: float = 1.0) -> pd.DataFrame:
 @dataclass(frozen=True)
 class Ratio:
     """A figure that is the ratio of two sums over the rows of the customers in scope: value = numerator /
-    denominator x scale + offset, null where the denominator is 0 or missing (ratio). Its metric computes its value
-    through it; where the catalogue declares it (Metric.parts), the figure of a set of regions follows from that
-    metric's figures by region, their numerators and denominators summed (metrics.catalogue.from_regions)."""
+    denominator x scale + offset, null where the denominator is 0 or missing (`ratio`, which plain shares call
+    directly: SHARE.of is ratio(frame)). Where the catalogue declares it (Metric.parts), the figure of a set of regions
+    follows from that metric's figures by region, their numerators and denominators summed
+    (metrics.catalogue.from_regions; tests/test_from_regions.py checks each declaration against its metric)."""
 
     scale: float = 1.0
     offset: float = 0.0

@@ -282,20 +282,18 @@ def _figures(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     metric_ids = [kpi.metric for _, kpi in config.kpis()]
     from_parts = [m for m in metric_ids if CATALOGUE[m].parts is not None]
     regional = metric_ids if with_league else (from_parts if now_has_data else [])
-    batches: list[list[Callable[[duckdb.DuckDBPyConnection], Any]]] = [
-        metric_jobs([m for m in metric_ids if m not in from_parts], f, (), settings, inputs) if now_has_data else [],
-        metric_jobs(metric_ids, before, (), settings, inputs) if before_had_data else [],
-        metric_jobs(regional, f, ("region",), settings, inputs) if regional else [],
-        [lambda c: regions_with_data(c, f, settings, inputs)] if with_league else []]
-    results = in_parallel(con, [job for batch in batches for job in batch])
-    parts: list[list[Any]] = []
-    for batch in batches:
-        parts.append(results[:len(batch)])
-        results = results[len(batch):]
-    now, earlier, by_region = merged(parts[0]), merged(parts[1]), merged(parts[2])
+    jobs: dict[str, list[Callable[[duckdb.DuckDBPyConnection], Any]]] = {
+        "now": metric_jobs([m for m in metric_ids if m not in from_parts], f, (), settings, inputs)
+        if now_has_data else [],
+        "earlier": metric_jobs(metric_ids, before, (), settings, inputs) if before_had_data else [],
+        "by_region": metric_jobs(regional, f, ("region",), settings, inputs) if regional else [],
+        "with_data": [lambda c: regions_with_data(c, f, settings, inputs)] if with_league else []}
+    results = iter(in_parallel(con, [job for batch in jobs.values() for job in batch]))
+    got = {name: [next(results) for _ in batch] for name, batch in jobs.items()}
+    now, earlier, by_region = merged(got["now"]), merged(got["earlier"]), merged(got["by_region"])
     if now_has_data:
         now.update({m: from_regions(m, by_region[m], f, inputs) for m in from_parts})
-    return _Figures(inputs, now, earlier, by_region, parts[3][0] if with_league else None)
+    return _Figures(inputs, now, earlier, by_region, got["with_data"][0] if with_league else None)
 
 
 def _kpi_rows(config: ScorecardConfig, f: Filters, figures: _Figures) -> pd.DataFrame:

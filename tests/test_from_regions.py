@@ -15,6 +15,7 @@ import metrics
 from metrics.catalogue import CATALOGUE, from_regions
 from metrics.facts import ratio
 from metrics.inputs import loaded_inputs
+from tests.test_real_data import houston, la  # noqa: F401  (fixtures: public exports)
 
 D = dt.date
 DECLARED = [m for m, metric in CATALOGUE.items() if metric.parts is not None]
@@ -116,3 +117,43 @@ def test_a_region_whose_customers_all_left_keeps_its_complaints(tmp_path):
             assert (rows.loc["B", "numerator"], rows.loc["B", "denominator"]) == (0, 1)
             composed = from_regions("complaint_rate_per_10k", by_region, year, loaded_inputs(con))
             assert composed["value"].tolist() == [10_000.0]
+
+
+def kpi_values_equal_compute(con, f: metrics.Filters) -> int:
+    """scorecard_and_league's KPI values (ratio KPIs read from the league's figures by region) against compute() of
+    each KPI for the whole scope; how many are numbers."""
+    from metrics.scorecard import has_data, load_config, scorecard_and_league
+
+    kpis, league = scorecard_and_league(con, load_config(), f)  # one batch: KPIs, previous period, league
+    now_has_data = has_data(con, f)
+    numbers = 0
+    for row in kpis.itertuples():
+        expected = metrics.compute(con, row.metric, f)["value"].iloc[0] if now_has_data else float("nan")
+        assert same(float(row.value), float(expected)), (row.metric, f, row.value, expected)
+        numbers += not math.isnan(float(row.value))
+    assert not league.empty
+    return numbers
+
+
+def test_the_scorecard_reads_the_same_kpi_values_as_compute(demo):
+    # every KPI, year to date, mid-month and several filters with a regional lead's row limit
+    regions = sorted(metrics.compute(demo, "revenue", windows()[0], by=("region",))["region"])
+    shapes = [windows()[1], windows()[3], windows()[5],
+              windows()[7].model_copy(update={"allowed_regions": tuple(regions[:2])})]
+    assert all(kpi_values_equal_compute(demo, f) >= 12 for f in shapes)
+
+
+def test_the_scorecard_reads_the_same_kpi_values_on_public_exports(la, houston):  # noqa: F811 (the fixtures)
+    """Two exports this project did not write (tests/test_real_data.py): Los Angeles 311 service requests of one day,
+    2017-12-31 (tickets, no bills), and Houston's electricity bills of July 2011 to June 2012 (bills without the amount
+    paid, no tickets). Year to date and a window starting mid-month each. LA has complaints per 10k; Houston's KPIs
+    are all no data (no amount paid, no closing dates, no year-earlier bills, no tickets, surveys or visits), on both
+    readings alike."""
+    _, la_db = la
+    _, houston_db, _ = houston
+    with metrics.connect(la_db) as con:
+        assert kpi_values_equal_compute(con, metrics.Filters(start=D(2017, 1, 1), end=D(2017, 12, 31))) == 1
+        assert kpi_values_equal_compute(con, metrics.Filters(start=D(2017, 12, 10), end=D(2017, 12, 31))) == 1
+    with metrics.connect(houston_db) as con:
+        assert kpi_values_equal_compute(con, metrics.Filters(start=D(2012, 1, 1), end=D(2012, 6, 30))) == 0
+        assert kpi_values_equal_compute(con, metrics.Filters(start=D(2011, 8, 10), end=D(2012, 4, 20))) == 0
