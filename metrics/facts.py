@@ -17,7 +17,7 @@ import pandas as pd
 
 from metrics.filters import Filters
 from metrics.inputs import loaded_inputs
-from metrics.model import ROLLUP_HORIZON_MONTHS, rollups_answer
+from metrics.model import ROLLUP_HORIZON_MONTHS, month_rollup, rollups_answer
 from metrics.query import (
     CUSTOMER_ATTRIBUTES,
     CUSTOMER_DIMENSIONS,
@@ -147,7 +147,7 @@ def billing_aggregate(con, f, by, settings, measures: str, p: Params | None = No
                               fact_columns("b"), tier_in_fact="CAST(NULL AS VARCHAR)")
     tier = rollup_tier_sql(p, f, by, settings, "b.month")
     if tier is not None:
-        return fact_aggregate(con, f, by, settings, p, measures, "billing_months", "b", "b.month",
+        return fact_aggregate(con, f, by, settings, p, measures, month_rollup("billing", f, by), "b", "b.month",
                               month_between(p, "b.month", f), fact_columns("b"), rollup_tier=tier)
     return fact_aggregate(con, f, by, settings, p, measures, "billing_facts", "b", "b.period",
                           month_between(p, "b.period", f), fact_columns("b"))
@@ -288,7 +288,8 @@ def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) ->
                                    for c in ("sla_met_month", "sla_breached_month"))
             known_in_rows = " OR ".join(f"(t.{c} >= {p(month)}::DATE AND t.{c} < {p(after)}::DATE)"
                                         for c in ("sla_met_after", "sla_breached_after"))
-        sources.append((f"FROM ticket_months t WHERE {month_between(p, 't.month', f.window(first, last))} "
+        sources.append((f"FROM {month_rollup('tickets', f, by)} t "
+                        f"WHERE {month_between(p, 't.month', f.window(first, last))} "
                         f"AND {conditions} AND NOT ({known_in})", g))
         rows_where = f"NOT ({in_inner}) OR {known_in_rows}"
     g, join, conditions = fact_scope(p, f, by, settings, "t", "t.created_at", TICKET_COLUMNS,
@@ -358,7 +359,7 @@ def ticket_rollup(p: Params, f: Filters, by, settings: MetricSettings) -> tuple[
     if whole_months(f) is None:
         return None
     tier = rollup_tier_sql(p, f, by, settings, "t.month")
-    return None if tier is None else ("ticket_months", tier)
+    return None if tier is None else (month_rollup("tickets", f, by), tier)
 
 
 def month_tiers_answer(p: Params, f: Filters, by, settings: MetricSettings) -> bool:

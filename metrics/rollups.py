@@ -19,10 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 
 import duckdb
 
-from metrics.model import CUSTOMER_ATTRIBUTES, ROLLUP_CUSTOMER_ATTRIBUTES, ROLLUP_HORIZON_MONTHS, TICKET_DIMENSIONS
+from metrics.model import (
+    CUSTOMER_ATTRIBUTES,
+    MONTH_ROLLUPS,
+    ROLLUP_CUSTOMER_ATTRIBUTES,
+    ROLLUP_HORIZON_MONTHS,
+    TICKET_DIMENSIONS,
+    MonthRollup,
+)
 
 ATTRS = ROLLUP_CUSTOMER_ATTRIBUTES
 BILL_SUMS = ("amount_billed", "amount_paid", "consumption_kwh")
@@ -130,6 +138,15 @@ def _tiers_from_month_sql(month: str, first: dt.date | None) -> str:
             f"left(coalesce(p.path, ''), {h} + {gap}) ELSE substr(coalesce(p.path, ''), {gap} + 1, {h}) END")
 
 
+def _rebuilt_from(months: Iterable[dt.date]) -> dt.date:
+    """The first month whose one-copy roll-up rows an append of `months` changes: ROLLUP_HORIZON_MONTHS - 1 months
+    before the earliest (earlier rows' tier letters end before it; facts change only from it on)."""
+    since = min(months).replace(day=1)
+    for _ in range(ROLLUP_HORIZON_MONTHS - 1):
+        since = (since - dt.timedelta(days=1)).replace(day=1)
+    return since
+
+
 # Months summed per statement by the one-copy roll-ups: their groups at once, not the whole history's.
 MONTHS_PER_STATEMENT = 12
 
@@ -146,10 +163,7 @@ def _write_months(con: duckdb.DuckDBPyConnection, table: str, facts: str, month:
     whole = months is None or not _exists(con, table)
     since = lowest
     if months is not None and not whole:
-        first = min(months).replace(day=1)
-        since = first
-        for _ in range(ROLLUP_HORIZON_MONTHS - 1):
-            since = (since - dt.timedelta(days=1)).replace(day=1)
+        since = _rebuilt_from(months)
         con.execute(f"DELETE FROM {table} WHERE month >= $since", {"since": since})
     batches = []
     if lowest is not None:
@@ -213,6 +227,34 @@ def build_ticket_months(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date
     _write_months(con, "ticket_months", "ticket_facts", "created_at", _coded(grouped, f"""
         g.month, {', '.join(f'g.{c}' for c in ATTRS)}, c.tier_codes, {', '.join(f'g.{c}' for c in TICKET_DIMENSIONS)},
         g.sla_met_month, g.sla_breached_month, {', '.join(f'g.{name}' for name in TICKET_PARTS)}"""), months)
+
+
+def _month_sums(table: str) -> tuple[str, ...]:
+    """The sums a one-copy roll-up keeps per group (every other column is a group key); a coarser copy sums them
+    again."""
+    from metrics.facts import TICKET_PARTS
+
+    return {"billing_months": (*BILL_SUMS, "bills"), "ticket_months": tuple(TICKET_PARTS)}[table]
+
+
+def build_coarser(rollup: MonthRollup, con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
+    """A coarser copy of a one-copy roll-up (metrics.model.MONTH_ROLLUPS): the whole one's rows summed over the
+    customer attributes the copy leaves out, every other key kept, each sum in its own type. With `months` (an
+    append) only the months the whole one rebuilt (_rebuilt_from) are summed again."""
+    assert rollup.coarser_of is not None
+    source, sums = rollup.coarser_of, _month_sums(rollup.coarser_of)
+    types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = $t "
+                             "AND schema_name = 'main' ORDER BY column_index", {"t": source}).fetchall())
+    keys = [c for c in types if c not in sums and (c not in ATTRS or c in rollup.attributes)]
+    since = None if months is None or not _exists(con, rollup.table) else _rebuilt_from(months)
+    select = (f"SELECT {', '.join(keys)}, {', '.join(f'CAST(sum({c}) AS {types[c]}) AS {c}' for c in sums)} "
+              f"FROM {source} WHERE month >= $since GROUP BY ALL")
+    bounds = {"since": since or dt.date(1, 1, 1)}
+    if since is None:
+        con.execute(f"CREATE OR REPLACE TABLE {rollup.table} AS {select}", bounds)
+    else:
+        con.execute(f"DELETE FROM {rollup.table} WHERE month >= $since", bounds)
+        con.execute(f"INSERT INTO {rollup.table} {select}", bounds)
 
 
 def build_visit_coverage(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
@@ -360,8 +402,13 @@ def build_customer_month_ends(con: duckdb.DuckDBPyConnection, months: Iterable[d
 
 
 # customer_month_ends first: the one-copy roll-ups read the customers' tier paths from it.
-STEPS = (("customer_month_ends", build_customer_month_ends), ("billing_months", build_billing_months),
-         ("ticket_months", build_ticket_months), ("visit_coverage", build_visit_coverage),
+# Each coarser copy of a one-copy roll-up (metrics.model.MONTH_ROLLUPS) after the whole one it is summed from.
+COARSER = {rollup.coarser_of: rollup for rollups in MONTH_ROLLUPS.values() for rollup in rollups if rollup.coarser_of}
+STEPS = (("customer_month_ends", build_customer_month_ends),
+         *((name, step) for whole, build_whole in (("billing_months", build_billing_months),
+                                                     ("ticket_months", build_ticket_months))
+           for name, step in ((whole, build_whole), (COARSER[whole].table, partial(build_coarser, COARSER[whole])))),
+         ("visit_coverage", build_visit_coverage),
          ("customer_counts", build_customer_counts), ("revenue_retention_months", build_revenue_retention_months),
          ("ticket_backlog", build_ticket_backlog))
 

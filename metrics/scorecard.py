@@ -21,6 +21,7 @@ from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute, compute_many, fr
 from metrics.facts import inner_months, rollup_tier_sql, ticket_rollup
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
+from metrics.model import month_rollup
 from metrics.query import Params, between, customer_conditions, fact_filters, month_between, run, whole_months
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, read_toml
 
@@ -319,7 +320,7 @@ def _facts_in_window(p: Params, f: Filters, settings: MetricSettings) -> list[tu
     the same months, a small fraction of the rows."""
     bills = rollup_tier_sql(p, f, (), settings, "b.month")
     tickets = ticket_rollup(p, f, (), settings)
-    summed = ([("billing", "billing_months", "b", bills)] if bills is not None else []) + (
+    summed = ([("billing", month_rollup("billing", f, ()), "b", bills)] if bills is not None else []) + (
         [("tickets", tickets[0], "t", tickets[1])] if tickets is not None else [])
     parts = [(fact, f"SELECT {alias}.region FROM {table} {alias} WHERE {month_between(p, f'{alias}.month', f)} "
                     f"AND {customer_conditions(p, f, alias)} AND {tier.condition}")

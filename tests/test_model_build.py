@@ -104,3 +104,56 @@ def test_the_large_tables_lie_in_region_then_time_order(demo):
         assert rows_out_of_region_order(demo, table, time_column) == 0, table
     first_rows = demo.execute("SELECT region FROM ticket_facts ORDER BY rowid LIMIT 1").fetchall()[0][0]
     assert first_rows == demo.execute("SELECT min(region) FROM ticket_facts").fetchall()[0][0]
+
+
+def test_a_coarser_month_rollup_sums_the_whole_ones_rows_over_the_attributes_it_leaves_out():
+    """billing_months_by_region from a hand billing_months: rows 1 and 2 differ only in service centre and industry,
+    so per region alone they are one row (bills 2 + 3 = 5, billed 10.5 + 4.5 = 15.0); row 3 has another tier code and
+    row 4 another month, so each stays a row of its own. The sums keep their types."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE billing_months (month DATE, region VARCHAR, service_center VARCHAR, industry VARCHAR,
+                   area VARCHAR, voltage_kv DOUBLE, tier_codes HUGEINT, amount_billed DOUBLE, amount_paid DOUBLE,
+                   consumption_kwh DOUBLE, bills BIGINT)""")
+    con.execute("""INSERT INTO billing_months VALUES
+                   (DATE '2026-01-01', '杭州', 'A', 'steel', 'urban', 10.0, 3, 10.5, 10.0, 100.0, 2),
+                   (DATE '2026-01-01', '杭州', 'B', 'paper', 'urban', 10.0, 3, 4.5, 4.0, 50.0, 3),
+                   (DATE '2026-01-01', '杭州', 'A', 'steel', 'urban', 10.0, 2, 1.0, 1.0, 1.0, 1),
+                   (DATE '2026-02-01', '杭州', 'A', 'steel', 'urban', 10.0, 3, 2.0, 2.0, 2.0, 1)""")
+    coarser = next(r for r in rollups.MONTH_ROLLUPS["billing"] if r.coarser_of == "billing_months")
+    rollups.build_coarser(coarser, con)
+    assert con.execute("SELECT * FROM billing_months_by_region ORDER BY ALL").fetchall() == [
+        (dt.date(2026, 1, 1), "杭州", 2, 1.0, 1.0, 1.0, 1),
+        (dt.date(2026, 1, 1), "杭州", 3, 15.0, 14.0, 150.0, 5),
+        (dt.date(2026, 2, 1), "杭州", 3, 2.0, 2.0, 2.0, 1)]
+    assert dict(con.execute("DESCRIBE billing_months_by_region").fetchall()[i][:2] for i in range(7)) == {
+        "month": "DATE", "region": "VARCHAR", "tier_codes": "HUGEINT", "amount_billed": "DOUBLE",
+        "amount_paid": "DOUBLE", "consumption_kwh": "DOUBLE", "bills": "BIGINT"}
+
+
+@pytest.mark.parametrize(("update", "by", "table"), [
+    ({}, (), "ticket_months_by_region"),
+    ({"regions": ("杭州",), "tiers": ("key",), "ticket_types": ("repair",), "channels": ("hotline",)}, ("month",),
+     "ticket_months_by_region"),
+    ({"allowed_regions": ("杭州",)}, ("region", "tier", "category"), "ticket_months_by_region"),
+    ({"voltages": (10.0,)}, (), "ticket_months"),
+    ({"regions": ("杭州",), "areas": ("urban",)}, (), "ticket_months"),
+    ({"allowed_service_centers": ("A",)}, (), "ticket_months"),
+    ({}, ("industry",), "ticket_months"),
+])
+def test_a_query_reads_the_smallest_month_rollup_keeping_every_customer_attribute_it_uses(update, by, table):
+    from metrics import Filters
+    from metrics.model import month_rollup, rollups_answer
+
+    f = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31)).model_copy(update=update)
+    assert rollups_answer(f, by)
+    assert month_rollup("tickets", f, by) == table
+    assert month_rollup("billing", f, by) == table.replace("ticket", "billing")
+
+
+def test_a_query_by_account_manager_is_not_answered_by_the_month_rollups():
+    from metrics import Filters
+    from metrics.model import rollups_answer
+
+    f = Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31))
+    assert not rollups_answer(f, ("account_manager",))
+    assert not rollups_answer(f.model_copy(update={"account_managers": ("m1",)}), ())

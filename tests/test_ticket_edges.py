@@ -55,7 +55,7 @@ def test_inner_months(start, end, inner):
 ])
 def test_a_mid_month_window_by_hand(hand, start, end, metric, value):
     f = window(start, end)
-    assert sets_of_rows(hand, f) == ["ticket_months", "(SELECT"]  # the whole months, then the rest ticket by ticket
+    assert sets_of_rows(hand, f) == ["ticket_months_by_region", "(SELECT"]  # whole months, then the rest
     assert compute(hand, metric, f)["value"].iloc[0] == pytest.approx(value, rel=1e-12)
     assert compute(hand, metric, f, settings=ROW_LEVEL)["value"].iloc[0] == pytest.approx(value, rel=1e-12)
 
@@ -82,7 +82,7 @@ def test_a_mid_month_window_by_month_by_hand(hand):
 def test_sla_outcomes_known_in_the_cut_off_month_are_read_ticket_by_ticket(hand, end, met, known):
     f = window("2024-08-15", end.isoformat())
     frame = compute(hand, "sla_compliance", f)
-    assert sets_of_rows(hand, f) == ["ticket_months", "(SELECT"]
+    assert sets_of_rows(hand, f) == ["ticket_months_by_region", "(SELECT"]
     assert (frame["numerator"].iloc[0], frame["denominator"].iloc[0]) == (met, known)
     assert compute(hand, "tickets", f)["value"].iloc[0] == 2  # T7, T8
     pd.testing.assert_frame_equal(frame, compute(hand, "sla_compliance", f, settings=ROW_LEVEL), check_dtype=False)

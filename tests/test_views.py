@@ -183,14 +183,15 @@ def test_every_metric_computes_for_every_dimension_it_offers(demo):
 
 
 def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
-    """The tables built at load (metrics.rollups: billing_months, ticket_months, visit_coverage, customer_counts,
-    ticket_backlog (backlog and backlog ageing); the tier snapshots with their running revenue totals,
-    early_warning_inputs and the SLA outcome times in ticket_facts; read when rollups are on) against the row-level path (off), for every window shape: 1, 2, 3 months, year to date,
-    12, 24 and 36 months, windows starting and ending mid-month, a window inside one month; with filters on tier,
-    region, area, channel, voltage and account manager; overall, by region, tier, voltage, account manager, month,
-    ticket type and category, and with a tier filter also by week and quarter, so every metric is compared with a
-    tier filter, by tier and by month with a tier filter; sums of monthly sums may differ from the row-level sum in
-    the last floating-point digits, hence rtol 1e-12."""
+    """The tables built at load (metrics.rollups: billing_months, ticket_months and their copies per region,
+    visit_coverage, customer_counts, ticket_backlog (backlog and backlog ageing); the tier snapshots with their
+    running revenue totals, early_warning_inputs and the SLA outcome times in ticket_facts; read when rollups are
+    on) against the row-level path (off), for every window shape: 1, 2, 3 months, year to date, 12, 24 and 36
+    months, windows starting and ending mid-month, a window inside one month; with filters on tier, region, area,
+    channel, voltage and account manager; overall, by region, tier, voltage, account manager, month, ticket type and
+    category, and with a tier filter also by week and quarter, so every metric is compared with a tier filter, by
+    tier and by month with a tier filter; sums of monthly sums may differ from the row-level sum in the last
+    floating-point digits, hence rtol 1e-12."""
     from metrics import CATALOGUE, DEFAULT_SETTINGS, MetricSettings
     from metrics.facts import ticket_rollup
     from metrics.query import Params
@@ -215,10 +216,11 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
                Filters(start=dt.date(2026, 2, 14), end=dt.date(2026, 7, 9), account_managers=(manager,)),
                Filters(start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30), channels=("hotline", "online"),
                        account_managers=(manager,), voltages=(0.4,))]
-    # The ticket roll-up answers some of these windows (so the comparison below covers it), the facts the others.
+    # The ticket roll-ups answer some of these windows, the one per region alone (no filter but region and tiers)
+    # and the whole one (voltage, area, channel), so the comparison below covers both; the facts the others.
     answering = {(ticket_rollup(Params(demo), f, by, DEFAULT_SETTINGS) or (None,))[0]
-                 for f in windows for by in ((), ("quarter",))}
-    assert answering == {"ticket_months", None}
+                 for f in windows for by in ((), ("quarter",), ("voltage_kv",))}
+    assert answering == {"ticket_months_by_region", "ticket_months", None}
     compared = set()
     for f in windows:
         for metric in CATALOGUE.values():
@@ -375,8 +377,9 @@ def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path, monkeyp
     full = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").df() for t in tables}
     # ticket_backlog is kept per ticket, not per month end: an append of 2026-09 rebuilds its tickets created from
     # then; the one-copy roll-ups rebuild the months from 2026-07 on (their 3 letters reach 2026-09's end).
-    touched = {"ticket_backlog": "created_at >= DATE '2026-09-01'", "billing_months": "month >= DATE '2026-07-01'",
-               "ticket_months": "month >= DATE '2026-07-01'"}
+    touched = {"ticket_backlog": "created_at >= DATE '2026-09-01'",
+               **{t: "month >= DATE '2026-07-01'" for t in ("billing_months", "ticket_months", "billing_months_by_region",
+                                                           "ticket_months_by_region")}}
     for t in tables:  # the slices an append of 2026-09 touches read wrong; the earlier ones stay
         if t == "customer_month_ends":
             con.execute("UPDATE customer_month_ends SET billed_to_2026_09 = -1, tier_2026_09 = 'none'")
