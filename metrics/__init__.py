@@ -11,7 +11,7 @@ from metrics.filters import Filters
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings, SlaTargets, TierBoundaries
 
 # The query model (derived tables) the metrics expect; the importer writes it into model_info.
-MODEL_VERSION = 21
+MODEL_VERSION = 22
 
 
 class WarehouseOutdated(RuntimeError):

@@ -245,14 +245,23 @@ def sla_cutoff(p: Params, f: Filters) -> str:
     return f"({p(f.end)}::DATE + INTERVAL 1 DAY)"
 
 
-def ticket_parts_rows(p: Params, f: Filters, where: str = "true") -> str:
-    """The window's tickets (those also meeting `where`, over ticket_facts' columns), each with its parts
-    (TICKET_PARTS) and its SLA outcome times under the names the roll-up's months have (sla_met_month,
-    sla_breached_month): what measures over ticket parts read ticket by ticket. The flag `substantiated` is left out:
-    its part of the same name (0/1) takes its place."""
-    return (f"(SELECT t.* EXCLUDE (substantiated), t.sla_met_after AS sla_met_month, "
-            f"t.sla_breached_after AS sla_breached_month, "
-            f"{ticket_parts_select('t')} FROM ticket_facts t WHERE {between(p, 't.created_at', f)} AND ({where}))")
+def ticket_parts_rows(p: Params, f: Filters, pieces: tuple[tuple[str, str], ...] = (("ticket_facts", "true"),)) -> str:
+    """The window's tickets, each with its parts (TICKET_PARTS) and its SLA outcome times under the names the
+    roll-up's months have (sla_met_month, sla_breached_month): what measures over ticket parts read ticket by
+    ticket. `pieces`: (table with ticket_facts' columns, condition on them) whose rows in the window are read, one
+    after another (disjoint sets of tickets). The flag `substantiated` is left out: its part of the same name (0/1)
+    takes its place."""
+    return "(" + " UNION ALL ".join(
+        f"SELECT t.* EXCLUDE (substantiated), t.sla_met_after AS sla_met_month, t.sla_breached_after AS "
+        f"sla_breached_month, {ticket_parts_select('t')} FROM {table} t "
+        f"WHERE {between(p, 't.created_at', f)} AND ({where})" for table, where in pieces) + ")"
+
+
+# A ticket whose SLA outcome became known in a later month than the one it was created in (a few percent of them):
+# ticket_late_outcomes holds them (metrics.rollups.build_ticket_late_outcomes). Of a window's whole months, only
+# such tickets can have become known in the month a mid-month cut-off falls in, after those months.
+LATE_OUTCOME = ("date_trunc('month', {t}.sla_met_after) > date_trunc('month', {t}.created_at) OR "
+                "date_trunc('month', {t}.sla_breached_after) > date_trunc('month', {t}.created_at)")
 
 
 def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) -> list[tuple[str, Grouping]]:
@@ -266,20 +275,20 @@ def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) ->
     The roll-up keeps the month an SLA outcome became known, and the measures compare it with the window's cut-off
     (sla_cutoff) only. A month before the cut-off's month is before it, a later one after it; only outcomes known in
     the cut-off's own month, when the cut-off falls inside one (a window ending mid-month), cannot be told from the
-    month: those tickets of the whole months are read ticket by ticket too, and left out of the months' rows."""
+    month: those tickets of the whole months are read ticket by ticket too (from ticket_late_outcomes, which holds
+    every ticket known in a later month than its own), and left out of the months' rows."""
     found = ticket_rollup(p, f, by, settings)
     if found is not None:
         table, tier = found
         g, _join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=tier)
         return [(f"FROM {table} t WHERE {month_between(p, 't.month', f)} AND {conditions}", g)]
     sources = []
-    rows_where = "true"  # with the whole months read from ticket_months: the other tickets
+    pieces: tuple[tuple[str, str], ...] = (("ticket_facts", "true"),)  # with whole months from a roll-up: the rest
     inner = inner_months(f)
     inner_tier = rollup_tier_sql(p, f, by, settings, "t.month") if inner is not None else None
     if inner is not None and inner_tier is not None:
         first, last = inner
         g, _join, conditions = fact_scope(p, f, by, settings, "t", "t.month", TICKET_COLUMNS, rollup_tier=inner_tier)
-        in_inner = f"t.created_at >= {p(first)}::DATE AND t.created_at < {p(last)}::DATE + INTERVAL 1 DAY"
         known_in, known_in_rows = "false", "false"
         cut = f.end + dt.timedelta(days=1)
         if cut.day != 1:  # the cut-off falls inside a month: that month's outcomes are read ticket by ticket
@@ -291,10 +300,16 @@ def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) ->
         sources.append((f"FROM {month_rollup('tickets', f, by)} t "
                         f"WHERE {month_between(p, 't.month', f.window(first, last))} "
                         f"AND {conditions} AND NOT ({known_in})", g))
-        rows_where = f"NOT ({in_inner}) OR {known_in_rows}"
+        # the days before and after the whole months, each a range of ticket_facts' rows (read apart, each prunes),
+        # and of the whole months' tickets those known in the cut-off's month, all of them late (LATE_OUTCOME)
+        pieces = ((("ticket_facts", f"t.created_at < {p(first)}::DATE"),) if f.start < first else ()) + (
+            (("ticket_facts", f"t.created_at >= {p(last)}::DATE + INTERVAL 1 DAY"),) if last < f.end else ()) + (
+            (("ticket_late_outcomes", f"t.created_at >= {p(first)}::DATE AND t.created_at < {p(last)}::DATE + "
+                                      f"INTERVAL 1 DAY AND ({known_in_rows})"),) if known_in_rows != "false" else ())
     g, join, conditions = fact_scope(p, f, by, settings, "t", "t.created_at", TICKET_COLUMNS,
                                      "t.month_tier" if month_tiers_answer(p, f, by, settings) else None)
-    sources.append((f"FROM {ticket_parts_rows(p, f, rows_where)} t {join} WHERE {conditions}", g))
+    if pieces:
+        sources.append((f"FROM {ticket_parts_rows(p, f, pieces)} t {join} WHERE {conditions}", g))
     return sources
 
 

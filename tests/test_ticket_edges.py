@@ -86,3 +86,14 @@ def test_sla_outcomes_known_in_the_cut_off_month_are_read_ticket_by_ticket(hand,
     assert (frame["numerator"].iloc[0], frame["denominator"].iloc[0]) == (met, known)
     assert compute(hand, "tickets", f)["value"].iloc[0] == 2  # T7, T8
     pd.testing.assert_frame_equal(frame, compute(hand, "sla_compliance", f, settings=ROW_LEVEL), check_dtype=False)
+
+
+def test_the_late_outcomes_are_the_tickets_whose_sla_outcome_became_known_in_a_later_month(hand):
+    """T7 (connection, created 2024-09-27, met when resolved on 10-10) and T5 (inquiry, created 2024-12-31 20:00,
+    never resolved: breached 24 h later, on 2025-01-01) became known in a later month than they were created in;
+    T8 (created and met in October), T6 (breached on 12-02), T10 (breached on 2023-12-21) and the repairs and
+    complaints resolved within their month did not. A window ending mid-October reads T7 from this table."""
+    late = [row[0] for row in hand.execute("SELECT ticket_id FROM ticket_late_outcomes ORDER BY ticket_id").fetchall()]
+    assert late == ["T5", "T7"]
+    sources = ticket_parts_sources(Params(hand), window("2024-08-15", "2024-10-09"), (), MetricSettings())
+    assert "ticket_late_outcomes" in sources[-1][0]

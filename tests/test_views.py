@@ -236,6 +236,9 @@ def test_tables_built_at_load_give_exactly_the_row_level_numbers(demo):
                      cohort_retention, rising_accounts, backlog_ageing):
             pd.testing.assert_frame_equal(view(demo, f), view(demo, f, direct), rtol=1e-12, check_dtype=False,
                                           obj=view.__name__)
+        for duration in ("response_hours", "resolution_hours", "arrival_minutes"):
+            pd.testing.assert_frame_equal(duration_distribution(demo, f, duration),
+                                          duration_distribution(demo, f, duration, direct), obj=duration)
     for metric in CATALOGUE.values():
         if metric.id != "training_hours_per_staff":  # the region filter is its only one
             assert {((), True), (("tier",), False), (("tier",), True), (("month",), True)} <= {
@@ -377,7 +380,7 @@ def test_rebuilding_given_months_gives_the_full_build(demo_db, tmp_path, monkeyp
     full = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").df() for t in tables}
     # ticket_backlog is kept per ticket, not per month end: an append of 2026-09 rebuilds its tickets created from
     # then; the one-copy roll-ups rebuild the months from 2026-07 on (their 3 letters reach 2026-09's end).
-    touched = {"ticket_backlog": "created_at >= DATE '2026-09-01'",
+    touched = {**{t: "created_at >= DATE '2026-09-01'" for t in ("ticket_backlog", "ticket_late_outcomes")},
                **{t: "month >= DATE '2026-07-01'" for t in ("billing_months", "ticket_months", "billing_months_by_region",
                                                            "ticket_months_by_region")}}
     for t in tables:  # the slices an append of 2026-09 touches read wrong; the earlier ones stay
