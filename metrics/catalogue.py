@@ -213,6 +213,32 @@ def compute_many(con: duckdb.DuckDBPyConnection, metric_ids: tuple[str, ...] | l
                             by, inputs) for m in chosen}
 
 
+def compute_sets(con: duckdb.DuckDBPyConnection, metric_ids: tuple[str, ...] | list[str], filters: Filters,
+                 bys: tuple[tuple[str, ...], ...] | list[tuple[str, ...]], settings: MetricSettings = DEFAULT_SETTINGS,
+                 inputs: LoadedInputs | None = None) -> dict[tuple[str, ...], dict[str, pd.DataFrame]]:
+    """compute_many for each of several `by`s of the same filters, {by: {metric id: frame}}, each frame equal to
+    `compute`'s. The duration quantiles among them come from one query grouping the window's tickets by every `by`
+    at once where they read the same rows (process.duration_quantiles_by: the scorecard's median for the scope and
+    by region); the other metrics as compute_many gives them, one `by` after another."""
+    bys = tuple(dict.fromkeys(tuple(by) for by in bys))
+    chosen = [_checked(metric_id, bys[0] if bys else ()) for metric_id in dict.fromkeys(metric_ids)]
+    for by in bys[1:]:
+        for metric in chosen:
+            _checked(metric.id, by)
+    inputs = inputs or loaded_inputs(con)
+    out: dict[tuple[str, ...], dict[str, pd.DataFrame]] = {by: {} for by in bys}
+    quantiles = [m for m in chosen if m.quantile is not None]
+    if quantiles:
+        got = process.duration_quantiles_by(con, filters, bys, settings, [m.quantile for m in quantiles
+                                                                           if m.quantile is not None])
+        for by in bys:
+            out[by].update({m.id: _finished(m, frame, filters, by, inputs) for m, frame in zip(quantiles, got[by])})
+    others = [m.id for m in chosen if m.quantile is None]
+    for by in bys if others else ():
+        out[by].update(compute_many(con, others, filters, by, settings, inputs))
+    return out
+
+
 def without_inputs(metric: Metric, frame: pd.DataFrame, f: Filters, by: tuple[str, ...],
                    inputs: LoadedInputs) -> pd.Series:
     """Which rows are "no data" (SPEC 5.7): all of them when an input the metric needs is absent from every loaded

@@ -59,14 +59,14 @@ TICKET_COLUMNS = fact_columns("t", TICKET_DIMENSIONS)
 def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact: str, alias: str,
                    time_column: str | None, window: str, columns: dict[str, str], where: str = "true",
                    tier_in_fact: str | None = None, having: str = "",
-                   rollup_tier: RollupTier | None = None) -> pd.DataFrame:
+                   rollup_tier: RollupTier | None = None, sets: tuple[tuple[str, ...], ...] = ()) -> pd.DataFrame:
     """Aggregate a fact table that carries customer attributes, so filters need no join with customers.
     Tiers are joined as of the window's end, or each period's end under a time grain (breakdown_tier_date), unless
     the table carries them: `tier_in_fact`, an expression over its rows giving the tiers the query needs (a roll-up
     row's tier for the tier date, or ticket_facts' month_tier), chosen for that, or `rollup_tier` (a one-copy
     roll-up's, rollup_tier_sql: grouped and filtered by its code). `having` (a condition on the aggregates) applies
-    only when there are groups."""
-    g, join, conditions = fact_scope(p, f, by, settings, alias, time_column, columns, tier_in_fact, rollup_tier)
+    only when there are groups. `sets`: group by each of these subsets of `by` at once (Grouping.sets)."""
+    g, join, conditions = fact_scope(p, f, by, settings, alias, time_column, columns, tier_in_fact, rollup_tier, sets)
     sql = f"""
         SELECT {g.select}{measures}
         FROM {fact} {alias} {join}
@@ -77,13 +77,14 @@ def fact_aggregate(con, f: Filters, by, settings, p: Params, measures: str, fact
 
 def fact_scope(p: Params, f: Filters, by, settings: MetricSettings, alias: str, time_column: str | None,
                columns: dict[str, str], tier_in_fact: str | None = None,
-               rollup_tier: RollupTier | None = None) -> tuple[Grouping, str, str]:
+               rollup_tier: RollupTier | None = None,
+               sets: tuple[tuple[str, ...], ...] = ()) -> tuple[Grouping, str, str]:
     """How fact_aggregate reads a fact's rows for `f` and `by`: the grouping, the JOIN clause (the tier join, when
     the rows do not carry the tiers the query needs) and the customer filters and tier filter."""
     if rollup_tier is not None:
         tier_in_fact = rollup_tier.tier
     g = Grouping(tuple(by), time_column, {**columns, "tier": tier_in_fact} if tier_in_fact else columns,
-                 {"tier": rollup_tier.code} if rollup_tier is not None else {})
+                 {"tier": rollup_tier.code} if rollup_tier is not None else {}, sets)
     if tier_in_fact:
         tiers = rollup_tier.condition if rollup_tier is not None else tier_condition(p, f, tier_in_fact)
         return g, "", f"{customer_conditions(p, f, alias)} AND {tiers}"
@@ -391,10 +392,12 @@ def month_tiers_answer(p: Params, f: Filters, by, settings: MetricSettings) -> b
 
 
 def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "true", apply_ticket_types: bool = True,
-                     p: Params | None = None, rollup: TicketRollup | None = None, having: str = ""):
+                     p: Params | None = None, rollup: TicketRollup | None = None, having: str = "",
+                     sets: tuple[tuple[str, ...], ...] = ()):
     """Aggregates over tickets created in the window, tiers as of the window's end or each period's end. With
     `rollup` (a metric over additive parts), from the ticket roll-up where it answers the query, else the same
-    measures over each ticket's parts; otherwise `measures` over ticket_facts rows (quantiles)."""
+    measures over each ticket's parts; otherwise `measures` over ticket_facts rows (quantiles), grouped by each of
+    `sets` at once when given (subsets of `by` that read the same rows: same_rows_for)."""
     p = p or Params(con)
     types = ticket_conditions(p, f, "t", apply_ticket_types)
     found = ticket_rollup(p, f, by, settings) if rollup is not None else None
@@ -409,7 +412,14 @@ def ticket_aggregate(con, f, by, settings, measures: str = "", where: str = "tru
         fact = ticket_parts_rows(p, f)
     return fact_aggregate(con, f, by, settings, p, measures, fact, "t", "t.created_at",
                           between(p, "t.created_at", f), TICKET_COLUMNS, f"{types} AND {where}", having=having,
-                          tier_in_fact="t.month_tier" if month_tiers_answer(p, f, by, settings) else None)
+                          tier_in_fact="t.month_tier" if month_tiers_answer(p, f, by, settings) else None, sets=sets)
+
+
+def same_rows_for(bys) -> bool:
+    """Whether a fact query under each of these `by`s reads the same rows with the same tiers (fact_scope), so that
+    one query can group them by each (GROUPING SETS): none has a time grain (tiers as of each period's end) and all
+    or none break down by tier."""
+    return all(grain_of(by) is None for by in bys) and len({"tier" in by for by in bys}) <= 1
 
 
 def inner_months(f: Filters) -> tuple[dt.date, dt.date] | None:

@@ -16,6 +16,7 @@ from metrics.facts import (
     fact_aggregate,
     per_period,
     ratio,
+    same_rows_for,
     sla_cutoff,
     ticket_aggregate,
     ticket_parts_figure,
@@ -24,7 +25,7 @@ from metrics.facts import (
 )
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
-from metrics.query import Grouping, Params, between, fact_filters, run, ticket_conditions
+from metrics.query import Grouping, Params, between, fact_filters, grouping_set_id, run, ticket_conditions
 from metrics.settings import DEFAULT_SETTINGS, DEFAULT_SLA, MetricSettings, SlaTargets
 
 tickets = ticket_parts_metric("Tickets created in the window.", TicketRollup(f"{total('tickets')} AS value"))
@@ -62,6 +63,18 @@ def duration_quantiles(con, f, by, settings, wanted: Sequence[Quantile]) -> list
     fraction (DuckDB computes the list once: the median and p90 of a duration cost what one of them does).
     Nothing is kept between calls: the same connection can see other rows next time (st.cache_data caches the
     app's)."""
+    return duration_quantiles_by(con, f, (tuple(by),), settings, wanted)[tuple(by)]
+
+
+def duration_quantiles_by(con, f, bys, settings,
+                          wanted: Sequence[Quantile]) -> dict[tuple[str, ...], list[pd.DataFrame]]:
+    """duration_quantiles under each of several `by`s (e.g. the whole scope and by region), from one scan grouping
+    the window's tickets by each of them (GROUPING SETS) when they read the same rows (facts.same_rows_for), else
+    one query each. Each group's values are the same values either way, so each quantile is too (measured at 1 M
+    customers over 24 months, the whole scope's median and the regions' 0.42 s one after another, 0.32 s at once)."""
+    bys = tuple(dict.fromkeys(tuple(by) for by in bys))
+    if len(bys) > 1 and not same_rows_for(bys):
+        return {by: duration_quantiles_by(con, f, (by,), settings, wanted)[by] for by in bys}
     # Over each duration's whole seconds (ticket_facts' <duration>_seconds, the hours' own numerator): integers
     # bit-pack to a third of the hours' doubles, so a fresh process reads a third of the bytes (a 24-month median at
     # 1 M customers 0.18-0.22 s to 0.13-0.15 s cold); the hours are the quantile / 3600.
@@ -78,10 +91,15 @@ def duration_quantiles(con, f, by, settings, wanted: Sequence[Quantile]) -> list
          ", ".join(f"quantile_cont(t.{seconds[column]}, [{', '.join(repr(float(q)) for q in qs)}])[{i + 1}] / 3600.0 "
                    f"AS {column}_{i}" for i in range(len(qs))))
         for column, qs in fractions.items())
-    frame = ticket_aggregate(con, f, by, settings, measures)
-    by = list(by)
-    return [frame[[*by, names[(w.column, w.q)]]].rename(columns={names[(w.column, w.q)]: "value"})
-            .astype({"value": "float64"}) for w in wanted]
+    union = tuple(dict.fromkeys(d for by in bys for d in by))
+    frame = ticket_aggregate(con, f, union, settings, measures, sets=bys if len(bys) > 1 else ())
+    out = {}
+    for by in bys:
+        rows = frame if len(bys) == 1 else (
+            frame[frame["grouping_set"] == grouping_set_id(union, by)].reset_index(drop=True))
+        out[by] = [rows[[*by, names[(w.column, w.q)]]].rename(columns={names[(w.column, w.q)]: "value"})
+                   .astype({"value": "float64"}) for w in wanted]
+    return out
 
 
 def _quantile(column: Literal["response_hours", "resolution_hours"], q: float):

@@ -320,29 +320,43 @@ def month_between(p: Params, column: str, f: Filters) -> str:
 class Grouping:
     """SELECT and GROUP BY pieces for whitelisted `by` dimensions over one fact's columns; `grouped`, for a dimension
     whose column is a function of a cheaper expression (a roll-up's tier name of its tier code), that expression to
-    group by."""
+    group by. With `sets` (each a subset of `by`), the rows are grouped by each of them at once (GROUPING SETS), and
+    the column `grouping_set` tells which set a row is of (grouping_set_id)."""
 
     by: tuple[str, ...]
     time_column: str | None
     columns: dict[str, str] = field(default_factory=dict)
     grouped: dict[str, str] = field(default_factory=dict)
+    sets: tuple[tuple[str, ...], ...] = ()
 
     def expr(self, dim: str) -> str:
         if dim in TIME_GRAINS:
             return f"CAST(date_trunc('{dim}', {self.time_column}) AS DATE)"
         return self.columns.get(dim, dim)
 
+    def _keys(self, dims) -> str:
+        return ", ".join(self.grouped.get(d, self.expr(d)) for d in dims)
+
     @property
     def select(self) -> str:
-        return "".join(f"{self.expr(d)} AS {d}, " for d in self.by)
+        which = f"GROUPING({self._keys(self.by)}) AS grouping_set, " if self.sets and self.by else ""
+        return "".join(f"{self.expr(d)} AS {d}, " for d in self.by) + which
 
     @property
     def group(self) -> str:
-        return f"GROUP BY {', '.join(self.grouped.get(d, self.expr(d)) for d in self.by)}" if self.by else ""
+        if self.sets:
+            return f"GROUP BY GROUPING SETS ({', '.join(f'({self._keys(s)})' for s in self.sets)})"
+        return f"GROUP BY {self._keys(self.by)}" if self.by else ""
 
     @property
     def order(self) -> str:
         return f"ORDER BY {', '.join(self.by)}" if self.by else ""
+
+
+def grouping_set_id(by: tuple[str, ...], grouped: tuple[str, ...]) -> int:
+    """The `grouping_set` (SQL GROUPING over all of `by`) of the rows grouped by `grouped`: a bit for each dimension of
+    `by` left out, the first the highest."""
+    return sum(1 << (len(by) - 1 - i) for i, d in enumerate(by) if d not in grouped)
 
 
 def periods(start: dt.date, end: dt.date, grain: str) -> list[tuple[dt.date, dt.date, dt.date]]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute, compute_many, from_regions
+from metrics.catalogue import CATALOGUE, PERSPECTIVES, compute, compute_many, compute_sets, from_regions
 from metrics.facts import inner_months, rollup_tier_sql, ticket_rollup
 from metrics.filters import Filters
 from metrics.inputs import LoadedInputs, loaded_inputs
@@ -283,15 +283,21 @@ def _figures(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     metric_ids = [kpi.metric for _, kpi in config.kpis()]
     from_parts = [m for m in metric_ids if CATALOGUE[m].parts is not None]
     regional = metric_ids if with_league else (from_parts if now_has_data else [])
+    whole = [m for m in metric_ids if m not in from_parts] if now_has_data else []
+    # a duration quantile wanted for the scope and by region: one query groups the window's tickets by both
+    both = [m for m in whole if m in regional and CATALOGUE[m].quantile is not None]
     jobs: dict[str, list[Callable[[duckdb.DuckDBPyConnection], Any]]] = {
-        "now": metric_jobs([m for m in metric_ids if m not in from_parts], f, (), settings, inputs)
-        if now_has_data else [],
+        "now": metric_jobs([m for m in whole if m not in both], f, (), settings, inputs),
         "earlier": metric_jobs(metric_ids, before, (), settings, inputs) if before_had_data else [],
-        "by_region": metric_jobs(regional, f, ("region",), settings, inputs) if regional else [],
+        "by_region": metric_jobs([m for m in regional if m not in both], f, ("region",), settings, inputs),
+        "both": [partial(compute_sets, metric_ids=both, filters=f, bys=((), ("region",)), settings=settings,
+                         inputs=inputs)] if both else [],
         "with_data": [lambda c: regions_with_data(c, f, settings, inputs)] if with_league else []}
     results = iter(in_parallel(con, [job for batch in jobs.values() for job in batch]))
     got = {name: [next(results) for _ in batch] for name, batch in jobs.items()}
-    now, earlier, by_region = merged(got["now"]), merged(got["earlier"]), merged(got["by_region"])
+    sets = got["both"][0] if both else {(): {}, ("region",): {}}
+    now, earlier = merged([*got["now"], sets[()]]), merged(got["earlier"])
+    by_region = merged([*got["by_region"], sets[("region",)]])
     if now_has_data:
         now.update({m: from_regions(m, by_region[m], f, inputs) for m in from_parts})
     return _Figures(inputs, now, earlier, by_region, got["with_data"][0] if with_league else None)
