@@ -120,11 +120,12 @@ def _survey_input_sql(e: str, accounts: str) -> str:
 
 def _visit_input_sql(e: str, accounts: str, since: str | None = None) -> str:
     """customer_key, last_visit: each account's last visit up to `e` (after the day `since` only, when given), and
-    visit_before_month, its last visit before the first day of e's month."""
+    visit_before_month, its last visit before the first day of e's month. From visit_facts by key (stored by region,
+    then date: a few days' range reads its row groups), not the visits by text id (3.8 M rows read at 1 M)."""
     return f"""
         SELECT a.customer_key, max(v.visited_on) AS last_visit,
                max(v.visited_on) FILTER (WHERE v.visited_on < date_trunc('month', {e}::DATE)) AS visit_before_month
-        FROM visits v JOIN {accounts} a USING (customer_id)
+        FROM visit_facts v JOIN {accounts} a USING (customer_key)
         WHERE v.visited_on <= {e}::DATE {f'AND v.visited_on > {since}' if since else ''} GROUP BY ALL"""
 
 
@@ -307,10 +308,11 @@ def early_warning(con, f: Filters, settings: MetricSettings = DEFAULT_SETTINGS) 
         JOIN customer_facts c USING (customer_key)
         WHERE {customers}"""
     # VIP first, then by number of reasons and revenue, ties by customer_id: customer_key is numbered in customer_id
-    # order. Sorted here, on numbers: DuckDB sorting the rows with their text took longer than the query.
-    frame = run(con, listed, p).sort_values(["key_tier", "reason_count", "revenue_12m", "customer_key"],
-                                            ascending=[True, False, False, True], ignore_index=True)
-    return frame.drop(columns=["key_tier", "customer_key"])
+    # order. Sorted by DuckDB on these numbers: pandas taking 108 k rows of text columns into order took 0.2-0.37 s
+    # at 1 M customers, DuckDB's sort 0.03-0.1 s.
+    ordered = (f"{listed} ORDER BY key_tier, reason_count DESC, revenue_12m DESC NULLS LAST, "
+               f"customer_key")
+    return run(con, ordered, p).drop(columns=["key_tier", "customer_key"])
 
 
 def survey_dimensions(con, f: Filters, by: tuple[str, ...] = (),

@@ -92,6 +92,18 @@ def test_early_warning_reasons(hand):
     assert year_end["reasons"].tolist() == ["no visit since 2024-05-01"]
 
 
+def test_early_warning_lists_vip_first_then_by_reasons_then_revenue_ties_by_customer_id(demo):
+    """The order the list is read in (SPEC 5.7): VIP accounts before key ones, then more reasons first, then more
+    revenue, ties by customer id; a window ending on a month end and one ending inside a month."""
+    for end in (dt.date(2026, 6, 30), dt.date(2026, 6, 17)):
+        frame = early_warning(demo, Filters(start=dt.date(2026, 1, 1), end=end))
+        assert len(frame) > 20 and set(frame["tier"]) == {"VIP", "key"}
+        ordered = frame.assign(key_tier=frame["tier"] == "key").sort_values(
+            ["key_tier", "reason_count", "revenue_12m", "customer_id"], ascending=[True, False, False, True],
+            ignore_index=True).drop(columns="key_tier")
+        pd.testing.assert_frame_equal(frame, ordered)
+
+
 def test_survey_dimensions(hand, year2024):
     frame = survey_dimensions(hand, year2024).set_index("dimension")
     assert frame.loc["overall", "mean_score"] == pytest.approx((5 + 3 + 4) / 3)
