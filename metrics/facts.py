@@ -217,8 +217,8 @@ class TicketRollup:
 def ticket_parts_figure(con, f: Filters, by, settings: MetricSettings, rollup: TicketRollup,
                         p: Params | None = None) -> pd.DataFrame:
     """A ticket metric declared as a TicketRollup: its measures over the window's tickets, and the ratio of them when
-    it is one. Over whole months ticket_months answers (ticket_aggregate); over any other window its whole months come
-    from ticket_months and the rest ticket by ticket (ticket_parts_together, as for several metrics at once)."""
+    it is one. Over whole months a ticket roll-up answers (ticket_aggregate, month_rollup); over any other window its
+    whole months come from one and the rest ticket by ticket (ticket_parts_together, as for several metrics at once)."""
     p = p or Params(con)
     if whole_months(f) is None:
         together = ticket_parts_together(con, f, by, settings, p, {"figure": rollup})
@@ -268,8 +268,9 @@ LATE_OUTCOME = ("date_trunc('month', {t}.sla_met_after) > date_trunc('month', {t
 def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) -> list[tuple[str, Grouping]]:
     """FROM ... WHERE ... of the rows a ticket metric's measures read for `f` (the customer filters and tiers applied,
     not the ticket conditions), and how to group them by `by`, as ticket_aggregate reads them (fact_scope), in one or
-    more sets of rows whose sums add up to the window's: ticket_months where it answers (ticket_rollup); for a window
-    starting or ending mid-month, its whole months from ticket_months where it answers them (rollup_tier_sql, the
+    more sets of rows whose sums add up to the window's: a ticket roll-up where it answers (ticket_rollup, the
+    smallest that keeps the query's attributes: month_rollup); for a window starting or ending mid-month, its whole
+    months from one where it answers them (rollup_tier_sql, the
     tiers as of the window's end or each month's) and the rest ticket by ticket; else each ticket's parts
     (ticket_parts_rows).
 
@@ -317,7 +318,7 @@ def ticket_parts_sources(p: Params, f: Filters, by, settings: MetricSettings) ->
 def ticket_parts_together(con: duckdb.DuckDBPyConnection, f: Filters, by, settings: MetricSettings, p: Params,
                           rollups: dict[str, TicketRollup]) -> dict[str, pd.DataFrame] | None:
     """Several ticket metrics' frames (metric id -> what ticket_parts_figure gives), their rows read once (the sets
-    of rows ticket_parts_sources gives: the window's rows of ticket_months, or over a window starting or ending
+    of rows ticket_parts_sources gives: the window's rows of a ticket roll-up, or over a window starting or ending
     mid-month its whole months' rows and the rest of its tickets' parts), filtered and grouped as every metric's own
     query would, summed per group, per the metrics' row conditions (ticket types, `where`) and per SLA outcome
     (before the cut-off, on or after it, none) into a temporary table; each metric's measures then run over that

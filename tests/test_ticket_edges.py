@@ -1,6 +1,6 @@
-"""Ticket metrics over windows that start or end mid-month: the whole months inside from ticket_months, the days
+"""Ticket metrics over windows that start or end mid-month: the whole months inside from a ticket roll-up, the days
 before and after them ticket by ticket, and the tickets whose SLA outcome became known in the month the window's
-cut-off falls in (metrics.facts.ticket_parts_sources), counted by hand on the hand warehouse (tests/conftest.py)
+cut-off falls in, from ticket_late_outcomes (metrics.facts.ticket_parts_sources), counted by hand on the hand warehouse (tests/conftest.py)
 and checked against the row-level path."""
 
 from __future__ import annotations
