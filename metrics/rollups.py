@@ -318,41 +318,42 @@ def build_revenue_retention_months(con: duckdb.DuckDBPyConnection, months: Itera
         GROUP BY ALL ORDER BY r.as_of""", months)
 
 
+def _ticket_subset(con: duckdb.DuckDBPyConnection, table: str, select: str, order: str | None,
+                   months: Iterable[dt.date] | None) -> None:
+    """Keep `table`, a subset of ticket_facts' rows (`select`, a SELECT over ticket_facts t ending in its WHERE), in
+    `order` if given: whole, or with `months` (an append) the tickets created from the earliest of them on deleted and
+    inserted again from ticket_facts (which the append rebuilt from then on), after the others. `table` is one of
+    this module's names, never text a user gave."""
+    ordered = f"ORDER BY {order}" if order else ""
+    if months is None or not _exists(con, table):
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS {select} {ordered}")
+        return
+    since = min(months)
+    con.execute(f"DELETE FROM {table} WHERE created_at >= $since", {"since": since})
+    con.execute(f"INSERT INTO {table} {select} AND t.created_at >= $since {ordered}", {"since": since})
+
+
 def build_ticket_backlog(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
     """ticket_backlog: the tickets in the backlog at the end of some day (metrics.facts.EVER_IN_BACKLOG) with the
-    columns a backlog query reads (BACKLOG_COLUMNS), in the order they leave it (BACKLOG_ORDER). With `months` (an
-    append), the tickets created from the earliest of them on are deleted and inserted again from ticket_facts (which
-    the append rebuilt from then on); they go after the others, most of them among the last to leave anyway."""
+    columns a backlog query reads (BACKLOG_COLUMNS), in the order they leave it (BACKLOG_ORDER); an append puts its
+    tickets after the others (_ticket_subset), most of them among the last to leave anyway."""
     from metrics.facts import BACKLOG_COLUMNS, BACKLOG_ORDER, EVER_IN_BACKLOG
 
     select = (f"SELECT {', '.join(f't.{c}' for c in BACKLOG_COLUMNS)} FROM ticket_facts t "
               f"WHERE ({EVER_IN_BACKLOG.format(t='t')})")
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ticket_backlog' AND NOT temporary"
-                         ).fetchall()[0][0]
-    if months is None or not exists:
-        con.execute(f"CREATE OR REPLACE TABLE ticket_backlog AS {select} ORDER BY {BACKLOG_ORDER}")
-        return
-    since = min(months)
-    con.execute("DELETE FROM ticket_backlog WHERE created_at >= $since", {"since": since})
-    con.execute(f"INSERT INTO ticket_backlog {select} AND t.created_at >= $since ORDER BY {BACKLOG_ORDER}",
-                {"since": since})
+    _ticket_subset(con, "ticket_backlog", select, BACKLOG_ORDER, months)
 
 
 def build_ticket_late_outcomes(con: duckdb.DuckDBPyConnection, months: Iterable[dt.date] | None = None) -> None:
     """ticket_late_outcomes: the tickets whose SLA outcome became known in a later month than they were created in
-    (metrics.facts.LATE_OUTCOME), with every column of ticket_facts: a window ending inside a month reads from it
-    the tickets of its whole months known in that month (metrics.facts.ticket_parts_sources) instead of reading
-    every ticket of those months (3 % of the tickets at 1 M customers). With `months` (an append), the tickets
-    created from the earliest of them on are deleted and inserted again from ticket_facts."""
+    (metrics.facts.LATE_OUTCOME), with every column of ticket_facts, put in region order afterwards
+    (store_in_region_order). A window ending inside a month reads from it the tickets of its whole months known in
+    that month (metrics.facts.ticket_parts_sources) instead of reading every ticket of those months (3 % of the
+    tickets at 1 M customers)."""
     from metrics.facts import LATE_OUTCOME
 
     select = f"SELECT * FROM ticket_facts t WHERE ({LATE_OUTCOME.format(t='t')})"
-    if months is None or not _exists(con, "ticket_late_outcomes"):
-        con.execute(f"CREATE OR REPLACE TABLE ticket_late_outcomes AS {select}")
-        return
-    since = min(months)
-    con.execute("DELETE FROM ticket_late_outcomes WHERE created_at >= $since", {"since": since})
-    con.execute(f"INSERT INTO ticket_late_outcomes {select} AND t.created_at >= $since", {"since": since})
+    _ticket_subset(con, "ticket_late_outcomes", select, None, months)
 
 
 def month_end_column(measure: str, as_of: dt.date) -> str:
