@@ -228,18 +228,18 @@ def view(name: str, f: metrics.Filters, **kwargs) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False)
-def _scorecard(filters_json: str, file_key: tuple, _con) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The KPI rows, perspective scores and league table, from one set of computations (the league's figures by
-    region give the ratio KPIs' values too: metrics.scorecard.scorecard_and_league)."""
-    kpis, league = scorecard.scorecard_and_league(_con, scorecard.load_config(),
-                                                  metrics.Filters.model_validate_json(filters_json))
-    return kpis, scorecard.perspective_scores(kpis), league
+def _scorecard(filters_json: str, file_key: tuple, _con
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The KPI rows, perspective scores, league table and sparklines, from one batch of computations (the league's
+    figures by region give the ratio KPIs' values too: metrics.scorecard.scorecard_page)."""
+    page = scorecard.scorecard_page(_con, scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
+    return page.kpis, scorecard.perspective_scores(page.kpis), page.league, page.sparklines
 
 
 def scorecard_results(f: metrics.Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """KPI rows (value, target, status, score, previous, change) and the perspective and composite scores."""
     with reading() as generation:
-        kpis, perspectives, _league = _scorecard(f.model_dump_json(), generation.key, generation.con)
+        kpis, perspectives, _league, _trends = _scorecard(f.model_dump_json(), generation.key, generation.con)
         return kpis, perspectives
 
 
@@ -249,16 +249,11 @@ def league_table(f: metrics.Filters) -> pd.DataFrame:
         return _scorecard(f.model_dump_json(), generation.key, generation.con)[2]
 
 
-@st.cache_data(show_spinner=False)
-def _sparklines(filters_json: str, file_key: tuple, _con) -> dict[str, pd.DataFrame]:
-    return scorecard.sparklines(_con, scorecard.load_config(), metrics.Filters.model_validate_json(filters_json))
-
-
 def sparklines(f: metrics.Filters) -> dict[str, pd.DataFrame]:
     """Every scorecard KPI's last twelve whole months of the window (metrics.scorecard.sparkline_window), by metric
-    id."""
+    id (computed with the KPIs, scorecard_results)."""
     with reading() as generation:
-        return _sparklines(f.model_dump_json(), generation.key, generation.con)
+        return _scorecard(f.model_dump_json(), generation.key, generation.con)[3]
 
 
 @st.cache_data(show_spinner=False)

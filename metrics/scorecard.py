@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import duckdb
 import numpy as np
@@ -202,31 +202,58 @@ def previous_period(f: Filters) -> Filters:
     return f.window(dt.date(first // 12, first % 12 + 1, 1), end)
 
 
+@dataclass(frozen=True)
+class Job:
+    """A computation for in_parallel on a cursor of its own. `heavy`: one of the few that take most of the time (a
+    duration quantile sorts every ticket of its window), so started first, while the light ones fill the other
+    threads around it; listed after them, it would run alone at the end."""
+
+    run: Callable[[duckdb.DuckDBPyConnection], Any]
+    heavy: bool = False
+
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> Any:
+        return self.run(con)
+
+
 def in_parallel(con: duckdb.DuckDBPyConnection, jobs: list[Callable[[duckdb.DuckDBPyConnection], T]]) -> list[T]:
-    """Run independent computations on a few threads, each job on its own cursor: DuckDB releases the GIL while a
-    query runs, and most of the scorecard's queries are too small to keep both cores busy alone."""
+    """Run independent computations on a few threads, each job on its own cursor, the heavy Jobs first; the results
+    in the order of `jobs`. DuckDB releases the GIL while a query runs, and most of the scorecard's queries are too
+    small to keep both cores busy alone."""
+    order = sorted(range(len(jobs)), key=lambda i: not _heavy(jobs[i]))
     cursors = [con.cursor() for _ in jobs]
     try:
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            return list(pool.map(lambda job, cursor: job(cursor), jobs, cursors))
+            done = list(pool.map(lambda i: jobs[i](cursors[i]), order))
     finally:
         for cursor in cursors:
             cursor.close()
+    results: list[T] = [None] * len(jobs)  # type: ignore[list-item]  # each replaced below
+    for i, result in zip(order, done):
+        results[i] = result
+    return results
+
+
+def _heavy(job: object) -> bool:
+    return isinstance(job, Job) and job.heavy
 
 
 Frames = dict[str, pd.DataFrame]
 
 
+def heavy(metric_ids: list[str] | tuple[str, ...]) -> bool:
+    return any(CATALOGUE[m].quantile is not None for m in metric_ids)
+
+
 def metric_jobs(metric_ids: list[str], f: Filters, by: tuple[str, ...], settings: MetricSettings,
-                inputs: LoadedInputs) -> list[Callable[[duckdb.DuckDBPyConnection], Frames]]:
+                inputs: LoadedInputs) -> list[Job]:
     """Jobs for in_parallel computing the metrics for `f` and `by`, each giving {metric id: frame}: the ticket metrics
     over the ticket parts together in one (compute_many reads ticket_months once for them all), every other alone."""
     together = [m for m in metric_ids if CATALOGUE[m].ticket_rollup is not None]
-    jobs: list[Callable[[duckdb.DuckDBPyConnection], Frames]] = [
-        partial(_alone, metric_id=m, f=f, by=by, settings=settings, inputs=inputs)
-        for m in metric_ids if m not in together]
+    jobs = [Job(partial(_alone, metric_id=m, f=f, by=by, settings=settings, inputs=inputs), heavy([m]))
+            for m in metric_ids if m not in together]
     if together:
-        jobs.insert(0, partial(compute_many, metric_ids=together, filters=f, by=by, settings=settings, inputs=inputs))
+        jobs.insert(0, Job(partial(compute_many, metric_ids=together, filters=f, by=by, settings=settings,
+                                   inputs=inputs), heavy(together)))
     return jobs
 
 
@@ -259,21 +286,42 @@ def scorecard_and_league(con: duckdb.DuckDBPyConnection, config: ScorecardConfig
     return _kpi_rows(config, f, figures), _league_rows(config, f, figures.by_region, figures.with_data)
 
 
+class ScorecardPage(NamedTuple):
+    """What the scorecard page shows: the KPI rows (evaluate), the league table and each KPI's sparkline."""
+
+    kpis: pd.DataFrame
+    league: pd.DataFrame
+    sparklines: dict[str, pd.DataFrame]
+
+
+def scorecard_page(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
+                   settings: MetricSettings = DEFAULT_SETTINGS) -> ScorecardPage:
+    """scorecard_and_league and sparklines from one batch of jobs: the sparklines' queries fill the threads around the
+    X
+    ... s cold)."""
+    figures = _figures(con, config, f, settings, with_league=True, with_sparklines=True)
+    assert figures.with_data is not None and figures.trends is not None
+    return ScorecardPage(_kpi_rows(config, f, figures), _league_rows(config, f, figures.by_region, figures.with_data),
+                         {kpi.metric: figures.trends[kpi.metric] for _, kpi in config.kpis()})
+
+
 @dataclass(frozen=True)
 class _Figures:
     """The KPIs' frames a scorecard is made of: for the window (`now`) and the previous period (`earlier`), each
     metric's frame for the whole scope, absent when its window has no data; by region (all KPIs with the league,
-    else those read from it); with the league, the regions with data in the window."""
+    else those read from it); with the league, the regions with data in the window; with the sparklines, each KPI's
+    by month over sparkline_window."""
 
     inputs: LoadedInputs
     now: Frames
     earlier: Frames
     by_region: Frames
     with_data: set[str] | None
+    trends: Frames | None
 
 
 def _figures(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters, settings: MetricSettings,
-             with_league: bool) -> _Figures:
+             with_league: bool, with_sparklines: bool = False) -> _Figures:
     """All the computations in one batch of jobs on a few threads (in_parallel), after the two windows' has_data: a
     window without data is not computed (e.g. a previous period before the data)."""
     inputs = loaded_inputs(con)
@@ -286,13 +334,15 @@ def _figures(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     whole = [m for m in metric_ids if m not in from_parts] if now_has_data else []
     # a duration quantile wanted for the scope and by region: one query groups the window's tickets by both
     both = [m for m in whole if m in regional and CATALOGUE[m].quantile is not None]
-    jobs: dict[str, list[Callable[[duckdb.DuckDBPyConnection], Any]]] = {
+    jobs: dict[str, list[Job]] = {
         "now": metric_jobs([m for m in whole if m not in both], f, (), settings, inputs),
         "earlier": metric_jobs(metric_ids, before, (), settings, inputs) if before_had_data else [],
         "by_region": metric_jobs([m for m in regional if m not in both], f, ("region",), settings, inputs),
-        "both": [partial(compute_sets, metric_ids=both, filters=f, bys=((), ("region",)), settings=settings,
-                         inputs=inputs)] if both else [],
-        "with_data": [lambda c: regions_with_data(c, f, settings, inputs)] if with_league else []}
+        "both": [Job(partial(compute_sets, metric_ids=both, filters=f, bys=((), ("region",)), settings=settings,
+                             inputs=inputs), heavy=True)] if both else [],
+        "with_data": [Job(lambda c: regions_with_data(c, f, settings, inputs))] if with_league else [],
+        "trends": metric_jobs(metric_ids, sparkline_window(f), ("month",), settings, inputs) if with_sparklines
+        else []}
     results = iter(in_parallel(con, [job for batch in jobs.values() for job in batch]))
     got = {name: [next(results) for _ in batch] for name, batch in jobs.items()}
     sets = got["both"][0] if both else {(): {}, ("region",): {}}
@@ -300,7 +350,8 @@ def _figures(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     by_region = merged([*got["by_region"], sets[("region",)]])
     if now_has_data:
         now.update({m: from_regions(m, by_region[m], f, inputs) for m in from_parts})
-    return _Figures(inputs, now, earlier, by_region, got["with_data"][0] if with_league else None)
+    return _Figures(inputs, now, earlier, by_region, got["with_data"][0] if with_league else None,
+                    merged(got["trends"]) if with_sparklines else None)
 
 
 def _kpi_rows(config: ScorecardConfig, f: Filters, figures: _Figures) -> pd.DataFrame:
@@ -440,12 +491,3 @@ def sparkline_window(f: Filters) -> Filters:
         return f
     first, last = inner
     return f.window(max(first, (pd.Timestamp(last) - pd.DateOffset(months=11)).replace(day=1).date()), last)
-
-
-def sparklines(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
-               settings: MetricSettings = DEFAULT_SETTINGS) -> dict[str, pd.DataFrame]:
-    """Every KPI's sparkline, by metric id."""
-    metric_ids = [kpi.metric for _, kpi in config.kpis()]
-    frames = merged(in_parallel(con, metric_jobs(metric_ids, sparkline_window(f), ("month",), settings,
-                                                 loaded_inputs(con))))
-    return {m: frames[m] for m in metric_ids}

@@ -120,22 +120,28 @@ def test_a_region_whose_customers_all_left_keeps_its_complaints(tmp_path):
 
 
 def kpi_values_equal_compute(con, f: metrics.Filters) -> int:
-    """scorecard_and_league's KPI values (ratio KPIs read from the league's figures by region) against compute() of
-    each KPI for the whole scope; how many are numbers."""
-    from metrics.scorecard import has_data, load_config, scorecard_and_league
+    """scorecard_page's KPI values (ratio KPIs read from the league's figures by region), league and sparklines, all
+    from one batch of jobs, against compute() of each KPI for the whole scope and by month over the sparkline's
+    window, and against league_table computed alone; how many KPI values are numbers."""
+    from metrics.scorecard import has_data, league_table, load_config, scorecard_page, sparkline_window
 
-    kpis, league = scorecard_and_league(con, load_config(), f)  # one batch: KPIs, previous period, league
+    config = load_config()
+    page = scorecard_page(con, config, f)  # one batch: KPIs, previous period, league, sparklines
     now_has_data = has_data(con, f)
     numbers = 0
-    for row in kpis.itertuples():
+    for row in page.kpis.itertuples():
         expected = metrics.compute(con, row.metric, f)["value"].iloc[0] if now_has_data else float("nan")
         assert same(float(row.value), float(expected)), (row.metric, f, row.value, expected)
         numbers += not math.isnan(float(row.value))
-    assert not league.empty
+        trend = metrics.compute(con, row.metric, sparkline_window(f), by=("month",))
+        pd.testing.assert_frame_equal(page.sparklines[row.metric], trend, check_exact=False, rtol=1e-12)
+    assert set(page.sparklines) == set(page.kpis["metric"])
+    assert not page.league.empty
+    pd.testing.assert_frame_equal(page.league, league_table(con, config, f), check_exact=False, rtol=1e-12)
     return numbers
 
 
-def test_the_scorecard_reads_the_same_kpi_values_as_compute(demo):
+def test_the_scorecard_page_reads_the_same_values_as_compute(demo):
     # every KPI, year to date, mid-month and several filters with a regional lead's row limit
     regions = sorted(metrics.compute(demo, "revenue", windows()[0], by=("region",))["region"])
     shapes = [windows()[1], windows()[3], windows()[5],
