@@ -296,9 +296,10 @@ class ScorecardPage(NamedTuple):
 
 def scorecard_page(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                    settings: MetricSettings = DEFAULT_SETTINGS) -> ScorecardPage:
-    """scorecard_and_league and sparklines from one batch of jobs: the sparklines' queries fill the threads around the
-    X
-    ... s cold)."""
+    """scorecard_and_league and each KPI's sparkline from one batch of jobs: the sparklines' queries fill the threads
+    around the KPIs' heavy ones instead of running in a second batch after them (with the heavy jobs started first, at
+    1 M customers the page's median of five cold runs went from 0.79 to 0.73 s over 24 months and from 0.89 to 0.77 s
+    mid-month)."""
     figures = _figures(con, config, f, settings, with_league=True, with_sparklines=True)
     assert figures.with_data is not None and figures.trends is not None
     return ScorecardPage(_kpi_rows(config, f, figures), _league_rows(config, f, figures.by_region, figures.with_data),
