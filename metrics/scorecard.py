@@ -429,8 +429,13 @@ def has_data(con: duckdb.DuckDBPyConnection, f: Filters, settings: MetricSetting
 
 def weighted_score(kpis: pd.DataFrame) -> float:
     """Weighted mean score of the KPIs that have data; null when none has."""
-    has = kpis["score"].notna()
-    return float(np.average(kpis.loc[has, "score"], weights=kpis.loc[has, "weight"])) if has.any() else float("nan")
+    return weighted_mean(kpis["score"].to_numpy(dtype="float64"), kpis["weight"].to_numpy(dtype="float64"))
+
+
+def weighted_mean(scores: np.ndarray, weights: np.ndarray) -> float:
+    """The mean of the scores that are numbers, weighted; null when none is."""
+    has = ~np.isnan(scores)
+    return float(np.average(scores[has], weights=weights[has])) if has.any() else float("nan")
 
 
 def perspective_scores(kpis: pd.DataFrame) -> pd.DataFrame:
@@ -453,23 +458,23 @@ against its own targets for the year the window ends (`Kpi.applying`). Regions t
 
 
 def _league_rows(config: ScorecardConfig, f: Filters, by_region: Frames, with_data: set[str]) -> pd.DataFrame:
-    scored = []
     year = f.end.year
+    scored: dict[str, list[tuple[str, float, float]]] = {}  # region -> (perspective, weight, score) of each KPI
     for perspective, kpi in config.kpis():
         frame = by_region[kpi.metric]
-        scores = [score(value, kpi.applying(region, year)) if region in with_data else float("nan")
-                  for region, value in zip(frame["region"], frame["value"])]
-        scored.append(pd.DataFrame({"region": frame["region"], "perspective": perspective, "weight": kpi.weight,
-                                    "score": scores}, columns=["region", "perspective", "weight", "score"]))
-    if not scored:
-        return pd.DataFrame(columns=["rank", "region", "composite", *PERSPECTIVES])
-    all_scores = pd.concat(scored, ignore_index=True)
+        for region, value in zip(frame["region"].tolist(), frame["value"].astype("float64").tolist()):
+            scored.setdefault(region, []).append(
+                (perspective, kpi.weight, score(value, kpi.applying(region, year)) if region in with_data
+                 else float("nan")))
     rows = []
-    for region, group in all_scores.groupby("region"):
-        row = {"region": region, "composite": weighted_score(group)}
-        row.update({p: weighted_score(group[group["perspective"] == p]) for p in PERSPECTIVES})
-        rows.append(row)
+    for region, kpis in sorted(scored.items()):
+        perspectives = np.array([perspective for perspective, _, _ in kpis])
+        weights, scores = (np.array([kpi[i] for kpi in kpis], dtype="float64") for i in (1, 2))
+        rows.append({"region": region, "composite": weighted_mean(scores, weights),
+                     **{p: weighted_mean(scores[perspectives == p], weights[perspectives == p]) for p in PERSPECTIVES}})
     table = pd.DataFrame(rows, columns=["region", "composite", *PERSPECTIVES])
+    if table.empty:
+        return pd.DataFrame(columns=["rank", "region", "composite", *PERSPECTIVES])
     table = table.sort_values(["composite", "region"], ascending=[False, True], na_position="last")
     table.insert(0, "rank", competition_ranks(table["composite"]))
     return table.reset_index(drop=True)
