@@ -13,9 +13,10 @@ from metrics.account import as_dates
 from metrics.catalogue import compute
 from metrics.customer import active_in
 from metrics.filters import Filters
-from metrics.query import Params, customer_conditions, run, scope_sql, tiers_sql
+from metrics.query import Params, customer_conditions, run, tiers_sql
 from metrics.retention import early_warning
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
+from metrics.tiers import tier_paths_sql
 
 # What dashboard.labels.early_warning_reasons reads to write the reasons in another language.
 WARNING_FLAGS = ("consumption_down", "consumption_change", "repeat_complaints", "complaints_90d", "unpaid_bills",
@@ -144,19 +145,18 @@ def tier_moves(con: duckdb.DuckDBPyConnection, f: Filters, before: dt.date, afte
     `after`), with their trailing 12-month revenue on both days; by revenue on `before`, largest first, at most
     `limit` rows."""
     p = Params(con)
-    scoped = f.model_copy(update={"tiers": None})
+    # the accounts that moved first (on keys), their revenues and the `limit` largest next, their names last
     sql = f"""
-        WITH scope AS ({scope_sql(p, scoped, settings, with_tier=False)}),
+        WITH moved AS (SELECT * FROM ({tier_paths_sql(p, f, before, after, settings)}) WHERE from_tier <> to_tier),
         t0 AS ({tiers_sql(p, before, settings)}),
         t1 AS ({tiers_sql(p, after, settings)}),
-        moves AS (
-            SELECT s.customer_id, c.customer_name, s.region, s.service_center, c.account_manager,
-                   CASE WHEN {active_in(p, before, before)} THEN t0.tier ELSE 'new' END AS from_tier,
-                   CASE WHEN {active_in(p, after, after)} THEN t1.tier ELSE 'closed' END AS to_tier,
-                   t0.trailing_revenue AS revenue_before, t1.trailing_revenue AS revenue_after
-            FROM scope s JOIN customer_facts c USING (customer_key)
-            JOIN t0 USING (customer_key) JOIN t1 USING (customer_key)
-            WHERE {active_in(p, before, after)})
-        SELECT * FROM moves WHERE from_tier <> to_tier
-        ORDER BY revenue_before DESC NULLS LAST, customer_id LIMIT {p(int(limit))}"""
+        largest AS (
+            SELECT m.customer_key, m.customer_id, m.from_tier, m.to_tier, t0.trailing_revenue AS revenue_before,
+                   t1.trailing_revenue AS revenue_after
+            FROM moved m JOIN t0 USING (customer_key) JOIN t1 USING (customer_key)
+            ORDER BY revenue_before DESC NULLS LAST, m.customer_id LIMIT {p(int(limit))})
+        SELECT l.customer_id, c.customer_name, c.region, c.service_center, c.account_manager, l.from_tier, l.to_tier,
+               l.revenue_before, l.revenue_after
+        FROM largest l JOIN customer_facts c USING (customer_key)
+        ORDER BY l.revenue_before DESC NULLS LAST, l.customer_id"""
     return run(con, sql, p)

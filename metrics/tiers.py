@@ -19,9 +19,11 @@ from metrics.query import (
     month_end,
     run,
     scope_sql,
+    snapshot_answers,
     tier_condition,
     tiers_sql,
 )
+from metrics.rollups import month_end_column
 from metrics.settings import DEFAULT_SETTINGS, MetricSettings
 
 
@@ -111,21 +113,40 @@ def revenue_concentration(con, f: Filters, settings: MetricSettings = DEFAULT_SE
     return run(con, sql, p).astype({"top20_share": "float64", "gini": "float64"})
 
 
-def tier_migration(con, f: Filters, before: dt.date, after: dt.date,
-                   settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Customers by tier on `before` and on `after`; 'new' if not active on `before`, 'closed' if not active on
-    `after`."""
-    p = Params(con)
+def tier_paths_sql(p: Params, f: Filters, before: dt.date, after: dt.date, settings: MetricSettings) -> str:
+    """SELECT customer_key, customer_id, from_tier, to_tier of the customers the filters select, whatever their tier
+    (the migration shows where each tier went), active at some time from `before` to `after`: the tier on each day,
+    'new' if not active on `before`, 'closed' if not active on `after`. Where both days' month-end snapshots answer
+    (snapshot_answers), the two tiers are columns of customer_month_ends, read in one scan (at 1 M customers no join of
+    two million-row snapshot slices); else each day's tiers are joined (tiers_sql)."""
     scoped = f.model_copy(update={"tiers": None})
-    sql = f"""
+
+    def path(tier_before: str, tier_after: str, alias: str) -> str:
+        return (f"CASE WHEN {active_in(p, before, before, alias)} THEN {tier_before} ELSE 'new' END AS from_tier, "
+                f"CASE WHEN {active_in(p, after, after, alias)} THEN {tier_after} ELSE 'closed' END AS to_tier")
+
+    if snapshot_answers(p, before, settings) and snapshot_answers(p, after, settings):
+        tier_before, tier_after = (f"c.{month_end_column('tier', month_end(day))}" for day in (before, after))
+        return f"""
+            SELECT c.customer_key, c.customer_id, {path(tier_before, tier_after, "c")}
+            FROM customer_month_ends c
+            WHERE {customer_conditions(p, scoped, "c")} AND {active_in(p, before, after, "c")}"""
+    return f"""
         WITH scope AS ({scope_sql(p, scoped, settings, with_tier=False)}),
         t0 AS ({tiers_sql(p, before, settings)}),
         t1 AS ({tiers_sql(p, after, settings)})
-        SELECT CASE WHEN {active_in(p, before, before)} THEN t0.tier ELSE 'new' END AS from_tier,
-               CASE WHEN {active_in(p, after, after)} THEN t1.tier ELSE 'closed' END AS to_tier,
-               count(*) AS customers
+        SELECT s.customer_key, s.customer_id, {path("t0.tier", "t1.tier", "s")}
         FROM scope s JOIN t0 USING (customer_key) JOIN t1 USING (customer_key)
-        WHERE {active_in(p, before, after)}
+        WHERE {active_in(p, before, after)}"""
+
+
+def tier_migration(con, f: Filters, before: dt.date, after: dt.date,
+                   settings: MetricSettings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Customers by tier on `before` and on `after`; 'new' if not active on `before`, 'closed' if not active on
+    `after` (tier_paths_sql)."""
+    p = Params(con)
+    sql = f"""
+        SELECT from_tier, to_tier, count(*) AS customers FROM ({tier_paths_sql(p, f, before, after, settings)})
         GROUP BY ALL"""
     frame = run(con, sql, p)
     order = {t: i for i, t in enumerate(("new", *TIERS, "closed"))}

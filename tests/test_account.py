@@ -563,9 +563,11 @@ def test_a_managers_explore_rows_and_account_workbook_hold_only_their_accounts(a
     assert at.selectbox(key="account_pick").options == ["Works Two (A2)", "华能钢铁 Steel (A1)"]
 
 
-def test_the_accounts_behind_the_tier_migration(con, f):
+@pytest.mark.parametrize("rollups", [True, False])  # the month-end tiers stored at load, or computed here
+def test_the_accounts_behind_the_tier_migration(con, f, rollups):
     from metrics import portfolio
-    moves = portfolio.tier_moves(con, f, dt.date(2023, 12, 31), END).set_index("customer_id")
+    settings = metrics.MetricSettings(rollups=rollups)
+    moves = portfolio.tier_moves(con, f, dt.date(2023, 12, 31), END, settings).set_index("customer_id")
     # 2023-12-31, trailing 12 months: A3 5,000 (first: VIP), A1 2,000 (share before 5,000 / 7,000: key), A2 and A4
     # nothing (standard). 2024-12-31: A1 1,600 of 1,960 (VIP), A2 closed in June, A3 150 (share before 1,800 / 1,960:
     # standard), A4 standard on both days (not listed). By revenue on the first day.
@@ -573,10 +575,10 @@ def test_the_accounts_behind_the_tier_migration(con, f):
     assert list(zip(moves["from_tier"], moves["to_tier"])) == [("VIP", "standard"), ("key", "VIP"), ("standard", "closed")]
     assert moves.loc["A1", "revenue_before"] == 2000 and moves.loc["A1", "revenue_after"] == 1600
     from metrics.tiers import tier_migration
-    flows = tier_migration(con, f, dt.date(2023, 12, 31), END)
+    flows = tier_migration(con, f, dt.date(2023, 12, 31), END, settings)
     assert flows.loc[flows["from_tier"] != flows["to_tier"], "customers"].sum() == len(moves)
     limited = f.model_copy(update={"allowed_account_managers": ("M2",)})
-    assert portfolio.tier_moves(con, limited, dt.date(2023, 12, 31), END)["customer_id"].tolist() == ["A3"]
+    assert portfolio.tier_moves(con, limited, dt.date(2023, 12, 31), END, settings)["customer_id"].tolist() == ["A3"]
 
 
 def test_ticket_lists_behind_the_complaints_and_response_times_pages(con, f):

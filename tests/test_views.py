@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest import load
-from metrics import Filters, compute, connect
+from metrics import Filters, MetricSettings, compute, connect
 from metrics.query import periods
 from metrics.retention import churn_reasons, cohort_retention, early_warning, survey_dimensions
 from metrics.service import backlog_ageing, complaint_outliers, duration_distribution, repeat_complainants
@@ -67,6 +67,33 @@ def test_tier_migration(hand, year2024):
     moves = set(zip(frame["from_tier"], frame["to_tier"], frame["customers"]))
     assert moves == {("new", "standard", 1), ("VIP", "VIP", 1), ("key", "closed", 1),
                      ("standard", "standard", 1), ("standard", "closed", 1)}
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_tier_migration_between_two_month_ends_with_snapshots(hand, year2024, rollups):
+    # 2023-01-31, trailing 12 months C1 1000, C2 400, C4 100 of 1500: C1 VIP (share before 0), C2 key (1000/1500),
+    # C4 standard (1400/1500), C5 standard (no revenue), C3 not open yet (new). 2024-03-31, April 2023 to March 2024:
+    # C1 1200, C2 200, C3 150, C4 50 of 1600: C1 VIP, C2 key (1200/1600), C3 standard (1400/1600), C4 closed in
+    # February, C5 standard. With the tables built at load both days' tiers are read from customer_month_ends (one
+    # scan); without them they are computed from the bills and joined: the same flows either way.
+    from metrics.query import Params
+    from metrics.tiers import tier_paths_sql
+
+    chosen = MetricSettings(rollups=rollups)
+    days = (dt.date(2023, 1, 31), dt.date(2024, 3, 31))
+    assert ("customer_month_ends" in tier_paths_sql(Params(hand), year2024, *days, chosen)) == rollups
+    frame = tier_migration(hand, year2024, *days, chosen)
+    assert set(zip(frame["from_tier"], frame["to_tier"], frame["customers"])) == {
+        ("VIP", "VIP", 1), ("key", "key", 1), ("new", "standard", 1), ("standard", "closed", 1),
+        ("standard", "standard", 1)}
+    # the accounts that moved, by revenue on the first day: C4 (100, then 50 before it closed), C3 (0, then 150)
+    from metrics.portfolio import tier_moves
+
+    moves = tier_moves(hand, year2024, *days, chosen)
+    assert moves["customer_id"].tolist() == ["C4", "C3"]
+    assert list(zip(moves["from_tier"], moves["to_tier"])) == [("standard", "closed"), ("new", "standard")]
+    assert moves["revenue_before"].tolist() == [100.0, 0.0] and moves["revenue_after"].tolist() == [50.0, 150.0]
+    assert moves["customer_name"].tolist() == ["Plant Four", "Mill Three"]
 
 
 def test_cohort_retention_and_churn_reasons(hand, year2024):
