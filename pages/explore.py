@@ -49,6 +49,6 @@ if kind == "metric":
 else:
     name = st.selectbox(_("Table"), list(EXPLORABLE), key="explore_table", format_func=lambda t: label(TABLES, t))
     rows = data.view("table_slice", f, table=name)
-    st.caption(_("{rows} rows in the period for the selected customers (at most 100,000 shown and downloaded).")
+    st.caption(_("{rows} rows in the period for the selected customers (at most 100,000 in the downloads).")
                .format(rows=f"{len(rows):,}"))
     table(rows, f"{name}_rows", height=480)

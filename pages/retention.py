@@ -1,5 +1,8 @@
 """Retention: are we keeping accounts and their revenue, why do they leave, and who is at risk now?"""
 
+from functools import partial
+
+import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, store_ui
@@ -14,6 +17,8 @@ if f is None:
     st.stop()
 page_header(_("Retention"),
             _("Are we keeping our accounts and their revenue, why do they leave, and which key accounts are at risk?"))
+# the early-warning list, the page's heaviest figure, computed while the others are drawn
+early_warning = data.in_background(partial(data.view, "early_warning", f))
 
 cols = st.columns(4)
 for col, metric_id in zip(cols, ("logo_retention", "churned_customers", "net_revenue_retention",
@@ -57,11 +62,17 @@ st.subheader(_("Early warning: key accounts at risk"))
 st.caption(_("VIP and key accounts with at least one warning sign: consumption down 20% or more on a year earlier, "
              "two or more complaints in 90 days, unpaid bills, low satisfaction, no visit in 180 days, "
              "capacity reduction or suspension."))
-warning = data.view("early_warning", f)
-if not warning.empty and language() == "zh":
-    warning = warning.assign(reasons=early_warning_reasons(warning))
-columns = ["customer_id", "customer_name", "tier", "region", "reasons", "reason_count", "revenue_12m",
+COLUMNS = ["customer_id", "customer_name", "tier", "region", "reasons", "reason_count", "revenue_12m",
            "service_center", "account_manager"]
-table(warning[columns] if not warning.empty else warning, "early_warning", column_config={
+
+
+def listed(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The columns shown, the reasons in the current language."""
+    if language() == "zh":
+        accounts = accounts.assign(reasons=early_warning_reasons(accounts))
+    return accounts[COLUMNS]
+
+
+table(early_warning.result(), "early_warning", prepared=listed, column_config={
     column("revenue_12m"): st.column_config.NumberColumn(format="¥%,.0f"),
     column("reasons"): st.column_config.TextColumn(width="large")})

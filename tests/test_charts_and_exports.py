@@ -38,9 +38,20 @@ def test_tier_colours_are_the_same_everywhere():
 
 def test_pareto_curve_runs_from_origin_with_top20_marker():
     curve = pd.DataFrame({"customer_share": [.25, .5, .75, 1.0], "revenue_share": [.7, .85, .95, 1.0]})
-    fig = charts.pareto(curve, "Revenue concentration")
+    fig = charts.pareto(charts.pareto_points(curve), "Revenue concentration")
     assert (fig.data[0].x[0], fig.data[0].y[0]) == (0.0, 0.0) and fig.data[0].y[-1] == 1.0
     assert fig.layout.shapes[0].x0 == 0.2
+
+
+def test_a_long_pareto_curve_is_drawn_through_about_a_thousand_of_its_points():
+    # 2,500 customers: every 2nd (2500 // 1000) from the first, 1,250 points, the origin before them, the last after
+    n = 2_500
+    curve = pd.DataFrame({"customer_share": [(i + 1) / n for i in range(n)],
+                          "revenue_share": [((i + 1) / n) ** 0.5 for i in range(n)]})
+    points = charts.pareto_points(curve)
+    assert len(points) == 1 + 1_250 + 1
+    assert points["customer_share"].tolist()[:3] == [0.0, 1 / n, 3 / n]
+    assert points["customer_share"].iloc[-1] == 1.0 and points["revenue_share"].iloc[-1] == 1.0
 
 
 def test_migration_sankey_links_match_counts():
@@ -113,13 +124,15 @@ def test_scorecard_file_errors_name_the_key(tmp_path):
 
 
 def test_benchmark_page_sets_name_real_metrics_and_views():
-    from bench.pages import PAGE_STEPS
+    from bench.pages import PAGE_STEPS, STARTED_FIRST
     from dashboard.data import VIEWS
     from metrics import CATALOGUE
 
+    # a step a page starts first is one of its own steps, taken in its place
+    assert all(step in PAGE_STEPS[page] for page, step in STARTED_FIRST.items())
     for page, steps in PAGE_STEPS.items():
         for kind, name, _kwargs in steps:
-            assert kind in ("metric", "metrics", "view", "scorecard"), page
+            assert kind in ("metric", "metrics", "view", "scorecard", "migration"), page
             if kind == "metric":
                 assert name in CATALOGUE, (page, name)
             if kind == "metrics":
