@@ -1,5 +1,6 @@
 """The metric set each page computes under its default view, as (kind, name, arguments) steps; kind "metrics" names
-several metrics computed together (dashboard.data.metric_set).
+several metrics computed together (dashboard.data.metric_set), kind "migration" the tier migration and its accounts
+between the tiers page's suggested dates (dashboard.filters.migration_dates).
 
 Kept beside the benchmark rather than shared with the pages: the pages stay plain scripts, and a test
 checks that every metric and view named here exists.
@@ -15,7 +16,7 @@ PAGE_STEPS: dict[str, list[tuple]] = {
     "tiers": [("view", "tier_distribution", {}), ("view", "revenue_concentration", {}), ("view", "pareto_curve", {}),
               ("metric", "active_customers", {"by": ("region", "tier")}),
               ("metric", "active_customers", {"by": ("industry", "tier")}),
-              ("view", "rising_accounts", {})],
+              ("migration", None, {}), ("view", "rising_accounts", {})],
     "response_times": [("metrics", ("sla_compliance", "median_response_hours", "repair_arrival_minutes",
                                     "first_contact_resolution", "reopen_rate"), {}),
                        ("metric", "backlog", {}),
@@ -43,4 +44,12 @@ PAGE_STEPS: dict[str, list[tuple]] = {
                      ("metric", "csat", {"by": ("quarter",)}), ("metric", "nps", {"by": ("quarter",)}),
                      ("metric", "csat", {"by": ("region",)})],
     "explore": [("metric", "revenue", {"by": ("month",)})],
+}
+
+# The step a page starts first on a thread of its own (dashboard.data.in_background) and takes where it shows it, as
+# the page does: its heaviest figure, computed while the others are.
+STARTED_FIRST: dict[str, tuple] = {
+    "retention": ("view", "early_warning", {}),
+    "response_times": ("metrics", TICKET_TREND, {"by": ("month",)}),
+    "tiers": ("view", "pareto_curve", {}),
 }

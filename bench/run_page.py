@@ -16,9 +16,9 @@ from pathlib import Path
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 
-from bench.pages import PAGE_STEPS  # noqa: E402
+from bench.pages import PAGE_STEPS, STARTED_FIRST  # noqa: E402
 from dashboard import data  # noqa: E402
-from dashboard.filters import default_period  # noqa: E402
+from dashboard.filters import default_period, migration_dates  # noqa: E402
 from metrics import Filters  # noqa: E402
 from metrics.warehouse import data_range, dimension_values  # noqa: E402
 
@@ -67,18 +67,36 @@ def filters_for(variant: str) -> Filters:
     return base
 
 
+def run_step(f: Filters, kind: str, name, kwargs: dict) -> object:
+    if kind == "metric":
+        return data.metric(name, f, **kwargs)
+    if kind == "metrics":
+        return data.metric_set(name, f, **kwargs)
+    if kind == "view":
+        return data.view(name, f, **kwargs)
+    if kind == "migration":
+        before, after = migration_dates(f, data.filter_choices()["range"][0])
+        if before >= after:
+            return None
+        data.view("tier_migration", f, before=before, after=after)
+        return data.view("tier_moves", f, before=before, after=after)
+    if kind == "scorecard":
+        data.scorecard_results(f)
+        data.sparklines(f)
+        return data.league_table(f)
+    raise ValueError(f"unknown step kind {kind!r}")
+
+
 def run_steps(page: str, f: Filters) -> None:
-    for kind, name, kwargs in PAGE_STEPS[page]:
-        if kind == "metric":
-            data.metric(name, f, **kwargs)
-        elif kind == "metrics":
-            data.metric_set(name, f, **kwargs)
-        elif kind == "view":
-            data.view(name, f, **kwargs)
-        elif kind == "scorecard":
-            data.scorecard_results(f)
-            data.sparklines(f)
-            data.league_table(f)
+    """The page's steps in its order, the one it starts first (STARTED_FIRST) on a thread of its own, taken in its
+    place."""
+    first = STARTED_FIRST.get(page)
+    started = data.in_background(lambda: run_step(f, *first)) if first is not None else None
+    for step in PAGE_STEPS[page]:
+        if started is not None and step == first:
+            started.result()
+        else:
+            run_step(f, *step)
 
 
 def main(db: str, page: str, variant: str, repeats: int) -> None:

@@ -12,12 +12,15 @@ import atexit
 import os
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 import metrics
 from dashboard.i18n import _
@@ -26,6 +29,8 @@ from ingest.demo import generate
 from ingest.load import rebuild_model
 from ingest.scratch import ScratchFolder, clean_leftovers
 from metrics import account, portfolio, process, retention, scorecard, service, tiers, warehouse
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE = Path(os.environ.get("SCORECARD_WAREHOUSE", ROOT / "data" / "warehouse.duckdb"))
@@ -192,6 +197,27 @@ def _close_current() -> None:
     with _swap:
         if _current is not None and _current.users == 0:
             _current.close()
+
+
+def in_background(compute: Callable[[], T]) -> Future[T]:
+    """Start one of this module's computations (e.g. `lambda: view("early_warning", f)`) on a thread of its own, so
+    that the page computes and draws its other figures meanwhile; the page takes `.result()` where it shows it, and
+    an error raised there is the one the computation raised. A page starts its heaviest figure so: DuckDB releases the
+    GIL while a query runs, and most of a page's queries are too small to keep both cores busy alone. The thread
+    carries the page's script context (Streamlit's guide to multithreading: add_script_run_ctx), and the figure goes
+    into the same cache as when the page asks for it itself."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(compute())
+        except BaseException as error:  # handed to the page, which raises it from .result()
+            future.set_exception(error)
+
+    thread = threading.Thread(target=run, name="page-figure", daemon=True)
+    add_script_run_ctx(thread)
+    thread.start()
+    return future
 
 
 @st.cache_data(show_spinner=False, max_entries=4000)

@@ -44,6 +44,12 @@ def default_period(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
     return max(first, start), last
 
 
+def migration_dates(f: Filters, first_day: dt.date) -> tuple[dt.date, dt.date]:
+    """The tier migration's dates before the user picks others (the tiers page): a year before the window's end, or
+    the data's first day if later, and the window's end."""
+    return max(first_day, f.shifted_years(-1).end), f.end
+
+
 def _coded_choices_from_url(key: str, options: tuple[str, ...], mapping: dict[str, str]) -> None:
     """A bound widget of coded choices (tier, area, ticket type, channel) reads its labels in this language from the
     URL; a link may name a choice by its code (?tier=key) or by its label in either language (one copied by someone

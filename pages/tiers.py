@@ -1,10 +1,12 @@
 """Tiers: who the key accounts are, how concentrated revenue is, how accounts move between tiers, who is rising."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
-from dashboard.filters import current
+from dashboard.filters import current, migration_dates
 from dashboard.format import day
 from dashboard.i18n import _
 from dashboard.labels import TIER, column
@@ -16,6 +18,8 @@ if f is None:
 page_header(_("Customer tiers"),
             _("How much of the business sits with a few accounts, and which accounts are moving up or out?"))
 
+# the Pareto curve (every customer's revenue in order), the page's heaviest figure, computed while the others are drawn
+pareto = data.in_background(partial(data.view, "pareto_curve", f))
 distribution = data.view("tier_distribution", f)
 concentration = data.view("revenue_concentration", f).iloc[0]
 cols = st.columns(4)
@@ -34,8 +38,8 @@ with left:
     chart(charts.tier_shares(distribution, _("Customers vs revenue by tier")),
           distribution if distribution["customers"].sum() else distribution.iloc[0:0], "tier_distribution")
 with right:
-    curve = data.view("pareto_curve", f)
-    chart(charts.pareto(curve, _("Revenue concentration (Pareto curve)")), curve, "pareto_curve")
+    curve = pareto.result()
+    chart(charts.pareto(charts.pareto_points(curve), _("Revenue concentration (Pareto curve)")), curve, "pareto_curve")
 
 st.subheader(_("Tiers across regions and industries"))
 left, right = st.columns(2)
@@ -49,9 +53,9 @@ for col, dim, title in ((left, "region", _("Active customers by region and tier"
 st.subheader(_("Tier migration"))
 first_day = data.filter_choices()["range"][0]
 c1, c2 = st.columns(2)
-before = c1.date_input(_("From"), value=max(first_day, f.shifted_years(-1).end), min_value=first_day,
-                       max_value=f.end, key="migration_from")
-after = c2.date_input(_("To"), value=f.end, min_value=first_day, max_value=f.end, key="migration_to")
+suggested = migration_dates(f, first_day)
+before = c1.date_input(_("From"), value=suggested[0], min_value=first_day, max_value=f.end, key="migration_from")
+after = c2.date_input(_("To"), value=suggested[1], min_value=first_day, max_value=f.end, key="migration_to")
 if before >= after:
     st.warning(_("Choose a 'From' date before the 'To' date."))
 else:
