@@ -240,7 +240,7 @@ def _heavy(job: object) -> bool:
 Frames = dict[str, pd.DataFrame]
 
 
-def heavy(metric_ids: list[str] | tuple[str, ...]) -> bool:
+def computes_quantiles(metric_ids: list[str] | tuple[str, ...]) -> bool:
     return any(CATALOGUE[m].quantile is not None for m in metric_ids)
 
 
@@ -249,11 +249,11 @@ def metric_jobs(metric_ids: list[str], f: Filters, by: tuple[str, ...], settings
     """Jobs for in_parallel computing the metrics for `f` and `by`, each giving {metric id: frame}: the ticket metrics
     over the ticket parts together in one (compute_many reads ticket_months once for them all), every other alone."""
     together = [m for m in metric_ids if CATALOGUE[m].ticket_rollup is not None]
-    jobs = [Job(partial(_alone, metric_id=m, f=f, by=by, settings=settings, inputs=inputs), heavy([m]))
+    jobs = [Job(partial(_alone, metric_id=m, f=f, by=by, settings=settings, inputs=inputs), computes_quantiles([m]))
             for m in metric_ids if m not in together]
     if together:
         jobs.insert(0, Job(partial(compute_many, metric_ids=together, filters=f, by=by, settings=settings,
-                                   inputs=inputs), heavy(together)))
+                                   inputs=inputs), computes_quantiles(together)))
     return jobs
 
 
@@ -276,16 +276,6 @@ def evaluate(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters
     return _kpi_rows(config, f, figures)
 
 
-def scorecard_and_league(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
-                         settings: MetricSettings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """evaluate's KPI rows and league_table's ranking from one set of computations: every KPI by region once (the
-    league's), and from those the window's value of each KPI that is a ratio of sums over customers (Metric.parts,
-    catalogue.from_regions); the other KPIs and the previous period's computed as evaluate computes them."""
-    figures = _figures(con, config, f, settings, with_league=True)
-    assert figures.with_data is not None
-    return _kpi_rows(config, f, figures), _league_rows(config, f, figures.by_region, figures.with_data)
-
-
 class ScorecardPage(NamedTuple):
     """What the scorecard page shows: the KPI rows (evaluate), the league table and each KPI's sparkline."""
 
@@ -296,10 +286,12 @@ class ScorecardPage(NamedTuple):
 
 def scorecard_page(con: duckdb.DuckDBPyConnection, config: ScorecardConfig, f: Filters,
                    settings: MetricSettings = DEFAULT_SETTINGS) -> ScorecardPage:
-    """scorecard_and_league and each KPI's sparkline from one batch of jobs: the sparklines' queries fill the threads
-    around the KPIs' heavy ones instead of running in a second batch after them (with the heavy jobs started first, at
-    1 M customers the page's median of five cold runs went from 0.79 to 0.73 s over 24 months and from 0.89 to 0.77 s
-    mid-month)."""
+    """evaluate's KPI rows, league_table's ranking and each KPI's sparkline, from one batch of jobs: every KPI by
+    region once (the league's), and from those the window's value of each KPI that is a ratio of sums over customers
+    (Metric.parts, catalogue.from_regions); the other KPIs and the previous period's as evaluate computes them. The
+    sparklines' queries fill the threads around the KPIs' heavy ones instead of running in a second batch after them
+    (with the heavy jobs started first, at 1 M customers the page's median of five cold runs went from 0.79 to 0.73 s
+    over 24 months and from 0.89 to 0.77 s mid-month)."""
     figures = _figures(con, config, f, settings, with_league=True, with_sparklines=True)
     assert figures.with_data is not None and figures.trends is not None
     return ScorecardPage(_kpi_rows(config, f, figures), _league_rows(config, f, figures.by_region, figures.with_data),
@@ -463,6 +455,8 @@ def _league_rows(config: ScorecardConfig, f: Filters, by_region: Frames, with_da
     for perspective, kpi in config.kpis():
         frame = by_region[kpi.metric]
         for region, value in zip(frame["region"].tolist(), frame["value"].astype("float64").tolist()):
+            if pd.isna(region):  # a row of customers with no region: the league ranks regions (as a group-by does)
+                continue
             scored.setdefault(region, []).append(
                 (perspective, kpi.weight, score(value, kpi.applying(region, year)) if region in with_data
                  else float("nan")))
