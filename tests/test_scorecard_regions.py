@@ -79,3 +79,20 @@ def test_regions_with_data_from_the_tables_built_at_load_equal_the_facts(demo):
         answers.append(answer)
     # the windows above are not all alike: some have every region, some fewer
     assert answers[0] == set(regions) and any(0 < len(a) < len(regions) for a in answers), answers
+
+
+def test_the_league_ranks_named_regions_and_scores_them_by_hand():
+    # Every KPI at its target in region A (score 100), at half of it in B for a "higher is better" KPI (50) and at
+    # twice it for a "lower is better" one (target / value = 50); a row of customers with no region is left out.
+    import pandas as pd
+
+    config = metrics.scorecard.load_config()
+    frames = {}
+    for _perspective, kpi in config.kpis():
+        target = kpi.applying(None, 2026).target
+        worse = target / 2 if kpi.better == "higher" else target * 2
+        frames[kpi.metric] = pd.DataFrame({"region": ["A", "B", None], "value": [target, worse, target]})
+    league = metrics.scorecard._league_rows(config, Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 10, 31)),
+                                            frames, {"A", "B"})
+    assert league["region"].tolist() == ["A", "B"] and league["rank"].tolist() == [1, 2]
+    assert league["composite"].tolist() == pytest.approx([100.0, 50.0])
